@@ -1,0 +1,90 @@
+import type { FloatDType } from '../tensor/index.js';
+
+/**
+ * The normalised form of one attention call, after every argument has been
+ * checked. Every backend (reference, tiled, wasm) consumes exactly this, so
+ * the checks and the broadcasting rules live in one place (options.ts).
+ *
+ * Layout, all row-major and contiguous (the caller's tensors as they are):
+ *   q: [batch, hq, l, e]    k: [batch, hkv, s, e]    v: [batch, hkv, s, ev]
+ *   output: [batch, hq, l, ev]    lse: [batch, hq, l]
+ * where `batch` is the product of the leading dimensions `batchShape`.
+ * Query head h reads kv head floor(h / (hq / hkv)) (GQA; hq === hkv without it).
+ */
+export interface AttentionProblem {
+  dtype: FloatDType;
+  batchShape: number[];
+  batch: number;
+  hq: number;
+  hkv: number;
+  l: number;
+  s: number;
+  e: number;
+  ev: number;
+  q: Float32Array | Float64Array;
+  k: Float32Array | Float64Array;
+  v: Float32Array | Float64Array;
+  /** Multiplies q·k before the mask is added. */
+  scale: number;
+  /** Bottom-right aligned: query i sees key j iff j <= i + s - l. */
+  causal: boolean;
+  mask: AttentionMask | null;
+  /** Probability of zeroing one attention weight; kept weights are scaled by 1/(1 - p). */
+  dropoutP: number;
+  seed: number;
+}
+
+/**
+ * A mask already broadcast (by strides) to [batch, hq, l, s].
+ * bool: 1 = attend, 0 = masked out (score −∞). additive: added to the scaled score.
+ * The element for (b, h, i, j) is data[headOffset[b * hq + h] + i * rowStride + j * colStride].
+ */
+export interface AttentionMask {
+  kind: 'bool' | 'additive';
+  data: Uint8Array | Float32Array | Float64Array;
+  headOffset: Int32Array;
+  rowStride: number;
+  colStride: number;
+}
+
+/** What a forward pass returns: output [batch, hq, l, ev] and lse [batch, hq, l] (−∞ for a fully masked row). */
+export interface ForwardResult {
+  output: Float64Array | Float32Array;
+  lse: Float64Array;
+}
+
+/** Gradients with the shapes of q, k and v (GQA: a kv head sums over its query heads). */
+export interface BackwardResult {
+  dq: Float64Array | Float32Array;
+  dk: Float64Array | Float32Array;
+  dv: Float64Array | Float32Array;
+}
+
+/**
+ * Dropout must give the same mask on every backend and in the backward pass,
+ * whatever order the scores are visited in, so it is a pure function of
+ * (seed, row, column) rather than a stream: a 32-bit integer hash (murmur3's
+ * finaliser applied to each word in turn). row = (b * hq + h) * l + i, col = j.
+ * Integer-only math, so a WebAssembly kernel can reproduce it bit for bit.
+ */
+export function dropoutHash(seed: number, row: number, col: number): number {
+  let h = fmix32(seed ^ 0x5bd1e995);
+  h = fmix32(h ^ Math.imul(row | 0, 0xcc9e2d51));
+  h = fmix32(h ^ Math.imul(col | 0, 0x1b873593));
+  return h;
+}
+
+function fmix32(x: number): number {
+  let h = x | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Whether the weight at (row, col) survives dropout with probability p of being dropped. */
+export function dropoutKeeps(seed: number, row: number, col: number, p: number): boolean {
+  return dropoutHash(seed, row, col) >= p * 4294967296;
+}

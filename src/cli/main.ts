@@ -1,0 +1,42 @@
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { ScaledotError } from '../tensor/index.js';
+
+/** The package version, read from package.json (two levels up from both src/cli and dist/cli). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('scaledot')
+    .description('Scaled dot-product attention: kernels, and a lab that measures why logits are scaled by 1/sqrt(d_k).')
+    .version(packageVersion(), '-v, --version')
+    .exitOverride()
+    .showHelpAfterError();
+  return program;
+}
+
+/** Runs the CLI on the given arguments and resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof ScaledotError) {
+      process.stderr.write(`scaledot: ${err.message} (${err.code})\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

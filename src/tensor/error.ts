@@ -1,0 +1,21 @@
+/**
+ * The one error type scaledot throws for misuse. `code` is stable and meant for
+ * programs (`E_SHAPE`, `E_DTYPE`, `E_MASK`, `E_OPTION`, `E_ARG`, `E_IO`); the
+ * message is for people and names the function, the argument and the shapes.
+ */
+export type ErrorCode = 'E_SHAPE' | 'E_DTYPE' | 'E_MASK' | 'E_OPTION' | 'E_ARG' | 'E_IO';
+
+export class ScaledotError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'ScaledotError';
+    this.code = code;
+  }
+}
+
+/** `[2,3,5]` as people write shapes in messages. */
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}
