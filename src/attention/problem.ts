@@ -61,6 +61,28 @@ export interface BackwardResult {
 }
 
 /**
+ * A way to compute attention. Every backend consumes the same checked
+ * AttentionProblem and returns arrays of the storage class of `p.dtype`
+ * (Float64Array for float64, Float32Array otherwise) holding values already
+ * rounded to `p.dtype`. `supports` says whether it takes this problem (dtype,
+ * sizes, options); impl 'auto' picks the highest `priority` that does.
+ * `backward` gets the forward's own output and lse (FlashAttention recomputes
+ * the weights from them) and dOut with the layout of the output.
+ */
+export interface AttentionBackend {
+  readonly name: string;
+  readonly priority: number;
+  supports(p: AttentionProblem): boolean;
+  forward(p: AttentionProblem): ForwardResult;
+  backward(
+    p: AttentionProblem,
+    output: Float64Array | Float32Array,
+    lse: Float64Array,
+    dOut: Float64Array | Float32Array,
+  ): BackwardResult;
+}
+
+/**
  * Dropout must give the same mask on every backend and in the backward pass,
  * whatever order the scores are visited in, so it is a pure function of
  * (seed, row, column) rather than a stream: a 32-bit integer hash (murmur3's

@@ -1,0 +1,52 @@
+import { ScaledotError } from '../tensor/index.js';
+import type { AttentionBackend, AttentionProblem } from './problem.js';
+import { referenceBackend } from './reference.js';
+import { tiledBackend } from './tiled.js';
+
+/**
+ * Every attention backend, in one fixed list (no global registration, so what
+ * runs never depends on import order). To add a backend: import it and append
+ * it here. `priority` orders the choice of impl 'auto' (higher wins); the
+ * reference is always there with priority 0 and supports every problem, so
+ * 'auto' always finds one.
+ */
+const BACKENDS: readonly AttentionBackend[] = [referenceBackend, tiledBackend];
+
+/** The names accepted by the `impl` option besides 'auto', in registration order. */
+export function listAttentionImpls(): string[] {
+  return BACKENDS.map((b) => b.name);
+}
+
+export type AttentionImpl = 'reference' | 'tiled' | 'wasm' | 'auto' | (string & {});
+
+/** Whether `impl` names a registered backend or 'auto'. */
+export function isKnownImpl(impl: string): boolean {
+  return impl === 'auto' || BACKENDS.some((b) => b.name === impl);
+}
+
+/**
+ * The backend that runs problem `p`: the named one, or for 'auto' the
+ * highest-priority one whose `supports(p)` holds. A named backend that cannot
+ * take the problem is an error, not a silent fallback: the caller asked for it.
+ */
+export function resolveBackend(fn: string, impl: string, p: AttentionProblem): AttentionBackend {
+  if (impl === 'auto') {
+    let best: AttentionBackend | null = null;
+    for (const b of BACKENDS) if (b.supports(p) && (best === null || b.priority > best.priority)) best = b;
+    if (best !== null) return best;
+    throw new ScaledotError('E_OPTION', `${fn}: no attention backend supports this problem (${describeProblem(p)})`);
+  }
+  const named = BACKENDS.find((b) => b.name === impl);
+  if (named === undefined) {
+    throw new ScaledotError('E_OPTION', `${fn}: impl is ${JSON.stringify(impl)}; expected one of ${['auto', ...listAttentionImpls()].join(', ')}`);
+  }
+  if (!named.supports(p)) {
+    throw new ScaledotError('E_OPTION', `${fn}: impl '${impl}' does not support this problem (${describeProblem(p)}); use impl 'auto' or 'reference'`);
+  }
+  return named;
+}
+
+function describeProblem(p: AttentionProblem): string {
+  const mask = p.mask ? `${p.mask.kind} mask` : 'no mask';
+  return `dtype ${p.dtype}, batch ${p.batch}, hq ${p.hq}, hkv ${p.hkv}, L ${p.l}, S ${p.s}, E ${p.e}, Ev ${p.ev}, ${mask}, causal ${p.causal}, dropoutP ${p.dropoutP}`;
+}

@@ -1,0 +1,178 @@
+import { rounder } from '../tensor/index.js';
+import { dropoutKeeps, type AttentionBackend, type AttentionProblem, type BackwardResult, type ForwardResult } from './problem.js';
+
+/**
+ * The float64 reference: the plain math, one query row at a time, every
+ * intermediate in float64 and one rounding to the input dtype at the end.
+ * It is the yardstick the fast backends are tested against, so it favours
+ * being obviously right over being fast.
+ *
+ * For query row i of head h (kv head g = floor(h / (hq / hkv))):
+ *
+ *   s_j   = scale · (q_i · k_j) + M_ij        M: additive mask, or −∞ where a
+ *                                            bool mask is false or j > i + S − L (causal)
+ *   lse_i = log Σ_j exp(s_j)                 (before dropout)
+ *   P_ij  = exp(s_j − lse_i)                 the safe softmax: exponents ≤ 0
+ *   P̃_ij  = P_ij · keep_ij / (1 − p)         dropout, keep_ij from dropoutKeeps
+ *   o_i   = Σ_j P̃_ij v_j
+ *
+ * A fully masked row (every s_j = −∞) has no softmax: it gets o_i = 0 and
+ * lse_i = −∞, where the formula would give 0/0 = NaN.
+ */
+
+// q: [batch, hq, l, e]   k: [batch, hkv, s, e]   v: [batch, hkv, s, ev]
+
+/** The masked, scaled scores of query row i of head (b, h) into `scores` (length s). */
+function rowScores(p: AttentionProblem, b: number, h: number, i: number, scores: Float64Array): void {
+  const { hq, hkv, l, s, e, q, k, scale, causal, mask } = p;
+  const g = Math.floor(h / (hq / hkv));
+  const qOff = ((b * hq + h) * l + i) * e;
+  const kBase = (b * hkv + g) * s * e;
+  const maskOff = mask ? mask.headOffset[b * hq + h] + i * mask.rowStride : 0;
+  for (let j = 0; j < s; j++) {
+    if (causal && j > i + s - l) {
+      scores[j] = -Infinity;
+      continue;
+    }
+    let dot = 0;
+    for (let c = 0; c < e; c++) dot += q[qOff + c] * k[kBase + j * e + c];
+    let score = scale * dot;
+    if (mask) {
+      const m = mask.data[maskOff + j * mask.colStride];
+      if (mask.kind === 'bool') score = m ? score : -Infinity;
+      else score += m;
+    }
+    scores[j] = score;
+  }
+}
+
+/** Softmax of `scores` in place, returning its logsumexp (−∞ and all zeros for a fully masked row). */
+function softmaxInPlace(scores: Float64Array): number {
+  let max = -Infinity;
+  for (const x of scores) if (x > max) max = x;
+  if (max === -Infinity) {
+    scores.fill(0);
+    return -Infinity;
+  }
+  let sum = 0;
+  for (let j = 0; j < scores.length; j++) {
+    scores[j] = Math.exp(scores[j] - max);
+    sum += scores[j];
+  }
+  for (let j = 0; j < scores.length; j++) scores[j] /= sum;
+  return max + Math.log(sum);
+}
+
+/** keep_ij / (1 − p) for every key j of one row: 0 for a dropped weight. */
+function rowDropoutScale(p: AttentionProblem, row: number, out: Float64Array): void {
+  if (p.dropoutP === 0) {
+    out.fill(1);
+    return;
+  }
+  const kept = 1 / (1 - p.dropoutP);
+  for (let j = 0; j < p.s; j++) out[j] = dropoutKeeps(p.seed, row, j, p.dropoutP) ? kept : 0;
+}
+
+function roundedCopy(p: AttentionProblem, values: Float64Array): Float64Array | Float32Array {
+  if (p.dtype === 'float64') return values;
+  const round = rounder(p.dtype);
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = round(values[i]);
+  return out;
+}
+
+export function referenceForward(p: AttentionProblem): ForwardResult {
+  const { batch, hq, hkv, l, s, ev, v } = p;
+  const output = new Float64Array(batch * hq * l * ev);
+  const lse = new Float64Array(batch * hq * l);
+  const weights = new Float64Array(s);
+  const dropScale = new Float64Array(s);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < hq; h++) {
+      const g = Math.floor(h / (hq / hkv));
+      const vBase = (b * hkv + g) * s * ev;
+      for (let i = 0; i < l; i++) {
+        const row = (b * hq + h) * l + i;
+        rowScores(p, b, h, i, weights);
+        lse[row] = softmaxInPlace(weights);
+        rowDropoutScale(p, row, dropScale);
+        for (let j = 0; j < s; j++) {
+          const w = weights[j] * dropScale[j];
+          if (w === 0) continue;
+          for (let c = 0; c < ev; c++) output[row * ev + c] += w * v[vBase + j * ev + c];
+        }
+      }
+    }
+  }
+  return { output: roundedCopy(p, output), lse };
+}
+
+/**
+ * The gradients of o with respect to q, k and v, given dO, from the same
+ * per-row quantities as the forward (recomputed here, not read from the
+ * forward's output, so the reference checks itself):
+ *
+ *   dV_j  += P̃_ij dO_i                       dP̃_ij = dO_i · v_j
+ *   dP_ij  = dP̃_ij · keep_ij / (1 − p)       D_i   = Σ_j P_ij dP_ij
+ *   dS_ij  = P_ij (dP_ij − D_i)              (the softmax Jacobian-vector product)
+ *   dQ_i   = scale Σ_j dS_ij k_j             dK_j += scale · dS_ij q_i
+ *
+ * D_i equals dO_i · o_i only without dropout, so it is summed directly. Under
+ * GQA a kv head accumulates over every query head that reads it. A fully
+ * masked row has P = 0 and contributes nothing.
+ */
+export function referenceBackward(
+  p: AttentionProblem,
+  _output: Float64Array | Float32Array,
+  _lse: Float64Array,
+  dOut: Float64Array | Float32Array,
+): BackwardResult {
+  const { batch, hq, hkv, l, s, e, ev, q, k, v, scale } = p;
+  const dq = new Float64Array(q.length);
+  const dk = new Float64Array(k.length);
+  const dv = new Float64Array(v.length);
+  const probs = new Float64Array(s);
+  const dropScale = new Float64Array(s);
+  const dProbs = new Float64Array(s);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < hq; h++) {
+      const g = Math.floor(h / (hq / hkv));
+      const kBase = (b * hkv + g) * s * e;
+      const vBase = (b * hkv + g) * s * ev;
+      for (let i = 0; i < l; i++) {
+        const row = (b * hq + h) * l + i;
+        rowScores(p, b, h, i, probs);
+        softmaxInPlace(probs);
+        rowDropoutScale(p, row, dropScale);
+        let rowDot = 0; // D_i
+        for (let j = 0; j < s; j++) {
+          let dWeight = 0; // dP̃_ij
+          for (let c = 0; c < ev; c++) {
+            const dO = dOut[row * ev + c];
+            dv[vBase + j * ev + c] += probs[j] * dropScale[j] * dO;
+            dWeight += dO * v[vBase + j * ev + c];
+          }
+          dProbs[j] = dWeight * dropScale[j];
+          rowDot += probs[j] * dProbs[j];
+        }
+        for (let j = 0; j < s; j++) {
+          const dScore = probs[j] * (dProbs[j] - rowDot);
+          if (dScore === 0) continue;
+          for (let c = 0; c < e; c++) {
+            dq[row * e + c] += scale * dScore * k[kBase + j * e + c];
+            dk[kBase + j * e + c] += scale * dScore * q[row * e + c];
+          }
+        }
+      }
+    }
+  }
+  return { dq: roundedCopy(p, dq), dk: roundedCopy(p, dk), dv: roundedCopy(p, dv) };
+}
+
+export const referenceBackend: AttentionBackend = {
+  name: 'reference',
+  priority: 0,
+  supports: () => true,
+  forward: referenceForward,
+  backward: referenceBackward,
+};

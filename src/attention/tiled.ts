@@ -1,0 +1,17 @@
+import type { AttentionBackend } from './problem.js';
+import { tiledForward } from './tiled-forward.js';
+import { tiledBackward } from './tiled-backward.js';
+
+/**
+ * impl 'tiled': FlashAttention-style blocks with an online softmax, in plain
+ * TypeScript (tiled-forward.ts, tiled-backward.ts). Takes every problem the
+ * reference takes (all dtypes, masks, causal, GQA, dropout) in O(N·d) memory,
+ * so 'auto' prefers it to the reference; a native-speed backend outranks it.
+ */
+export const tiledBackend: AttentionBackend = {
+  name: 'tiled',
+  priority: 10,
+  supports: () => true,
+  forward: (p) => tiledForward(p),
+  backward: (p, output, lse, dOut) => tiledBackward(p, output, lse, dOut),
+};
