@@ -2,14 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  FLOAT_DTYPES, listAttentionImpls, scaledDotProductAttentionBackward, scaledDotProductAttentionWithLse, tensor,
-  type FloatDType, type Tensor,
+  scaledDotProductAttentionBackward, scaledDotProductAttentionWithLse, tensor, type FloatDType, type Tensor,
 } from '../src/index.js';
+import { IMPLS, dtypesOf } from './helpers/backends.js';
 import { refAttention } from './helpers/attention-reference.js';
 import { accumulationEps, maxAbs, outputTolerance } from './helpers/close.js';
 
-// Every registered backend runs every property below.
-const IMPLS = listAttentionImpls();
+// Every registered backend runs every property below, in every dtype it takes.
 const RUNS = 40;
 
 interface Dims {
@@ -25,18 +24,21 @@ interface Dims {
   masked: boolean;
 }
 
-const dimsArb: fc.Arbitrary<Dims> = fc.record({
-  b: fc.integer({ min: 1, max: 2 }),
-  hkv: fc.integer({ min: 1, max: 2 }),
-  group: fc.integer({ min: 1, max: 2 }),
-  l: fc.integer({ min: 1, max: 5 }),
-  s: fc.integer({ min: 1, max: 5 }),
-  e: fc.integer({ min: 1, max: 4 }),
-  ev: fc.integer({ min: 1, max: 3 }),
-  dtype: fc.constantFrom(...FLOAT_DTYPES),
-  causal: fc.boolean(),
-  masked: fc.boolean(),
-});
+/** Problem sizes and options, in the dtypes a backend takes. */
+function dimsArb(dtypes: readonly FloatDType[]): fc.Arbitrary<Dims> {
+  return fc.record({
+    b: fc.integer({ min: 1, max: 2 }),
+    hkv: fc.integer({ min: 1, max: 2 }),
+    group: fc.integer({ min: 1, max: 2 }),
+    l: fc.integer({ min: 1, max: 5 }),
+    s: fc.integer({ min: 1, max: 5 }),
+    e: fc.integer({ min: 1, max: 4 }),
+    ev: fc.integer({ min: 1, max: 3 }),
+    dtype: fc.constantFrom(...dtypes),
+    causal: fc.boolean(),
+    masked: fc.boolean(),
+  });
+}
 
 interface Problem {
   d: Dims;
@@ -71,8 +73,8 @@ function problemOf(d: Dims, qk: fc.Arbitrary<number>, vo: fc.Arbitrary<number> =
   }));
 }
 
-function problemArb(value: fc.Arbitrary<number>): fc.Arbitrary<Problem> {
-  return dimsArb.chain((d) => problemOf(d, value));
+function problemArb(dtypes: readonly FloatDType[], value: fc.Arbitrary<number>): fc.Arbitrary<Problem> {
+  return dimsArb(dtypes).chain((d) => problemOf(d, value));
 }
 
 function optionsOf(p: Problem, impl: string) {
@@ -128,9 +130,10 @@ function permuteColumns(mask: Tensor, perm: number[]): Tensor {
 
 for (const impl of IMPLS) {
   describe(`attention properties [${impl}]`, () => {
+    const dtypes = dtypesOf(impl);
     it('output rows are convex combinations of value rows', () => {
       fc.assert(
-        fc.property(problemArb(fc.double({ min: -100, max: 100, noNaN: true })), (p) => {
+        fc.property(problemArb(dtypes, fc.double({ min: -100, max: 100, noNaN: true })), (p) => {
           const { output, lse } = scaledDotProductAttentionWithLse(p.q, p.k, p.v, optionsOf(p, impl));
           assertConvex(p, output, lse);
         }),
@@ -139,7 +142,7 @@ for (const impl of IMPLS) {
     });
 
     it('is equivariant to permuting keys and values together', () => {
-      const arb = problemArb(fc.double({ min: -4, max: 4, noNaN: true })).chain((p) =>
+      const arb = problemArb(dtypes, fc.double({ min: -4, max: 4, noNaN: true })).chain((p) =>
         fc.shuffledSubarray(Array.from({ length: p.d.s }, (_, j) => j), { minLength: p.d.s, maxLength: p.d.s }).map((perm) => ({ p, perm })),
       );
       fc.assert(
@@ -161,7 +164,7 @@ for (const impl of IMPLS) {
     });
 
     it('under isCausal, changing a future key or value never changes an earlier output', () => {
-      const arb = problemArb(fc.double({ min: -10, max: 10, noNaN: true })).chain((p) =>
+      const arb = problemArb(dtypes, fc.double({ min: -10, max: 10, noNaN: true })).chain((p) =>
         fc.record({
           p: fc.constant({ ...p, d: { ...p.d, causal: true } }),
           j0: fc.integer({ min: 0, max: p.d.s - 1 }),
@@ -199,7 +202,7 @@ for (const impl of IMPLS) {
       // q, k entries of magnitude up to 1e15 make scores up to ~1e30; in float16 (max 65504) up to 240,
       // so scores reach ~5e4: far past ln(65504) ≈ 11.09, where exp overflows unless the max is subtracted.
       // v and dO stay in [-1, 1] so that the true gradients (≈ |k| |v| |dO|) fit the dtype.
-      const arb = dimsArb.chain((d) => {
+      const arb = dimsArb(dtypes).chain((d) => {
         const big = d.dtype === 'float16' ? 240 : 1e15;
         const qk = fc.oneof(fc.double({ min: -big, max: big, noNaN: true }), fc.constantFrom(big, -big));
         return problemOf(d, qk, fc.double({ min: -1, max: 1, noNaN: true }));

@@ -2,6 +2,7 @@ import { ScaledotError } from '../tensor/index.js';
 import type { AttentionBackend, AttentionProblem } from './problem.js';
 import { referenceBackend } from './reference.js';
 import { tiledBackend } from './tiled.js';
+import { wasmBackend } from './wasm/backend.js';
 
 /**
  * Every attention backend, in one fixed list (no global registration, so what
@@ -10,7 +11,7 @@ import { tiledBackend } from './tiled.js';
  * reference is always there with priority 0 and supports every problem, so
  * 'auto' always finds one.
  */
-const BACKENDS: readonly AttentionBackend[] = [referenceBackend, tiledBackend];
+const BACKENDS: readonly AttentionBackend[] = [referenceBackend, tiledBackend, wasmBackend];
 
 /** The names accepted by the `impl` option besides 'auto', in registration order. */
 export function listAttentionImpls(): string[] {

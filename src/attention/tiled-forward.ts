@@ -9,11 +9,12 @@ export interface TileSizes {
 }
 
 /**
- * 32 queries × 64 keys: the score block (16 KiB of doubles) plus a query block
- * and a key block at d = 64 (16 + 32 KiB) stay in L1/L2, and a block of 64 keys
- * amortises the per-block softmax bookkeeping over enough multiply-adds.
+ * 64 queries × 64 keys: the score block, a query block and a key block at
+ * d = 64 (32 KiB of doubles each) stay in L2 next to the core. Block sizes
+ * from 32 to 256 measured within 10% of each other (docs/performance.md);
+ * 64 keeps the wasted work on a causal diagonal block small.
  */
-export const DEFAULT_TILES: TileSizes = { blockQ: 32, blockK: 64 };
+export const DEFAULT_TILES: TileSizes = { blockQ: 64, blockK: 64 };
 
 /**
  * Forward attention, FlashAttention-style, never materialising the L × S scores:
@@ -25,8 +26,9 @@ export const DEFAULT_TILES: TileSizes = { blockQ: 32, blockK: 64 };
  *   outputᵢ = accᵢ / lᵢ,   lseᵢ = mᵢ + log lᵢ
  *
  * Dropout multiplies the normalised weight, so it scales what enters acc but
- * not l. Memory: O(Br·Bc + (Br + Bc)·d) scratch besides the output. Causal blocks entirely above the
- * diagonal (query i sees key j iff j <= i + S − L) are never visited.
+ * not l. Memory: O(Br·Bc + (Br + Bc)·d) scratch besides the output. Causal
+ * blocks entirely above the diagonal (query i sees key j iff j <= i + S − L)
+ * are never visited.
  * A row with no visible key keeps m = −∞ and l = 0 and returns zeros and
  * lse = −∞; the guard on m' = −∞ avoids exp(−∞ − −∞) = NaN.
  * Everything is computed in float64; outputs are rounded to the dtype once.

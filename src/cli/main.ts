@@ -2,6 +2,9 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ScaledotError } from '../tensor/index.js';
+import { registerServe } from './serve.js';
+import { registerLab } from './lab.js';
+import { registerTrain } from './train.js';
 
 /** The package version, read from package.json (two levels up from both src/cli and dist/cli). */
 export function packageVersion(): string {
@@ -15,6 +18,9 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-v, --version')
     .exitOverride()
     .showHelpAfterError();
+  registerServe(program);
+  registerLab(program);
+  registerTrain(program);
   return program;
 }
 

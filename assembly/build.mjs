@@ -1,0 +1,54 @@
+// Builds the attention kernels from assembly/*.ts, one source, four modules:
+//   wasm/attention.wasm                  SIMD128 + threads, over a shared memory
+//   wasm/attention-relaxed.wasm          the same with relaxed-SIMD multiply-add
+//   wasm/attention-single.wasm           SIMD128 over an unshared memory (no SharedArrayBuffer)
+//   wasm/attention-single-relaxed.wasm   the same with relaxed-SIMD multiply-add
+// The loader takes the best one the engine validates. Skips the work when
+// all are newer than every source, so `npm test` and `npm start` can depend
+// on it cheaply. Each file is written to a temporary name and renamed, so a
+// failed build never leaves a half-written module behind.
+//   node assembly/build.mjs [--force]
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = dirname(here);
+const targets = [
+  { name: 'threads', out: join(root, 'wasm', 'attention.wasm') },
+  { name: 'threads-relaxed', out: join(root, 'wasm', 'attention-relaxed.wasm') },
+  { name: 'single', out: join(root, 'wasm', 'attention-single.wasm') },
+  { name: 'single-relaxed', out: join(root, 'wasm', 'attention-single-relaxed.wasm') },
+];
+
+const sources = [join(here, 'asconfig.json'), fileURLToPath(import.meta.url)];
+for (const f of readdirSync(here)) if (f.endsWith('.ts')) sources.push(join(here, f));
+const newestSource = Math.max(...sources.map((f) => statSync(f).mtimeMs));
+const upToDate = (f) => {
+  try {
+    return statSync(f).mtimeMs > newestSource;
+  } catch {
+    return false;
+  }
+};
+
+if (!process.argv.includes('--force') && targets.every((t) => upToDate(t.out))) process.exit(0);
+
+// Loaded only when there is work: importing the compiler alone takes a second.
+const { default: asc } = await import('assemblyscript/asc');
+mkdirSync(join(root, 'wasm'), { recursive: true });
+for (const t of targets) {
+  const tmp = `${t.out}.${process.pid}.tmp`;
+  const { error, stderr } = await asc.main(
+    ['--config', join(here, 'asconfig.json'), '--target', t.name, '--outFile', tmp],
+    {},
+  );
+  if (error) {
+    rmSync(tmp, { force: true });
+    process.stderr.write(stderr.toString());
+    process.stderr.write(`build:wasm: ${t.name} failed: ${error.message}\n`);
+    process.exit(1);
+  }
+  renameSync(tmp, t.out);
+  process.stderr.write(`build:wasm: wrote ${t.out.slice(root.length + 1)} (${statSync(t.out).size} bytes)\n`);
+}

@@ -1,0 +1,69 @@
+// The module's entry points. Every thread (the caller and each worker)
+// instantiates this module over one shared memory; a job is described in the
+// control block at `ctrl` (see abi.ts) and split into tasks that threads claim
+// one at a time, so uneven tasks (causal) balance themselves.
+
+import { ABI_VERSION, CLAIM, WAKE, DONE, param, P_KIND, KIND_FORWARD_PACK, KIND_FORWARD, KIND_BACKWARD_PREP,
+  KIND_BACKWARD_KV, KIND_BACKWARD_DQ } from './abi';
+import { BR, BC } from './blocks';
+import { forwardBlock, packKBlock } from './forward';
+import { backwardPrep, backwardKeyChunk, backwardReduceDq } from './backward';
+
+export function abiVersion(): i32 {
+  return ABI_VERSION;
+}
+
+export function blockRows(): i32 {
+  return BR;
+}
+
+export function blockCols(): i32 {
+  return BC;
+}
+
+// Claim word: gen (16 bits) | nTasks (24) | next (24). Holding the task count
+// in the same word as the generation means a thread that read a stale job can
+// never claim a task of the next one: its compare-exchange fails.
+@inline
+function claim(ctrl: usize, gen: u64): i32 {
+  while (true) {
+    const word = atomic.load<u64>(ctrl + CLAIM);
+    if (word >> 48 != gen) return -1;
+    const next = <i32>(word & 0xffffff);
+    const n = <i32>((word >> 24) & 0xffffff);
+    if (next >= n) return -1;
+    if (atomic.cmpxchg<u64>(ctrl + CLAIM, word, word + 1) == word) return next;
+  }
+  return -1;
+}
+
+/** Runs tasks of the current job until none is left; returns how many this thread ran. */
+export function runJob(ctrl: usize, tid: i32): i32 {
+  const gen = atomic.load<u64>(ctrl + CLAIM) >> 48;
+  const kind = param(ctrl, P_KIND);
+  let count = 0;
+  for (let task = claim(ctrl, gen); task >= 0; task = claim(ctrl, gen)) {
+    if (kind == KIND_FORWARD_PACK) packKBlock(ctrl, task);
+    else if (kind == KIND_FORWARD) forwardBlock(ctrl, task, tid);
+    else if (kind == KIND_BACKWARD_PREP) backwardPrep(ctrl, task);
+    else if (kind == KIND_BACKWARD_KV) backwardKeyChunk(ctrl, task, tid);
+    else if (kind == KIND_BACKWARD_DQ) backwardReduceDq(ctrl, task);
+    count++;
+  }
+  if (count > 0) {
+    atomic.add<i32>(ctrl + DONE, count);
+    atomic.notify(ctrl + DONE);
+  }
+  return count;
+}
+
+/** A worker's life: wait for the wake word to change, help with that job, repeat. */
+export function workerLoop(ctrl: usize, tid: i32): void {
+  let seen = atomic.load<i32>(ctrl + WAKE);
+  runJob(ctrl, tid);
+  while (true) {
+    atomic.wait<i32>(ctrl + WAKE, seen);
+    seen = atomic.load<i32>(ctrl + WAKE);
+    runJob(ctrl, tid);
+  }
+}

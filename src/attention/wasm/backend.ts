@@ -1,0 +1,218 @@
+import { rounder } from '../../tensor/index.js';
+import type { AttentionBackend, AttentionProblem, BackwardResult, ForwardResult } from '../problem.js';
+import { KIND, MAX_TASKS, SLOT } from './abi.js';
+import { copyIn, copyMask, copyOut } from './copy.js';
+import { Arena, problemDims, scratchBytes, takeMask, type Dims } from './layout.js';
+import { kernelRuntime, type KernelRuntime } from './runtime.js';
+
+/**
+ * impl 'wasm': the FlashAttention algorithm as WebAssembly SIMD128 kernels
+ * (assembly/), on every core (runtime.ts). Float32 arithmetic, so it takes
+ * float32 and the half dtypes (whose values float32 holds exactly; the output
+ * is rounded to the dtype) but not float64. Unavailable (supports() false,
+ * so 'auto' picks another backend) where the module cannot load: see
+ * wasmAttentionInfo().reason.
+ */
+
+/** Linear memory stays within 2 GiB so that every byte offset is a non-negative i32 in the kernels. */
+const MAX_BYTES = 2 ** 31;
+
+export const wasmBackend: AttentionBackend = {
+  name: 'wasm',
+  priority: 20,
+  supports(p) {
+    if (p.dtype === 'float64') return false;
+    const rt = kernelRuntime();
+    if (rt === null) return false;
+    const d = problemDims(p, rt.blockRows, rt.blockCols);
+    const mostTasks = Math.max(d.bh * d.nqb + d.bhkv * d.nkb, d.bhkv * d.dqParts);
+    return mostTasks <= MAX_TASKS && backwardPlan(p, d, rt).end <= MAX_BYTES && forwardPlan(p, d, rt).end <= MAX_BYTES;
+  },
+  forward: wasmForward,
+  backward: wasmBackward,
+};
+
+function runtimeOrThrow(): KernelRuntime {
+  const rt = kernelRuntime();
+  if (rt === null) throw new Error('wasm attention is unavailable here; see wasmAttentionInfo().reason');
+  return rt;
+}
+
+/** The parameters every job shares. */
+function commonParams(p: AttentionProblem, d: Dims, scratch: number, scratchStride: number): Map<number, number> {
+  const params = new Map<number, number>([
+    [SLOT.bh, d.bh], [SLOT.hq, p.hq], [SLOT.hkv, p.hkv], [SLOT.l, p.l], [SLOT.s, p.s], [SLOT.lp, d.lp], [SLOT.sp, d.sp],
+    [SLOT.ep, d.ep], [SLOT.evp, d.evp], [SLOT.nqb, d.nqb], [SLOT.nkb, d.nkb],
+    [SLOT.causal, p.causal ? 1 : 0], [SLOT.seed, p.seed | 0], [SLOT.qScale, p.scale * Math.LOG2E], [SLOT.scale, p.scale],
+    [SLOT.scratch, scratch], [SLOT.scratchStride, scratchStride], [SLOT.maskKind, 0], [SLOT.drop, 0],
+  ]);
+  if (p.dropoutP > 0) {
+    // Kept iff hash >= p · 2^32 (dropoutKeeps): for an integer hash, iff hash >= ceil(p · 2^32).
+    const threshold = Math.ceil(p.dropoutP * 4294967296);
+    params.set(SLOT.drop, threshold > 0xffffffff ? 2 : 1);
+    params.set(SLOT.dropThreshold, threshold | 0);
+    params.set(SLOT.dropScale, 1 / (1 - p.dropoutP));
+  }
+  return params;
+}
+
+interface ForwardPlan {
+  q: number; k: number; v: number; kt: number; o: number; mrow: number; lrow: number;
+  mask: { data: number; head: number } | null; scratch: number; scratchStride: number; end: number;
+}
+
+function forwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): ForwardPlan {
+  const a = new Arena();
+  const q = a.take(d.bh * d.lp * d.ep * 4);
+  const v = a.take(d.bhkv * d.sp * d.evp * 4);
+  const kt = a.take(d.bhkv * d.sp * d.ep * 4);
+  // K is only read to pack Kᵀ, in a job that ends before the first output is
+  // written: it is staged in the output's bytes (sized for the larger of the two).
+  const o = a.take(Math.max(d.bh * d.lp * d.evp, d.bhkv * d.sp * d.ep) * 4);
+  const k = o;
+  const mrow = a.take(d.bh * d.lp * 4);
+  const lrow = a.take(d.bh * d.lp * 4);
+  const mask = takeMask(a, p);
+  const scratchStride = scratchBytes(d, rt.blockRows, rt.blockCols);
+  const scratch = a.take(scratchStride * rt.poolThreads);
+  return { q, k, v, kt, o, mrow, lrow, mask, scratch, scratchStride, end: a.end };
+}
+
+function setMask(p: AttentionProblem, params: Map<number, number>, buffer: ArrayBufferLike, mask: { data: number; head: number } | null): void {
+  if (p.mask === null || mask === null) return;
+  copyMask(buffer, p.mask, mask.data, mask.head);
+  params.set(SLOT.maskKind, p.mask.kind === 'bool' ? 1 : 2);
+  params.set(SLOT.mask, mask.data);
+  params.set(SLOT.maskHead, mask.head);
+  params.set(SLOT.maskRowStride, p.mask.rowStride);
+  params.set(SLOT.maskColStride, p.mask.colStride);
+}
+
+/** Multiply-adds of QKᵀ and PV (2 · 2 · l · s · e flops per head, halved for causal), for the wake-up decision. */
+function forwardFlops(p: AttentionProblem, d: Dims): number {
+  return (4 * d.bh * p.l * p.s * Math.max(p.e, p.ev)) / (p.causal ? 2 : 1);
+}
+
+function wasmForward(p: AttentionProblem): ForwardResult {
+  return forwardInFloat32(p, p.dtype === 'float32' ? null : rounder(p.dtype));
+}
+
+/** The forward pass; the output is float32, rounded to the problem's dtype by `round` if given. */
+function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | null): ForwardResult {
+  const rt = runtimeOrThrow();
+  const d = problemDims(p, rt.blockRows, rt.blockCols);
+  const plan = forwardPlan(p, d, rt);
+  rt.reserve(plan.end);
+  const buffer = rt.memory.buffer;
+  const heap = new Float32Array(buffer);
+  copyIn(heap, plan.q, p.q, d.bh, p.l, p.e, d.lp, d.ep);
+  copyIn(heap, plan.k, p.k, d.bhkv, p.s, p.e, d.sp, d.ep);
+  copyIn(heap, plan.v, p.v, d.bhkv, p.s, p.ev, d.sp, d.evp);
+  const params = commonParams(p, d, plan.scratch, plan.scratchStride);
+  setMask(p, params, buffer, plan.mask);
+  params.set(SLOT.q, plan.q).set(SLOT.k, plan.k).set(SLOT.v, plan.v).set(SLOT.kt, plan.kt);
+  params.set(SLOT.o, plan.o).set(SLOT.mrow, plan.mrow).set(SLOT.lrow, plan.lrow);
+
+  const packTasks = d.bhkv * d.nkb;
+  rt.run(params.set(SLOT.kind, KIND.forwardPack).set(SLOT.nTasks, packTasks), packTasks, 8 * d.bhkv * d.sp * d.ep);
+  const tasks = d.bh * d.nqb;
+  rt.run(params.set(SLOT.kind, KIND.forward).set(SLOT.nTasks, tasks), tasks, forwardFlops(p, d));
+
+  const output = copyOut(heap, plan.o, d.bh, p.l, p.ev, d.lp, d.evp, round);
+  const lse = new Float64Array(d.bh * p.l);
+  const mrow = new Float32Array(buffer, plan.mrow, d.bh * d.lp);
+  const lrow = new Float32Array(buffer, plan.lrow, d.bh * d.lp);
+  for (let r = 0; r < d.bh; r++) {
+    for (let i = 0; i < p.l; i++) {
+      const m = mrow[r * d.lp + i];
+      // The kernel's m is a base-2 max: lse = ln(2^m · l) = (m + log2 l) · ln 2.
+      lse[r * p.l + i] = m === -Infinity ? -Infinity : (m + Math.log2(lrow[r * d.lp + i])) * Math.LN2;
+    }
+  }
+  return { output, lse };
+}
+
+interface BackwardPlan {
+  q: number; k: number; kt: number; vt: number; dOut: number; lse2: number; d: number;
+  dqPartials: number; dqPartialStride: number; dk: number; dv: number; dq: number;
+  mask: { data: number; head: number } | null; scratch: number; scratchStride: number; end: number;
+}
+
+function backwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): BackwardPlan {
+  const a = new Arena();
+  const q = a.take(d.bh * d.lp * d.ep * 4);
+  const k = a.take(d.bhkv * d.sp * d.ep * 4);
+  const kt = a.take(d.bhkv * d.sp * d.ep * 4);
+  const vt = a.take(d.bhkv * d.sp * d.evp * 4);
+  // dq is written by the last job, after dO's last reader: it reuses dO's bytes.
+  const dOut = a.take(d.bh * d.lp * Math.max(d.ep, d.evp) * 4);
+  const lse2 = a.take(d.bh * d.lp * 4);
+  const dRow = a.take(d.bh * d.lp * 4);
+  const dqPartialStride = Math.ceil((d.bh * d.lp * d.ep * 4) / 64) * 64;
+  const dqPartials = a.take(dqPartialStride * d.dqParts);
+  const dk = a.take(d.bhkv * d.sp * d.ep * 4);
+  const dv = a.take(d.bhkv * d.sp * d.evp * 4);
+  const mask = takeMask(a, p);
+  const scratchStride = scratchBytes(d, rt.blockRows, rt.blockCols);
+  const scratch = a.take(scratchStride * rt.poolThreads);
+  return { q, k, kt, vt, dOut, lse2, d: dRow, dqPartials, dqPartialStride, dk, dv, dq: dOut, mask, scratch, scratchStride, end: a.end };
+}
+
+function wasmBackward(
+  p: AttentionProblem, output: Float64Array | Float32Array, lse: Float64Array, dOut: Float64Array | Float32Array,
+): BackwardResult {
+  // D = rowsum(dO ∘ O) needs O to float32 accuracy: a half dtype's rounded
+  // output would put its own rounding error (2^-11 for float16) into every
+  // gradient, so for those the output is recomputed unrounded.
+  // No keys (or no queries): every weight is absent, so every gradient is zero.
+  // The kernels split dq over key blocks, and with none they would write nothing.
+  if (p.s === 0 || p.l === 0) {
+    return { dq: new Float32Array(p.q.length), dk: new Float32Array(p.k.length), dv: new Float32Array(p.v.length) };
+  }
+  if (p.dtype !== 'float32') output = forwardInFloat32(p, null).output;
+  const rt = runtimeOrThrow();
+  const d = problemDims(p, rt.blockRows, rt.blockCols);
+  const plan = backwardPlan(p, d, rt);
+  rt.reserve(plan.end);
+  const buffer = rt.memory.buffer;
+  const heap = new Float32Array(buffer);
+  copyIn(heap, plan.q, p.q, d.bh, p.l, p.e, d.lp, d.ep);
+  copyIn(heap, plan.k, p.k, d.bhkv, p.s, p.e, d.sp, d.ep);
+  // V is only needed to pack Vᵀ, which happens before dV is written: it is staged in dV's bytes.
+  copyIn(heap, plan.dv, p.v, d.bhkv, p.s, p.ev, d.sp, d.evp);
+  copyIn(heap, plan.dOut, dOut, d.bh, p.l, p.ev, d.lp, d.evp);
+  // lse in base 2, and +inf where no weight may be nonzero (a fully masked row,
+  // or padding), so that 2^(s - lse2) is exactly 0 there; D = rowsum(dO ∘ O) in float64.
+  const lse2 = new Float32Array(buffer, plan.lse2, d.bh * d.lp).fill(Infinity);
+  const dRow = new Float32Array(buffer, plan.d, d.bh * d.lp).fill(0);
+  for (let r = 0; r < d.bh; r++) {
+    for (let i = 0; i < p.l; i++) {
+      const row = r * p.l + i;
+      if (lse[row] !== -Infinity) lse2[r * d.lp + i] = lse[row] * Math.LOG2E;
+      let dot = 0;
+      for (let c = 0; c < p.ev; c++) dot += dOut[row * p.ev + c] * output[row * p.ev + c];
+      dRow[r * d.lp + i] = dot;
+    }
+  }
+  const params = commonParams(p, d, plan.scratch, plan.scratchStride);
+  setMask(p, params, buffer, plan.mask);
+  params.set(SLOT.q, plan.q).set(SLOT.k, plan.k).set(SLOT.kt, plan.kt).set(SLOT.vT, plan.vt);
+  params.set(SLOT.dOut, plan.dOut).set(SLOT.lse2, plan.lse2);
+  params.set(SLOT.d, plan.d).set(SLOT.dqPartials, plan.dqPartials).set(SLOT.dqPartialStride, plan.dqPartialStride).set(SLOT.dqParts, d.dqParts);
+  params.set(SLOT.dk, plan.dk).set(SLOT.dv, plan.dv).set(SLOT.dq, plan.dq);
+
+  const flops = 2.5 * forwardFlops(p, d);
+  const prepTasks = d.bh * d.nqb + d.bhkv * d.nkb;
+  rt.run(params.set(SLOT.kind, KIND.backwardPrep).set(SLOT.nTasks, prepTasks), prepTasks, 8 * (d.bh * d.lp + d.bhkv * d.sp) * d.ep);
+  const kvTasks = d.bhkv * d.dqParts;
+  rt.run(params.set(SLOT.kind, KIND.backwardKv).set(SLOT.nTasks, kvTasks), kvTasks, flops);
+  const dqTasks = d.bh * d.nqb;
+  rt.run(params.set(SLOT.kind, KIND.backwardDq).set(SLOT.nTasks, dqTasks), dqTasks, 8 * d.dqParts * d.bh * d.lp * d.ep);
+
+  const round = p.dtype === 'float32' ? null : rounder(p.dtype);
+  return {
+    dq: copyOut(heap, plan.dq, d.bh, p.l, p.e, d.lp, d.ep, round),
+    dk: copyOut(heap, plan.dk, d.bhkv, p.s, p.e, d.sp, d.ep, round),
+    dv: copyOut(heap, plan.dv, d.bhkv, p.s, p.ev, d.sp, d.evp, round),
+  };
+}

@@ -1,0 +1,54 @@
+import type { AttentionMask } from '../problem.js';
+
+/**
+ * Copies `mats` row-major matrices of rows x cols from `src` into linear
+ * memory at byte `dst` as rowsP x colsP, zero-filling the padding (memory is
+ * reused between calls, so padding must be cleared every time).
+ */
+export function copyIn(
+  heap: Float32Array, dst: number, src: Float32Array | Float64Array,
+  mats: number, rows: number, cols: number, rowsP: number, colsP: number,
+): void {
+  const base = dst / 4;
+  if (rows === rowsP && cols === colsP) {
+    heap.set(src, base);
+    return;
+  }
+  heap.fill(0, base, base + mats * rowsP * colsP);
+  for (let m = 0; m < mats; m++) {
+    for (let r = 0; r < rows; r++) {
+      const from = (m * rows + r) * cols;
+      const to = base + (m * rowsP + r) * colsP;
+      for (let c = 0; c < cols; c++) heap[to + c] = src[from + c];
+    }
+  }
+}
+
+/** The inverse of copyIn: rows x cols out of rowsP x colsP, through `round` (the dtype's rounding) if given. */
+export function copyOut(
+  heap: Float32Array, src: number, mats: number, rows: number, cols: number, rowsP: number, colsP: number,
+  round: ((x: number) => number) | null,
+): Float32Array {
+  const out = new Float32Array(mats * rows * cols);
+  const base = src / 4;
+  if (rows === rowsP && cols === colsP && round === null) {
+    out.set(heap.subarray(base, base + out.length));
+    return out;
+  }
+  for (let m = 0; m < mats; m++) {
+    for (let r = 0; r < rows; r++) {
+      const from = base + (m * rowsP + r) * colsP;
+      const to = (m * rows + r) * cols;
+      if (round === null) for (let c = 0; c < cols; c++) out[to + c] = heap[from + c];
+      else for (let c = 0; c < cols; c++) out[to + c] = round(heap[from + c]);
+    }
+  }
+  return out;
+}
+
+/** The mask's values (bool as bytes, additive as float32) and per-head offsets, as the kernel reads them. */
+export function copyMask(buffer: ArrayBufferLike, mask: AttentionMask, data: number, head: number): void {
+  if (mask.kind === 'bool') new Uint8Array(buffer, data, mask.data.length).set(mask.data);
+  else new Float32Array(buffer, data, mask.data.length).set(mask.data);
+  new Int32Array(buffer, head, mask.headOffset.length).set(mask.headOffset);
+}

@@ -1,0 +1,5 @@
+// The public face of impl 'wasm': which path runs, how many threads, and the
+// asynchronous start a browser needs. The backend itself is registered in ../backends.ts.
+export {
+  initWasmAttention, setWasmAttentionThreads, wasmAttentionInfo, type WasmAttentionInfo, type WasmPath,
+} from './runtime.js';

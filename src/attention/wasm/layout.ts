@@ -1,0 +1,80 @@
+import type { AttentionProblem } from '../problem.js';
+import { HEAP_BASE } from './runtime.js';
+
+/**
+ * Where one call's arrays live in the kernels' linear memory. Rows are
+ * padded so every tile is whole: l to a multiple of the block rows, s of the
+ * block columns, e and ev of 8 (the gemm's micro-tile width); the padding is
+ * zeros, and padded keys are masked out by the kernel.
+ */
+export interface Dims {
+  bh: number;
+  bhkv: number;
+  lp: number;
+  sp: number;
+  ep: number;
+  evp: number;
+  nqb: number;
+  nkb: number;
+  /** dQ partial sums in the backward: one per chunk of key blocks, a function of the shape only. */
+  dqParts: number;
+}
+
+/**
+ * Chunks of key blocks per kv head in the backward, each with its own dQ
+ * partial: up to 4 (enough tasks for a few cores on one head), fewer where
+ * the partials would pass 16 MiB, never fewer than 2 (both cores of a small
+ * machine on one long head). A function of the shape only, so the bytes of
+ * dq never depend on the machine's thread count.
+ */
+function dqPartsFor(bh: number, lp: number, ep: number, nkb: number): number {
+  const partBytes = bh * lp * ep * 4;
+  const byMemory = Math.floor((16 * 2 ** 20) / partBytes);
+  return Math.min(nkb, Math.max(2, Math.min(4, byMemory)));
+}
+
+export function problemDims(p: AttentionProblem, blockRows: number, blockCols: number): Dims {
+  const lp = Math.ceil(p.l / blockRows) * blockRows;
+  const sp = Math.ceil(p.s / blockCols) * blockCols;
+  const nkb = sp / blockCols;
+  return {
+    bh: p.batch * p.hq,
+    bhkv: p.batch * p.hkv,
+    lp,
+    sp,
+    ep: Math.ceil(p.e / 8) * 8,
+    evp: Math.ceil(p.ev / 8) * 8,
+    nqb: lp / blockRows,
+    nkb,
+    dqParts: dqPartsFor(p.batch * p.hq, lp, Math.ceil(p.e / 8) * 8, nkb),
+  };
+}
+
+/** A bump allocator over linear memory: 64-byte aligned regions (a cache line, and v128 alignment). */
+export class Arena {
+  end = HEAP_BASE;
+
+  take(bytes: number): number {
+    const at = Math.ceil(this.end / 64) * 64;
+    this.end = at + bytes;
+    return at;
+  }
+}
+
+export interface MaskRegions {
+  data: number;
+  head: number;
+}
+
+export function takeMask(arena: Arena, p: AttentionProblem): MaskRegions | null {
+  if (p.mask === null) return null;
+  const bytesPer = p.mask.kind === 'bool' ? 1 : 4;
+  return { data: arena.take(p.mask.data.length * bytesPer), head: arena.take(p.mask.headOffset.length * 4) };
+}
+
+/** Per-thread scratch for either pass (see forward.ts and backward.ts in assembly/). */
+export function scratchBytes(d: Dims, blockRows: number, blockCols: number): number {
+  const forward = (blockRows * d.ep + blockRows * blockCols + blockRows * d.evp + 4 * blockRows) * 4;
+  const backward = (5 * blockCols * blockRows + (d.ep + d.evp) * blockRows) * 4;
+  return Math.ceil(Math.max(forward, backward) / 64) * 64;
+}

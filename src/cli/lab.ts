@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { ScaledotError } from '../tensor/index.js';
+import {
+  DEFAULT_SEED, checkSeed, fmt, resultsJson, runLab, selectExperiments, type LabMode, type LabResults,
+} from '../lab/index.js';
+import { buildReportFiles, prepareReportDir } from '../lab/report/index.js';
+
+interface LabCliOptions {
+  quick?: boolean;
+  full?: boolean;
+  seed: string;
+  only?: string;
+  out: string;
+  json?: boolean;
+}
+
+/**
+ * `scaledot lab`: runs the experiments, writes the report (index.html,
+ * results.json, one CSV per claim) whole or not at all, and prints the
+ * summary table. Every argument is checked, and the output directory
+ * prepared, before any experiment runs.
+ */
+export function registerLab(program: Command): void {
+  program
+    .command('lab')
+    .description('run the experiments (C1–C7) and write the report: index.html, results.json, one CSV per claim')
+    .option('--quick', 'smaller samples and d_k ≤ 1024: a few seconds')
+    .option('--full', 'also run the long experiments (training, C8)')
+    .option('--seed <n>', 'seed of every random number in the run', String(DEFAULT_SEED))
+    .option('--only <ids>', 'comma-separated claims to run, e.g. C2,C3')
+    .option('--out <dir>', 'directory to write the report into (replaced whole)', 'report')
+    .addOption(new Option('--json', 'print results.json to stdout (the summary table goes to stderr)'))
+    .action(async (options: LabCliOptions) => {
+      await runLabCommand(options);
+    });
+}
+
+async function runLabCommand(options: LabCliOptions): Promise<void> {
+  const fn = 'lab';
+  if (options.quick && options.full) throw new ScaledotError('E_OPTION', `${fn}: --quick and --full contradict each other; give one`);
+  const mode: LabMode = options.quick ? 'quick' : options.full ? 'full' : 'default';
+  if (!/^\d+$/.test(options.seed)) throw new ScaledotError('E_OPTION', `${fn}: --seed is ${JSON.stringify(options.seed)}; expected a non-negative integer`);
+  const seed = checkSeed(fn, Number(options.seed));
+  const only = options.only === undefined ? undefined : options.only.split(',').filter((s) => s.trim() !== '');
+  if (only !== undefined && only.length === 0) throw new ScaledotError('E_OPTION', `${fn}: --only is empty; expected claims such as C2,C3`);
+  selectExperiments(mode, only); // rejects unknown ids before any work
+  const pending = prepareReportDir(options.out);
+  const bar = process.stderr.isTTY ? progressBar() : null;
+  const started = Date.now();
+  let results: LabResults;
+  try {
+    results = runLab({ seed, mode, only, version: libraryVersion(), onProgress: bar ?? undefined });
+    bar?.('done', 1);
+    pending.commit(await buildReportFiles(results));
+  } catch (err) {
+    pending.abandon();
+    throw err;
+  } finally {
+    if (bar) process.stderr.write('\r\x1b[K');
+  }
+  const table = summaryTable(results);
+  const where = `report written to ${pending.target}/index.html in ${((Date.now() - started) / 1000).toFixed(1)} s\n`;
+  if (options.json) {
+    process.stdout.write(resultsJson(results));
+    process.stderr.write(table + where);
+  } else {
+    process.stdout.write(table);
+    process.stderr.write(where);
+  }
+}
+
+/** The version results.json records, from package.json (two levels up from src/cli and dist/cli alike). */
+function libraryVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/** claim, measured, predicted, verdict: one line per claim, columns padded. */
+export function summaryTable(results: LabResults): string {
+  const header = ['claim', 'measured', 'predicted', 'tolerance', 'checks', 'verdict'];
+  const lines = results.claims.map((c) => [
+    `${c.id} ${c.title}`,
+    fmt(c.measured),
+    fmt(c.predicted),
+    `± ${fmt(c.tolerance)}`,
+    `${c.checks.filter((k) => k.verdict === 'holds').length}/${c.checks.length}`,
+    c.verdict,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => [...l[i]].length)));
+  const pad = (cells: string[]): string => cells.map((cell, i) => cell + ' '.repeat(widths[i] - [...cell].length)).join('  ').trimEnd();
+  return [pad(header), pad(widths.map((w) => '-'.repeat(w))), ...lines.map(pad)].join('\n') + '\n';
+}
+
+function progressBar(): (label: string, fraction: number) => void {
+  let last = '';
+  return (label, fraction) => {
+    const width = 28;
+    const filled = Math.round(fraction * width);
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round(fraction * 100)}% ${label}`;
+    if (line !== last) process.stderr.write(`\r\x1b[K${line.slice(0, (process.stderr.columns ?? 80) - 1)}`);
+    last = line;
+  };
+}

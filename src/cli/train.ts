@@ -1,0 +1,162 @@
+import { renameSync, writeFileSync, unlinkSync } from 'node:fs';
+import { CommanderError, type Command } from 'commander';
+import {
+  OPTIMIZERS, SCALE_RULES, TASKS, checkScaleRule, checkTask, resolveTrainConfig, sampleNames, train,
+  type NamesTask, type OptimizerName, type TrainConfig, type TrainResult,
+} from '../nn/index.js';
+import { ScaledotError } from '../tensor/index.js';
+
+/** Defaults that train something worth having in a few minutes on two cores (measured: docs/training.md). */
+export const TRAIN_DEFAULTS = {
+  task: 'names',
+  scale: 'rsqrt',
+  headDim: 16,
+  steps: { names: 1000, recall: 300 },
+  seed: 0,
+} as const;
+
+interface TrainOptions {
+  task: string;
+  scale: string;
+  headDim: string;
+  steps?: string;
+  seed: string;
+  width?: string;
+  optimizer: string;
+  lr?: string;
+  batchSize?: string;
+  json?: string;
+  sample?: string;
+}
+
+function integer(fn: string, name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(v)) {
+    throw new ScaledotError('E_OPTION', `${fn}: ${name} is ${JSON.stringify(raw)}; expected an integer`);
+  }
+  return v;
+}
+
+/** The --json document: exactly the issue's schema. `steps` is the number of steps taken (fewer than asked if stopped). */
+export function trainJson(r: TrainResult): object {
+  return {
+    task: r.config.task,
+    scale: r.config.scaleRule,
+    headDim: r.config.headDim,
+    steps: r.stepsDone,
+    seed: r.config.seed,
+    curve: r.curve.map((p) => ({ step: p.step, trainLoss: p.trainLoss, valLoss: p.valLoss, accuracy: p.accuracy })),
+    final: { trainLoss: r.final.trainLoss, valLoss: r.final.valLoss, accuracy: r.final.accuracy },
+  };
+}
+
+/** Written whole or not at all: a temp file beside the target, then rename. */
+function writeJsonAtomic(path: string, value: object): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+    renameSync(tmp, path);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // the temp file may never have been created
+    }
+    throw new ScaledotError('E_IO', `train: cannot write --json ${path}: ${(err as Error).message}`);
+  }
+}
+
+const f4 = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : String(x));
+
+/** The loss curve and the final figures, as a plain table for people (stdout). */
+export function formatReport(r: TrainResult, samples: string[]): string {
+  const c = r.config;
+  const lines: string[] = [];
+  lines.push(`task ${c.task} · scale ${c.scaleRule} · head dim ${c.headDim} · ${c.heads} head(s) · width ${c.width} · ${c.layers} layers · ${c.optimizer} lr ${c.lr} · batch ${c.batchSize} · seed ${c.seed}`);
+  lines.push('');
+  lines.push('  step  trainLoss  valLoss  accuracy');
+  for (const p of r.curve) lines.push(`${String(p.step).padStart(6)}  ${f4(p.trainLoss).padStart(9)}  ${f4(p.valLoss).padStart(7)}  ${f4(p.accuracy).padStart(8)}`);
+  lines.push('');
+  const unit = c.task === 'names' ? 'nats/char' : 'nats/answer';
+  lines.push(`final after ${r.stepsDone} steps (${r.seconds.toFixed(1)} s)${r.interrupted ? ', stopped early' : ''}:`);
+  lines.push(`  train loss ${f4(r.final.trainLoss)} ${unit}`);
+  lines.push(`  validation loss ${f4(r.final.valLoss)} ${unit}`);
+  lines.push(`  accuracy ${f4(r.final.accuracy)} (${c.task === 'names' ? 'next character, top-1' : 'recalled values, top-1'})`);
+  if (r.bigramValLoss !== null) {
+    const gap = r.bigramValLoss - r.final.valLoss;
+    lines.push(`  character-bigram baseline (add-one, same split) ${f4(r.bigramValLoss)} nats/char: the model is ${gap >= 0 ? 'better' : 'worse'} by ${f4(Math.abs(gap))}`);
+  }
+  if (samples.length > 0) {
+    lines.push('');
+    lines.push('samples:');
+    for (const s of samples) lines.push(`  ${s}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('Train a small transformer whose attention scale rule is a parameter, on associative recall or character-level names.')
+    .option('--task <task>', `task: ${TASKS.join(' | ')}`, TRAIN_DEFAULTS.task)
+    .option('--scale <rule>', `attention scale rule: ${SCALE_RULES.join(' | ')}`, TRAIN_DEFAULTS.scale)
+    .option('--head-dim <d>', 'attention head dimension (must divide the width)', String(TRAIN_DEFAULTS.headDim))
+    .option('--steps <n>', `training steps (default ${TRAIN_DEFAULTS.steps.names} for names, ${TRAIN_DEFAULTS.steps.recall} for recall)`)
+    .option('--seed <s>', 'seed for data, split, initialisation and sampling', String(TRAIN_DEFAULTS.seed))
+    .option('--width <w>', 'model width (default max(64, head dim))')
+    .option('--optimizer <name>', `optimizer: ${OPTIMIZERS.join(' | ')}`, 'adamw')
+    .option('--lr <x>', 'peak learning rate (default adamw 1e-2 on recall, 3e-3 on names; sgd 0.1)')
+    .option('--batch-size <n>', 'sequences per step (default 32)')
+    .option('--json <file>', 'write the loss curve and final figures as JSON')
+    .option('--sample <k>', 'print k names generated by the trained model (names task)')
+    .action(async (opts: TrainOptions) => {
+      const code = await runTrain(opts);
+      // main() turns a CommanderError into its exit code: 130, as a shell reports a run stopped by SIGINT.
+      if (code !== 0) throw new CommanderError(code, 'scaledot.train.interrupted', 'train: interrupted');
+    });
+}
+
+async function runTrain(opts: TrainOptions): Promise<number> {
+  const fn = 'train';
+  const task = checkTask(fn, opts.task);
+  const lr = opts.lr === undefined ? undefined : Number(opts.lr);
+  if (lr !== undefined && !(Number.isFinite(lr) && lr > 0)) throw new ScaledotError('E_OPTION', `${fn}: --lr is ${JSON.stringify(opts.lr)}; expected a number > 0`);
+  const config: TrainConfig = {
+    task,
+    scaleRule: checkScaleRule(fn, opts.scale),
+    headDim: integer(fn, '--head-dim', opts.headDim) as number,
+    steps: integer(fn, '--steps', opts.steps) ?? TRAIN_DEFAULTS.steps[task],
+    seed: integer(fn, '--seed', opts.seed) as number,
+    width: integer(fn, '--width', opts.width),
+    batchSize: integer(fn, '--batch-size', opts.batchSize),
+    optimizer: opts.optimizer as OptimizerName,
+    lr,
+  };
+  const sampleCount = integer(fn, '--sample', opts.sample) ?? 0;
+  if (sampleCount < 0) throw new ScaledotError('E_OPTION', `${fn}: --sample is ${sampleCount}; expected an integer >= 0`);
+  if (sampleCount > 0 && task !== 'names') throw new ScaledotError('E_OPTION', `${fn}: --sample generates names, so it needs --task names (got --task ${task})`);
+  resolveTrainConfig(config); // every option checked before any work
+
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    process.stderr.write('\nscaledot train: interrupted; finishing the current step and writing what was done\n');
+    controller.abort();
+  };
+  process.once('SIGINT', onSigint);
+  const tty = process.stderr.isTTY === true;
+  let result: TrainResult;
+  try {
+    result = await train(config, {
+      signal: controller.signal,
+      onStep: tty ? (step, loss) => process.stderr.write(`\rstep ${step}/${config.steps}  loss ${loss.toFixed(4)}   `) : undefined,
+      onPoint: tty ? (p) => process.stderr.write(`\rstep ${p.step}/${config.steps}  val ${p.valLoss.toFixed(4)}  acc ${p.accuracy.toFixed(3)}\n`) : undefined,
+    });
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  const samples = sampleCount > 0 ? sampleNames(result.model, (result.task as NamesTask).data, sampleCount, config.seed + 1) : [];
+  if (opts.json !== undefined) writeJsonAtomic(opts.json, trainJson(result));
+  process.stdout.write(formatReport(result, samples));
+  return result.interrupted ? 130 : 0;
+}

@@ -1,0 +1,137 @@
+import { within, type Verdict } from './stats.js';
+import type { ChartSpec } from './charts.js';
+
+/** How much work a run does: tests and `--quick` use 'quick'; `--full` adds the long experiments (C8). */
+export type LabMode = 'quick' | 'default' | 'full';
+
+export interface LabSettings {
+  seed: number;
+  mode: LabMode;
+  /** Key dimensions d_k swept by the experiments that scan d_k. */
+  dims: number[];
+  /** Numbers of keys n (softmax width) swept by the experiments that scan n. */
+  keyCounts: number[];
+}
+
+/** One cell of a table: the CSV and the charts read these. */
+export type Cell = number | string | boolean | null;
+export type Row = Record<string, Cell>;
+
+/** One comparison of a measured figure with theory. `verdict` follows from the other fields by `within`. */
+export interface Check {
+  id: string;
+  /** The prediction in one sentence. */
+  statement: string;
+  /** What `measured` and `predicted` are, with units. */
+  quantity: string;
+  measured: number;
+  predicted: number;
+  /** How far measured may be from predicted, and where the number comes from. */
+  tolerance: number;
+  toleranceBasis: string;
+  /** A rival value the data must also rule out for the check to hold (null: none). */
+  alternative: number | null;
+  verdict: Verdict;
+}
+
+/** Builds a check whose verdict is computed, never given. */
+export function makeCheck(fields: Omit<Check, 'verdict' | 'alternative'> & { alternative?: number | null }): Check {
+  const alternative = fields.alternative ?? null;
+  return { ...fields, alternative, verdict: within(fields.measured, fields.predicted, fields.tolerance, alternative) };
+}
+
+export interface ExperimentOutput {
+  checks: Check[];
+  /** The measured table (one CSV per experiment), long format. */
+  rows: Row[];
+  /** Two or three sentences on what the figures mean, numbers interpolated from them. */
+  meaning: string;
+  /** Anything the data shows that the simple story does not (may be empty). */
+  findings: string[];
+  /** The sample sizes and grids this run used. */
+  parameters: Record<string, Cell | Cell[]>;
+}
+
+export interface RunContext {
+  settings: LabSettings;
+  /** A seed for one named random stream, derived from the run's seed: streams never overlap by accident. */
+  seedFor(...parts: (string | number)[]): number;
+  /** Reports the fraction of this experiment done, in [0, 1]. */
+  progress(fraction: number): void;
+}
+
+export interface Experiment {
+  id: string;
+  /** File-name slug, e.g. 'variance' (CSV: C1-variance.csv). */
+  slug: string;
+  title: string;
+  /** The claim in one sentence. */
+  statement: string;
+  /** What theory predicts and why, a short paragraph. */
+  theory: string;
+  /** Long experiments (training, C8) run only with --full or when named with --only. */
+  fullOnly?: boolean;
+  run(context: RunContext): ExperimentOutput;
+  /** Vega-Lite specs drawn from the claim's own rows (no Node-only code: the web page reuses them). */
+  charts(claim: ClaimResult): ChartSpec[];
+}
+
+/** One claim as results.json holds it. */
+export interface ClaimResult {
+  id: string;
+  slug: string;
+  title: string;
+  statement: string;
+  theory: string;
+  verdict: Verdict;
+  /** The headline check's figures (the first check); every check is listed in `checks`. */
+  measured: number;
+  predicted: number;
+  tolerance: number;
+  checks: Check[];
+  meaning: string;
+  findings: string[];
+  parameters: Record<string, Cell | Cell[]>;
+  rows: Row[];
+}
+
+/**
+ * A 32-bit seed from the run seed and a label (FNV-1a over the label's text,
+ * mixed with the seed): independent streams per experiment and per cell, and
+ * the same numbers whatever subset of experiments runs.
+ */
+export function deriveSeed(seed: number, parts: readonly (string | number)[]): number {
+  let h = 0x811c9dc5 ^ (seed >>> 0) ^ Math.imul(Math.floor(seed / 4294967296) | 0, 0x9e3779b1);
+  const text = parts.join('/');
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h >>> 0;
+}
+
+/** How prose reports a check's verdict, so that no sentence asserts more than its check found. */
+export function verdictPhrase(check: Check): string {
+  if (check.verdict === 'holds') return `check ${check.id} holds`;
+  if (check.verdict === 'fails') return `check ${check.id} fails`;
+  return `check ${check.id} is inconclusive, too noisy to decide`;
+}
+
+const SUPERSCRIPT: Record<string, string> = { '-': '⁻', '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹' };
+
+/** Formats a number for prose and tables: `digits` significant digits, plain or ×10ⁿ form. */
+export function fmt(x: number, digits = 3): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? '∞' : '−∞';
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  if (a >= 1e5 || a < 1e-3) {
+    const [m, e] = x.toExponential(digits - 1).split('e');
+    const exponent = String(Number(e)).split('').map((c) => SUPERSCRIPT[c] ?? c).join('');
+    return `${Number(m).toString().replaceAll('-', '−')}×10${exponent}`;
+  }
+  return Number(x.toPrecision(digits)).toString().replaceAll('-', '−');
+}

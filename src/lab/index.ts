@@ -1,0 +1,18 @@
+// The lab: experiments that measure why attention logits are scaled by 1/√d_k,
+// their verdicts, and the report (HTML with inline SVG, results.json, CSV).
+export {
+  deriveSeed, fmt, makeCheck, verdictPhrase,
+  type Cell, type Check, type ClaimResult, type Experiment, type ExperimentOutput, type LabMode, type LabSettings, type Row, type RunContext,
+} from './experiment.js';
+export {
+  mean, variance, standardError, varianceWithError, quantile, median, bootstrapSe, quantilesWithErrors, linearFit, logLogSlope,
+  within, combineVerdicts, erfc, twoSidedNormalTail, VERDICT_RULE, Z as TOLERANCE_SIGMAS, type LineFit, type Verdict,
+} from './stats.js';
+export { measuredVsTheoryChart, geomspace, type Axis, type ChartOptions, type ChartSpec } from './charts.js';
+export { EXPERIMENTS } from './experiments/index.js';
+export { runLab, labSettings, selectExperiments, checkSeed, DEFAULT_SEED, type LabResults, type RunLabOptions } from './run.js';
+// Pure renderers only: writing files (report/write.ts) and SVG rendering (render-svg.ts) are Node-side and
+// imported by the CLI from './report/index.js', so the public API stays usable in a browser.
+export { renderHtml } from './report/html.js';
+export { resultsJson } from './report/json.js';
+export { toCsv } from './report/csv.js';

@@ -1,0 +1,201 @@
+import {
+  scaledDotProductAttentionBackward, scaledDotProductAttentionWithLse, type AttentionImpl,
+} from '../attention/index.js';
+import { softmax, softmaxBackward } from '../softmax/index.js';
+import { ScaledotError, Tensor, formatShape } from '../tensor/index.js';
+import { Var, allocLike, result, type Data } from './autograd.js';
+
+// Attention as nodes of the graph. The plain path is one node over the
+// library's own kernels; soft-capping needs the pieces (see softcapScores).
+
+function tensorOf(data: Data, shape: readonly number[]): Tensor {
+  return new Tensor(data, shape, data instanceof Float64Array ? 'float64' : 'float32');
+}
+
+function check4d(fn: string, arg: string, x: Var): void {
+  if (x.shape.length !== 4) throw new ScaledotError('E_SHAPE', `${fn}: ${arg} has shape ${formatShape(x.shape)}; expected [B, H, T, D]`);
+}
+
+/**
+ * causalAttention(q, k, v) = softmax(q kᵀ · scale + M) v, M causal,
+ * q, k: [B, H, T, D], v: [B, H, T, Dv]: one node whose forward is
+ * scaledDotProductAttention and whose backward is
+ * scaledDotProductAttentionBackward, so training exercises the same kernels
+ * the library ships (impl 'auto' picks the fast ones for float32).
+ */
+export function causalAttention(q: Var, k: Var, v: Var, scale: number, impl: AttentionImpl = 'auto'): Var {
+  const fn = 'causalAttention';
+  check4d(fn, 'q', q);
+  check4d(fn, 'k', k);
+  check4d(fn, 'v', v);
+  const options = { isCausal: true, scale, impl };
+  const qt = q.toTensor();
+  const kt = k.toTensor();
+  const vt = v.toTensor();
+  const { output } = scaledDotProductAttentionWithLse(qt, kt, vt, options);
+  const y: Var = result(output.data as Data, output.shape, [q, k, v], () => {
+    const { dq, dk, dv } = scaledDotProductAttentionBackward(qt, kt, vt, tensorOf(y.grad as Data, y.shape), options);
+    for (const [node, g] of [[q, dq], [k, dk], [v, dv]] as const) {
+      if (!node.requiresGrad) continue;
+      const buf = node.gradBuffer();
+      for (let i = 0; i < buf.length; i++) buf[i] += g.data[i];
+    }
+  });
+  return y;
+}
+
+/**
+ * scores(q, k) = q kᵀ · scale,  q: [B, H, T, D], k: [B, H, S, D] → [B, H, T, S]
+ * dq = dS k · scale,  dk = dSᵀ q · scale.
+ */
+export function attentionScores(q: Var, k: Var, scale: number): Var {
+  const fn = 'attentionScores';
+  check4d(fn, 'q', q);
+  check4d(fn, 'k', k);
+  const [b, h, t, d] = q.shape;
+  const s = k.shape[2];
+  if (k.shape[0] !== b || k.shape[1] !== h || k.shape[3] !== d) {
+    throw new ScaledotError('E_SHAPE', `${fn}: k has shape ${formatShape(k.shape)} but q has shape ${formatShape(q.shape)}; expected [${b}, ${h}, S, ${d}]`);
+  }
+  const out = allocLike(q.data, b * h * t * s);
+  for (let bh = 0; bh < b * h; bh++) {
+    for (let i = 0; i < t; i++) {
+      const qo = (bh * t + i) * d;
+      for (let j = 0; j < s; j++) {
+        const ko = (bh * s + j) * d;
+        let dot = 0;
+        for (let e = 0; e < d; e++) dot += q.data[qo + e] * k.data[ko + e];
+        out[(bh * t + i) * s + j] = dot * scale;
+      }
+    }
+  }
+  const y: Var = result(out, [b, h, t, s], [q, k], () => {
+    const ds = y.grad as Data;
+    const dq = q.requiresGrad ? q.gradBuffer() : null;
+    const dk = k.requiresGrad ? k.gradBuffer() : null;
+    for (let bh = 0; bh < b * h; bh++) {
+      for (let i = 0; i < t; i++) {
+        const qo = (bh * t + i) * d;
+        for (let j = 0; j < s; j++) {
+          const g = ds[(bh * t + i) * s + j] * scale;
+          if (g === 0) continue;
+          const ko = (bh * s + j) * d;
+          for (let e = 0; e < d; e++) {
+            if (dq !== null) dq[qo + e] += g * k.data[ko + e];
+            if (dk !== null) dk[ko + e] += g * q.data[qo + e];
+          }
+        }
+      }
+    }
+  });
+  return y;
+}
+
+/**
+ * softcap(x) = cap · tanh(x / cap)   (Gemma 2's logit soft-capping)
+ * d/dx = 1 − tanh²(x / cap). −∞ (a masked score) stays −∞ and passes no gradient.
+ */
+export function softcap(x: Var, cap: number): Var {
+  if (!(cap > 0) || !Number.isFinite(cap)) throw new ScaledotError('E_OPTION', `softcap: cap is ${cap}; expected a finite number > 0`);
+  const out = allocLike(x.data, x.size);
+  for (let i = 0; i < out.length; i++) out[i] = cap * Math.tanh(x.data[i] / cap);
+  const y: Var = result(out, x.shape, [x], () => {
+    const dy = y.grad as Data;
+    const dx = x.gradBuffer();
+    for (let i = 0; i < dx.length; i++) {
+      const t = out[i] / cap;
+      dx[i] += dy[i] * (1 - t * t);
+    }
+  });
+  return y;
+}
+
+/**
+ * causalMask(x)[…, i, j] = x[…, i, j] if j ≤ i + S − T else −∞  (x: [..., T, S]),
+ * aligned bottom-right like the library's isCausal. Masked entries pass no gradient.
+ */
+export function causalMask(x: Var): Var {
+  if (x.shape.length < 2) throw new ScaledotError('E_SHAPE', `causalMask: x has shape ${formatShape(x.shape)}; expected [..., T, S]`);
+  const t = x.shape[x.shape.length - 2];
+  const s = x.shape[x.shape.length - 1];
+  const out = allocLike(x.data, x.size);
+  const visible = (idx: number): boolean => idx % s <= (Math.floor(idx / s) % t) + s - t;
+  for (let i = 0; i < out.length; i++) out[i] = visible(i) ? x.data[i] : -Infinity;
+  const y: Var = result(out, x.shape, [x], () => {
+    const dy = y.grad as Data;
+    const dx = x.gradBuffer();
+    for (let i = 0; i < dx.length; i++) if (visible(i)) dx[i] += dy[i];
+  });
+  return y;
+}
+
+/** softmax over the last axis by the library's softmax; backward by its softmaxBackward: y ⊙ (dy − Σ y ⊙ dy). */
+export function softmaxLast(x: Var): Var {
+  const yt = softmax(x.toTensor(), { axis: -1 });
+  const y: Var = result(yt.data as Data, x.shape, [x], () => {
+    const dx = softmaxBackward(yt, tensorOf(y.grad as Data, x.shape), { axis: -1 });
+    const g = x.gradBuffer();
+    for (let i = 0; i < g.length; i++) g[i] += dx.data[i];
+  });
+  return y;
+}
+
+/**
+ * weighted(p, v) = p v,  p: [B, H, T, S], v: [B, H, S, Dv] → [B, H, T, Dv]
+ * dp = dO vᵀ,  dv = pᵀ dO.
+ */
+export function weightedValues(p: Var, v: Var): Var {
+  const fn = 'weightedValues';
+  check4d(fn, 'p', p);
+  check4d(fn, 'v', v);
+  const [b, h, t, s] = p.shape;
+  const dv = v.shape[3];
+  if (v.shape[0] !== b || v.shape[1] !== h || v.shape[2] !== s) {
+    throw new ScaledotError('E_SHAPE', `${fn}: v has shape ${formatShape(v.shape)} but p has shape ${formatShape(p.shape)}; expected [${b}, ${h}, ${s}, Dv]`);
+  }
+  const out = allocLike(v.data, b * h * t * dv);
+  for (let bh = 0; bh < b * h; bh++) {
+    for (let i = 0; i < t; i++) {
+      const oo = (bh * t + i) * dv;
+      for (let j = 0; j < s; j++) {
+        const w = p.data[(bh * t + i) * s + j];
+        if (w === 0) continue;
+        const vo = (bh * s + j) * dv;
+        for (let e = 0; e < dv; e++) out[oo + e] += w * v.data[vo + e];
+      }
+    }
+  }
+  const y: Var = result(out, [b, h, t, dv], [p, v], () => {
+    const dO = y.grad as Data;
+    const dp = p.requiresGrad ? p.gradBuffer() : null;
+    const dV = v.requiresGrad ? v.gradBuffer() : null;
+    for (let bh = 0; bh < b * h; bh++) {
+      for (let i = 0; i < t; i++) {
+        const oo = (bh * t + i) * dv;
+        for (let j = 0; j < s; j++) {
+          const pi = (bh * t + i) * s + j;
+          const vo = (bh * s + j) * dv;
+          const w = p.data[pi];
+          let dot = 0;
+          for (let e = 0; e < dv; e++) {
+            dot += dO[oo + e] * v.data[vo + e];
+            if (dV !== null) dV[vo + e] += w * dO[oo + e];
+          }
+          if (dp !== null) dp[pi] += dot;
+        }
+      }
+    }
+  });
+  return y;
+}
+
+/**
+ * Soft-capped causal attention: softmax(causal(cap · tanh(q kᵀ · scale / cap))) v.
+ * The cap sits between the scores and the softmax, where the library's
+ * attention API has no hook (it accepts only an additive or boolean mask, and
+ * a cap is neither), so this one rule is composed from explicit ops: it
+ * materialises the [T, S] scores, which is fine at the lengths trained here.
+ */
+export function softcapAttention(q: Var, k: Var, v: Var, scale: number, cap: number): Var {
+  return weightedValues(softmaxLast(causalMask(softcap(attentionScores(q, k, scale), cap))), v);
+}

@@ -1,0 +1,27 @@
+// nn: a small reverse-mode autograd over the library's own ops, the layers of
+// a tiny transformer whose attention scale rule is a parameter, optimisers,
+// the two training tasks and the training loop.
+export { Var, backward, parameter, constant, result, allocLike, type Data } from './autograd.js';
+export { linear, add, gelu, layerNorm, rmsNorm, embedding, l2Normalize, scaleHeads } from './ops.js';
+export { splitHeads, mergeHeads } from './head-ops.js';
+export { rope } from './rope.js';
+export { causalAttention, attentionScores, softcap, causalMask, softmaxLast, weightedValues, softcapAttention } from './attention-ops.js';
+export { crossEntropy, IGNORE } from './loss.js';
+export { initWeight, type InitScheme } from './init.js';
+export { Linear, Embedding, LayerNorm, RMSNorm, MLP, residual, type Module, type NormKind } from './layers.js';
+export { MultiHeadAttention, attentionEntropy, type AttentionLayerOptions } from './attention-layer.js';
+export { Transformer, type TransformerConfig } from './transformer.js';
+export { AdamW, SgdMomentum, clipGradNorm, gradNorm, learningRate, type Optimizer, type AdamWOptions, type SgdOptions } from './optim.js';
+export { SCALE_RULES, DEFAULT_SOFTCAP, checkScaleRule, ruleScale, type ScaleRule } from './scale-rules.js';
+export { recallBatch, recallLength, recallVocabSize, type RecallSpec } from './data/recall.js';
+export { loadNames, splitNames, namesBatch, charIndex, BOUNDARY, type NamesData } from './data/names.js';
+export { BigramModel } from './data/bigram.js';
+export { scoredCount, type Batch } from './data/batch.js';
+export { TASKS, checkTask, makeRecallTask, makeNamesTask, type Task, type TaskName, type RecallTask, type NamesTask } from './tasks.js';
+export {
+  train, trainSync, Trainer, evaluate, resolveTrainConfig, OPTIMIZERS,
+  type TrainConfig, type TrainResult, type TrainHooks, type CurvePoint, type LengthPoint, type OptimizerName, type Evaluation,
+} from './train.js';
+export { sampleNames } from './sample.js';
+export { trainManySync, type TrainManyOptions } from './parallel.js';
+export { recordOf, type TrainRecord } from './train-record.js';

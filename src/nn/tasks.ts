@@ -1,0 +1,92 @@
+import { Rng, ScaledotError } from '../tensor/index.js';
+import { BigramModel } from './data/bigram.js';
+import type { Batch } from './data/batch.js';
+import { charIndex, loadNames, namesBatch, splitNames, type NamesData } from './data/names.js';
+import { recallBatch, recallVocabSize, type RecallSpec } from './data/recall.js';
+
+export const TASKS = ['recall', 'names'] as const;
+export type TaskName = (typeof TASKS)[number];
+
+export function checkTask(fn: string, task: unknown): TaskName {
+  if (typeof task === 'string' && (TASKS as readonly string[]).includes(task)) return task as TaskName;
+  throw new ScaledotError('E_OPTION', `${fn}: task ${JSON.stringify(task)} is unknown; expected one of ${TASKS.join(', ')}`);
+}
+
+/** What the training loop needs from a task: a vocabulary, training batches, a fixed validation set. */
+export interface Task {
+  name: TaskName;
+  vocabSize: number;
+  trainBatch(rng: Rng, batchSize: number): Batch;
+  /** The validation set, fixed by the seed, in batches. */
+  validation: Batch[];
+}
+
+export interface RecallTask extends Task {
+  name: 'recall';
+  spec: RecallSpec;
+  /** A validation set at `multiple` × the training length (more pairs, same symbols). */
+  validationAt(multiple: number): Batch[];
+}
+
+export interface NamesTask extends Task {
+  name: 'names';
+  data: NamesData;
+  bigram: BigramModel;
+}
+
+const VALIDATION_SEQUENCES = 256;
+const VALIDATION_BATCH = 64;
+
+/**
+ * Recall at `pairs` pairs over `symbols` keys. The validation stream is seeded
+ * apart from training (seed + 1e6), so validation sequences are unseen ones.
+ */
+export function makeRecallTask(seed: number, pairs: number, symbols: number, validationSequences = VALIDATION_SEQUENCES): RecallTask {
+  const spec: RecallSpec = { symbols, pairs };
+  const validationAt = (multiple: number): Batch[] => {
+    const rng = new Rng(seed + 1e6 + multiple);
+    const at = { symbols, pairs: pairs * multiple };
+    const out: Batch[] = [];
+    for (let left = validationSequences; left > 0; left -= VALIDATION_BATCH) out.push(recallBatch(rng, Math.min(left, VALIDATION_BATCH), at));
+    return out;
+  };
+  return {
+    name: 'recall',
+    spec,
+    vocabSize: recallVocabSize(spec),
+    trainBatch: (rng, batchSize) => recallBatch(rng, batchSize, spec),
+    validation: validationAt(1),
+    validationAt,
+  };
+}
+
+/**
+ * Names split by `seed`; the bigram baseline is fitted on exactly the training
+ * names. `validationNames` keeps only that many validation names (a seeded
+ * random subset, since the split is shuffled) for cheaper evaluation.
+ */
+export function makeNamesTask(seed: number, names: readonly string[] = loadNames(), validationNames = Infinity): NamesTask {
+  const split = splitNames(names, seed);
+  const data = { ...split, validation: split.validation.slice(0, validationNames) };
+  const index = charIndex(data);
+  // Chunked by length so a batch pads little (the scores do not depend on the grouping).
+  const chunks = (list: readonly string[]): Batch[] => {
+    const byLength = [...list].sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+    const out: Batch[] = [];
+    for (let i = 0; i < byLength.length; i += 128) out.push(namesBatch(byLength.slice(i, i + 128), index));
+    return out;
+  };
+  let bigram: BigramModel | null = null;
+  return {
+    name: 'names',
+    data,
+    vocabSize: data.chars.length,
+    trainBatch: (rng, batchSize) => namesBatch(Array.from({ length: batchSize }, () => data.train[rng.int(data.train.length)]), index),
+    validation: chunks(data.validation),
+    // Fitted on first use: a run that never reports it (the lab's) skips the counting.
+    get bigram(): BigramModel {
+      bigram ??= new BigramModel(data.chars.length, chunks(data.train));
+      return bigram;
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import type { CurvePoint, LengthPoint, TrainResult } from './train.js';
+
+/**
+ * What a training run measured, without the model or the data: plain data
+ * that can cross a worker-thread boundary or be written as JSON.
+ */
+export interface TrainRecord {
+  config: TrainResult['config'];
+  stepsDone: number;
+  interrupted: boolean;
+  curve: CurvePoint[];
+  final: TrainResult['final'];
+  initQGradNorm: number;
+  lengths: LengthPoint[];
+  bigramValLoss: number | null;
+  seconds: number;
+}
+
+export function recordOf(r: TrainResult): TrainRecord {
+  return {
+    config: r.config, stepsDone: r.stepsDone, interrupted: r.interrupted, curve: r.curve, final: r.final,
+    initQGradNorm: r.initQGradNorm, lengths: r.lengths, bigramValLoss: r.bigramValLoss, seconds: r.seconds,
+  };
+}

@@ -1,0 +1,277 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { dtypeInfo, randn, softmax, tensor, trainSync, type CurvePoint, type ScaleRule } from '../src/index.js';
+import { dtypeNeighbours, expectedScaleFigures, relativeError, type ScaleSettings } from './browser-reference.js';
+import { pageTrainConfig } from '../web/src/training-config.js';
+import { startStaticServer, type StaticServer } from '../src/cli/serve.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+// Skipped only on a developer machine without Chromium; in CI a missing browser is a failure.
+const skip = !existsSync(CHROMIUM) && !inCi
+  ? `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the browser tests; under CI=true they fail instead`
+  : false;
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const screenshots = join(repoRoot, 'test-results');
+
+/* ---------------------------------- the tests ---------------------------------- */
+
+describe('the explainer page in headless Chromium', { skip }, () => {
+  let outDir: string;
+  let profile: string;
+  let served: StaticServer;
+  let context: BrowserContext;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing; CI must install it (apt-get install -y chromium)`);
+    // Build the current source, not whatever web/dist happens to hold.
+    outDir = mkdtempSync(join(tmpdir(), 'scaledot-web-'));
+    profile = mkdtempSync(join(tmpdir(), 'scaledot-chromium-'));
+    await build({ configFile: join(repoRoot, 'web/vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
+    served = await startStaticServer({ root: outDir, port: 0 });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1200, height: 900 },
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
+    // The page must not reach past its own server.
+    await context.route((url) => !url.href.startsWith(served.url), (route) => {
+      consoleErrors.push(`network request outside the page: ${route.request().url()}`);
+      return route.abort();
+    });
+    mkdirSync(screenshots, { recursive: true });
+  });
+
+  after(async () => {
+    await context?.close();
+    await served?.close();
+    for (const dir of [outDir, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function settingsOf(section: string): Promise<Record<string, unknown>> {
+    const json = await page.getByTestId(`section-${section}`).getAttribute('data-settings');
+    return JSON.parse(json ?? 'null') as Record<string, unknown>;
+  }
+
+  async function figure(testId: string): Promise<number> {
+    const value = await page.getByTestId(testId).getAttribute('data-value');
+    assert.notEqual(value, null, `${testId} has no data-value`);
+    return Number(value);
+  }
+
+  it('loads cross-origin isolated, draws every section, with no console errors', async () => {
+    await page.goto(served.url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    for (const id of ['chart-logits', 'chart-probs', 'chart-curve-entropy', 'chart-overflow', 'chart-attention', 'chart-attention-output']) {
+      assert.ok((await page.getByTestId(id).locator('svg').count()) > 0, `${id} has no chart`);
+    }
+    assert.deepEqual(consoleErrors, []);
+  });
+
+  it('moving d_k by keyboard changes entropy and Jacobian norm to what the library computes in Node', async () => {
+    const figures = async () => ({
+      entropy: await figure('scale-entropy'),
+      maxProb: await figure('scale-max-prob'),
+      jacobianNorm: await figure('scale-jacobian-norm'),
+    });
+    const check = async (label: string) => {
+      const settings = (await settingsOf('scale')) as unknown as ScaleSettings;
+      const shown = await figures();
+      const expected = expectedScaleFigures(settings);
+      for (const key of ['entropy', 'maxProb', 'jacobianNorm'] as const) {
+        assert.ok(relativeError(shown[key], expected[key]) < 1e-9, `${label}: ${key} shown ${shown[key]}, library ${expected[key]} (${JSON.stringify(settings)})`);
+      }
+      return { settings, shown };
+    };
+
+    const start = await check('defaults');
+    assert.equal(start.settings.dk, 64);
+    const dk = page.locator('#scale-dk');
+    await dk.focus();
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => JSON.parse(document.querySelector<HTMLElement>('[data-testid="section-scale"]')!.dataset.settings!).dk === 128);
+    const moved = await check('d_k = 128');
+    assert.notEqual(moved.shown.entropy, start.shown.entropy);
+    assert.notEqual(moved.shown.jacobianNorm, start.shown.jacobianNorm);
+
+    // Unscaled (a = 0) and large d_k: the saturated regime the section is about.
+    await page.locator('#scale-a').focus();
+    await page.keyboard.press('Home');
+    await dk.focus();
+    await page.keyboard.press('End');
+    await page.waitForFunction(() => {
+      const s = JSON.parse(document.querySelector<HTMLElement>('[data-testid="section-scale"]')!.dataset.settings!);
+      return s.dk === 4096 && s.a === 0;
+    });
+    const saturated = await check('a = 0, d_k = 4096');
+    assert.ok(saturated.shown.maxProb > 0.99, `unscaled softmax at d_k = 4096 should be near one-hot, max p = ${saturated.shown.maxProb}`);
+    assert.ok(saturated.shown.jacobianNorm < start.shown.jacobianNorm / 10);
+    await page.getByTestId('section-scale').screenshot({ path: join(screenshots, 'browser-scale-saturated.png') });
+
+    // Back to the defaults for the reviewer's screenshot.
+    await page.locator('#scale-a').evaluate((el: HTMLInputElement) => {
+      el.value = '0.5';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await dk.evaluate((el: HTMLInputElement) => {
+      el.value = '6';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await page.waitForFunction(() => {
+      const section = document.querySelector<HTMLElement>('[data-testid="section-scale"]')!;
+      return section.dataset.rendered === section.dataset.settings && JSON.parse(section.dataset.settings!).dk === 64;
+    });
+    await check('back to defaults');
+    await page.getByTestId('section-scale').screenshot({ path: join(screenshots, 'browser-scale.png') });
+  });
+
+  for (const dtype of ['float64', 'float32', 'bfloat16', 'float16'] as const) {
+    it(`the naive softmax in ${dtype} is finite at the last value below ln(max) and breaks at the next`, async () => {
+      const { lnMax } = dtypeInfo(dtype);
+      const { below, above } = dtypeNeighbours(dtype, lnMax);
+      assert.ok(below <= lnMax && above > lnMax);
+      await page.locator('#overflow-dtype').selectOption(dtype);
+      await page.waitForFunction((d) => JSON.parse(document.querySelector<HTMLElement>('[data-testid="section-overflow"]')!.dataset.settings!).dtype === d, dtype);
+      assert.equal(await figure('overflow-lnmax'), lnMax);
+      assert.equal(await figure('overflow-last-finite'), below);
+      assert.equal(await figure('overflow-first-overflow'), above);
+
+      const logits = await (async () => {
+        const settings = await settingsOf('overflow');
+        assert.equal(settings.shift, 0);
+        return settings.logits as number[];
+      })();
+      for (const [x, finite] of [[below, true], [above, false]] as const) {
+        const box = page.getByTestId('overflow-logit-0');
+        await box.fill(String(x));
+        await box.press('Enter');
+        await page.waitForFunction(
+          (want) => JSON.parse(document.querySelector<HTMLElement>('[data-testid="section-overflow"]')!.dataset.settings!).logits[0] === want,
+          x,
+        );
+        assert.equal(await figure('overflow-stored-0'), x, 'the logit is stored exactly');
+        const row = [x, ...logits.slice(1)];
+        const naive = Array.from(softmax(tensor(row, [row.length], { dtype }), { algorithm: 'naive' }).data);
+        const shownNaive = await Promise.all(row.map((_, i) => figure(`overflow-naive-${i}`)));
+        assert.deepEqual(shownNaive, naive, `naive softmax of ${JSON.stringify(row)} in ${dtype}`);
+        assert.equal(naive.every(Number.isFinite), finite, `the library's naive softmax at x = ${x}`);
+        assert.equal(await page.getByTestId('overflow-status-naive').getAttribute('data-value'), finite ? 'finite' : 'nonfinite');
+        assert.equal(await page.getByTestId('overflow-verdict').getAttribute('data-value'), finite ? 'under' : 'over');
+        for (const algorithm of ['safe', 'online']) {
+          assert.equal(await page.getByTestId(`overflow-status-${algorithm}`).getAttribute('data-value'), 'finite', `${algorithm} at x = ${x}`);
+        }
+        if (!finite) assert.ok(shownNaive.some((v) => Number.isNaN(v) || v === Infinity), 'past ln(max) the naive softmax shows Infinity or NaN');
+      }
+      if (dtype === 'float16') await page.getByTestId('section-overflow').screenshot({ path: join(screenshots, 'browser-overflow.png') });
+    });
+  }
+
+  it('the attention map matches softmax(Q Kᵀ/√d_k) from plain float64 math, and hides the future under the causal mask', async () => {
+    const weights = async (): Promise<number[][]> => JSON.parse((await page.getByTestId('section-attention').getAttribute('data-weights')) ?? '[]');
+    // Defaults: L = S = 6, d_k = 16, seed 3 (Q), 4 (K), scale 1/√d_k.
+    const l = 6;
+    const s = 6;
+    const e = 16;
+    const q = randn([l, e], { seed: 3, dtype: 'float64' }).data;
+    const k = randn([s, e], { seed: 4, dtype: 'float64' }).data;
+    const expected = (causal: boolean): number[][] =>
+      Array.from({ length: l }, (_, i) => {
+        const scores = Array.from({ length: s }, (_, j) => {
+          if (causal && j > i) return -Infinity;
+          let dot = 0;
+          for (let t = 0; t < e; t++) dot += q[i * e + t] * k[j * e + t];
+          return dot / Math.sqrt(e);
+        });
+        const m = Math.max(...scores);
+        const exps = scores.map((x) => Math.exp(x - m));
+        const sum = exps.reduce((x, y) => x + y, 0);
+        return exps.map((x) => x / sum);
+      });
+    const compare = (shown: number[][], want: number[][], label: string) => {
+      for (let i = 0; i < l; i++) {
+        for (let j = 0; j < s; j++) assert.ok(Math.abs(shown[i][j] - want[i][j]) < 1e-12, `${label}: P[${i}][${j}] = ${shown[i][j]}, expected ${want[i][j]}`);
+      }
+    };
+    compare(await weights(), expected(false), 'no mask');
+    await page.locator('#attn-causal').check();
+    await page.waitForFunction(() => JSON.parse(document.querySelector<HTMLElement>('[data-testid="section-attention"]')!.dataset.weights!)[0][1] === 0);
+    compare(await weights(), expected(true), 'causal');
+    assert.match((await page.getByTestId('attention-status').textContent()) ?? '', /scale s = 0\.25/);
+
+    // Two padded keys: their columns get no weight, every row still sums to 1.
+    await page.locator('#attn-pad').focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => JSON.parse(document.querySelector<HTMLElement>('[data-testid="section-attention"]')!.dataset.weights!)[5][4] === 0);
+    const padded = await weights();
+    padded.forEach((row, i) => {
+      assert.deepEqual(row.slice(4), [0, 0], `row ${i}`);
+      assert.ok(Math.abs(row.reduce((x, y) => x + y, 0) - 1) < 1e-12, `row ${i} sums to ${row.reduce((x, y) => x + y, 0)}`);
+    });
+
+    await page.getByTestId('section-attention').screenshot({ path: join(screenshots, 'browser-attention.png') });
+
+    // A malformed edit is reported and changes nothing.
+    await page.getByText('Edit Q, K and V').click();
+    await page.getByTestId('attention-k').fill('1 2 3');
+    await page.getByTestId('attention-k').blur();
+    assert.match((await page.getByTestId('attention-status').textContent()) ?? '', /^K: 1 rows, expected 6$/);
+    assert.deepEqual(await weights(), padded);
+  });
+
+  it('trains both scale rules in Web Workers, each step\'s loss and each validation point the library trainer\'s', async () => {
+    await page.locator('#train-steps').selectOption('20');
+    await page.getByTestId('training-start').click();
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="section-training"]')!.dataset.state === 'training');
+    const settings = (await settingsOf('training')) as { rules: ScaleRule[]; headDim: number; steps: number; seed: number };
+    assert.deepEqual(settings, { rules: ['rsqrt', 'none'], headDim: 32, steps: 20, seed: 1 });
+    // Computed here while the page trains: the unscaled run, whose saturated start is the point of the section.
+    const losses: number[] = [];
+    const expected = trainSync(pageTrainConfig({ scaleRule: 'none', headDim: 32, steps: 20, seed: 1 }), { onStep: (_, loss) => losses.push(loss) }).curve;
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="section-training"]')!.dataset.state === 'idle', null, { timeout: 90_000 });
+    assert.match((await page.getByTestId('training-status').textContent()) ?? '', /^Done: 20 steps each/);
+    const run = page.getByTestId('training-run-1');
+    assert.equal(await run.getAttribute('data-rule'), 'none');
+    const shownLosses = JSON.parse((await run.getAttribute('data-losses')) ?? '[]') as number[];
+    assert.equal(shownLosses.length, 20);
+    shownLosses.forEach((loss, i) => assert.ok(relativeError(loss, losses[i]) < 1e-9, `step ${i + 1}: loss shown ${loss}, library ${losses[i]}`));
+    const shown = JSON.parse((await run.getAttribute('data-points')) ?? '[]') as CurvePoint[];
+    assert.deepEqual(shown.map((p) => p.step), expected.map((p) => p.step));
+    for (let i = 0; i < expected.length; i++) {
+      for (const key of ['trainLoss', 'valLoss', 'accuracy', 'attnEntropy'] as const) {
+        assert.ok(relativeError(shown[i][key], expected[i][key]) < 1e-9, `step ${expected[i].step}: ${key} shown ${shown[i][key]}, library ${expected[i][key]}`);
+      }
+    }
+    const scaled = JSON.parse((await page.getByTestId('training-run-0').getAttribute('data-losses')) ?? '[]') as number[];
+    assert.equal(scaled.length, 20);
+    await page.getByTestId('section-training').screenshot({ path: join(screenshots, 'browser-training.png') });
+  });
+
+  it('reads on a phone-width screen: no horizontal scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than a 390px screen`);
+    await page.screenshot({ path: join(screenshots, 'browser-phone.png'), fullPage: true });
+  });
+
+  it('logged no console error and made no outside request while every control moved', () => {
+    assert.deepEqual(consoleErrors, []);
+  });
+});

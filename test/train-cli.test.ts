@@ -1,0 +1,96 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/cli/main.js';
+
+/** Runs the CLI in-process, capturing what it writes. */
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const writeOut = process.stdout.write.bind(process.stdout);
+  const writeErr = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    err += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const code = await main(args);
+    return { code, out, err };
+  } finally {
+    process.stdout.write = writeOut;
+    process.stderr.write = writeErr;
+  }
+}
+
+/** Runs the CLI as a child process (stdout not a terminal), optionally sending SIGINT after `interruptAfterMs`. */
+async function spawnCli(args: string[], interruptAfterMs?: number): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c) => (out += String(c)));
+  child.stderr.on('data', (c) => (err += String(c)));
+  const timer = interruptAfterMs === undefined ? null : setTimeout(() => child.kill('SIGINT'), interruptAfterMs);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  if (timer !== null) clearTimeout(timer);
+  return { code, out, err };
+}
+
+const SMALL = ['--width', '16', '--head-dim', '8', '--batch-size', '4'];
+
+describe('scaledot train', () => {
+  it('refuses bad input with a clear message and a non-zero exit', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--task', 'poems'], /task "poems" is unknown; expected one of recall, names/],
+      [['--scale', 'sqrt'], /scale rule "sqrt" is unknown; expected one of rsqrt, none, inverse, qk-norm, log-length, softcap/],
+      [['--head-dim', '24'], /head dim 24 does not divide the width 64/],
+      [['--steps', '0'], /steps is 0; expected a positive integer/],
+      [['--steps', '-3'], /steps is -3/],
+      [['--steps', 'ten'], /--steps is "ten"; expected an integer/],
+      [['--task', 'recall', '--sample', '2'], /--sample generates names/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = await run(['train', ...args]);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.err, pattern);
+      assert.equal(r.out, '');
+    }
+  });
+
+  it('--json writes exactly the documented schema; stdout has the curve, the bigram baseline and samples', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scaledot-train-'));
+    const file = join(dir, 'run.json');
+    // A child process: stubbing this process's stdout for a long run would swallow the test runner's own report.
+    const r = await spawnCli(['train', '--task', 'names', '--scale', 'qk-norm', '--steps', '4', '--seed', '5', '--sample', '3', '--json', file, ...SMALL]);
+    assert.equal(r.code, 0, r.err);
+    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    assert.deepEqual(Object.keys(doc), ['task', 'scale', 'headDim', 'steps', 'seed', 'curve', 'final']);
+    assert.deepEqual([doc.task, doc.scale, doc.headDim, doc.steps, doc.seed], ['names', 'qk-norm', 8, 4, 5]);
+    assert.ok(doc.curve.length >= 1);
+    for (const p of doc.curve) assert.deepEqual(Object.keys(p), ['step', 'trainLoss', 'valLoss', 'accuracy']);
+    assert.deepEqual(Object.keys(doc.final), ['trainLoss', 'valLoss', 'accuracy']);
+    assert.equal(doc.final.valLoss, doc.curve[doc.curve.length - 1].valLoss);
+    assert.match(r.out, /character-bigram baseline \(add-one, same split\) \d\.\d+ nats\/char/);
+    assert.match(r.out, /samples:\n(  [a-z-]*\n){3}$/);
+    assert.deepEqual(readdirSync(dir), ['run.json'], 'no temp file is left behind');
+  });
+
+  it('Ctrl-C stops a run, still writes --json with the steps done, and exits 130', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scaledot-sigint-'));
+    const file = join(dir, 'run.json');
+    // 9 s: long enough for tsx to start and the loop to take steps on a loaded machine.
+    const { code, out } = await spawnCli(['train', '--task', 'recall', '--steps', '100000', '--json', file, ...SMALL], 9000);
+    assert.equal(code, 130);
+    assert.ok(existsSync(file));
+    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    assert.ok(doc.steps >= 1 && doc.steps < 100000, `steps ${doc.steps}`);
+    assert.equal(doc.curve[doc.curve.length - 1].step, doc.steps);
+    assert.match(out, /stopped early/);
+  });
+});

@@ -1,0 +1,34 @@
+/**
+ * Numbers as the page shows them: a few significant digits for people, and
+ * the exact value in `data-value` so that tests (and curious readers of the
+ * DOM) compare the full double.
+ */
+export function formatNumber(x: number, digits = 4): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '−Infinity';
+  if (x === 0) return '0';
+  const magnitude = Math.abs(x);
+  if (magnitude >= 1e6 || magnitude < 1e-4) return x.toExponential(digits - 1).replace('-', '−');
+  return Number(x.toPrecision(digits)).toString().replace('-', '−');
+}
+
+/** Writes a figure into the element with the given data-testid. */
+export function showFigure(root: ParentNode, testId: string, value: number, digits = 4): void {
+  const element = byTestId(root, testId);
+  element.textContent = formatNumber(value, digits);
+  element.dataset.value = String(value);
+  element.classList.toggle('nonfinite', !Number.isFinite(value));
+}
+
+export function byTestId(root: ParentNode, testId: string): HTMLElement {
+  const element = root.querySelector<HTMLElement>(`[data-testid="${testId}"]`);
+  if (element === null) throw new Error(`page: no element with data-testid="${testId}"`);
+  return element;
+}
+
+export function byId<T extends HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (element === null) throw new Error(`page: no element with id="${id}"`);
+  return element as T;
+}

@@ -1,0 +1,22 @@
+import { byTestId } from './format.js';
+import { mountAttentionSection } from './section-attention.js';
+import { mountOverflowSection } from './section-overflow.js';
+import { mountScaleSection } from './section-scale.js';
+import { mountTrainingSection } from './section-training.js';
+
+/**
+ * Mounts every section; each computes its figures with the library. The body
+ * gets data-ready once all have drawn, so a test (or a screenshot) knows when
+ * the page is complete.
+ */
+async function start(): Promise<void> {
+  await Promise.all([
+    mountScaleSection(byTestId(document, 'section-scale')),
+    mountOverflowSection(byTestId(document, 'section-overflow')),
+    mountAttentionSection(byTestId(document, 'section-attention')),
+  ]);
+  mountTrainingSection(byTestId(document, 'section-training'));
+  document.body.dataset.ready = 'true';
+}
+
+start().catch(reportError);

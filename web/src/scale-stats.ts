@@ -1,0 +1,175 @@
+import { quantile, randn, softmax, tensor } from '../../src/index.js';
+
+/** The knobs of section 1. */
+export interface ScaleSettings {
+  /** Dimension of q and k. */
+  dk: number;
+  /** Number of keys. */
+  n: number;
+  /** Scale exponent: s = dk^-a. */
+  a: number;
+  /** Standard deviation of every component of q and k. */
+  std: number;
+  seed: number;
+}
+
+/**
+ * How many queries are drawn: enough for a median and a 10–90 % band, few
+ * enough that the whole d_k curve (13 sizes up to 4096, 1024 keys) stays
+ * interactive.
+ */
+export const QUERY_ROWS = 32;
+
+/** The d_k values of the curve: 1, 2, 4, …, 4096, as in the lab. */
+export const DK_GRID: readonly number[] = Array.from({ length: 13 }, (_, i) => 2 ** i);
+export const MAX_DK = DK_GRID[DK_GRID.length - 1];
+
+export interface RowStats {
+  /** −Σ p ln p, in nats; ln n for a uniform row, 0 for one-hot. */
+  entropy: number;
+  maxProb: number;
+  /** Frobenius norm of the softmax Jacobian diag(p) − p pᵀ. */
+  jacobianNorm: number;
+}
+
+export interface ScaleSample {
+  settings: ScaleSettings;
+  scale: number;
+  /** [QUERY_ROWS, n] row-major. */
+  logits: Float64Array;
+  /** softmax of each row of `logits`. */
+  probs: Float64Array;
+  rows: RowStats[];
+  /** Standard deviation of all logits around their mean. */
+  logitStd: number;
+}
+
+/**
+ * The unscaled dot products q·k of every query with every key at every d_k of
+ * the grid. The recipe, stated so that anyone (the browser test among them)
+ * can recompute every number on the page:
+ *
+ *   Q = randn([32, 4096], { seed, std: σ }), K = randn([n, 4096], { seed: seed + 1, std: σ })
+ *   (float64); at a given d_k, each query and key is its first d_k components.
+ *
+ * Using prefixes of one draw (common random numbers) makes the curves over
+ * d_k smooth, and it is cheap: each dot product at d_k = 2m continues the sum
+ * at d_k = m, so the whole grid costs one pass over 4096 components.
+ */
+export interface DotTable {
+  n: number;
+  std: number;
+  seed: number;
+  /** dots[g][r * n + j] = Σ_{i < DK_GRID[g]} Q[r, i] K[j, i], summed in order of i. */
+  dots: Float64Array[];
+}
+
+export function dotTable(n: number, std: number, seed: number): DotTable {
+  const q = randn([QUERY_ROWS, MAX_DK], { seed, std, dtype: 'float64' }).data;
+  const k = randn([n, MAX_DK], { seed: seed + 1, std, dtype: 'float64' }).data;
+  const dots = DK_GRID.map(() => new Float64Array(QUERY_ROWS * n));
+  for (let r = 0; r < QUERY_ROWS; r++) {
+    for (let j = 0; j < n; j++) {
+      let dot = 0;
+      let i = 0;
+      for (let g = 0; g < DK_GRID.length; g++) {
+        for (; i < DK_GRID[g]; i++) dot += q[r * MAX_DK + i] * k[j * MAX_DK + i];
+        dots[g][r * n + j] = dot;
+      }
+    }
+  }
+  return { n, std, seed, dots };
+}
+
+/** The logits Q Kᵀ · dk^-a of one setting and the library's softmax of each row. */
+export function sampleScale(settings: ScaleSettings, table: DotTable): ScaleSample {
+  const { dk, n, a, std, seed } = settings;
+  const g = DK_GRID.indexOf(dk);
+  if (g < 0 || table.n !== n || table.std !== std || table.seed !== seed) {
+    throw new Error(`sampleScale: no dot products for ${JSON.stringify(settings)} in this table`);
+  }
+  const scale = dk ** -a;
+  const logits = table.dots[g].map((dot) => dot * scale);
+  const probs = softmax(tensor(logits, [QUERY_ROWS, n], { dtype: 'float64' }), { axis: -1 }).data as Float64Array;
+  const rows: RowStats[] = [];
+  for (let r = 0; r < QUERY_ROWS; r++) rows.push(rowStats(probs.subarray(r * n, (r + 1) * n)));
+  return { settings, scale, logits, probs, rows, logitStd: standardDeviation(logits) };
+}
+
+/**
+ * Entropy −Σ pᵢ ln pᵢ, max probability, and ‖J‖_F for the softmax Jacobian
+ * J = diag(p) − ppᵀ (Jᵢᵢ = pᵢ(1 − pᵢ), Jᵢⱼ = −pᵢpⱼ), in O(n):
+ *
+ *   ‖J‖_F² = Σᵢ pᵢ²(1 − pᵢ)² + Σ_{i≠j} pᵢ²pⱼ²
+ *
+ * The interesting rows are the saturated ones, where p_max rounds to 1 and
+ * 1 − p_max, ln p_max and the textbook expansion Σp² − 2Σp³ + (Σp²)² all
+ * cancel to 0 or noise. So 1 − p_max is taken as the sum of the other
+ * probabilities (rest), ln p_max as log1p(−rest), and the off-diagonal sum is
+ * split around the max: 2 p_max² s₂ + (s₂² − s₄), with s₂, s₄ the sums of the
+ * other pⱼ², pⱼ⁴. Every other pⱼ ≤ ½ when p_max ≥ ½, so 1 − pⱼ is safe.
+ */
+export function rowStats(p: ArrayLike<number>): RowStats {
+  let m = 0;
+  for (let i = 1; i < p.length; i++) if (p[i] > p[m]) m = i;
+  const maxProb = p[m];
+  let rest = 0;
+  let entropy = 0;
+  let diagonal = 0;
+  let s2 = 0;
+  let s4 = 0;
+  for (let i = 0; i < p.length; i++) {
+    if (i === m) continue;
+    const pi = p[i];
+    rest += pi;
+    if (pi > 0) entropy -= pi * Math.log(pi);
+    diagonal += (pi * (1 - pi)) ** 2;
+    s2 += pi * pi;
+    s4 += pi ** 4;
+  }
+  if (maxProb > 0) entropy -= maxProb * Math.log1p(-rest);
+  diagonal += (maxProb * rest) ** 2;
+  const offDiagonal = 2 * maxProb * maxProb * s2 + Math.max(0, s2 * s2 - s4);
+  return { entropy, maxProb, jacobianNorm: Math.sqrt(diagonal + offDiagonal) };
+}
+
+function standardDeviation(x: ArrayLike<number>): number {
+  let mean = 0;
+  for (let i = 0; i < x.length; i++) mean += x[i];
+  mean /= x.length;
+  let sumSquares = 0;
+  for (let i = 0; i < x.length; i++) sumSquares += (x[i] - mean) ** 2;
+  return Math.sqrt(sumSquares / x.length);
+}
+
+export type StatName = keyof RowStats;
+
+export interface CurvePoint {
+  dk: number;
+  stat: StatName;
+  median: number;
+  q10: number;
+  q90: number;
+  /** Query 1's value, the one whose softmax is drawn. */
+  first: number;
+}
+
+/** One point per d_k of the grid and per statistic: the curve the current point sits on. */
+export function curveAgainstDk(settings: Omit<ScaleSettings, 'dk'>, table: DotTable): CurvePoint[] {
+  return DK_GRID.flatMap((dk) => summarize(sampleScale({ ...settings, dk }, table)));
+}
+
+export function summarize(sample: ScaleSample): CurvePoint[] {
+  const stats: StatName[] = ['entropy', 'maxProb', 'jacobianNorm'];
+  return stats.map((stat) => {
+    const values = sample.rows.map((row) => row[stat]);
+    return {
+      dk: sample.settings.dk,
+      stat,
+      median: quantile(values, 0.5),
+      q10: quantile(values, 0.1),
+      q90: quantile(values, 0.9),
+      first: values[0],
+    };
+  });
+}
