@@ -95,7 +95,7 @@ describe('tiled attention kernels', () => {
     fc.assert(fc.property(configArb, (c) => checkAgainstFormula(c)), { numRuns: 80, seed: 4 });
   });
 
-  it('skip no visible key at block edges: causal with L > S, L < S and blocks of 1', () => {
+  it('cut causal blocks at the diagonal right for L > S, L < S, L = S and blocks of 1', () => {
     const base = { batch: 1, hkv: 2, group: 2, e: 5, ev: 3, causal: true, maskKind: 'none' as const, dropoutP: 0, seed: 9 };
     for (const [l, s] of [[19, 7], [7, 19], [16, 16], [17, 33]]) {
       for (const tiles of [{ blockQ: 4, blockK: 4 }, { blockQ: 1, blockK: 1 }, { blockQ: 8, blockK: 3 }, { blockQ: 5, blockK: 16 }]) {

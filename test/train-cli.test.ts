@@ -84,13 +84,13 @@ describe('scaledot train', () => {
   it('Ctrl-C stops a run, still writes --json with the steps done, and exits 130', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'scaledot-sigint-'));
     const file = join(dir, 'run.json');
-    // 9 s: long enough for tsx to start and the loop to take steps on a loaded machine.
-    const { code, out } = await spawnCli(['train', '--task', 'recall', '--steps', '100000', '--json', file, ...SMALL], 9000);
+    // 10 s: long enough for tsx to start (the handler is installed before the model is built) on a loaded machine.
+    const { code, out } = await spawnCli(['train', '--task', 'recall', '--steps', '100000', '--json', file, ...SMALL], 10_000);
     assert.equal(code, 130);
     assert.ok(existsSync(file));
     const doc = JSON.parse(readFileSync(file, 'utf8'));
-    assert.ok(doc.steps >= 1 && doc.steps < 100000, `steps ${doc.steps}`);
-    assert.equal(doc.curve[doc.curve.length - 1].step, doc.steps);
+    assert.ok(doc.steps < 100000, `steps ${doc.steps}`);
+    if (doc.steps > 0) assert.equal(doc.curve[doc.curve.length - 1].step, doc.steps);
     assert.match(out, /stopped early/);
   });
 });

@@ -4,6 +4,7 @@ import { ScaledotError } from '../src/tensor/index.js';
 import { SCALE_RULES } from '../src/nn/scale-rules.js';
 import { resolveTrainConfig, train, trainSync, type TrainConfig } from '../src/nn/train.js';
 import { sampleNames } from '../src/nn/sample.js';
+import { trainManySync } from '../src/nn/parallel.js';
 import type { NamesTask } from '../src/nn/tasks.js';
 
 const isOption = (pattern: RegExp) => (e: unknown): boolean => e instanceof ScaledotError && e.code === 'E_OPTION' && pattern.test(e.message);
@@ -57,5 +58,14 @@ describe('train', () => {
     const names = sampleNames(r.model, data, 5, 1);
     assert.equal(names.length, 5);
     for (const n of names) assert.ok([...n].every((ch) => data.chars.includes(ch) && ch !== '.'), n);
+  });
+
+  it('trainManySync on two worker threads returns, in order, the records a single thread gives', () => {
+    const configs: TrainConfig[] = [0, 1, 2].map((seed) => ({ ...tiny, task: 'recall', scaleRule: 'rsqrt', steps: 3, seed }));
+    const parallel = trainManySync(configs, { threads: 2 });
+    const serial = trainManySync(configs, { threads: 1 });
+    assert.deepEqual(parallel.map((r) => r.curve), serial.map((r) => r.curve));
+    assert.deepEqual(parallel.map((r) => r.config.seed), [0, 1, 2]);
+    assert.notDeepEqual(serial[0].curve, serial[1].curve);
   });
 });

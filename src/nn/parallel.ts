@@ -33,7 +33,8 @@ export function trainManySync(configs: readonly TrainConfig[], options: TrainMan
   let done = 0;
   const finish = (index: number, record: TrainRecord): void => {
     records[index] = record;
-    options.onDone?.(index, ++done);
+    done++; // not inside the optional call below: without onDone its arguments are never evaluated
+    options.onDone?.(index, done);
   };
   if (threads <= 1) {
     configs.forEach((config, i) => finish(i, recordOf(trainSync(config))));

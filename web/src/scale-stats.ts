@@ -1,4 +1,4 @@
-import { quantile, randn, softmax, tensor } from '../../src/index.js';
+import { quantile, randn, softmax, softmaxRowFigures, tensor } from '../../src/index.js';
 
 /** The knobs of section 1. */
 export interface ScaleSettings {
@@ -30,6 +30,12 @@ export interface RowStats {
   maxProb: number;
   /** Frobenius norm of the softmax Jacobian diag(p) − p pᵀ. */
   jacobianNorm: number;
+}
+
+/** The page's figures of one softmax row: the lab's, so page and report agree to the last digit. */
+export function rowStats(p: ArrayLike<number>, offset = 0, n = p.length - offset): RowStats {
+  const { entropy, maxProb, jacobianNorm } = softmaxRowFigures(p, offset, n);
+  return { entropy, maxProb, jacobianNorm };
 }
 
 export interface ScaleSample {
@@ -92,45 +98,8 @@ export function sampleScale(settings: ScaleSettings, table: DotTable): ScaleSamp
   const logits = table.dots[g].map((dot) => dot * scale);
   const probs = softmax(tensor(logits, [QUERY_ROWS, n], { dtype: 'float64' }), { axis: -1 }).data as Float64Array;
   const rows: RowStats[] = [];
-  for (let r = 0; r < QUERY_ROWS; r++) rows.push(rowStats(probs.subarray(r * n, (r + 1) * n)));
+  for (let r = 0; r < QUERY_ROWS; r++) rows.push(rowStats(probs, r * n, n));
   return { settings, scale, logits, probs, rows, logitStd: standardDeviation(logits) };
-}
-
-/**
- * Entropy −Σ pᵢ ln pᵢ, max probability, and ‖J‖_F for the softmax Jacobian
- * J = diag(p) − ppᵀ (Jᵢᵢ = pᵢ(1 − pᵢ), Jᵢⱼ = −pᵢpⱼ), in O(n):
- *
- *   ‖J‖_F² = Σᵢ pᵢ²(1 − pᵢ)² + Σ_{i≠j} pᵢ²pⱼ²
- *
- * The interesting rows are the saturated ones, where p_max rounds to 1 and
- * 1 − p_max, ln p_max and the textbook expansion Σp² − 2Σp³ + (Σp²)² all
- * cancel to 0 or noise. So 1 − p_max is taken as the sum of the other
- * probabilities (rest), ln p_max as log1p(−rest), and the off-diagonal sum is
- * split around the max: 2 p_max² s₂ + (s₂² − s₄), with s₂, s₄ the sums of the
- * other pⱼ², pⱼ⁴. Every other pⱼ ≤ ½ when p_max ≥ ½, so 1 − pⱼ is safe.
- */
-export function rowStats(p: ArrayLike<number>): RowStats {
-  let m = 0;
-  for (let i = 1; i < p.length; i++) if (p[i] > p[m]) m = i;
-  const maxProb = p[m];
-  let rest = 0;
-  let entropy = 0;
-  let diagonal = 0;
-  let s2 = 0;
-  let s4 = 0;
-  for (let i = 0; i < p.length; i++) {
-    if (i === m) continue;
-    const pi = p[i];
-    rest += pi;
-    if (pi > 0) entropy -= pi * Math.log(pi);
-    diagonal += (pi * (1 - pi)) ** 2;
-    s2 += pi * pi;
-    s4 += pi ** 4;
-  }
-  if (maxProb > 0) entropy -= maxProb * Math.log1p(-rest);
-  diagonal += (maxProb * rest) ** 2;
-  const offDiagonal = 2 * maxProb * maxProb * s2 + Math.max(0, s2 * s2 - s4);
-  return { entropy, maxProb, jacobianNorm: Math.sqrt(diagonal + offDiagonal) };
 }
 
 function standardDeviation(x: ArrayLike<number>): number {

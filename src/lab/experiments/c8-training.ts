@@ -184,7 +184,7 @@ export function runC8(plan: C8Plan, { seedFor, progress }: RunContext): Experime
   type Job = { kind: 'names'; d: number; rule: ScaleRule; optimizer: OptimizerName; seed: number } | { kind: 'recall'; rule: ScaleRule; optimizer: OptimizerName; seed: number };
   const jobs: Job[] = [];
   const configs: TrainConfig[] = [];
-  // Recall runs first: they are the longest, so the threads finish together.
+  // The longest runs first (recall, then names by falling d_k), so the threads finish close together.
   for (const rule of plan.recallRules) {
     for (const optimizer of plan.recallOptimizers) {
       for (let s = 0; s < plan.recallSeeds; s++) {
