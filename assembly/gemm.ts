@@ -4,7 +4,7 @@
 // adjacent, so they are 4 broadcast loads at constant offsets from one
 // pointer. Every product in the kernels is written in this form (Kᵀ, Qᵀ,
 // Vᵀ, dOᵀ are packed; a score tile held as [key][query] is already the
-// transpose the PV product needs). m must be a multiple of 4, n of 8 and k of 4.
+// transpose the PV product needs). m must be a multiple of 4, n of 8, and k > 0.
 //
 // The micro-tile is 4 rows x 8 columns: 8 f32x4 accumulators, 4 broadcasts
 // of A and 2 loads of B per step of k, and 8 multiply-adds: a mul and an add
@@ -23,29 +23,29 @@ function microTile(a: usize, lda: usize, b: usize, ldb: usize, k: i32, c: usize,
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  for (let p = 0; p < k; p += 4) {
-    // Four steps per trip (k is a multiple of 4). Written as an inner loop:
-    // V8 peels it into straight code, which measured faster than unrolling
-    // by hand (fewer live pointers, no spills).
-    for (let u = 0; u < 4; u++) {
-      const b0 = v128.load(b);
-      const b1 = v128.load(b, 16);
-      let s = v128.load32_splat(a);
-      c00 = madd(s, b0, c00);
-      c01 = madd(s, b1, c01);
-      s = v128.load32_splat(a, 4);
-      c10 = madd(s, b0, c10);
-      c11 = madd(s, b1, c11);
-      s = v128.load32_splat(a, 8);
-      c20 = madd(s, b0, c20);
-      c21 = madd(s, b1, c21);
-      s = v128.load32_splat(a, 12);
-      c30 = madd(s, b0, c30);
-      c31 = madd(s, b1, c31);
-      a += lda;
-      b += ldb;
-    }
-  }
+  // One step of k per trip, the pointer into A as the induction variable: no
+  // separate counter, and V8 unrolls the loop itself (measured against a
+  // counted loop of 4 steps per trip and against unrolling by hand, which
+  // spilled: about 15 % faster than the former, 30 % than the latter).
+  const aEnd = a + <usize>k * lda;
+  do {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let s = v128.load32_splat(a);
+    c00 = madd(s, b0, c00);
+    c01 = madd(s, b1, c01);
+    s = v128.load32_splat(a, 4);
+    c10 = madd(s, b0, c10);
+    c11 = madd(s, b1, c11);
+    s = v128.load32_splat(a, 8);
+    c20 = madd(s, b0, c20);
+    c21 = madd(s, b1, c21);
+    s = v128.load32_splat(a, 12);
+    c30 = madd(s, b0, c30);
+    c31 = madd(s, b1, c31);
+    a += lda;
+    b += ldb;
+  } while (a < aEnd);
   const c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc;
   if (mode == ACCUMULATE) {
     c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
