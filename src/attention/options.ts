@@ -95,17 +95,8 @@ function checkScalars(fn: string, o: AttentionOptions, e: number) {
   return { causal, scale, dropoutP, seed, impl };
 }
 
-interface Layout {
-  dtype: FloatDType;
-  batchShape: number[];
-  batch: number;
-  hq: number;
-  hkv: number;
-  l: number;
-  s: number;
-  e: number;
-  ev: number;
-}
+/** The sizes of a call, as the problem carries them. */
+type Layout = Pick<AttentionProblem, 'dtype' | 'batchShape' | 'batch' | 'hq' | 'hkv' | 'l' | 's' | 'e' | 'ev'>;
 
 /**
  * The shapes of query (..., Hq, L, E), key (..., Hkv, S, E) and value
