@@ -1,4 +1,4 @@
-import { randn } from '../src/index.js';
+import { median, randn } from '../src/index.js';
 import { sampledMaxError } from './check.js';
 import { benchImpls, type BenchInputs } from './impls.js';
 import { flopCount, parseShape, type Direction } from './shapes.js';
@@ -78,12 +78,11 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
   const peakRss = process.resourceUsage().maxRSS * 1024;
   const maxError = sampledMaxError(inputs, spec.direction, runner.result());
   await runner.dispose?.();
-  times.sort((a, b) => a - b);
-  const medianMs = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
+  const medianMs = median(times);
   return {
     status: 'ok',
     medianMs,
-    minMs: times[0],
+    minMs: Math.min(...times),
     reps: times.length,
     gflops: flopCount(shape, spec.direction) / (medianMs * 1e6),
     peakRssMiB: peakRss / MIB,

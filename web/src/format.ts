@@ -32,3 +32,29 @@ export function byId<T extends HTMLElement>(id: string): T {
   if (element === null) throw new Error(`page: no element with id="${id}"`);
   return element as T;
 }
+
+/** A seed box's value as a non-negative integer (0 when empty or unparsable). */
+export function readSeed(input: HTMLInputElement): number {
+  return Math.max(0, Math.floor(Number(input.value) || 0));
+}
+
+/**
+ * Serialises a section's renders. A drag fires many input events: at most one
+ * render waits behind the running one, and it reads the latest settings when
+ * it starts. `settled()` is the promise of the last render scheduled.
+ */
+export function renderQueue(render: () => Promise<void>): { schedule: () => void; settled: () => Promise<void> } {
+  let queued = false;
+  let pending = Promise.resolve();
+  const schedule = (): void => {
+    if (queued) return;
+    queued = true;
+    pending = pending
+      .then(() => {
+        queued = false;
+        return render();
+      })
+      .catch(reportError);
+  };
+  return { schedule, settled: () => pending };
+}

@@ -1,5 +1,5 @@
 import { LiveChart, type Datum } from './chart.js';
-import { byId, byTestId, formatNumber } from './format.js';
+import { byId, byTestId, formatNumber, readSeed, renderQueue } from './format.js';
 import { attentionMap, formatMatrix, parseMatrix, randomInputs, VALUE_DIM, type AttentionInputs, type ScaleRule } from './attention-map.js';
 import { heatmapSpec } from './specs.js';
 
@@ -21,7 +21,7 @@ export async function mountAttentionSection(section: HTMLElement): Promise<void>
     l: Number(lInput.value),
     s: Number(sInput.value),
     e: 2 ** Number(eInput.value),
-    seed: Math.max(0, Math.floor(Number(seedInput.value) || 0)),
+    seed: readSeed(seedInput),
   });
   let inputs: AttentionInputs = { q: [], k: [], v: [] };
 
@@ -64,18 +64,7 @@ export async function mountAttentionSection(section: HTMLElement): Promise<void>
     await Promise.all([weightChart.show({ cells: weightCells }), outputChart.show({ cells: outputCells })]);
   };
 
-  let queued = false;
-  let pending = Promise.resolve();
-  const schedule = (): void => {
-    if (queued) return;
-    queued = true;
-    pending = pending
-      .then(() => {
-        queued = false;
-        return render();
-      })
-      .catch(reportError);
-  };
+  const { schedule, settled } = renderQueue(render);
 
   for (const control of [lInput, sInput, eInput, seedInput]) {
     control.addEventListener('input', () => {
@@ -101,5 +90,5 @@ export async function mountAttentionSection(section: HTMLElement): Promise<void>
   }
   redraw();
   schedule();
-  await pending;
+  await settled();
 }

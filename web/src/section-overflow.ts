@@ -1,6 +1,6 @@
 import { dtypeInfo, isFloatDType, type FloatDType } from '../../src/index.js';
 import { LiveChart, type Datum } from './chart.js';
-import { byId, byTestId, formatNumber, showFigure } from './format.js';
+import { byId, byTestId, formatNumber, renderQueue, showFigure } from './format.js';
 import { ALGORITHMS, breakingPoint, compareSoftmax } from './overflow.js';
 import { overflowBarsSpec } from './specs.js';
 
@@ -144,18 +144,7 @@ export async function mountOverflowSection(section: HTMLElement): Promise<void> 
     await chart.show({ results: rows });
   };
 
-  let queued = false;
-  let pending = Promise.resolve();
-  function schedule(): void {
-    if (queued) return;
-    queued = true;
-    pending = pending
-      .then(() => {
-        queued = false;
-        return render();
-      })
-      .catch(reportError);
-  }
+  const { schedule, settled } = renderQueue(render);
   dtypeSelect.addEventListener('change', () => {
     fitRanges(currentDType());
     schedule();
@@ -164,7 +153,7 @@ export async function mountOverflowSection(section: HTMLElement): Promise<void> 
   fitRanges(currentDType());
   shift.value = '0';
   schedule();
-  await pending;
+  await settled();
 }
 
 /** 1, 2 or 5 times a power of ten, at most x. */

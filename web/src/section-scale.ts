@@ -1,5 +1,5 @@
 import { LiveChart, type Datum } from './chart.js';
-import { byId, byTestId, showFigure } from './format.js';
+import { byId, byTestId, readSeed, renderQueue, showFigure } from './format.js';
 import { curveAgainstDk, dotTable, sampleScale, summarize, QUERY_ROWS, type CurvePoint, type DotTable, type ScaleSettings, type StatName } from './scale-stats.js';
 import { curveSpec, logitHistogramSpec, probabilityBarsSpec } from './specs.js';
 
@@ -29,7 +29,7 @@ export async function mountScaleSection(section: HTMLElement): Promise<void> {
     n: 2 ** Number(n.value),
     a: Number(a.value),
     std: Number(std.value),
-    seed: Math.max(0, Math.floor(Number(seed.value) || 0)),
+    seed: readSeed(seed),
   });
 
   // The draw depends on n, σ and the seed; the curve also on a; moving d_k only moves the dot.
@@ -96,20 +96,8 @@ export async function mountScaleSection(section: HTMLElement): Promise<void> {
     section.dataset.rendered = section.dataset.settings;
   };
 
-  // A drag fires many input events: at most one render waits, and it reads the latest settings.
-  let queued = false;
-  let pending = Promise.resolve();
-  const schedule = (): void => {
-    if (queued) return;
-    queued = true;
-    pending = pending
-      .then(() => {
-        queued = false;
-        return render();
-      })
-      .catch(reportError);
-  };
+  const { schedule, settled } = renderQueue(render);
   for (const control of [dk, n, a, std, seed]) control.addEventListener('input', schedule);
   schedule();
-  await pending;
+  await settled();
 }

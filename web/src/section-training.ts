@@ -1,6 +1,6 @@
 import { SCALE_RULES, type CurvePoint, type ScaleRule } from '../../src/index.js';
 import { LiveChart, type Datum } from './chart.js';
-import { byId, byTestId, formatNumber } from './format.js';
+import { byId, byTestId, formatNumber, readSeed } from './format.js';
 import { trainingEntropySpec, trainingLossSpec } from './specs.js';
 import type { TrainingChoice } from './training-config.js';
 import type { TrainingMessage } from './train-worker.js';
@@ -81,7 +81,7 @@ export function mountTrainingSection(section: HTMLElement): void {
     rows.replaceChildren();
     byId('training-results').hidden = false;
     const labels = [ruleA.value, ruleB.value];
-    const base = { headDim: Number(headDim.value), steps: Number(steps.value), seed: Math.max(0, Math.floor(Number(seed.value) || 0)) };
+    const base = { headDim: Number(headDim.value), steps: Number(steps.value), seed: readSeed(seed) };
     const started = performance.now();
     runs = labels.map((label, i) => {
       const worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });

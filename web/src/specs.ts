@@ -1,4 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
+import { ALGORITHMS } from './overflow.js';
 
 /**
  * The page's charts as plain Vega-Lite, the format the lab report uses. Data
@@ -21,6 +22,8 @@ const COMMON = {
 
 const INK = '#1f3b73';
 const ACCENT = '#d9480f';
+/** The dashed rule that marks a theoretical level on a chart. */
+const THEORY_RULE = { type: 'rule', color: ACCENT, strokeDash: [4, 3], strokeWidth: 1.5 } as const;
 
 /** Histogram of the logits, with ±1 theoretical standard deviation marked. */
 export function logitHistogramSpec(): TopLevelSpec {
@@ -38,7 +41,7 @@ export function logitHistogramSpec(): TopLevelSpec {
       },
       {
         data: { name: 'theoryStd' },
-        mark: { type: 'rule', color: ACCENT, strokeDash: [4, 3], strokeWidth: 1.5 },
+        mark: THEORY_RULE,
         encoding: { x: { field: 'x', type: 'quantitative' } },
       },
     ],
@@ -65,7 +68,7 @@ export function probabilityBarsSpec(): TopLevelSpec {
       },
       {
         data: { name: 'uniform' },
-        mark: { type: 'rule', color: ACCENT, strokeDash: [4, 3], strokeWidth: 1.5 },
+        mark: THEORY_RULE,
         encoding: { y: { field: 'p', type: 'quantitative' } },
       },
     ],
@@ -124,7 +127,7 @@ export function curveSpec(title: string, yTitle: string): TopLevelSpec {
 /** Naive, safe and online results side by side per logit; a non-finite value gets a red label instead of a bar. */
 export function overflowBarsSpec(): TopLevelSpec {
   const x = { field: 'key', type: 'nominal', title: 'logit', axis: { labelAngle: 0 } };
-  const xOffset = { field: 'algorithm', type: 'nominal', sort: ['naive', 'safe', 'online'] };
+  const xOffset = { field: 'algorithm', type: 'nominal', sort: [...ALGORITHMS] };
   return {
     ...COMMON,
     height: 170,
@@ -139,8 +142,8 @@ export function overflowBarsSpec(): TopLevelSpec {
           color: {
             field: 'algorithm',
             type: 'nominal',
-            sort: ['naive', 'safe', 'online'],
-            scale: { domain: ['naive', 'safe', 'online'], range: ['#e8590c', INK, '#5c940d'] },
+            sort: [...ALGORITHMS],
+            scale: { domain: [...ALGORITHMS], range: ['#e8590c', INK, '#5c940d'] },
             legend: { orient: 'top', title: null },
           },
           tooltip: [
