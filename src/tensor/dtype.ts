@@ -69,36 +69,38 @@ export function checkDType(fn: string, arg: string, dtype: unknown): DType {
  * with gradual underflow (subnormals) and overflow to ±Infinity: what IEEE 754
  * hardware does. Rounding straight from float64 (not via float32) avoids the
  * double-rounding error a two-step conversion makes on rare ties.
+ *
+ * How: for |x| in [2^e, 2^(e+1)) the format's spacing is 2^(e − mantissaBits)
+ * (fixed at the smallest normal exponent in the subnormal range). Adding and
+ * subtracting C = 1.5 · 2^(e + 52 − mantissaBits) makes the float64 adder
+ * itself round |x| to a multiple of that spacing, ties to even. C is looked up
+ * by the float64 exponent bits of |x|: no log2 per value.
  */
-function roundToFormat(x: number, f: Format, max: number): number {
-  if (x === 0 || !Number.isFinite(x)) return x;
-  const a = Math.abs(x);
-  let e = Math.floor(Math.log2(a));
-  // log2 can be off by one right next to a power of two; pin e so 2^e <= a < 2^(e+1).
-  if (2 ** e > a) e -= 1;
-  else if (2 ** (e + 1) <= a) e += 1;
-  if (e < f.minExponent) e = f.minExponent; // subnormal range: fixed spacing
-  const ulp = 2 ** (e - f.mantissaBits);
-  const q = a / ulp; // exact: dividing by a power of two
-  const fl = Math.floor(q);
-  const frac = q - fl;
-  let n = fl;
-  if (frac > 0.5 || (frac === 0.5 && fl % 2 === 1)) n = fl + 1;
-  const r = n * ulp;
-  if (r > max) return x > 0 ? Infinity : -Infinity;
-  return x > 0 ? r : -r;
+const scratch = new Float64Array(1);
+const scratchWords = new Uint32Array(scratch.buffer);
+const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0; // the word with the exponent
+
+function formatRounder(f: Format, max: number): (x: number) => number {
+  // max + half its spacing: from here on rounding goes to ±Infinity (max's last bit is odd, so the tie goes up).
+  const overflow = max + 2 ** (f.maxExponent - f.mantissaBits - 1);
+  const adders = new Float64Array(2048);
+  for (let biased = 0; biased < 2048; biased++) {
+    const e = Math.max(biased - 1023, f.minExponent);
+    adders[biased] = 1.5 * 2 ** (e + 52 - f.mantissaBits);
+  }
+  return (x: number): number => {
+    const a = Math.abs(x);
+    if (!(a < overflow)) return a === a ? (x > 0 ? Infinity : -Infinity) : NaN;
+    scratch[0] = a;
+    const c = adders[(scratchWords[HIGH_WORD] >>> 20) & 0x7ff];
+    const r = a + c - c;
+    return x < 0 || 1 / x < 0 ? -r : r; // 1/x < 0 keeps the sign of −0
+  };
 }
 
-const F16_MAX = INFOS.float16.max;
-const BF16_MAX = INFOS.bfloat16.max;
+export const roundFloat16: (x: number) => number = formatRounder(FORMATS.float16, INFOS.float16.max);
 
-export function roundFloat16(x: number): number {
-  return roundToFormat(x, FORMATS.float16, F16_MAX);
-}
-
-export function roundBfloat16(x: number): number {
-  return roundToFormat(x, FORMATS.bfloat16, BF16_MAX);
-}
+export const roundBfloat16: (x: number) => number = formatRounder(FORMATS.bfloat16, INFOS.bfloat16.max);
 
 const identity = (x: number): number => x;
 
