@@ -1,6 +1,5 @@
-import {
-  scaledDotProductAttentionBackward, scaledDotProductAttentionWithLse, type AttentionImpl,
-} from '../attention/index.js';
+import { prepareAttention, type AttentionImpl } from '../attention/index.js';
+import { resolveBackend } from '../attention/backends.js';
 import { softmax, softmaxBackward } from '../softmax/index.js';
 import { ScaledotError, Tensor, formatShape } from '../tensor/index.js';
 import { Var, allocLike, result, type Data } from './autograd.js';
@@ -18,27 +17,27 @@ function check4d(fn: string, arg: string, x: Var): void {
 
 /**
  * causalAttention(q, k, v) = softmax(q kᵀ · scale + M) v, M causal,
- * q, k: [B, H, T, D], v: [B, H, T, Dv]: one node whose forward is
- * scaledDotProductAttention and whose backward is
- * scaledDotProductAttentionBackward, so training exercises the same kernels
- * the library ships (impl 'auto' picks the fast ones for float32).
+ * q, k: [B, H, T, D], v: [B, H, T, Dv]: one node over the backend
+ * scaledDotProductAttention picks, so training exercises the same kernels the
+ * library ships (impl 'auto' picks the fast ones for float32). The backward is
+ * that backend's, fed the forward's saved output and lse: what
+ * scaledDotProductAttentionBackward does after re-running the forward (its
+ * public signature takes no lse), without the second forward.
  */
 export function causalAttention(q: Var, k: Var, v: Var, scale: number, impl: AttentionImpl = 'auto'): Var {
   const fn = 'causalAttention';
   check4d(fn, 'q', q);
   check4d(fn, 'k', k);
   check4d(fn, 'v', v);
-  const options = { isCausal: true, scale, impl };
-  const qt = q.toTensor();
-  const kt = k.toTensor();
-  const vt = v.toTensor();
-  const { output } = scaledDotProductAttentionWithLse(qt, kt, vt, options);
-  const y: Var = result(output.data as Data, output.shape, [q, k, v], () => {
-    const { dq, dk, dv } = scaledDotProductAttentionBackward(qt, kt, vt, tensorOf(y.grad as Data, y.shape), options);
+  const problem = prepareAttention(fn, q.toTensor(), k.toTensor(), v.toTensor(), { isCausal: true, scale, impl });
+  const backend = resolveBackend(fn, impl, problem);
+  const { output, lse } = backend.forward(problem);
+  const y: Var = result(output, [...q.shape.slice(0, -1), problem.ev], [q, k, v], () => {
+    const { dq, dk, dv } = backend.backward(problem, output, lse, y.grad as Data);
     for (const [node, g] of [[q, dq], [k, dk], [v, dv]] as const) {
       if (!node.requiresGrad) continue;
       const buf = node.gradBuffer();
-      for (let i = 0; i < buf.length; i++) buf[i] += g.data[i];
+      for (let i = 0; i < buf.length; i++) buf[i] += g[i];
     }
   });
   return y;

@@ -1,7 +1,7 @@
 import type { AttentionImpl } from '../attention/index.js';
 import { Rng, ScaledotError, type FloatDType } from '../tensor/index.js';
 import { backward, type Var } from './autograd.js';
-import type { Batch } from './data/batch.js';
+import { scoredCount, type Batch } from './data/batch.js';
 import { IGNORE, crossEntropy } from './loss.js';
 import { AdamW, SgdMomentum, clipGradNorm, gradNorm, learningRate, type Optimizer } from './optim.js';
 import { checkScaleRule, type ScaleRule } from './scale-rules.js';
@@ -157,7 +157,7 @@ export function evaluate(model: Transformer, batches: readonly Batch[]): Evaluat
   batches.forEach((b, bi) => {
     const logits = model.forward(b.ids, b.batch, b.length, bi === 0);
     if (bi === 0) attnEntropy = model.attentionEntropy();
-    const scored = b.targets.reduce((n, t) => (t === IGNORE ? n : n + 1), 0);
+    const scored = scoredCount(b);
     total += crossEntropy(logits, b.targets).data[0] * scored;
     count += scored;
     const v = model.config.vocabSize;

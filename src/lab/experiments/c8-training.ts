@@ -75,6 +75,16 @@ function seedStats(values: number[]): { mean: number; se: number; min: number; m
   return { mean: mean(values), se: values.length > 1 ? standardError(values) : NaN, min: Math.min(...values), max: Math.max(...values) };
 }
 
+/** One point per (rule, x) of the rows: the mean of `field` over the rest (seeds…), with the min–max spread as the error bar. */
+function meanByRule(rows: readonly Row[], x: string, field: string): Row[] {
+  const keys = [...new Set(rows.map((r) => `${r.rule as string}|${r[x] as number}`))];
+  return keys.map((key) => {
+    const [rule, at] = key.split('|');
+    const vals = rows.filter((r) => r.rule === rule && r[x] === Number(at)).map((r) => r[field] as number);
+    return { rule, [x]: Number(at), [field]: mean(vals), low: Math.min(...vals), high: Math.max(...vals) };
+  });
+}
+
 export const training: Experiment = {
   id: 'C8',
   slug: 'training',
@@ -95,16 +105,8 @@ export const training: Experiment = {
     const dims = [...new Set(claim.rows.filter((r) => r.study === 'names').map((r) => r.d as number))];
     const dMax = Math.max(...dims);
     const optimizers = [...new Set(claim.rows.filter((r) => r.study === 'names').map((r) => r.optimizer as string))];
-    // Seeds → mean with the min–max spread as the error bar.
-    const curve = (d: number, optimizer: string, field: string): Row[] => {
-      const pts = claim.rows.filter((r) => r.study === 'names' && r.d === d && r.optimizer === optimizer);
-      const keys = [...new Set(pts.map((r) => `${r.rule as string}|${r.step as number}`))];
-      return keys.map((key) => {
-        const [rule, step] = key.split('|');
-        const vals = pts.filter((r) => r.rule === rule && r.step === Number(step)).map((r) => r[field] as number);
-        return { rule, step: Number(step), [field]: mean(vals), low: Math.min(...vals), high: Math.max(...vals) };
-      });
-    };
+    const curve = (d: number, optimizer: string, field: string): Row[] =>
+      meanByRule(claim.rows.filter((r) => r.study === 'names' && r.d === d && r.optimizer === optimizer), 'step', field);
     const common = { series: 'rule', seriesTitle: 'scale rule', width: 300, height: 210, connect: true, errorLow: 'low', errorHigh: 'high' };
     const charts = optimizers.flatMap((o) => [
       ...[...dims].sort((a, b) => a - b).map((d) => measuredVsTheoryChart({
@@ -131,14 +133,7 @@ export const training: Experiment = {
       x: { field: 'd', title: 'head dim d_k', log: true }, y: { field: 'initQGradNorm', title: '‖∂L/∂W_q‖ at step 0', log: true }, points: initPts,
     }));
     const lengths = claim.rows.filter((r) => r.study === 'recall-length');
-    const byRule = (field: string): Row[] => {
-      const keys = [...new Set(lengths.map((r) => `${r.rule as string}|${r.multiple as number}`))];
-      return keys.map((key) => {
-        const [rule, m] = key.split('|');
-        const vals = lengths.filter((r) => r.rule === rule && r.multiple === Number(m)).map((r) => r[field] as number);
-        return { rule, multiple: Number(m), [field]: mean(vals), low: Math.min(...vals), high: Math.max(...vals) };
-      });
-    };
+    const byRule = (field: string): Row[] => meanByRule(lengths, 'multiple', field);
     charts.push(
       measuredVsTheoryChart({
         ...common, title: 'Recall accuracy at longer lengths', subtitle: 'trained at 1×; mean over seeds and optimisers, bars: min–max',
