@@ -82,6 +82,7 @@ describe('impl wasm: tile and padding edges', () => {
   // l and s on both sides of the 64-row and 64-key block edges, e and ev around the 8-lane padding.
   const shapes: Array<[number, number, number, number]> = [
     [1, 1, 1, 1], [63, 63, 8, 3], [64, 64, 13, 16], [65, 65, 7, 9], [129, 130, 16, 8], [5, 200, 3, 24],
+    [5, 0, 4, 3],
   ];
   for (const [l, s, e, ev] of shapes) {
     it(`matches the formula at l ${l}, s ${s}, e ${e}, ev ${ev}, plain and causal`, () => {
@@ -92,6 +93,14 @@ describe('impl wasm: tile and padding edges', () => {
       checkAgainstFormula(q, k, v, { isCausal: true }, `causal l ${l} s ${s}`);
     });
   }
+
+  it('matches the formula at e 0 (every score 0: the score gemm still needs a nonzero k)', () => {
+    const q = randn([2, 5, 0], { seed: 1 });
+    const k = randn([2, 70, 0], { seed: 2 });
+    const v = randn([2, 70, 3], { seed: 3 });
+    checkAgainstFormula(q, k, v, { scale: 1 }, 'e 0');
+    checkAgainstFormula(q, k, v, { scale: 1, isCausal: true }, 'causal e 0');
+  });
 
   it('matches the formula with GQA, an additive mask broadcast over heads, dropout and a negative scale', () => {
     const q = randn([2, 4, 45, 12], { seed: 5 });

@@ -2,7 +2,7 @@ import { rounder } from '../../tensor/index.js';
 import type { AttentionBackend, AttentionProblem, BackwardResult, ForwardResult } from '../problem.js';
 import { KIND, MAX_TASKS, SLOT } from './abi.js';
 import { copyIn, copyMask, copyOut } from './copy.js';
-import { Arena, problemDims, scratchBytes, takeMask, type Dims } from './layout.js';
+import { Arena, problemDims, scratchBytes, takeMask, type Dims, type MaskRegions } from './layout.js';
 import { kernelRuntime, type KernelRuntime } from './runtime.js';
 
 /**
@@ -56,9 +56,13 @@ function commonParams(p: AttentionProblem, d: Dims, scratch: number, scratchStri
   return params;
 }
 
-interface ForwardPlan {
-  q: number; k: number; v: number; kt: number; o: number; mrow: number; lrow: number;
-  mask: { data: number; head: number } | null; scratch: number; scratchStride: number; end: number;
+/** What either pass lays out: q and k in, Kᵀ packed, the mask, per-thread scratch. */
+interface CommonPlan {
+  q: number; k: number; kt: number; mask: MaskRegions | null; scratch: number; scratchStride: number; end: number;
+}
+
+interface ForwardPlan extends CommonPlan {
+  v: number; o: number; mrow: number; lrow: number;
 }
 
 function forwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): ForwardPlan {
@@ -78,7 +82,7 @@ function forwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): ForwardPl
   return { q, k, v, kt, o, mrow, lrow, mask, scratch, scratchStride, end: a.end };
 }
 
-function setMask(p: AttentionProblem, params: Map<number, number>, buffer: ArrayBufferLike, mask: { data: number; head: number } | null): void {
+function setMask(p: AttentionProblem, params: Map<number, number>, buffer: ArrayBufferLike, mask: MaskRegions | null): void {
   if (p.mask === null || mask === null) return;
   copyMask(buffer, p.mask, mask.data, mask.head);
   params.set(SLOT.maskKind, p.mask.kind === 'bool' ? 1 : 2);
@@ -97,21 +101,32 @@ function wasmForward(p: AttentionProblem): ForwardResult {
   return forwardInFloat32(p, p.dtype === 'float32' ? null : rounder(p.dtype));
 }
 
-/** The forward pass; the output is float32, rounded to the problem's dtype by `round` if given. */
-function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | null): ForwardResult {
+/**
+ * The start both passes share: lays out `plan`, grows memory to it, copies q
+ * and k in, and fills the parameters of those regions and the mask.
+ */
+function stage<P extends CommonPlan>(
+  p: AttentionProblem, planFor: (p: AttentionProblem, d: Dims, rt: KernelRuntime) => P,
+): { rt: KernelRuntime; d: Dims; plan: P; buffer: ArrayBufferLike; heap: Float32Array; params: Map<number, number> } {
   const rt = runtimeOrThrow();
   const d = problemDims(p, rt.blockRows, rt.blockCols);
-  const plan = forwardPlan(p, d, rt);
+  const plan = planFor(p, d, rt);
   rt.reserve(plan.end);
   const buffer = rt.memory.buffer;
   const heap = new Float32Array(buffer);
   copyIn(heap, plan.q, p.q, d.bh, p.l, p.e, d.lp, d.ep);
   copyIn(heap, plan.k, p.k, d.bhkv, p.s, p.e, d.sp, d.ep);
-  copyIn(heap, plan.v, p.v, d.bhkv, p.s, p.ev, d.sp, d.evp);
   const params = commonParams(p, d, plan.scratch, plan.scratchStride);
   setMask(p, params, buffer, plan.mask);
-  params.set(SLOT.q, plan.q).set(SLOT.k, plan.k).set(SLOT.v, plan.v).set(SLOT.kt, plan.kt);
-  params.set(SLOT.o, plan.o).set(SLOT.mrow, plan.mrow).set(SLOT.lrow, plan.lrow);
+  params.set(SLOT.q, plan.q).set(SLOT.k, plan.k).set(SLOT.kt, plan.kt);
+  return { rt, d, plan, buffer, heap, params };
+}
+
+/** The forward pass; the output is float32, rounded to the problem's dtype by `round` if given. */
+function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | null): ForwardResult {
+  const { rt, d, plan, buffer, heap, params } = stage(p, forwardPlan);
+  copyIn(heap, plan.v, p.v, d.bhkv, p.s, p.ev, d.sp, d.evp);
+  params.set(SLOT.v, plan.v).set(SLOT.o, plan.o).set(SLOT.mrow, plan.mrow).set(SLOT.lrow, plan.lrow);
 
   const packTasks = d.bhkv * d.nkb;
   rt.run(params.set(SLOT.kind, KIND.forwardPack).set(SLOT.nTasks, packTasks), packTasks, 8 * d.bhkv * d.sp * d.ep);
@@ -132,10 +147,9 @@ function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | 
   return { output, lse };
 }
 
-interface BackwardPlan {
-  q: number; k: number; kt: number; vt: number; dOut: number; lse2: number; d: number;
+interface BackwardPlan extends CommonPlan {
+  vt: number; dOut: number; lse2: number; d: number;
   dqPartials: number; dqPartialStride: number; dk: number; dv: number; dq: number;
-  mask: { data: number; head: number } | null; scratch: number; scratchStride: number; end: number;
 }
 
 function backwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): BackwardPlan {
@@ -164,20 +178,8 @@ function wasmBackward(
   // D = rowsum(dO ∘ O) needs O to float32 accuracy: a half dtype's rounded
   // output would put its own rounding error (2^-11 for float16) into every
   // gradient, so for those the output is recomputed unrounded.
-  // No keys (or no queries): every weight is absent, so every gradient is zero.
-  // The kernels split dq over key blocks, and with none they would write nothing.
-  if (p.s === 0 || p.l === 0) {
-    return { dq: new Float32Array(p.q.length), dk: new Float32Array(p.k.length), dv: new Float32Array(p.v.length) };
-  }
   if (p.dtype !== 'float32') output = forwardInFloat32(p, null).output;
-  const rt = runtimeOrThrow();
-  const d = problemDims(p, rt.blockRows, rt.blockCols);
-  const plan = backwardPlan(p, d, rt);
-  rt.reserve(plan.end);
-  const buffer = rt.memory.buffer;
-  const heap = new Float32Array(buffer);
-  copyIn(heap, plan.q, p.q, d.bh, p.l, p.e, d.lp, d.ep);
-  copyIn(heap, plan.k, p.k, d.bhkv, p.s, p.e, d.sp, d.ep);
+  const { rt, d, plan, buffer, heap, params } = stage(p, backwardPlan);
   // V is only needed to pack Vᵀ, which happens before dV is written: it is staged in dV's bytes.
   copyIn(heap, plan.dv, p.v, d.bhkv, p.s, p.ev, d.sp, d.evp);
   copyIn(heap, plan.dOut, dOut, d.bh, p.l, p.ev, d.lp, d.evp);
@@ -194,9 +196,7 @@ function wasmBackward(
       dRow[r * d.lp + i] = dot;
     }
   }
-  const params = commonParams(p, d, plan.scratch, plan.scratchStride);
-  setMask(p, params, buffer, plan.mask);
-  params.set(SLOT.q, plan.q).set(SLOT.k, plan.k).set(SLOT.kt, plan.kt).set(SLOT.vT, plan.vt);
+  params.set(SLOT.vT, plan.vt);
   params.set(SLOT.dOut, plan.dOut).set(SLOT.lse2, plan.lse2);
   params.set(SLOT.d, plan.d).set(SLOT.dqPartials, plan.dqPartials).set(SLOT.dqPartialStride, plan.dqPartialStride).set(SLOT.dqParts, d.dqParts);
   params.set(SLOT.dk, plan.dk).set(SLOT.dv, plan.dv).set(SLOT.dq, plan.dq);

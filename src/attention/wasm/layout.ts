@@ -4,8 +4,10 @@ import { HEAP_BASE } from './runtime.js';
 /**
  * Where one call's arrays live in the kernels' linear memory. Rows are
  * padded so every tile is whole: l to a multiple of the block rows, s of the
- * block columns, e and ev of 8 (the gemm's micro-tile width); the padding is
- * zeros, and padded keys are masked out by the kernel.
+ * block columns, e and ev of 8 (the gemm's micro-tile width), and to at least
+ * 8 (they are the k of the score and dP products, which the gemm needs > 0:
+ * e = 0 then gives zero scores); the padding is zeros, and padded keys are
+ * masked out by the kernel.
  */
 export interface Dims {
   bh: number;
@@ -24,29 +26,37 @@ export interface Dims {
  * Chunks of key blocks per kv head in the backward, each with its own dQ
  * partial: up to 4 (enough tasks for a few cores on one head), fewer where
  * the partials would pass 16 MiB, never fewer than 2 (both cores of a small
- * machine on one long head). A function of the shape only, so the bytes of
- * dq never depend on the machine's thread count.
+ * machine on one long head), and no more than the key blocks, but at least 1:
+ * with no keys the one partial stays zero and dq sums to zero. A function of
+ * the shape only, so the bytes of dq never depend on the machine's thread count.
  */
 function dqPartsFor(bh: number, lp: number, ep: number, nkb: number): number {
   const partBytes = bh * lp * ep * 4;
   const byMemory = Math.floor((16 * 2 ** 20) / partBytes);
-  return Math.min(nkb, Math.max(2, Math.min(4, byMemory)));
+  return Math.max(1, Math.min(nkb, Math.max(2, Math.min(4, byMemory))));
+}
+
+/** n rounded up to a multiple of 8, and at least 8. */
+function pad8(n: number): number {
+  return Math.max(8, Math.ceil(n / 8) * 8);
 }
 
 export function problemDims(p: AttentionProblem, blockRows: number, blockCols: number): Dims {
+  const bh = p.batch * p.hq;
   const lp = Math.ceil(p.l / blockRows) * blockRows;
   const sp = Math.ceil(p.s / blockCols) * blockCols;
+  const ep = pad8(p.e);
   const nkb = sp / blockCols;
   return {
-    bh: p.batch * p.hq,
+    bh,
     bhkv: p.batch * p.hkv,
     lp,
     sp,
-    ep: Math.ceil(p.e / 8) * 8,
-    evp: Math.ceil(p.ev / 8) * 8,
+    ep,
+    evp: pad8(p.ev),
     nqb: lp / blockRows,
     nkb,
-    dqParts: dqPartsFor(p.batch * p.hq, lp, Math.ceil(p.e / 8) * 8, nkb),
+    dqParts: dqPartsFor(bh, lp, ep, nkb),
   };
 }
 

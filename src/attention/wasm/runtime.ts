@@ -219,7 +219,7 @@ function load(source: ModuleSource, startWorkers: WorkerStarter): LoadState {
     if (typeof picked !== 'string') {
       const memory = newMemory(true);
       const start = startWorkers(picked.module, memory);
-      const runtime = new KernelRuntime(picked.module, memory, start === null ? 1 : cores, start);
+      const runtime = new KernelRuntime(picked.module, memory, cores, start);
       return { runtime, relaxed: picked.relaxed, reason: start === null ? 'one thread: workers cannot start here' : picked.notRelaxed };
     }
     threadReason = picked;
