@@ -1,4 +1,5 @@
 import { randn } from '../tensor/index.js';
+import { matmulABtAdd } from '../nn/matmul.js';
 
 /** n × dim standard normals (times `std`) as one flat float64 array, from the library's seeded randn. */
 export function normals(count: number, dim: number, seed: number, std = 1): Float64Array {
@@ -16,43 +17,29 @@ export function rowDots(a: Float64Array, b: Float64Array, rows: number, dim: num
   return out;
 }
 
-/**
- * Scores q kᵀ in float64: q [l, e], k [s, e] → [l, s]. Four keys per pass
- * over a query row, so each q element is loaded once for four products: the
- * lab's large sweeps spend most of their time here.
- */
+/** Scores q kᵀ in float64: q [l, e], k [s, e] → [l, s], by the library's matmul (src/nn/matmul.ts). */
 export function scoresMatrix(q: Float64Array, k: Float64Array, l: number, s: number, e: number): Float64Array {
   const out = new Float64Array(l * s);
-  for (let i = 0; i < l; i++) {
-    const qi = i * e;
-    let j = 0;
-    for (; j + 4 <= s; j += 4) {
-      const k0 = j * e;
-      const k1 = k0 + e;
-      const k2 = k1 + e;
-      const k3 = k2 + e;
-      let a0 = 0;
-      let a1 = 0;
-      let a2 = 0;
-      let a3 = 0;
-      for (let t = 0; t < e; t++) {
-        const x = q[qi + t];
-        a0 += x * k[k0 + t];
-        a1 += x * k[k1 + t];
-        a2 += x * k[k2 + t];
-        a3 += x * k[k3 + t];
-      }
-      const o = i * s + j;
-      out[o] = a0;
-      out[o + 1] = a1;
-      out[o + 2] = a2;
-      out[o + 3] = a3;
-    }
-    for (; j < s; j++) {
-      let acc = 0;
-      for (let t = 0, r = j * e; t < e; t++, r++) acc += q[qi + t] * k[r];
-      out[i * s + j] = acc;
-    }
+  matmulABtAdd(q, k, out, l, e, s);
+  return out;
+}
+
+/**
+ * LayerNorm without its affine part, per row of [rows, dim]: mean 0 and
+ * (population) variance 1, so |x|² = dim. The input to every attention block
+ * of a pre-LN transformer.
+ */
+export function layerNormRows(x: Float64Array, rows: number, dim: number): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let r = 0; r < rows; r++) {
+    const o = r * dim;
+    let m = 0;
+    for (let j = 0; j < dim; j++) m += x[o + j];
+    m /= dim;
+    let v = 0;
+    for (let j = 0; j < dim; j++) v += (x[o + j] - m) ** 2;
+    const inv = 1 / Math.sqrt(v / dim + 1e-5);
+    for (let j = 0; j < dim; j++) out[o + j] = (x[o + j] - m) * inv;
   }
   return out;
 }

@@ -44,6 +44,21 @@ export function varianceWithError(values: ArrayLike<number>): { value: number; s
   return { value, se: Math.sqrt(spread / n) };
 }
 
+/**
+ * The average of m independent estimates with its standard error
+ * sqrt(Σ seᵢ²)/m: how the experiments pool one figure measured at several
+ * grid points (NaN for no estimates).
+ */
+export function averageWithError(values: readonly number[], ses: readonly number[]): { value: number; se: number } {
+  let sum = 0;
+  let squares = 0;
+  for (let i = 0; i < values.length; i++) {
+    sum += values[i];
+    squares += ses[i] ** 2;
+  }
+  return { value: sum / values.length, se: Math.sqrt(squares) / values.length };
+}
+
 /** The p-quantile, linear interpolation between order statistics (R type 7, NumPy's default). */
 export function quantile(values: ArrayLike<number>, p: number): number {
   if (values.length === 0) throw new ScaledotError('E_ARG', 'quantile: values is empty; need at least one value');

@@ -1,7 +1,7 @@
 import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { normals, rowDots } from '../sampling.js';
-import { varianceWithError, Z } from '../stats.js';
+import { averageWithError, varianceWithError, Z } from '../stats.js';
 import { logLogFit } from './fits.js';
 
 /** The general case: q components of std 0.5 and k components of std 3, so Var(q·k) = 2.25 d_k. */
@@ -49,10 +49,7 @@ export const variance: Experiment = {
     const pick = (name: string): Row[] => rows.filter((r) => r.series === name);
     const unscaled = pick(series[0].name);
     const fit = logLogFit(unscaled.map((r) => r.d as number), unscaled.map((r) => r.variance as number), unscaled.map((r) => r.se as number));
-    const pooled = (rs: Row[]): { value: number; se: number } => ({
-      value: rs.reduce((a, r) => a + (r.ratio as number), 0) / rs.length,
-      se: Math.sqrt(rs.reduce((a, r) => a + (r.ratioSe as number) ** 2, 0)) / rs.length,
-    });
+    const pooled = (rs: Row[]): { value: number; se: number } => averageWithError(rs.map((r) => r.ratio as number), rs.map((r) => r.ratioSe as number));
     const scaled = pooled(pick(series[1].name));
     const general = pooled(pick(series[2].name));
     const checks: Check[] = [

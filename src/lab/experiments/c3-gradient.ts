@@ -3,7 +3,7 @@ import { scaledDotProductAttentionBackward } from '../../attention/index.js';
 import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
 import { geomspace, measuredVsTheoryChart } from '../charts.js';
 import { gapQuantiles, logTwoKeyJacobianNorm } from '../order-stats.js';
-import { normals, scoresMatrix } from '../sampling.js';
+import { normals, rowDots, scoresMatrix } from '../sampling.js';
 import { rowStats, softmaxRows } from '../softmax-stats.js';
 import { mean, quantilesWithErrors, standardError, Z } from '../stats.js';
 import { lineFit, logLogFit } from './fits.js';
@@ -42,17 +42,6 @@ function describe(values: Float64Array, seed: number): Distribution {
 function flatten(prefix: string, d: Distribution): Row {
   const out: Row = {};
   for (const [k, v] of Object.entries(d)) out[`${prefix}${k[0].toUpperCase()}${k.slice(1)}`] = v;
-  return out;
-}
-
-/** Euclidean norm of each row of a [rows, dim] array. */
-function rowNorms(data: Float64Array, rows: number, dim: number): Float64Array {
-  const out = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let s = 0;
-    for (let j = r * dim; j < (r + 1) * dim; j++) s += data[j] * data[j];
-    out[r] = Math.sqrt(s);
-  }
   return out;
 }
 
@@ -121,7 +110,8 @@ export const gradient: Experiment = {
         const jac = rowStats(softmaxRows(logits.map((x) => x * scale), total, KEYS), total, KEYS).jacobianNorm;
         // A named backend rather than 'auto': the figures must not depend on which backends a machine has.
         const { dq } = scaledDotProductAttentionBackward(tq, tk, tv, tg, { scale, impl: 'tiled' });
-        const dqNorm = rowNorms(dq.data as Float64Array, total, d);
+        const dq64 = dq.data as Float64Array;
+        const dqNorm = rowDots(dq64, dq64, total, d).map(Math.sqrt);
         rows.push({
           part: 'attention', d, scaling,
           ...flatten('jacobian', describe(jac, seedFor('boot-j', scaling, d))),

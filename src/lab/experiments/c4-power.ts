@@ -1,6 +1,6 @@
 import { fmt, makeCheck, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
 import { measuredVsTheoryChart } from '../charts.js';
-import { normals, scoresMatrix } from '../sampling.js';
+import { normals, rowDots, scoresMatrix } from '../sampling.js';
 import { rowStats, softmaxRows } from '../softmax-stats.js';
 import { mean, standardError, Z } from '../stats.js';
 import { logLogFit } from './fits.js';
@@ -42,12 +42,7 @@ export const power: Experiment = {
         const scale = d ** -a;
         const logits = raw.map((x) => x * scale);
         // Each query row's mean squared logit is one sample of Var(logit): rows are the independent units.
-        const meanSquare = new Float64Array(total);
-        for (let r = 0; r < total; r++) {
-          let s = 0;
-          for (let j = r * KEYS; j < (r + 1) * KEYS; j++) s += logits[j] * logits[j];
-          meanSquare[r] = s / KEYS;
-        }
+        const meanSquare = rowDots(logits, logits, total, KEYS).map((s) => s / KEYS);
         const entropy = rowStats(softmaxRows(logits, total, KEYS), total, KEYS).entropy;
         const deficit = entropy.map((h) => Math.log(KEYS) - h);
         rows.push({

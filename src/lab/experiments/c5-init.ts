@@ -1,7 +1,7 @@
 import { fmt, makeCheck, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
 import { measuredVsTheoryChart } from '../charts.js';
-import { normals, rowDots, scoresMatrix } from '../sampling.js';
-import { mean, standardError, varianceWithError, Z } from '../stats.js';
+import { layerNormRows, normals, rowDots, scoresMatrix } from '../sampling.js';
+import { averageWithError, mean, standardError, varianceWithError, Z } from '../stats.js';
 import { logLogFit } from './fits.js';
 
 const HEAD_DIM = 64;
@@ -9,31 +9,6 @@ const GPT2_STD = 0.02;
 const ALIGNMENT = 0.5;
 const INPUT_STDS = [0.25, 0.5, 1, 2, 4];
 const INPUT_MODEL_DIM = 256;
-
-/**
- * LayerNorm without its affine part: each token vector to mean 0 and (population) variance 1,
- * so |x|² = d_model exactly. The input to every attention block of a pre-LN transformer.
- */
-function layerNorm(x: Float64Array, tokens: number, dim: number): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let t = 0; t < tokens; t++) {
-    const o = t * dim;
-    let m = 0;
-    for (let j = 0; j < dim; j++) m += x[o + j];
-    m /= dim;
-    let v = 0;
-    for (let j = 0; j < dim; j++) v += (x[o + j] - m) ** 2;
-    const inv = 1 / Math.sqrt(v / dim + 1e-5);
-    for (let j = 0; j < dim; j++) out[o + j] = (x[o + j] - m) * inv;
-  }
-  return out;
-}
-
-/** Scales a row-major matrix's values in place by one factor. */
-function scaled(x: Float64Array, factor: number): Float64Array {
-  for (let i = 0; i < x.length; i++) x[i] *= factor;
-  return x;
-}
 
 /**
  * C5. Where the "mean 0, variance 1" of q and k comes from: q = W_q x with x
@@ -61,8 +36,8 @@ export const initialisation: Experiment = {
 
     // LeCun and GPT-2 initialisations on LayerNorm'd tokens.
     for (const dModel of modelDims) {
-      const x = layerNorm(normals(tokens, dModel, seedFor('x', dModel), 3), tokens, dModel);
-      const x2 = layerNorm(normals(tokens, dModel, seedFor('x2', dModel), 3), tokens, dModel);
+      const x = layerNormRows(normals(tokens, dModel, seedFor('x', dModel), 3), tokens, dModel);
+      const x2 = layerNormRows(normals(tokens, dModel, seedFor('x2', dModel), 3), tokens, dModel);
       for (const [init, std] of [['LeCun N(0, 1/d_model)', 1 / Math.sqrt(dModel)], [`GPT-2 N(0, ${GPT2_STD}²)`, GPT2_STD]] as const) {
         const wq = normals(HEAD_DIM, dModel, seedFor('wq', init, dModel), std);
         const wk = normals(HEAD_DIM, dModel, seedFor('wk', init, dModel), std);
@@ -127,8 +102,7 @@ export const initialisation: Experiment = {
     const inputFit = logLogFit(inputs.map((r) => r.inputStd as number), inputs.map((r) => r.logitVariance as number), inputs.map((r) => r.seLogitVariance as number));
     const aligned = part('alignment');
     const alignedFit = logLogFit(aligned.map((r) => r.d as number), aligned.map((r) => r.alignedMean as number), aligned.map((r) => r.seAlignedMean as number));
-    const perDValue = aligned.reduce((a, r) => a + (r.alignedPerD as number), 0) / aligned.length;
-    const perDSe = Math.sqrt(aligned.reduce((a, r) => a + (r.seAlignedPerD as number) ** 2, 0)) / aligned.length;
+    const perD = averageWithError(aligned.map((r) => r.alignedPerD as number), aligned.map((r) => r.seAlignedPerD as number));
     const basisSpread = `${Z} standard errors of the average, from the spread of the independent points`;
     const basis3 = `${Z} standard errors, propagated from each point's sampling error (for slopes: or from the residuals if larger)`;
     const checks: Check[] = [
@@ -158,7 +132,7 @@ export const initialisation: Experiment = {
       }),
       makeCheck({
         id: 'C5.g', statement: `…with E[q·k]/d_k = ρ = ${ALIGNMENT}, so 1/d_k (μP) holds aligned logits fixed.`,
-        quantity: 'mean q·k / d_k, averaged over the d_k grid', measured: perDValue, predicted: ALIGNMENT, tolerance: Z * perDSe, toleranceBasis: basis3,
+        quantity: 'mean q·k / d_k, averaged over the d_k grid', measured: perD.value, predicted: ALIGNMENT, tolerance: Z * perD.se, toleranceBasis: basis3,
       }),
     ];
     const dMax = Math.max(...settings.dims);

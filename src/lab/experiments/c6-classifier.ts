@@ -1,29 +1,13 @@
 import { Rng } from '../../tensor/index.js';
 import { fmt, makeCheck, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
 import { measuredVsTheoryChart } from '../charts.js';
-import { normals, rowDots, scoresMatrix } from '../sampling.js';
+import { layerNormRows, normals, rowDots, scoresMatrix } from '../sampling.js';
 import { rowStats, softmaxRows } from '../softmax-stats.js';
 import { mean, standardError, varianceWithError, Z } from '../stats.js';
 import { logLogFit } from './fits.js';
 
 const CLASSES = 16;
 const MARGINS = [0, 1, 2, 4, 8, 16, 32];
-
-/** LayerNorm without affine: mean 0, population variance 1 per row, so |h|² = d. */
-function normalise(h: Float64Array, rows: number, dim: number): Float64Array {
-  const out = new Float64Array(h.length);
-  for (let r = 0; r < rows; r++) {
-    const o = r * dim;
-    let m = 0;
-    for (let j = 0; j < dim; j++) m += h[o + j];
-    m /= dim;
-    let v = 0;
-    for (let j = 0; j < dim; j++) v += (h[o + j] - m) ** 2;
-    const inv = 1 / Math.sqrt(v / dim + 1e-5);
-    for (let j = 0; j < dim; j++) out[o + j] = (h[o + j] - m) * inv;
-  }
-  return out;
-}
 
 /**
  * C6. A classifier's logits z = W h multiply one activation by one
@@ -48,7 +32,7 @@ export const classifier: Experiment = {
     // LayerNorm of fewer than 4 components is degenerate (d = 1 normalises every vector to 0).
     const dims = settings.dims.filter((d) => d >= 4);
     dims.forEach((d, index) => {
-      const h = normalise(normals(tokens, d, seedFor('h', d), 2), tokens, d);
+      const h = layerNormRows(normals(tokens, d, seedFor('h', d), 2), tokens, d);
       const w = normals(CLASSES, d, seedFor('w', d), 1 / Math.sqrt(d));
       const z = scoresMatrix(h, w, tokens, CLASSES, d);
       const q = normals(tokens, d, seedFor('q', d));

@@ -1,9 +1,9 @@
-import { Tensor, dtypeInfo, rounder, tensor, type FloatDType } from '../../tensor/index.js';
+import { Tensor, dtypeInfo, roundFloat16, rounder, tensor, type FloatDType } from '../../tensor/index.js';
 import { softmax, SOFTMAX_ALGORITHMS, type SoftmaxAlgorithm } from '../../softmax/index.js';
 import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
 import { measuredVsTheoryChart } from '../charts.js';
-import { fastRoundFloat16 } from '../half.js';
 import { normals } from '../sampling.js';
+import { softmaxRows } from '../softmax-stats.js';
 import { twoSidedNormalTail, Z } from '../stats.js';
 
 const DTYPES: FloatDType[] = ['float32', 'bfloat16', 'float16'];
@@ -11,17 +11,6 @@ const WIDTH = 16;
 const ACTIVATION_STDS = [1, 4, 16, 32, 64, 128];
 /** |x| from which a float16 store rounds to Infinity: halfway between 65504 and the next power of two. */
 const F16_STORE_OVERFLOW = 65520;
-
-/** The float64 reference, the plain formula on the same (already rounded) inputs. */
-function referenceSoftmax(x: ArrayLike<number>, offset: number, n: number): Float64Array {
-  let m = -Infinity;
-  for (let j = 0; j < n; j++) m = Math.max(m, x[offset + j]);
-  const out = new Float64Array(n);
-  let sum = 0;
-  for (let j = 0; j < n; j++) sum += out[j] = Math.exp(x[offset + j] - m);
-  for (let j = 0; j < n; j++) out[j] /= sum;
-  return out;
-}
 
 function allFinite(x: ArrayLike<number>): boolean {
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return false;
@@ -81,11 +70,11 @@ type Placement = 'scale after the matmul' | 'scale q before' | '√scale on q an
 function dotFloat16(q: Float64Array, k: Float64Array, qo: number, ko: number, d: number, acc: Accumulation): number {
   let s = 0;
   if (acc === 'float16') {
-    for (let t = 0; t < d; t++) s = fastRoundFloat16(s + fastRoundFloat16(q[qo + t] * k[ko + t]));
+    for (let t = 0; t < d; t++) s = roundFloat16(s + roundFloat16(q[qo + t] * k[ko + t]));
     return s;
   }
   for (let t = 0; t < d; t++) s = Math.fround(s + q[qo + t] * k[ko + t]);
-  return fastRoundFloat16(s);
+  return roundFloat16(s);
 }
 
 /**
@@ -151,17 +140,18 @@ export const overflow: Experiment = {
           continue;
         }
         finiteRowsTested += cellRows;
+        // The float64 reference on the same (already rounded) inputs, once per cell for all three algorithms.
+        const reference = softmaxRows(values, cellRows, WIDTH);
         for (const algorithm of SOFTMAX_ALGORITHMS) {
           const out = softmaxIn(dtype, algorithm, values, cellRows, WIDTH).data;
           let maxErr = 0;
           let bad = 0;
           for (let r = 0; r < cellRows; r++) {
-            const ref = referenceSoftmax(values, r * WIDTH, WIDTH);
             let rowBad = false;
             for (let j = 0; j < WIDTH; j++) {
               const v = out[r * WIDTH + j];
               if (!Number.isFinite(v)) rowBad = true;
-              else maxErr = Math.max(maxErr, Math.abs(v - ref[j]));
+              else maxErr = Math.max(maxErr, Math.abs(v - reference[r * WIDTH + j]));
             }
             if (rowBad) bad++;
             if (algorithm === 'naive') {
@@ -196,16 +186,16 @@ export const overflow: Experiment = {
     let done = 0;
     for (const d of settings.dims) {
       for (const s of ACTIVATION_STDS) {
-        const q = normals(pairs, d, seedFor('q16', d, s), s).map(fastRoundFloat16);
-        const k = normals(pairs, d, seedFor('k16', d, s), s).map(fastRoundFloat16);
+        const q = normals(pairs, d, seedFor('q16', d, s), s).map(roundFloat16);
+        const k = normals(pairs, d, seedFor('k16', d, s), s).map(roundFloat16);
         const placements: { placement: Placement; qScale: number; kScale: number; after: number }[] = [
           { placement: 'scale after the matmul', qScale: 1, kScale: 1, after: 1 / Math.sqrt(d) },
           { placement: 'scale q before', qScale: 1 / Math.sqrt(d), kScale: 1, after: 1 },
           { placement: '√scale on q and k', qScale: d ** -0.25, kScale: d ** -0.25, after: 1 },
         ];
         for (const { placement, qScale, kScale, after } of placements) {
-          const qs = qScale === 1 ? q : q.map((v) => fastRoundFloat16(v * qScale));
-          const ks = kScale === 1 ? k : k.map((v) => fastRoundFloat16(v * kScale));
+          const qs = qScale === 1 ? q : q.map((v) => roundFloat16(v * qScale));
+          const ks = kScale === 1 ? k : k.map((v) => roundFloat16(v * kScale));
           const counts: Record<Accumulation, number> = { float16: 0, float32: 0 };
           let expected = 0;
           let expectedVariance = 0;
@@ -217,7 +207,7 @@ export const overflow: Experiment = {
             expected += p;
             expectedVariance += p * (1 - p);
             for (const acc of ['float16', 'float32'] as const) {
-              const score = fastRoundFloat16(dotFloat16(qs, ks, i * d, i * d, d, acc) * after);
+              const score = roundFloat16(dotFloat16(qs, ks, i * d, i * d, d, acc) * after);
               if (!Number.isFinite(score)) counts[acc]++;
             }
           }

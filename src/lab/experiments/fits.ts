@@ -1,4 +1,4 @@
-import { linearFit, logLogSlope, type LineFit } from '../stats.js';
+import { averageWithError, linearFit, logLogSlope, type LineFit } from '../stats.js';
 
 /**
  * Fits as the experiments use them. A grid too small for a fit (a caller's
@@ -47,7 +47,6 @@ export function pooledLogLogSlope(
 ): PooledSlope {
   const perSeries = groups.map((g) => ({ series: g.series, fit: logLogFit(g.xs, g.ys, g.ses) })).filter((s) => Number.isFinite(s.fit.slope));
   if (perSeries.length === 0) return { slope: NaN, se: NaN, perSeries: [] };
-  const slope = perSeries.reduce((a, s) => a + s.fit.slope, 0) / perSeries.length;
-  const se = Math.sqrt(perSeries.reduce((a, s) => a + s.fit.se ** 2, 0)) / perSeries.length;
+  const { value: slope, se } = averageWithError(perSeries.map((s) => s.fit.slope), perSeries.map((s) => s.fit.se));
   return { slope, se, perSeries };
 }
