@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ScaledotError } from '../tensor/index.js';
 import {
   DEFAULT_SEED, checkSeed, fmt, resultsJson, runLab, selectExperiments, type LabMode, type LabResults,
 } from '../lab/index.js';
 import { buildReportFiles, prepareReportDir } from '../lab/report/index.js';
+import { packageVersion } from './version.js';
 
 interface LabCliOptions {
   quick?: boolean;
@@ -50,7 +50,7 @@ async function runLabCommand(options: LabCliOptions): Promise<void> {
   const started = Date.now();
   let results: LabResults;
   try {
-    results = runLab({ seed, mode, only, version: libraryVersion(), onProgress: bar ?? undefined });
+    results = runLab({ seed, mode, only, version: packageVersion(), onProgress: bar ?? undefined });
     bar?.('done', 1);
     pending.commit(await buildReportFiles(results));
   } catch (err) {
@@ -68,11 +68,6 @@ async function runLabCommand(options: LabCliOptions): Promise<void> {
     process.stdout.write(table);
     process.stderr.write(where);
   }
-}
-
-/** The version results.json records, from package.json (two levels up from src/cli and dist/cli alike). */
-function libraryVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** claim, measured, predicted, verdict: one line per claim, columns padded. */

@@ -1,16 +1,12 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ScaledotError } from '../tensor/index.js';
 import { registerServe } from './serve.js';
 import { registerLab } from './lab.js';
 import { registerTrain } from './train.js';
+import { packageVersion } from './version.js';
 
-/** The package version, read from package.json (two levels up from both src/cli and dist/cli). */
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 export function buildProgram(): Command {
   const program = new Command('scaledot')
