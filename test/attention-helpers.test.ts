@@ -36,6 +36,24 @@ describe('test helper: refAttention', () => {
     ].flat();
     assertClose(output, expected, 1e-15, 'weights');
   });
+
+  it('applies softcap, ALiBi, window, keyLengths and a sink as issue 9 writes them (two keys, by hand)', () => {
+    // One query (L = 1), keyLengths [2] of S = 3: off = 2 − 1 = 1, so key 2 is masked and the query sits at 1.
+    const q = tensor([2, 0], [1, 1, 2], { dtype: 'float64' });
+    const k = tensor([1, 0, -1, 0, 5, 5], [1, 3, 2], { dtype: 'float64' });
+    const v = tensor([3, 7, 100], [1, 3, 1], { dtype: 'float64' });
+    const [c, slope, sink] = [1.5, 0.25, 0.4];
+    const t0 = c * Math.tanh(2 / c) - slope * 1; // |i + off − j| = |0 + 1 − 0| = 1
+    const t1 = c * Math.tanh(-2 / c) - slope * 0;
+    const z = Math.exp(sink) + Math.exp(t0) + Math.exp(t1);
+    const opts = { scale: 1, softcap: c, alibiSlopes: [slope], keyLengths: [2], sinks: [sink], window: [1, 0] as [number, number] };
+    const { output, lse } = refAttention(q, k, v, opts);
+    assertClose(output, [(3 * Math.exp(t0) + 7 * Math.exp(t1)) / z], 1e-14, 'output');
+    assertClose(lse, [Math.log(z)], 1e-14, 'lse');
+    // window [0, 0] leaves only key j = i + off = 1.
+    const only = refAttention(q, k, v, { ...opts, window: [0, 0] });
+    assertClose(only.output, [(7 * Math.exp(t1)) / (Math.exp(sink) + Math.exp(t1))], 1e-14, 'window [0, 0]');
+  });
 });
 
 describe('test helper: refAttentionBackward', () => {
@@ -46,6 +64,11 @@ describe('test helper: refAttentionBackward', () => {
       name: 'dropout',
       shapes: [[2, 1, 3, 3], [2, 1, 4, 3], [2, 1, 4, 3]],
       opts: () => ({ dropoutP: 0.4, keep: (row: number, col: number) => (row * 7 + col * 3) % 5 !== 0 }),
+    },
+    {
+      name: 'softcap, ALiBi, window, keyLengths, sinks, GQA',
+      shapes: [[2, 4, 3, 3], [2, 2, 5, 3], [2, 2, 5, 2]],
+      opts: () => ({ softcap: 0.9, alibiSlopes: [0.5, 0.1, 0.3, 0.2], window: [2, 1], keyLengths: [5, 3], sinks: [0.2, -0.4, 1, 0], isCausal: true }),
     },
   ];
   for (const c of cases) {
@@ -68,6 +91,12 @@ describe('test helper: refAttentionBackward', () => {
       for (const name of ['dq', 'dk', 'dv'] as const) {
         assert.ok(maxAbs(numeric[name]) > 1e-3, `${name} is not trivially zero`);
         assertClose(grads[name], numeric[name], 1e-7 * (1 + maxAbs(numeric[name])), name);
+      }
+      if (opts.sinks) {
+        const sinkLoss = (x: Float64Array) => dot(refAttention(q, k, v, { ...opts, sinks: Array.from(x) }).output, dO.data);
+        const numericSinks = finiteDifferenceGradient(sinkLoss, Float64Array.from(opts.sinks));
+        assert.ok(maxAbs(numericSinks) > 1e-3, 'dsinks is not trivially zero');
+        assertClose(grads.dsinks, numericSinks, 1e-7 * (1 + maxAbs(numericSinks)), 'dsinks');
       }
     });
   }

@@ -5,7 +5,9 @@ import {
   scaledDotProductAttentionBackward, scaledDotProductAttentionWithLse, tensor, zeros, type FloatDType,
 } from '../src/index.js';
 import { dropoutKeeps } from '../src/attention/problem.js';
-import { CASES, caseInputs, caseOptions, type AttentionCase } from './helpers/attention-cases.js';
+import { prepareAttention } from '../src/attention/options.js';
+import { resolveBackend } from '../src/attention/backends.js';
+import { CASES, caseInputs, caseOptions, modelOptions, type AttentionCase } from './helpers/attention-cases.js';
 import { refAttention, refAttentionBackward, type RefAttentionOptions } from './helpers/attention-reference.js';
 import { assertClose, gradTolerance, lseTolerance, maxAbs, outputTolerance } from './helpers/close.js';
 import { dot, finiteDifferenceGradient } from './helpers/finite-diff.js';
@@ -22,6 +24,7 @@ function refOptions(c: AttentionCase, attnMask?: Tensor): RefAttentionOptions {
     ...(c.scale !== undefined ? { scale: c.scale } : {}),
     dropoutP: p,
     keep: (row, col) => dropoutKeeps(seed, row, col, p),
+    ...modelOptions(c),
   };
 }
 
@@ -43,17 +46,62 @@ const GRADIENT_CASES = CASES.filter((c) =>
     'Ev != E', 'rank 2 (no heads)', 'additive mask [1,1,L,S] with -Infinity', 'bool mask with fully masked rows',
     'causal L < S', 'causal L > S (first rows see nothing)', 'MQA (Hkv 1) causal additive mask [Hq,L,S]',
     'GQA (Hq 6, Hkv 2)', 'negative scale', 'dropout with GQA, causal and a mask',
+    'softcap 0.8 (below the scores)', 'ALiBi, causal L < S', 'window [3, 0] causal L < S',
+    'window [-1, 1] L > S (first rows see nothing)', 'keyLengths (one element empty), causal', 'sinks',
+    'sinks with fully masked rows', 'all options: softcap, ALiBi, window, keyLengths, sinks, GQA, mask, dropout',
   ].includes(c.name),
 );
+
+/** Checks dsinks against the formula: present exactly when the case has sinks, shape [Hq], float64 or float32 like lse. */
+function checkDsinks(
+  c: AttentionCase, dtype: FloatDType, grads: { dsinks?: Tensor }, exact: Float64Array, tolerance: (i: number) => number,
+): void {
+  if (!c.sinks) {
+    assert.equal(grads.dsinks, undefined, `${c.name}: no dsinks without sinks`);
+    return;
+  }
+  assert.ok(grads.dsinks, `${c.name}: dsinks`);
+  assert.deepEqual(grads.dsinks.shape, [c.sinks.length]);
+  assert.equal(grads.dsinks.dtype, dtype === 'float64' ? 'float64' : 'float32');
+  assert.ok(maxAbs(exact) > 0, `${c.name}: a dsinks that is not all zero`);
+  assertClose(grads.dsinks.data, exact, tolerance, `${c.name} ${dtype} dsinks`);
+}
+
+/** Whether a case uses an option of issue 9 (softcap, ALiBi, window, keyLengths, sinks). */
+const usesModelOptions = (c: AttentionCase) => Object.keys(modelOptions(c)).length > 0;
+
+/**
+ * The cases a backend takes in a dtype. Every backend must take every case,
+ * except that the wasm kernels may refuse (so 'auto' falls back to tiled)
+ * the model options, and only those: checked by a test below.
+ */
+function casesFor(impl: string, dtype: FloatDType): AttentionCase[] {
+  return CASES.filter((c) => {
+    const inputs = caseInputs(c, dtype);
+    try {
+      resolveBackend('casesFor', impl, prepareAttention('casesFor', inputs.q, inputs.k, inputs.v, caseOptions(c, inputs.attnMask)));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
 
 for (const impl of IMPLS) {
   describe(`scaledDotProductAttention [${impl}]`, () => {
     const dtypes = dtypesOf(impl);
+    it('takes every case in every dtype it claims (wasm may refuse only the model options)', () => {
+      for (const dtype of dtypes) {
+        const refused = CASES.filter((c) => !casesFor(impl, dtype).includes(c));
+        if (impl === 'wasm') assert.ok(refused.every(usesModelOptions), `${dtype}: ${refused.map((c) => c.name).join(', ')}`);
+        else assert.deepEqual(refused.map((c) => c.name), [], dtype);
+      }
+    });
     // The most precise dtype this backend takes: float64, except for the wasm kernels (float32 and half dtypes).
     const hi = widestDtype(impl);
     for (const dtype of dtypes) {
       it(`matches the float64 formula in ${dtype} on every case (output, lse, dtype, shapes)`, () => {
-        for (const c of CASES) {
+        for (const c of casesFor(impl, dtype)) {
           const inputs = caseInputs(c, dtype);
           const { output, lse } = scaledDotProductAttentionWithLse(inputs.q, inputs.k, inputs.v, { ...caseOptions(c, inputs.attnMask), impl });
           const exact = refAttention(inputs.q, inputs.k, inputs.v, refOptions(c, inputs.attnMask));
@@ -121,7 +169,7 @@ for (const impl of IMPLS) {
 
     describe('backward', () => {
       it(`matches the chain-rule formula in ${hi} on every case`, () => {
-        for (const c of CASES) {
+        for (const c of casesFor(impl, hi)) {
           const inputs = caseInputs(c, hi, 2);
           const grads = scaledDotProductAttentionBackward(inputs.q, inputs.k, inputs.v, inputs.gradOutput, { ...caseOptions(c, inputs.attnMask), impl });
           const exact = refAttentionBackward(inputs.q, inputs.k, inputs.v, inputs.gradOutput, refOptions(c, inputs.attnMask));
@@ -132,12 +180,15 @@ for (const impl of IMPLS) {
             assert.deepEqual(grads[name].shape, inputs[name === 'dq' ? 'q' : name === 'dk' ? 'k' : 'v'].shape);
             assertClose(grads[name].data, exact[name], (i) => gradTolerance(hi, l + s + e + ev, mag, exact[name][i], scale), `${c.name} ${name}`);
           }
+          // dσ_h sums −p_sink D_i over every row of the head: an error per row, L · batch rows.
+          const rows = inputs.q.size / e;
+          checkDsinks(c, hi, grads, exact.dsinks, (i) => rows * gradTolerance(hi, l + s + e + ev, mag, exact.dsinks[i], maxAbs(exact.dsinks)));
         }
       });
 
       for (const dtype of dtypes.filter((d) => d !== hi)) {
         it(`matches the chain-rule formula in ${dtype} within its epsilon`, () => {
-          for (const c of GRADIENT_CASES) {
+          for (const c of GRADIENT_CASES.filter((x) => casesFor(impl, dtype).includes(x))) {
             const inputs = caseInputs(c, dtype, 3);
             const grads = scaledDotProductAttentionBackward(inputs.q, inputs.k, inputs.v, inputs.gradOutput, { ...caseOptions(c, inputs.attnMask), impl });
             const exact = refAttentionBackward(inputs.q, inputs.k, inputs.v, inputs.gradOutput, refOptions(c, inputs.attnMask));
@@ -149,6 +200,8 @@ for (const impl of IMPLS) {
               const scale = maxAbs(exact[name]);
               assertClose(grads[name].data, exact[name], (i) => gradTolerance(dtype, l + s + e + ev, mag, exact[name][i], scale), `${c.name} ${dtype} ${name}`);
             }
+            const rows = inputs.q.size / e;
+            checkDsinks(c, dtype, grads, exact.dsinks, (i) => rows * gradTolerance(dtype, l + s + e + ev, mag, exact.dsinks[i], maxAbs(exact.dsinks)));
           }
         });
       }
@@ -170,6 +223,13 @@ for (const impl of IMPLS) {
           for (const name of ['dq', 'dk', 'dv'] as const) {
             assert.ok(maxAbs(numeric[name]) > 0 || c.name.includes('masked'), `${c.name} ${name}: a gradient that is not all zero`);
             assertClose(grads[name].data, numeric[name], 1e-7 * (1 + maxAbs(numeric[name])), `${c.name} ${name} vs finite differences`);
+          }
+          if (c.sinks) {
+            const numericSinks = finiteDifferenceGradient(
+              (x) => dot(scaledDotProductAttention(inputs.q, inputs.k, inputs.v, { ...options, sinks: Array.from(x) }).data, inputs.gradOutput.data),
+              Float64Array.from(c.sinks));
+            assert.ok(maxAbs(numericSinks) > 0, `${c.name}: a dsinks that is not all zero`);
+            assertClose(grads.dsinks!.data, numericSinks, 1e-7 * (1 + maxAbs(numericSinks)), `${c.name} dsinks vs finite differences`);
           }
         }
       });

@@ -59,6 +59,20 @@ const MISUSES: { name: string; args: Args; code: ErrorCode; fragments: string[] 
   { name: 'enableGqa not a boolean', args: { query: q, key: k, value: v, options: { enableGqa: 1 } }, code: 'E_OPTION', fragments: ['enableGqa'] },
   { name: 'unknown impl', args: { query: q, key: k, value: v, options: { impl: 'cuda' } }, code: 'E_OPTION', fragments: ['impl', 'cuda', 'reference'] },
   { name: 'unknown option key', args: { query: q, key: k, value: v, options: { causal: true } }, code: 'E_OPTION', fragments: ['unknown option', 'causal', 'isCausal'] },
+  { name: 'negative softcap', args: { query: q, key: k, value: v, options: { softcap: -1 } }, code: 'E_OPTION', fragments: ['softcap', '-1'] },
+  { name: 'infinite softcap', args: { query: q, key: k, value: v, options: { softcap: Infinity } }, code: 'E_OPTION', fragments: ['softcap', 'Infinity'] },
+  { name: 'alibiSlopes of the wrong length', args: { query: q, key: k, value: v, options: { alibiSlopes: [1, 2] } }, code: 'E_SHAPE', fragments: ['alibiSlopes', 'length 2', 'Hq = 3'] },
+  { name: 'alibiSlopes a 2-D tensor', args: { query: q, key: k, value: v, options: { alibiSlopes: zeros([3, 1]) } }, code: 'E_SHAPE', fragments: ['alibiSlopes', '[3,1]'] },
+  { name: 'alibiSlopes with NaN', args: { query: q, key: k, value: v, options: { alibiSlopes: [1, NaN, 2] } }, code: 'E_OPTION', fragments: ['alibiSlopes[1]', 'NaN'] },
+  { name: 'window of one number', args: { query: q, key: k, value: v, options: { window: [3] } }, code: 'E_OPTION', fragments: ['window', '[3]', '-1'] },
+  { name: 'window below -1', args: { query: q, key: k, value: v, options: { window: [-2, 0] } }, code: 'E_OPTION', fragments: ['window', '-2'] },
+  { name: 'window not integers', args: { query: q, key: k, value: v, options: { window: [1.5, 0] } }, code: 'E_OPTION', fragments: ['window', '1.5'] },
+  { name: 'keyLengths of the wrong length', args: { query: q, key: k, value: v, options: { keyLengths: [7] } }, code: 'E_SHAPE', fragments: ['keyLengths', 'length 1', 'expected 2'] },
+  { name: 'keyLength above S', args: { query: q, key: k, value: v, options: { keyLengths: [7, 8] } }, code: 'E_OPTION', fragments: ['keyLengths[1]', '8', '[0, 7]'] },
+  { name: 'negative keyLength', args: { query: q, key: k, value: v, options: { keyLengths: Int32Array.from([-1, 3]) } }, code: 'E_OPTION', fragments: ['keyLengths[0]', '-1'] },
+  { name: 'sinks of the wrong length', args: { query: q, key: k, value: v, options: { sinks: [0] } }, code: 'E_SHAPE', fragments: ['sinks', 'length 1', 'Hq = 3'] },
+  { name: 'sink of +Infinity', args: { query: q, key: k, value: v, options: { sinks: [0, Infinity, 0] } }, code: 'E_OPTION', fragments: ['sinks[1]', 'Infinity'] },
+  { name: 'sinks a string', args: { query: q, key: k, value: v, options: { sinks: 'zero' } }, code: 'E_OPTION', fragments: ['sinks', 'zero'] },
   { name: 'options not an object', args: { query: q, key: k, value: v, options: 3 } , code: 'E_OPTION', fragments: ['options'] },
 ];
 
@@ -94,6 +108,8 @@ describe('attention argument errors', () => {
     assert.deepEqual(scaledDotProductAttention(f32([2, 6, 5, 8]), k, v, { enableGqa: true }).shape, [2, 6, 5, 4]);
     assert.deepEqual(scaledDotProductAttention(q, k, v, { attnMask: zeros([2, 1, 1, 7]), isCausal: true, dropoutP: 0.5, seed: 2 ** 32 - 1 }).shape, [2, 3, 5, 4]);
     assert.deepEqual(scaledDotProductAttentionBackward(q, k, v, dO, { scale: null, attnMask: null }).dq.shape, [2, 3, 5, 8]);
+    const model = { softcap: 0, alibiSlopes: tensor([1, 2, 3], [3]), window: [-1, 2] as [number, number], keyLengths: [7, 0], sinks: [0, -Infinity, 1e30] };
+    assert.deepEqual(scaledDotProductAttentionBackward(q, k, v, dO, model).dsinks?.shape, [3]);
   });
 });
 

@@ -49,5 +49,13 @@ export function resolveBackend(fn: string, impl: string, p: AttentionProblem): A
 
 function describeProblem(p: AttentionProblem): string {
   const mask = p.mask ? `${p.mask.kind} mask` : 'no mask';
-  return `dtype ${p.dtype}, batch ${p.batch}, hq ${p.hq}, hkv ${p.hkv}, L ${p.l}, S ${p.s}, E ${p.e}, Ev ${p.ev}, ${mask}, causal ${p.causal}, dropoutP ${p.dropoutP}`;
+  return `dtype ${p.dtype}, batch ${p.batch}, hq ${p.hq}, hkv ${p.hkv}, L ${p.l}, S ${p.s}, E ${p.e}, Ev ${p.ev}, ${mask}, causal ${p.causal}, dropoutP ${p.dropoutP}${scoreOptionsOf(p)}`;
+}
+
+function scoreOptionsOf(p: AttentionProblem): string {
+  const on = [
+    p.softcap > 0 ? 'softcap' : '', p.alibi ? 'alibiSlopes' : '', p.window ? 'window' : '',
+    p.keyLengths ? 'keyLengths' : '', p.sinks ? 'sinks' : '',
+  ].filter((x) => x !== '');
+  return on.length > 0 ? `, ${on.join(', ')}` : '';
 }

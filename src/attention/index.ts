@@ -5,6 +5,7 @@ import type { AttentionProblem } from './problem.js';
 
 export { listAttentionImpls, type AttentionImpl } from './backends.js';
 export { prepareAttention, prepareAttentionBackward, type AttentionOptions } from './options.js';
+export type { ScoreOptions } from './score-options.js';
 export {
   dropoutHash, dropoutKeeps,
   type AttentionBackend, type AttentionMask, type AttentionProblem, type BackwardResult, type ForwardResult,
@@ -39,21 +40,29 @@ export function scaledDotProductAttentionWithLse(
  * The gradients of ⟨gradOutput, scaledDotProductAttention(query, key, value)⟩
  * with respect to query, key and value, under the same options (the same seed
  * drops the same weights). Under GQA dk and dv sum over the query heads that
- * share a kv head. Each gradient has the shape and dtype of its input.
+ * share a kv head. Each gradient has the shape and dtype of its input. With
+ * `sinks` it also returns dsinks [Hq], the gradient of each head's sink logit
+ * summed over batch elements and rows (float64 for float64 inputs, else float32).
  */
 export function scaledDotProductAttentionBackward(
   query: Tensor, key: Tensor, value: Tensor, gradOutput: Tensor, options?: AttentionOptions,
-): { dq: Tensor; dk: Tensor; dv: Tensor } {
+): { dq: Tensor; dk: Tensor; dv: Tensor; dsinks?: Tensor } {
   const fn = 'scaledDotProductAttentionBackward';
   const { problem, dOut } = prepareAttentionBackward(fn, query, key, value, gradOutput, options);
   const backend = resolveBackend(fn, attentionImplOf(options), problem);
   const { output, lse } = backend.forward(problem);
-  const { dq, dk, dv } = backend.backward(problem, output, lse, dOut);
+  const { dq, dk, dv, dsinks } = backend.backward(problem, output, lse, dOut);
   return {
     dq: new Tensor(dq, query.shape, problem.dtype),
     dk: new Tensor(dk, key.shape, problem.dtype),
     dv: new Tensor(dv, value.shape, problem.dtype),
+    ...(dsinks ? { dsinks: sinkTensor(dsinks, problem.dtype) } : {}),
   };
+}
+
+/** float64 for float64 inputs and float32 otherwise, as lse. */
+function sinkTensor(dsinks: Float64Array, dtype: FloatDType): Tensor {
+  return dtype === 'float64' ? new Tensor(dsinks, [dsinks.length], 'float64') : new Tensor(Float32Array.from(dsinks), [dsinks.length], 'float32');
 }
 
 function forward(fn: string, query: Tensor, key: Tensor, value: Tensor, options?: AttentionOptions): { output: Tensor; lse: Tensor } {

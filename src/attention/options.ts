@@ -3,12 +3,13 @@ import {
 } from '../tensor/index.js';
 import { isKnownImpl, listAttentionImpls, type AttentionImpl } from './backends.js';
 import type { AttentionMask, AttentionProblem } from './problem.js';
+import { SCORE_OPTION_KEYS, checkScoreOptions, type ScoreOptions } from './score-options.js';
 
 /**
  * The options of scaledDotProductAttention and its variants, after PyTorch's
  * scaled_dot_product_attention (in camelCase).
  */
-export interface AttentionOptions {
+export interface AttentionOptions extends ScoreOptions {
   /**
    * Broadcastable to (..., Hq, L, S). A bool mask: true = attend, false = masked
    * out. A float mask (any float dtype): added to the scaled scores (−∞ masks out).
@@ -32,7 +33,7 @@ export interface AttentionOptions {
   impl?: AttentionImpl;
 }
 
-const OPTION_KEYS = ['attnMask', 'isCausal', 'scale', 'dropoutP', 'seed', 'enableGqa', 'impl'] as const;
+const OPTION_KEYS = ['attnMask', 'isCausal', 'scale', 'dropoutP', 'seed', 'enableGqa', 'impl', ...SCORE_OPTION_KEYS] as const;
 const MAX_SEED = 4294967295;
 
 /** The options object itself: undefined is {}, anything else must be a plain object with known keys. */
@@ -213,8 +214,10 @@ export function prepareAttention(fn: string, query: unknown, key: unknown, value
   const layout = checkLayout(fn, q, k, v, enableGqa);
   const scalars = checkScalars(fn, o, layout.e);
   const mask = prepareMask(fn, o.attnMask, q, layout);
+  const scoreFields = checkScoreOptions(fn, o, layout);
   return {
     ...layout,
+    ...scoreFields,
     q: q.data as Float32Array | Float64Array,
     k: k.data as Float32Array | Float64Array,
     v: v.data as Float32Array | Float64Array,

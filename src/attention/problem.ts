@@ -1,4 +1,5 @@
 import type { FloatDType } from '../tensor/index.js';
+import type { ScoreFields } from './score-options.js';
 
 /**
  * The normalised form of one attention call, after every argument has been
@@ -10,8 +11,13 @@ import type { FloatDType } from '../tensor/index.js';
  *   output: [batch, hq, l, ev]    lse: [batch, hq, l]
  * where `batch` is the product of the leading dimensions `batchShape`.
  * Query head h reads kv head floor(h / (hq / hkv)) (GQA; hq === hkv without it).
+ *
+ * The score options (ScoreFields: softcap, alibi, window, keyLengths, sinks)
+ * apply in this order to s = scale · q·k, with off = S − L per batch element
+ * (keyLengths[b] − L under keyLengths): softcap, ALiBi, then every mask, then
+ * the sink joins the softmax. visible.ts gives the keys the masks leave.
  */
-export interface AttentionProblem {
+export interface AttentionProblem extends ScoreFields {
   dtype: FloatDType;
   batchShape: number[];
   batch: number;
@@ -26,7 +32,7 @@ export interface AttentionProblem {
   v: Float32Array | Float64Array;
   /** Multiplies q·k before the mask is added. */
   scale: number;
-  /** Bottom-right aligned: query i sees key j iff j <= i + s - l. */
+  /** Bottom-right aligned: query i sees key j iff j <= i + off (off = s − l, or keyLengths[b] − l). */
   causal: boolean;
   mask: AttentionMask | null;
   /** Probability of zeroing one attention weight; kept weights are scaled by 1/(1 - p). */
@@ -53,11 +59,15 @@ export interface ForwardResult {
   lse: Float64Array;
 }
 
-/** Gradients with the shapes of q, k and v (GQA: a kv head sums over its query heads). */
+/**
+ * Gradients with the shapes of q, k and v (GQA: a kv head sums over its query
+ * heads), and with sinks the gradient of each head's sink logit (float64, [hq]).
+ */
 export interface BackwardResult {
   dq: Float64Array | Float32Array;
   dk: Float64Array | Float32Array;
   dv: Float64Array | Float32Array;
+  dsinks: Float64Array | null;
 }
 
 /**

@@ -7,36 +7,56 @@ import { dropoutKeeps, type AttentionBackend, type AttentionProblem, type Backwa
  * It is the yardstick the fast backends are tested against, so it favours
  * being obviously right over being fast.
  *
- * For query row i of head h (kv head g = floor(h / (hq / hkv))):
+ * For query row i of head h of batch element b (kv head g = floor(h / (hq / hkv))),
+ * off = S − L (keyLengths[b] − L under keyLengths):
  *
- *   s_j   = scale · (q_i · k_j) + M_ij        M: additive mask, or −∞ where a
- *                                            bool mask is false or j > i + S − L (causal)
- *   lse_i = log Σ_j exp(s_j)                 (before dropout)
- *   P_ij  = exp(s_j − lse_i)                 the safe softmax: exponents ≤ 0
- *   P̃_ij  = P_ij · keep_ij / (1 − p)         dropout, keep_ij from dropoutKeeps
+ *   t_ij  = scale · (q_i · k_j)
+ *   t_ij  = c · tanh(t_ij / c)                softcap c (when on)
+ *   s_ij  = t_ij − slope_h · |i + off − j|    ALiBi (when on)
+ *           + M_ij                            M: additive mask, or −∞ where a bool mask is
+ *                                            false, j > i + off (causal), j outside
+ *                                            [i + off − left, i + off + right] (window) or
+ *                                            j >= keyLengths[b]
+ *   lse_i = log(exp(σ_h) + Σ_j exp(s_ij))     σ_h: the head's sink (absent = no term)
+ *   P_ij  = exp(s_ij − lse_i)                 computed after subtracting the row max
+ *   P̃_ij  = P_ij · keep_ij / (1 − p)          dropout, keep_ij from dropoutKeeps
  *   o_i   = Σ_j P̃_ij v_j
  *
- * A fully masked row (every s_j = −∞) has no softmax: it gets o_i = 0 and
- * lse_i = −∞, where the formula would give 0/0 = NaN.
+ * A row with no sink and every s_ij = −∞ has no softmax: it gets o_i = 0 and
+ * lse_i = −∞, where the formula would give 0/0 = NaN. With a sink it gets
+ * o_i = 0 and lse_i = σ_h by the formula itself.
  */
 
 // q: [batch, hq, l, e]   k: [batch, hkv, s, e]   v: [batch, hkv, s, ev]
 
-/** The masked, scaled scores of query row i of head (b, h) into `scores` (length s). */
-function rowScores(p: AttentionProblem, b: number, h: number, i: number, scores: Float64Array): void {
-  const { hq, hkv, l, s, e, q, k, scale, causal, mask } = p;
+/**
+ * The scores of query row i of head (b, h) into `scores` (length s), and into
+ * `capSlope` (when given) ds/dt of the softcap: 1 − tanh², or 1 without it.
+ */
+export function rowScores(p: AttentionProblem, b: number, h: number, i: number, scores: Float64Array, capSlope?: Float64Array): void {
+  const { hq, hkv, l, s, e, q, k, scale, causal, mask, softcap, alibi, window, keyLengths } = p;
   const g = Math.floor(h / (hq / hkv));
   const qOff = ((b * hq + h) * l + i) * e;
   const kBase = (b * hkv + g) * s * e;
   const maskOff = mask ? mask.headOffset[b * hq + h] + i * mask.rowStride : 0;
+  const length = keyLengths ? keyLengths[b] : s;
+  const diag = i + length - l; // i + off
   for (let j = 0; j < s; j++) {
-    if (causal && j > i + s - l) {
+    if (capSlope) capSlope[j] = 1;
+    const hidden = j >= length || (causal && j > diag) || (window !== null && (j < diag - window.left || j > diag + window.right));
+    if (hidden) {
       scores[j] = -Infinity;
       continue;
     }
     let dot = 0;
     for (let c = 0; c < e; c++) dot += q[qOff + c] * k[kBase + j * e + c];
     let score = scale * dot;
+    if (softcap > 0) {
+      const t = Math.tanh(score / softcap);
+      score = softcap * t;
+      if (capSlope) capSlope[j] = 1 - t * t;
+    }
+    if (alibi) score -= alibi[h] * Math.abs(diag - j);
     if (mask) {
       const m = mask.data[maskOff + j * mask.colStride];
       if (mask.kind === 'bool') score = m ? score : -Infinity;
@@ -46,21 +66,25 @@ function rowScores(p: AttentionProblem, b: number, h: number, i: number, scores:
   }
 }
 
-/** Softmax of `scores` in place, returning its logsumexp (−∞ and all zeros for a fully masked row). */
-function softmaxInPlace(scores: Float64Array): number {
-  let max = -Infinity;
+/**
+ * Softmax of `scores` in place with an optional sink logit in the
+ * denominator; returns the logsumexp (sink included) and the sink's weight.
+ * A row with nothing to weigh (all −∞, no sink) gives zeros and lse −∞.
+ */
+export function softmaxInPlace(scores: Float64Array, sink = -Infinity): { lse: number; sinkWeight: number } {
+  let max = sink;
   for (const x of scores) if (x > max) max = x;
   if (max === -Infinity) {
     scores.fill(0);
-    return -Infinity;
+    return { lse: -Infinity, sinkWeight: 0 };
   }
-  let sum = 0;
+  let sum = Math.exp(sink - max);
   for (let j = 0; j < scores.length; j++) {
     scores[j] = Math.exp(scores[j] - max);
     sum += scores[j];
   }
   for (let j = 0; j < scores.length; j++) scores[j] /= sum;
-  return max + Math.log(sum);
+  return { lse: max + Math.log(sum), sinkWeight: Math.exp(sink - max) / sum };
 }
 
 /** keep_ij / (1 − p) for every key j of one row: 0 for a dropped weight. */
@@ -94,7 +118,7 @@ export function referenceForward(p: AttentionProblem): ForwardResult {
       for (let i = 0; i < l; i++) {
         const row = (b * hq + h) * l + i;
         rowScores(p, b, h, i, weights);
-        lse[row] = softmaxInPlace(weights);
+        lse[row] = softmaxInPlace(weights, p.sinks ? p.sinks[h] : -Infinity).lse;
         rowDropoutScale(p, row, dropScale);
         for (let j = 0; j < s; j++) {
           const w = weights[j] * dropScale[j];
@@ -114,8 +138,10 @@ export function referenceForward(p: AttentionProblem): ForwardResult {
  *
  *   dV_j  += P̃_ij dO_i                       dP̃_ij = dO_i · v_j
  *   dP_ij  = dP̃_ij · keep_ij / (1 − p)       D_i   = Σ_j P_ij dP_ij
- *   dS_ij  = P_ij (dP_ij − D_i)              (the softmax Jacobian-vector product)
+ *   dS_ij  = P_ij (dP_ij − D_i) · c'_ij      (the softmax Jacobian-vector product;
+ *                                            c'_ij = 1 − tanh² under softcap, else 1)
  *   dQ_i   = scale Σ_j dS_ij k_j             dK_j += scale · dS_ij q_i
+ *   dσ_h  −= p_sink,i · D_i                  (the sink is a logit with dP = 0)
  *
  * D_i equals dO_i · o_i only without dropout, so it is summed directly. Under
  * GQA a kv head accumulates over every query head that reads it. A fully
@@ -134,6 +160,8 @@ export function referenceBackward(
   const probs = new Float64Array(s);
   const dropScale = new Float64Array(s);
   const dProbs = new Float64Array(s);
+  const capSlope = new Float64Array(s);
+  const dsinks = p.sinks ? new Float64Array(hq) : null;
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < hq; h++) {
       const g = Math.floor(h / (hq / hkv));
@@ -141,8 +169,8 @@ export function referenceBackward(
       const vBase = (b * hkv + g) * s * ev;
       for (let i = 0; i < l; i++) {
         const row = (b * hq + h) * l + i;
-        rowScores(p, b, h, i, probs);
-        softmaxInPlace(probs);
+        rowScores(p, b, h, i, probs, capSlope);
+        const { sinkWeight } = softmaxInPlace(probs, p.sinks ? p.sinks[h] : -Infinity);
         rowDropoutScale(p, row, dropScale);
         let rowDot = 0; // D_i
         for (let j = 0; j < s; j++) {
@@ -155,8 +183,9 @@ export function referenceBackward(
           dProbs[j] = dWeight * dropScale[j];
           rowDot += probs[j] * dProbs[j];
         }
+        if (dsinks) dsinks[h] -= sinkWeight * rowDot;
         for (let j = 0; j < s; j++) {
-          const dScore = probs[j] * (dProbs[j] - rowDot);
+          const dScore = probs[j] * (dProbs[j] - rowDot) * capSlope[j];
           if (dScore === 0) continue;
           for (let c = 0; c < e; c++) {
             dq[row * e + c] += scale * dScore * k[kBase + j * e + c];
@@ -166,7 +195,7 @@ export function referenceBackward(
       }
     }
   }
-  return { dq: roundedCopy(p, dq), dk: roundedCopy(p, dk), dv: roundedCopy(p, dv) };
+  return { dq: roundedCopy(p, dq), dk: roundedCopy(p, dk), dv: roundedCopy(p, dv), dsinks };
 }
 
 export const referenceBackend: AttentionBackend = {

@@ -1,7 +1,9 @@
 import { rounder } from '../tensor/index.js';
 import { dropoutKeeps, type AttentionProblem, type BackwardResult } from './problem.js';
-import { DEFAULT_TILES, copyToF64, maskBlock, tiledForward, type TileSizes } from './tiled-forward.js';
+import { DEFAULT_TILES, copyToF64, tiledForward, type TileSizes } from './tiled-forward.js';
 import { matmulABt, matmulAddAB, matmulAddAtB } from './tiled-matmul.js';
+import { adjustScoreBlock } from './tiled-scores.js';
+import { keyOffset, queryRangeOfKeys } from './visible.js';
 
 /**
  * Backward attention, FlashAttention-2 style: the probabilities are recomputed
@@ -9,16 +11,21 @@ import { matmulABt, matmulAddAB, matmulAddAtB } from './tiled-matmul.js';
  *
  *   Dᵢ   = Σₑ dOᵢₑ Oᵢₑ  (= Σⱼ Pᵢⱼ dPᵢⱼ, dropout included)
  *   for each block of keys Kₖ, Vₖ (outer) and each block of queries (inner):
- *     Pᵢⱼ  = exp(scale · qᵢ·kⱼ + maskᵢⱼ − lseᵢ)          (0 where lseᵢ = −∞)
+ *     Pᵢⱼ  = exp(sᵢⱼ − lseᵢ)                               (0 where lseᵢ = −∞; sᵢⱼ as
+ *                                                           the forward: tiled-scores.ts)
  *     P̃ᵢⱼ  = Pᵢⱼ · keepᵢⱼ/(1−p)                          dVⱼ += Σᵢ P̃ᵢⱼ dOᵢ
- *     dPᵢⱼ = keepᵢⱼ/(1−p) · dOᵢ·vⱼ                       dSᵢⱼ = Pᵢⱼ (dPᵢⱼ − Dᵢ)
+ *     dPᵢⱼ = keepᵢⱼ/(1−p) · dOᵢ·vⱼ                       dSᵢⱼ = Pᵢⱼ (dPᵢⱼ − Dᵢ) · c'ᵢⱼ
  *     dKⱼ += scale Σᵢ dSᵢⱼ qᵢ                              dQᵢ += scale Σⱼ dSᵢⱼ kⱼ
+ *   dσₕ = −Σᵢ exp(σₕ − lseᵢ) Dᵢ                           (a sink's gradient; lse holds it)
  *
+ * c'ᵢⱼ = 1 − tanh² is the softcap's slope (1 without one). ALiBi and the
+ * masks add constants to sᵢⱼ, so they change P but add no term.
  * dK and dV of a key block stay in scratch while every query of every head of
  * its GQA group streams past (so a kv head sums over its query heads before one
  * rounding); dQ accumulates in float64 for the group's rows. Memory: O(Br·Bc +
  * (Br + Bc)·d) scratch plus that dQ sum (O(group·L·d)); float32 blocks are
- * widened as they are used. Causal query blocks above the diagonal are skipped.
+ * widened as they are used. Query blocks that see no key of the key block
+ * (causal, window, keyLengths: visible.ts) are skipped.
  *
  * Dᵢ comes from the forward output as given for float64 and float32 (float32
  * rounding of O moves D by ~1e-7 relative). Half-precision outputs are too
@@ -34,7 +41,7 @@ export function tiledBackward(
   dOut: Float64Array | Float32Array,
   tiles: TileSizes = DEFAULT_TILES,
 ): BackwardResult {
-  const { batch, hq, hkv, l: L, s: S, e: E, ev: Ev, scale, causal, mask, dropoutP, seed } = p;
+  const { batch, hq, hkv, l: L, s: S, e: E, ev: Ev, scale, mask, dropoutP, seed, sinks } = p;
   const Br = tiles.blockQ;
   const Bc = tiles.blockK;
   const half = p.dtype === 'float16' || p.dtype === 'bfloat16';
@@ -45,7 +52,7 @@ export function tiledBackward(
   const dk = alloc(p.k.length);
   const dv = alloc(p.v.length);
   const group = hq / hkv;
-  const shift = S - L; // causal: query i sees keys j <= i + shift
+  const dsinks = sinks ? new Float64Array(hq) : null;
   const keepScale = dropoutP > 0 ? 1 / (1 - dropoutP) : 1;
 
   const k64 = p.k instanceof Float64Array ? p.k : null;
@@ -60,10 +67,12 @@ export function tiledBackward(
   const probs = new Float64Array(Br * Bc);
   const dropped = dropoutP > 0 ? new Float64Array(Br * Bc) : probs;
   const dScores = new Float64Array(Br * Bc);
+  const capSlope = p.softcap > 0 ? new Float64Array(Br * Bc) : null;
   const dkBlock = new Float64Array(Bc * E);
   const dvBlock = new Float64Array(Bc * Ev);
 
   for (let b = 0; b < batch; b++) {
+    const off = keyOffset(p, b);
     for (let kvh = 0; kvh < hkv; kvh++) {
       const kBase = (b * hkv + kvh) * S * E;
       const vBase = (b * hkv + kvh) * S * Ev;
@@ -73,10 +82,19 @@ export function tiledBackward(
         for (let t = 0, at = (bh0 * L + r) * Ev; t < Ev; t++) d += dOut[at + t] * o[at + t];
         rowD[r] = d;
       }
+      if (dsinks && sinks) {
+        for (let r = 0; r < group * L; r++) {
+          const h = kvh * group + Math.floor(r / L);
+          const sink = sinks[h];
+          if (sink !== -Infinity) dsinks[h] -= Math.exp(sink - lse[bh0 * L + r]) * rowD[r];
+        }
+      }
       dqAcc.fill(0);
 
-      for (let j0 = 0; j0 < S; j0 += Bc) {
-        const bc = Math.min(Bc, S - j0);
+      // Keys past keyLengths[b] are seen by no query: their dk and dv stay 0.
+      const keyEnd = p.keyLengths === null ? S : p.keyLengths[b];
+      for (let j0 = 0; j0 < keyEnd; j0 += Bc) {
+        const bc = Math.min(Bc, keyEnd - j0);
         let kArr: Float64Array = kBlock, kOff = 0, vArr: Float64Array = vBlock, vOff = 0;
         if (k64) { kArr = k64; kOff = kBase + j0 * E; } else copyToF64(p.k, kBase + j0 * E, kBlock, bc * E);
         if (v64) { vArr = v64; vOff = vBase + j0 * Ev; } else copyToF64(p.v, vBase + j0 * Ev, vBlock, bc * Ev);
@@ -85,15 +103,15 @@ export function tiledBackward(
         for (let g = 0; g < group; g++) {
           const bh = bh0 + g;
           const maskOff = mask ? mask.headOffset[bh] : 0;
-          // Causal: only queries i >= j0 − shift see any key of this block.
-          const iStart = causal ? Math.max(0, j0 - shift) : 0;
-          for (let i0 = iStart - (iStart % Br); i0 < L; i0 += Br) {
+          const [iStart, iEnd] = queryRangeOfKeys(p, b, off, j0, j0 + bc);
+          if (iEnd <= iStart) continue;
+          for (let i0 = iStart - (iStart % Br); i0 < iEnd; i0 += Br) {
             const br = Math.min(Br, L - i0);
             const qSrc = p.q;
             for (let t = 0, n = br * E, at = (bh * L + i0) * E; t < n; t++) qBlock[t] = qSrc[at + t] * scale;
             copyToF64(dOut, (bh * L + i0) * Ev, dOBlock, br * Ev);
             matmulABt(qBlock, 0, E, kArr, kOff, E, probs, 0, Bc, br, bc, E);
-            if (mask || causal) maskBlock(p, maskOff, probs, Bc, i0, br, j0, bc);
+            adjustScoreBlock(p, b, bh - b * hq, off, maskOff, probs, Bc, i0, br, j0, bc, capSlope);
             matmulABt(dOBlock, 0, Ev, vArr, vOff, Ev, dScores, 0, Bc, br, bc, Ev);
             for (let r = 0; r < br; r++) {
               const rowLse = lse[bh * L + i0 + r];
@@ -114,12 +132,14 @@ export function tiledBackward(
                   dropped[row + c] = pr * kd;
                   dScores[row + c] = pr * (dScores[row + c] * kd - d);
                 }
+                if (capSlope) for (let c = 0; c < bc; c++) dScores[row + c] *= capSlope[row + c];
               } else {
                 for (let c = 0; c < bc; c++) {
                   const pr = Math.exp(probs[row + c] - rowLse);
                   probs[row + c] = pr;
                   dScores[row + c] = pr * (dScores[row + c] - d);
                 }
+                if (capSlope) for (let c = 0; c < bc; c++) dScores[row + c] *= capSlope[row + c];
               }
             }
             matmulAddAtB(dropped, 0, Bc, dOBlock, 0, Ev, dvBlock, 0, Ev, br, bc, Ev);
@@ -133,7 +153,7 @@ export function tiledBackward(
       writeRounded(dq, bh0 * L * E, dqAcc, group * L * E, scale, round);
     }
   }
-  return { dq, dk, dv };
+  return { dq, dk, dv, dsinks };
 }
 
 /** dst[at + t] = factor · src[t] for t < n, rounded to the dtype where `round` is given. */

@@ -1,6 +1,8 @@
 import { rounder } from '../tensor/index.js';
 import { dropoutKeeps, type AttentionProblem, type ForwardResult } from './problem.js';
 import { matmulABt, matmulAddAB } from './tiled-matmul.js';
+import { adjustScoreBlock } from './tiled-scores.js';
+import { endKey, firstKey, hasKeyRanges, keyOffset } from './visible.js';
 
 /** Block sizes of the tiled kernels: queries per block (a multiple of 4 is fastest) and keys per block. */
 export interface TileSizes {
@@ -20,30 +22,32 @@ export const DEFAULT_TILES: TileSizes = { blockQ: 64, blockK: 64 };
  * Forward attention, FlashAttention-style, never materialising the L × S scores:
  *
  *   for each block of queries Qᵦ (Br rows) and each block of keys Kₖ, Vₖ (Bc rows):
- *     Sᵢⱼ = scale · qᵢ·kⱼ + maskᵢⱼ                        (Br × Bc, in scratch)
+ *     Sᵢⱼ = scale · qᵢ·kⱼ, then softcap, ALiBi, masks     (Br × Bc, in scratch; tiled-scores.ts)
  *     mᵢ' = max(mᵢ, maxⱼ Sᵢⱼ),  α = exp(mᵢ − mᵢ')            (online softmax)
  *     lᵢ = α lᵢ + Σⱼ exp(Sᵢⱼ − mᵢ'),   accᵢ = α accᵢ + Σⱼ exp(Sᵢⱼ − mᵢ') · dropᵢⱼ · vⱼ
  *   outputᵢ = accᵢ / lᵢ,   lseᵢ = mᵢ + log lᵢ
  *
  * Dropout multiplies the normalised weight, so it scales what enters acc but
- * not l. Memory: O(Br·Bc + (Br + Bc)·d) scratch besides the output. Causal
- * blocks entirely above the diagonal (query i sees key j iff j <= i + S − L)
- * are never visited.
- * A row with no visible key keeps m = −∞ and l = 0 and returns zeros and
- * lse = −∞; the guard on m' = −∞ avoids exp(−∞ − −∞) = NaN.
+ * not l. Memory: O(Br·Bc + (Br + Bc)·d) scratch besides the output. Key
+ * blocks that causal, a window or keyLengths hide from a whole query block
+ * (visible.ts) are never visited.
+ * A sink σ starts each row's state at m = σ, l = exp(σ − σ) = 1: it joins the
+ * denominator and adds nothing to acc.
+ * A row with no visible key (and no sink) keeps m = −∞ and l = 0 and returns
+ * zeros and lse = −∞; the guard on m' = −∞ avoids exp(−∞ − −∞) = NaN.
  * Everything is computed in float64; outputs are rounded to the dtype once.
  *
  * q: [B, Hq, L, E]   k: [B, Hkv, S, E]   v: [B, Hkv, S, Ev]   →   out: [B, Hq, L, Ev], lse: [B, Hq, L]
  */
 export function tiledForward(p: AttentionProblem, tiles: TileSizes = DEFAULT_TILES): ForwardResult {
-  const { batch, hq, hkv, l: L, s: S, e: E, ev: Ev, scale, causal, mask, dropoutP, seed } = p;
+  const { batch, hq, hkv, l: L, s: S, e: E, ev: Ev, scale, mask, dropoutP, seed, sinks } = p;
   const Br = tiles.blockQ;
   const Bc = tiles.blockK;
   const output = p.dtype === 'float64' ? new Float64Array(batch * hq * L * Ev) : new Float32Array(batch * hq * L * Ev);
   const lse = new Float64Array(batch * hq * L);
   const round = p.dtype === 'float16' || p.dtype === 'bfloat16' ? rounder(p.dtype) : null;
   const group = hq / hkv;
-  const shift = S - L; // causal: query i sees keys j <= i + shift
+  const ranged = hasKeyRanges(p);
   const keepScale = dropoutP > 0 ? 1 / (1 - dropoutP) : 1;
 
   const k64 = p.k instanceof Float64Array ? p.k : null;
@@ -57,6 +61,7 @@ export function tiledForward(p: AttentionProblem, tiles: TileSizes = DEFAULT_TIL
   const rowSum = new Float64Array(Br);
 
   for (let b = 0; b < batch; b++) {
+    const off = keyOffset(p, b);
     for (let kvh = 0; kvh < hkv; kvh++) {
       const kBase = (b * hkv + kvh) * S * E;
       const vBase = (b * hkv + kvh) * S * Ev;
@@ -65,18 +70,21 @@ export function tiledForward(p: AttentionProblem, tiles: TileSizes = DEFAULT_TIL
         const qBase = bh * L * E;
         const oBase = bh * L * Ev;
         const maskOff = mask ? mask.headOffset[bh] : 0;
+        const sink = sinks ? sinks[h] : -Infinity;
 
         for (let i0 = 0; i0 < L; i0 += Br) {
           const br = Math.min(Br, L - i0);
           // Pre-scaling q by `scale` makes the score block a plain product.
           const qSrc = p.q;
           for (let t = 0, n = br * E, src = qBase + i0 * E; t < n; t++) qBlock[t] = qSrc[src + t] * scale;
-          rowMax.fill(-Infinity, 0, br);
-          rowSum.fill(0, 0, br);
+          rowMax.fill(sink, 0, br);
+          rowSum.fill(sink === -Infinity ? 0 : 1, 0, br);
           acc.fill(0, 0, br * Ev);
 
-          const jEnd = causal ? Math.min(S, i0 + br - 1 + shift + 1) : S;
-          for (let j0 = 0; j0 < jEnd; j0 += Bc) {
+          // The keys any row of this block sees; the rest are never loaded.
+          const jStart = ranged ? firstKey(p, off, i0) : 0;
+          const jEnd = ranged ? endKey(p, b, off, i0 + br - 1) : S;
+          for (let j0 = jStart; j0 < jEnd; j0 += Bc) {
             const bc = Math.min(Bc, jEnd - j0);
             // float32 keys and values are widened one block at a time: O(Bc·d) scratch, not O(S·d).
             let kArr: Float64Array = kBlock, kOff = 0, vArr: Float64Array = vBlock, vOff = 0;
@@ -84,7 +92,7 @@ export function tiledForward(p: AttentionProblem, tiles: TileSizes = DEFAULT_TIL
             if (v64) { vArr = v64; vOff = vBase + j0 * Ev; } else copyToF64(p.v, vBase + j0 * Ev, vBlock, bc * Ev);
             matmulABt(qBlock, 0, E, kArr, kOff, E, scores, 0, Bc, br, bc, E);
 
-            if (mask || causal) maskBlock(p, maskOff, scores, Bc, i0, br, j0, bc);
+            adjustScoreBlock(p, b, h, off, maskOff, scores, Bc, i0, br, j0, bc, null);
 
             for (let r = 0; r < br; r++) {
               const row = r * Bc;
@@ -120,7 +128,7 @@ export function tiledForward(p: AttentionProblem, tiles: TileSizes = DEFAULT_TIL
             const sum = rowSum[r];
             const o = oBase + i * Ev;
             if (sum === 0) {
-              // No visible key (the row's maximum would have contributed exp(0) = 1): zeros, lse −∞.
+              // No visible key and no sink (the row's maximum would have contributed exp(0) = 1): zeros, lse −∞.
               lse[bh * L + i] = -Infinity;
               continue; // output is already zero
             }
@@ -134,40 +142,6 @@ export function tiledForward(p: AttentionProblem, tiles: TileSizes = DEFAULT_TIL
     }
   }
   return { output, lse };
-}
-
-/**
- * Adds the mask to a block of scores (rows i0.., columns j0.., row stride ld):
- * an additive mask is added, a false bool mask and (causal) a key after the
- * query's diagonal j > i + S − L give −∞. Only a block that crosses the
- * diagonal pays for the per-element causal test.
- */
-export function maskBlock(
-  p: AttentionProblem, maskOff: number, scores: Float64Array, ld: number,
-  i0: number, br: number, j0: number, bc: number,
-): void {
-  const mask = p.mask;
-  if (mask) {
-    const { data, rowStride, colStride } = mask;
-    if (mask.kind === 'bool') {
-      for (let r = 0; r < br; r++) {
-        let mi = maskOff + (i0 + r) * rowStride + j0 * colStride;
-        for (let c = 0, row = r * ld; c < bc; c++, mi += colStride) if (data[mi] === 0) scores[row + c] = -Infinity;
-      }
-    } else {
-      for (let r = 0; r < br; r++) {
-        let mi = maskOff + (i0 + r) * rowStride + j0 * colStride;
-        for (let c = 0, row = r * ld; c < bc; c++, mi += colStride) scores[row + c] += data[mi];
-      }
-    }
-  }
-  const shift = p.s - p.l;
-  if (p.causal && j0 + bc - 1 > i0 + shift) {
-    for (let r = 0; r < br; r++) {
-      const row = r * ld;
-      for (let c = Math.max(0, i0 + r + shift + 1 - j0); c < bc; c++) scores[row + c] = -Infinity;
-    }
-  }
 }
 
 /** Copies n elements of a float32 or float64 array, from offset `from`, into a float64 scratch. */

@@ -19,6 +19,11 @@ export interface AttentionCase {
   enableGqa?: boolean;
   dropoutP?: number;
   seed?: number;
+  softcap?: number;
+  alibiSlopes?: number[];
+  window?: [number, number];
+  keyLengths?: number[];
+  sinks?: number[];
 }
 
 export const CASES: AttentionCase[] = [
@@ -48,6 +53,27 @@ export const CASES: AttentionCase[] = [
   // Longer sequences, so that tiled kernels cross block boundaries (and partial blocks) in L and S.
   { name: 'long: GQA, causal L > S', q: [1, 4, 70, 8], k: [1, 2, 45, 8], v: [1, 2, 45, 4], enableGqa: true, isCausal: true },
   { name: 'long: L < S, bool mask, causal, dropout', q: [1, 1, 40, 8], k: [1, 1, 133, 8], v: [1, 1, 133, 5], isCausal: true, dropoutP: 0.2, seed: 3, mask: { kind: 'bool', shape: [40, 133] } },
+  // The model options (issue 9), alone and together, with the alignment off = S − L they depend on.
+  { name: 'softcap 0.8 (below the scores)', q: [2, 2, 5, 8], k: [2, 2, 7, 8], v: [2, 2, 7, 4], softcap: 0.8, scale: 0.7 },
+  { name: 'ALiBi, causal L < S', q: [1, 4, 4, 4], k: [1, 4, 7, 4], v: [1, 4, 7, 3], alibiSlopes: [0.5, 0.25, 0.125, 0.0625], isCausal: true },
+  { name: 'window [2, 1] L == S', q: [1, 2, 6, 4], k: [1, 2, 6, 4], v: [1, 2, 6, 4], window: [2, 1] },
+  { name: 'window [3, 0] causal L < S', q: [1, 2, 4, 4], k: [1, 2, 9, 4], v: [1, 2, 9, 3], window: [3, 0], isCausal: true },
+  { name: 'window [-1, 1] L > S (first rows see nothing)', q: [1, 2, 7, 4], k: [1, 2, 4, 4], v: [1, 2, 4, 3], window: [-1, 1], isCausal: true },
+  { name: 'keyLengths (one element empty), causal', q: [3, 2, 4, 4], k: [3, 2, 6, 4], v: [3, 2, 6, 5], keyLengths: [6, 3, 0], isCausal: true },
+  { name: 'sinks', q: [2, 3, 5, 4], k: [2, 3, 6, 4], v: [2, 3, 6, 4], sinks: [0, -1, 2] },
+  { name: 'sinks with fully masked rows', q: [1, 2, 5, 4], k: [1, 2, 6, 4], v: [1, 2, 6, 4], sinks: [0.5, -0.5], mask: { kind: 'bool', shape: [1, 2, 5, 6], fullyMaskedRow: true } },
+  { name: 'rank 5: keyLengths per flat batch element, ALiBi', q: [2, 2, 2, 3, 4], k: [2, 2, 2, 5, 4], v: [2, 2, 2, 5, 4], keyLengths: [5, 2, 4, 1], alibiSlopes: [0.3, 0.7], isCausal: true },
+  {
+    name: 'all options: softcap, ALiBi, window, keyLengths, sinks, GQA, mask, dropout',
+    q: [2, 4, 5, 4], k: [2, 2, 7, 4], v: [2, 2, 7, 3], enableGqa: true, isCausal: true, softcap: 1.5,
+    alibiSlopes: [0.5, 0.25, 0.125, 0.0625], window: [3, 1], keyLengths: [7, 5], sinks: [0.3, -1, 1, 0],
+    dropoutP: 0.2, seed: 9, mask: { kind: 'additive', shape: [1, 1, 5, 7] },
+  },
+  {
+    name: 'long: window and keyLengths across blocks, sinks, softcap',
+    q: [2, 2, 70, 8], k: [2, 2, 150, 8], v: [2, 2, 150, 4], isCausal: true, window: [40, 10], keyLengths: [150, 97],
+    sinks: [0.5, -0.5], softcap: 3,
+  },
   { name: 'S = 0 (no keys)', q: [1, 2, 3, 4], k: [1, 2, 0, 4], v: [1, 2, 0, 4] },
   { name: 'L = 0 (no queries)', q: [1, 2, 0, 4], k: [1, 2, 3, 4], v: [1, 2, 3, 4] },
 ];
@@ -68,6 +94,18 @@ export function caseOptions(c: AttentionCase, attnMask?: Tensor) {
     ...(c.scale !== undefined ? { scale: c.scale } : {}),
     ...(c.enableGqa ? { enableGqa: true } : {}),
     ...(c.dropoutP !== undefined ? { dropoutP: c.dropoutP, seed: c.seed ?? 0 } : {}),
+    ...modelOptions(c),
+  };
+}
+
+/** The model options of a case (softcap, alibiSlopes, window, keyLengths, sinks), as both the library and the test reference take them. */
+export function modelOptions(c: AttentionCase) {
+  return {
+    ...(c.softcap !== undefined ? { softcap: c.softcap } : {}),
+    ...(c.alibiSlopes ? { alibiSlopes: c.alibiSlopes } : {}),
+    ...(c.window ? { window: c.window } : {}),
+    ...(c.keyLengths ? { keyLengths: c.keyLengths } : {}),
+    ...(c.sinks ? { sinks: c.sinks } : {}),
   };
 }
 

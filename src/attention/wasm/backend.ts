@@ -22,6 +22,8 @@ export const wasmBackend: AttentionBackend = {
   priority: 20,
   supports(p) {
     if (p.dtype === 'float64') return false;
+    // The kernels do not implement the score options yet: such calls go to 'tiled'.
+    if (p.softcap > 0 || p.alibi || p.window || p.keyLengths || p.sinks) return false;
     const rt = kernelRuntime();
     if (rt === null) return false;
     const d = problemDims(p, rt.blockRows, rt.blockCols);
@@ -214,5 +216,6 @@ function wasmBackward(
     dq: copyOut(heap, plan.dq, d.bh, p.l, p.e, d.lp, d.ep, round),
     dk: copyOut(heap, plan.dk, d.bhkv, p.s, p.e, d.sp, d.ep, round),
     dv: copyOut(heap, plan.dv, d.bhkv, p.s, p.ev, d.sp, d.evp, round),
+    dsinks: null,
   };
 }

@@ -1,0 +1,198 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  scaledDotProductAttention, scaledDotProductAttentionBackward, scaledDotProductAttentionWithLse, tensor,
+  type AttentionOptions, type FloatDType, type Tensor,
+} from '../src/index.js';
+import { prepareAttention } from '../src/attention/options.js';
+import { resolveBackend } from '../src/attention/backends.js';
+import { IMPLS, dtypesOf } from './helpers/backends.js';
+import { refAttention, refAttentionBackward } from './helpers/attention-reference.js';
+import { assertClose, gradTolerance, lseTolerance, maxAbs, outputTolerance } from './helpers/close.js';
+
+// Properties of the model options of issue 9 (softcap, ALiBi, window,
+// keyLengths, sinks), on every backend that takes them, in every dtype it takes.
+const RUNS = 30;
+
+interface Problem {
+  dtype: FloatDType;
+  b: number; hq: number; hkv: number; l: number; s: number; e: number; ev: number;
+  q: Tensor; k: Tensor; v: Tensor; dO: Tensor;
+  options: {
+    isCausal: boolean; softcap?: number; alibiSlopes?: number[]; window?: [number, number]; keyLengths?: number[]; sinks?: number[];
+  };
+}
+
+const arr = (value: fc.Arbitrary<number>, n: number) => fc.array(value, { minLength: n, maxLength: n });
+const unit = fc.double({ min: -3, max: 3, noNaN: true });
+
+/** A random problem with a random subset of the model options (windows and key lengths of every size, 0 included). */
+function problemArb(dtypes: readonly FloatDType[]): fc.Arbitrary<Problem> {
+  return fc.record({
+    dtype: fc.constantFrom(...dtypes), b: fc.integer({ min: 1, max: 2 }), hkv: fc.integer({ min: 1, max: 2 }),
+    group: fc.integer({ min: 1, max: 2 }), l: fc.integer({ min: 1, max: 5 }), s: fc.integer({ min: 1, max: 6 }),
+    e: fc.integer({ min: 1, max: 4 }), ev: fc.integer({ min: 1, max: 3 }), isCausal: fc.boolean(),
+  }).chain((d) => {
+    const hq = d.hkv * d.group;
+    const side = fc.integer({ min: -1, max: d.s });
+    return fc.record({
+      q: arr(unit, d.b * hq * d.l * d.e), k: arr(unit, d.b * d.hkv * d.s * d.e),
+      v: arr(unit, d.b * d.hkv * d.s * d.ev), dO: arr(unit, d.b * hq * d.l * d.ev),
+      softcap: fc.option(fc.double({ min: 0.25, max: 5, noNaN: true }), { nil: undefined }),
+      alibiSlopes: fc.option(arr(fc.double({ min: 0, max: 1, noNaN: true }), hq), { nil: undefined }),
+      window: fc.option(fc.tuple(side, side), { nil: undefined }),
+      keyLengths: fc.option(arr(fc.integer({ min: 0, max: d.s }), d.b), { nil: undefined }),
+      sinks: fc.option(arr(fc.double({ min: -3, max: 3, noNaN: true }), hq), { nil: undefined }),
+    }).map((x) => {
+      const t = (values: number[], shape: number[]) => tensor(values, shape, { dtype: d.dtype });
+      const options: Problem['options'] = { isCausal: d.isCausal };
+      for (const key of ['softcap', 'alibiSlopes', 'window', 'keyLengths', 'sinks'] as const) {
+        if (x[key] !== undefined) Object.assign(options, { [key]: x[key] });
+      }
+      return {
+        ...d, hq, options,
+        q: t(x.q, [d.b, hq, d.l, d.e]), k: t(x.k, [d.b, d.hkv, d.s, d.e]),
+        v: t(x.v, [d.b, d.hkv, d.s, d.ev]), dO: t(x.dO, [d.b, hq, d.l, d.ev]),
+      };
+    });
+  });
+}
+
+const run = (p: Problem, impl: string, extra: AttentionOptions = {}) =>
+  scaledDotProductAttentionWithLse(p.q, p.k, p.v, { ...p.options, enableGqa: true, impl, ...extra });
+
+/** Whether a backend takes the model options (the wasm kernels may not; attention.test.ts pins which). */
+function takesModelOptions(impl: string, dtype: FloatDType): boolean {
+  const x = tensor([1, 2, 3, 4], [1, 1, 2, 2], { dtype });
+  try {
+    resolveBackend('test', impl, prepareAttention('test', x, x, x, { softcap: 1, alibiSlopes: [1], window: [1, 1], keyLengths: [2], sinks: [0] }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+for (const impl of IMPLS) {
+  const dtypes = dtypesOf(impl).filter((d) => takesModelOptions(impl, d));
+  describe(`attention model options, properties [${impl}]`, { skip: dtypes.length === 0 ? `${impl} does not take the model options` : false }, () => {
+    it('matches the float64 test reference (output, lse, and in the widest dtype dq, dk, dv, dsinks)', () => {
+      fc.assert(fc.property(problemArb(dtypes), (p) => {
+        const { output, lse } = run(p, impl);
+        const exact = refAttention(p.q, p.k, p.v, p.options);
+        assertClose(output.data, exact.output, (i) =>
+          outputTolerance(p.dtype, p.s, p.e, exact.output[i], exact.absSum[i], exact.scoreMag[Math.floor(i / p.ev)]), 'output');
+        assertClose(lse.data, exact.lse, (i) => lseTolerance(p.dtype, p.s, p.e, exact.lse[i], exact.scoreMag[i]), 'lse');
+        const grads = scaledDotProductAttentionBackward(p.q, p.k, p.v, p.dO, { ...p.options, enableGqa: true, impl });
+        const exactGrads = refAttentionBackward(p.q, p.k, p.v, p.dO, p.options);
+        const mag = maxAbs(exact.scoreMag);
+        const n = p.l + p.s + p.e + p.ev;
+        // dS = P (dP − D) cancels: measure against the size of its terms, not of the result.
+        const terms = maxAbs(p.dO.data) * maxAbs(p.v.data) * (1 + maxAbs(p.q.data) + maxAbs(p.k.data));
+        for (const name of ['dq', 'dk', 'dv'] as const) {
+          const scale = Math.max(maxAbs(exactGrads[name]), terms);
+          assertClose(grads[name].data, exactGrads[name], (i) => gradTolerance(p.dtype, n, mag, exactGrads[name][i], scale), name);
+        }
+        if (p.options.sinks) {
+          const rows = p.b * p.l;
+          assertClose(grads.dsinks!.data, exactGrads.dsinks, (i) => rows * gradTolerance(p.dtype, n, mag, exactGrads.dsinks[i], terms), 'dsinks');
+        }
+      }), { numRuns: RUNS });
+    });
+
+    it('window [-1, -1], or one wider than any distance, equals no window', () => {
+      fc.assert(fc.property(problemArb(dtypes), (p) => {
+        const base = run(p, impl, { window: undefined });
+        for (const window of [[-1, -1], [p.l + p.s, p.l + p.s], [-1, p.l + p.s]] as [number, number][]) {
+          const other = run(p, impl, { window });
+          assert.deepEqual(Array.from(other.output.data), Array.from(base.output.data), `window ${window}`);
+          assert.deepEqual(Array.from(other.lse.data), Array.from(base.lse.data), `window ${window}`);
+        }
+      }), { numRuns: RUNS });
+    });
+
+    it('keyLengths = S for every element equals no keyLengths', () => {
+      fc.assert(fc.property(problemArb(dtypes), (p) => {
+        const base = run(p, impl, { keyLengths: undefined });
+        const full = run(p, impl, { keyLengths: new Array(p.b).fill(p.s) });
+        assert.deepEqual(Array.from(full.output.data), Array.from(base.output.data));
+        assert.deepEqual(Array.from(full.lse.data), Array.from(base.lse.data));
+      }), { numRuns: RUNS });
+    });
+
+    it('keys at or past keyLengths[b] never change any output', () => {
+      fc.assert(fc.property(problemArb(dtypes), fc.double({ min: -50, max: 50, noNaN: true }), (p, x) => {
+        const lengths = p.options.keyLengths ?? new Array(p.b).fill(Math.floor(p.s / 2));
+        const k2 = Array.from(p.k.data);
+        const v2 = Array.from(p.v.data);
+        for (let b = 0; b < p.b; b++) {
+          for (let g = 0; g < p.hkv; g++) {
+            for (let j = lengths[b]; j < p.s; j++) {
+              const row = (b * p.hkv + g) * p.s + j;
+              for (let c = 0; c < p.e; c++) k2[row * p.e + c] = x;
+              for (let c = 0; c < p.ev; c++) v2[row * p.ev + c] = -x;
+            }
+          }
+        }
+        const options = { ...p.options, keyLengths: lengths, enableGqa: true, impl };
+        const before = scaledDotProductAttention(p.q, p.k, p.v, options);
+        const after = scaledDotProductAttention(p.q, tensor(k2, p.k.shape, { dtype: p.dtype }), tensor(v2, p.v.shape, { dtype: p.dtype }), options);
+        assert.deepEqual(Array.from(after.data), Array.from(before.data));
+      }), { numRuns: RUNS });
+    });
+
+    it('softcap -> infinity tends to no softcap', () => {
+      fc.assert(fc.property(problemArb(dtypes), (p) => {
+        const base = run(p, impl, { softcap: undefined });
+        const exact = refAttention(p.q, p.k, p.v, { ...p.options, softcap: undefined });
+        // c·tanh(s/c) = s − s³/(3c²) + …: with c = 1e8 (1 + σ) every score moves by under 1e-16 σ, below float64's epsilon.
+        const capped = run(p, impl, { softcap: 1e8 * (1 + maxAbs(exact.scoreMag)) });
+        // Two runs, each within the tolerance of the formula; tanh, the division and the product add
+        // a few roundings to every score (counted as E + 3 terms instead of E).
+        assertClose(capped.output.data, base.output.data, (i) =>
+          2 * outputTolerance(p.dtype, p.s, p.e + 3, exact.output[i], exact.absSum[i], exact.scoreMag[Math.floor(i / p.ev)]), 'output');
+        // The rate, in the formula: |c·tanh(s/c) − s| <= |s|³/(3c²), and moving every score by at
+        // most δ moves an output by at most 2δ max|v|. At c = 10σ that is 2σ/300 · max|v|, well above rounding.
+        const sigma = maxAbs(exact.scoreMag);
+        const c = 10 * (1 + sigma);
+        const gap = maxAbs(refAttention(p.q, p.k, p.v, { ...p.options, softcap: c }).output.map((y, i) => y - exact.output[i]));
+        assert.ok(gap <= (2 * sigma ** 3 / (3 * c * c)) * maxAbs(p.v.data) + 1e-12, `gap ${gap} at softcap ${c}, sigma ${sigma}`);
+      }), { numRuns: RUNS });
+    });
+
+    it('sinks -> -infinity tend to no sinks', () => {
+      fc.assert(fc.property(problemArb(dtypes), (p) => {
+        const base = run(p, impl, { sinks: undefined });
+        for (const sink of [-1e30, -Infinity]) {
+          const sunk = run(p, impl, { sinks: new Array(p.hq).fill(sink) });
+          assert.deepEqual(Array.from(sunk.output.data), Array.from(base.output.data), `sinks ${sink}`);
+          // A row that sees no key has lse = its sink by definition (−∞ without one).
+          const expected = Array.from(base.lse.data, (x) => (x === -Infinity ? Math.fround(sink) : x));
+          const rounded = p.dtype === 'float64' ? Array.from(base.lse.data, (x) => (x === -Infinity ? sink : x)) : expected;
+          assert.deepEqual(Array.from(sunk.lse.data), rounded, `sinks ${sink}`);
+        }
+      }), { numRuns: RUNS });
+    });
+
+    it('gives no NaN: fully masked rows, a -Infinity mask entry under softcap, sinks of +-1e30', () => {
+      fc.assert(fc.property(problemArb(dtypes), fc.constantFrom(1e30, -1e30, 0), (p, sinkValue) => {
+        // Mask out key 0 with −∞ for every row and everything else for row 0 (a fully masked row).
+        const mask = tensor(Array.from({ length: p.l * p.s }, (_, at) => (at % p.s === 0 || at < p.s ? -Infinity : 0)), [p.l, p.s], { dtype: p.dtype });
+        const options = { ...p.options, softcap: p.options.softcap ?? 2, sinks: new Array(p.hq).fill(sinkValue), attnMask: mask, enableGqa: true, impl };
+        const { output, lse } = scaledDotProductAttentionWithLse(p.q, p.k, p.v, options);
+        const grads = scaledDotProductAttentionBackward(p.q, p.k, p.v, p.dO, options);
+        for (const t of [output, grads.dq, grads.dk, grads.dv, grads.dsinks!]) assert.ok(t.data.every(Number.isFinite), 'finite');
+        assert.ok(lse.data.every((x) => !Number.isNaN(x)), 'lse not NaN');
+        for (let row = 0; row < p.b * p.hq * p.l; row++) {
+          // Row 0 of every head sees nothing: zeros, and lse = the sink.
+          if (row % p.l === 0) {
+            // lse is stored in float32 outside float64: 1e30 rounds by up to 6e-8 relative.
+            assert.ok(Math.abs(lse.data[row] - sinkValue) <= 1e-7 * Math.abs(sinkValue), `lse ${lse.data[row]} of a fully masked row is the sink ${sinkValue}`);
+            for (let c = 0; c < p.ev; c++) assert.equal(output.data[row * p.ev + c], 0);
+          }
+        }
+        if (sinkValue === 1e30) assert.ok(output.data.every((x) => x === 0), 'a sink of 1e30 takes every weight');
+      }), { numRuns: RUNS });
+    });
+  });
+}
