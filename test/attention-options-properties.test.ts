@@ -5,9 +5,7 @@ import {
   scaledDotProductAttention, scaledDotProductAttentionBackward, scaledDotProductAttentionWithLse, tensor,
   type AttentionOptions, type FloatDType, type Tensor,
 } from '../src/index.js';
-import { prepareAttention } from '../src/attention/options.js';
-import { resolveBackend } from '../src/attention/backends.js';
-import { IMPLS, dtypesOf } from './helpers/backends.js';
+import { IMPLS, dtypesOf, takesModelOptions } from './helpers/backends.js';
 import { refAttention, refAttentionBackward } from './helpers/attention-reference.js';
 import { assertClose, gradTolerance, lseTolerance, maxAbs, outputTolerance } from './helpers/close.js';
 
@@ -61,17 +59,6 @@ function problemArb(dtypes: readonly FloatDType[]): fc.Arbitrary<Problem> {
 
 const run = (p: Problem, impl: string, extra: AttentionOptions = {}) =>
   scaledDotProductAttentionWithLse(p.q, p.k, p.v, { ...p.options, enableGqa: true, impl, ...extra });
-
-/** Whether a backend takes the model options (the wasm kernels may not; attention.test.ts pins which). */
-function takesModelOptions(impl: string, dtype: FloatDType): boolean {
-  const x = tensor([1, 2, 3, 4], [1, 1, 2, 2], { dtype });
-  try {
-    resolveBackend('test', impl, prepareAttention('test', x, x, x, { softcap: 1, alibiSlopes: [1], window: [1, 1], keyLengths: [2], sinks: [0] }));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 for (const impl of IMPLS) {
   const dtypes = dtypesOf(impl).filter((d) => takesModelOptions(impl, d));

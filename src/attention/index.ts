@@ -6,6 +6,8 @@ import type { AttentionProblem } from './problem.js';
 export { listAttentionImpls, type AttentionImpl } from './backends.js';
 export { prepareAttention, prepareAttentionBackward, type AttentionOptions } from './options.js';
 export type { ScoreOptions } from './score-options.js';
+export { attentionWeights } from './weights.js';
+export { createKvCache, type KvCache, type KvCacheOptions } from './kv-cache.js';
 export {
   dropoutHash, dropoutKeeps,
   type AttentionBackend, type AttentionMask, type AttentionProblem, type BackwardResult, type ForwardResult,

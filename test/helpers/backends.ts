@@ -27,3 +27,20 @@ export function widestDtype(impl: string): FloatDType {
 }
 
 export const IMPLS = listAttentionImpls();
+
+/**
+ * Whether a backend takes the model options of issue 9 (softcap, ALiBi,
+ * window, keyLengths, sinks) in a dtype. attention.test.ts pins that only the
+ * wasm kernels may refuse them.
+ */
+export function takesModelOptions(impl: string, dtype: FloatDType): boolean {
+  const x = zeros([1, 1, 2, 2], { dtype });
+  try {
+    resolveBackend('takesModelOptions', impl, prepareAttention('takesModelOptions', x, x, x, {
+      softcap: 1, alibiSlopes: [1], window: [1, 1], keyLengths: [2], sinks: [0],
+    }));
+    return true;
+  } catch {
+    return false;
+  }
+}

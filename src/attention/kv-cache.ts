@@ -1,0 +1,110 @@
+import { ScaledotError, Tensor, allocate, checkFloatTensor, formatShape, isFloatDType, type FloatDType } from '../tensor/index.js';
+
+/**
+ * A key/value cache for decoding one token (or a few) at a time:
+ *
+ *   const cache = createKvCache({ batch, heads: Hkv, headDim: E, maxLength });
+ *   cache.append(k, v);                               // k (batch, Hkv, T, E), v (batch, Hkv, T, Ev)
+ *   scaledDotProductAttention(q, cache.keys, cache.values, { keyLengths: cache.lengths, isCausal: true });
+ *
+ * keys (batch, Hkv, maxLength, E) and values (batch, Hkv, maxLength, Ev) are
+ * the cache's own tensors and `append` writes them in place: the one
+ * documented exception to "scaledot never mutates a tensor". Positions at or
+ * past lengths[b] hold stale or zero values that keyLengths masks out, and
+ * causal alignment per element (off = lengths[b] − L) puts the L new queries
+ * at the end of each element's keys.
+ */
+export interface KvCacheOptions {
+  batch: number;
+  /** Hkv: the key/value heads. */
+  heads: number;
+  headDim: number;
+  /** Ev; default headDim. */
+  valueDim?: number;
+  maxLength: number;
+  /** Any float dtype; default float32. */
+  dtype?: FloatDType;
+}
+
+export interface KvCache {
+  readonly keys: Tensor;
+  readonly values: Tensor;
+  /** Filled positions per batch element: pass it as keyLengths. */
+  readonly lengths: Int32Array;
+  readonly maxLength: number;
+  /**
+   * Appends T positions: k (batch, Hkv, T, E) and v (batch, Hkv, T, Ev) to
+   * every element, or with batchIndex k (Hkv, T, E) and v (Hkv, T, Ev) to
+   * that element alone. Past maxLength it throws and changes nothing.
+   */
+  append(k: Tensor, v: Tensor, options?: { batchIndex?: number }): void;
+  /** Empties every element (lengths 0); the storage is kept. */
+  reset(): void;
+}
+
+function checkCount(fn: string, name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new ScaledotError('E_OPTION', `${fn}: ${name} is ${String(value)}; expected an integer >= ${min}`);
+  }
+  return value;
+}
+
+export function createKvCache(options: KvCacheOptions): KvCache {
+  const fn = 'createKvCache';
+  if (options === null || typeof options !== 'object') throw new ScaledotError('E_OPTION', `${fn}: options must be an object`);
+  const batch = checkCount(fn, 'batch', options.batch, 1);
+  const heads = checkCount(fn, 'heads', options.heads, 1);
+  const e = checkCount(fn, 'headDim', options.headDim, 0);
+  const ev = checkCount(fn, 'valueDim', options.valueDim ?? e, 0);
+  const maxLength = checkCount(fn, 'maxLength', options.maxLength, 1);
+  const dtype = options.dtype ?? 'float32';
+  if (!isFloatDType(dtype)) throw new ScaledotError('E_DTYPE', `${fn}: dtype is ${String(dtype)}; expected a float dtype`);
+  const keys = new Tensor(allocate(dtype, batch * heads * maxLength * e), [batch, heads, maxLength, e], dtype);
+  const values = new Tensor(allocate(dtype, batch * heads * maxLength * ev), [batch, heads, maxLength, ev], dtype);
+  const lengths = new Int32Array(batch);
+
+  /** Copies T rows of width w for element b from src (heads, T, w) at srcBase into dst at position lengths[b]. */
+  const write = (dst: Tensor, src: Tensor, srcBase: number, b: number, t: number, w: number) => {
+    for (let h = 0; h < heads; h++) {
+      const from = srcBase + h * t * w;
+      dst.data.set(src.data.subarray(from, from + t * w), ((b * heads + h) * maxLength + lengths[b]) * w);
+    }
+  };
+
+  return {
+    keys, values, lengths, maxLength,
+    append(k: Tensor, v: Tensor, appendOptions: { batchIndex?: number } = {}) {
+      const afn = 'KvCache.append';
+      checkFloatTensor(afn, 'k', k);
+      checkFloatTensor(afn, 'v', v);
+      const index = appendOptions.batchIndex;
+      if (index !== undefined && (!Number.isInteger(index) || index < 0 || index >= batch)) {
+        throw new ScaledotError('E_OPTION', `${afn}: batchIndex is ${String(index)}; expected an integer in [0, ${batch - 1}]`);
+      }
+      const lead = index === undefined ? [batch, heads] : [heads];
+      const form = index === undefined ? '(batch, heads, T, ·)' : '(heads, T, ·) with batchIndex';
+      const t = k.shape[lead.length];
+      for (const [name, x, w] of [['k', k, e], ['v', v, ev]] as const) {
+        if (x.dtype !== dtype) throw new ScaledotError('E_DTYPE', `${afn}: ${name} has dtype ${x.dtype} but the cache holds ${dtype}`);
+        const expected = [...lead, t, w];
+        if (x.rank !== expected.length || x.shape.some((d, i) => d !== expected[i])) {
+          throw new ScaledotError('E_SHAPE', `${afn}: ${name} has shape ${formatShape(x.shape)}; expected ${form} = ${formatShape(expected)} (k ${formatShape(k.shape)}, v ${formatShape(v.shape)})`);
+        }
+      }
+      const targets = index === undefined ? Array.from({ length: batch }, (_, b) => b) : [index];
+      for (const b of targets) {
+        if (lengths[b] + t > maxLength) {
+          throw new ScaledotError('E_SHAPE', `${afn}: appending ${t} positions to batch element ${b}, which holds ${lengths[b]}, would pass maxLength ${maxLength}; nothing was written`);
+        }
+      }
+      for (const [n, b] of targets.entries()) {
+        write(keys, k, n * heads * t * e, b, t, e);
+        write(values, v, n * heads * t * ev, b, t, ev);
+        lengths[b] += t;
+      }
+    },
+    reset() {
+      lengths.fill(0);
+    },
+  };
+}
