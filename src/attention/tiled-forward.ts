@@ -41,7 +41,8 @@ export const DEFAULT_TILES: TileSizes = { blockQ: 64, blockK: 64 };
  */
 export function tiledForward(p: AttentionProblem, tiles: TileSizes = DEFAULT_TILES): ForwardResult {
   const { batch, hq, hkv, l: L, s: S, e: E, ev: Ev, scale, mask, dropoutP, seed, sinks } = p;
-  const Br = tiles.blockQ;
+  // A short query block (decoding: L = 1) needs no more scratch rows than it has queries.
+  const Br = Math.max(1, Math.min(tiles.blockQ, L));
   const Bc = tiles.blockK;
   const output = p.dtype === 'float64' ? new Float64Array(batch * hq * L * Ev) : new Float32Array(batch * hq * L * Ev);
   const lse = new Float64Array(batch * hq * L);

@@ -1,7 +1,7 @@
-import type { AttentionImpl } from '../attention/index.js';
+import { scaledDotProductAttention, type AttentionImpl, type KvCache } from '../attention/index.js';
 import { softmax } from '../softmax/index.js';
 import { Rng, type FloatDType } from '../tensor/index.js';
-import { Var, parameter } from './autograd.js';
+import { Var, parameter, type Data } from './autograd.js';
 import { attentionScores, causalAttention, causalMask, softcap, softcapAttention } from './attention-ops.js';
 import { filledData } from './init.js';
 import { Linear, prefixed, type Module } from './layers.js';
@@ -50,21 +50,46 @@ export class MultiHeadAttention implements Module {
     this.logTau = options.rule === 'qk-norm' ? parameter(filledData(heads, 0.5 * Math.log(headDim), dtype), [heads]) : null;
   }
 
-  forward(x: Var, measure = false): Var {
-    const { heads, headDim, rule } = this.options;
-    const seqLen = x.shape[1];
-    let q = rope(splitHeads(this.wq.forward(x), heads));
-    let k = rope(splitHeads(this.wk.forward(x), heads));
+  /** q, k (rotated from position `offset` on, qk-normed under that rule) and v, each [B, H, T, D]. */
+  private project(x: Var, offset: number): { q: Var; k: Var; v: Var } {
+    const { heads } = this.options;
+    let q = rope(splitHeads(this.wq.forward(x), heads), undefined, offset);
+    let k = rope(splitHeads(this.wk.forward(x), heads), undefined, offset);
     const v = splitHeads(this.wv.forward(x), heads);
     if (this.logTau !== null) {
       q = scaleHeads(l2Normalize(q), this.logTau);
       k = l2Normalize(k);
     }
+    return { q, k, v };
+  }
+
+  forward(x: Var, measure = false): Var {
+    const { headDim, rule } = this.options;
+    const seqLen = x.shape[1];
+    const { q, k, v } = this.project(x, 0);
     const scale = ruleScale(rule, headDim, seqLen);
     const cap = rule === 'softcap' ? this.options.softcap : null;
     if (measure) this.lastEntropy = attentionEntropy(q, k, scale, cap);
     const out = cap === null ? causalAttention(q, k, v, scale, this.options.impl) : softcapAttention(q, k, v, scale, cap);
     return this.wo.forward(mergeHeads(out));
+  }
+
+  /**
+   * Inference with a KV cache (no gradient): x [B, T, width] holds the T new
+   * positions, which sit after the cache.lengths[0] already cached (every
+   * element alike). Their keys and values join the cache, then the new
+   * queries attend causally over it, softcap as the native option: the same
+   * function as forward over the whole sequence, at O(T · length) cost.
+   */
+  decode(x: Var, cache: KvCache): Var {
+    const { headDim, rule, impl } = this.options;
+    const { q, k, v } = this.project(x, cache.lengths[0]);
+    cache.append(k.toTensor(), v.toTensor());
+    const out = scaledDotProductAttention(q.toTensor(), cache.keys, cache.values, {
+      isCausal: true, keyLengths: cache.lengths, scale: ruleScale(rule, headDim, cache.lengths[0]), impl,
+      ...(rule === 'softcap' ? { softcap: this.options.softcap } : {}),
+    });
+    return this.wo.forward(mergeHeads(new Var(out.data as Data, out.shape, false)));
   }
 
   parameters(): [string, Var][] {

@@ -22,6 +22,6 @@ export {
   train, trainSync, Trainer, evaluate, resolveTrainConfig, OPTIMIZERS,
   type TrainConfig, type TrainResult, type TrainHooks, type CurvePoint, type LengthPoint, type OptimizerName, type Evaluation,
 } from './train.js';
-export { sampleNames } from './sample.js';
+export { sampleNames, type SampleOptions } from './sample.js';
 export { trainManySync, type TrainManyOptions } from './parallel.js';
 export { recordOf, type TrainRecord } from './train-record.js';

@@ -1,6 +1,6 @@
-import type { AttentionImpl } from '../attention/index.js';
-import { Rng, ScaledotError, type FloatDType } from '../tensor/index.js';
-import type { Var } from './autograd.js';
+import { createKvCache, type AttentionImpl, type KvCache } from '../attention/index.js';
+import { Rng, ScaledotError, allocate, type FloatDType } from '../tensor/index.js';
+import { Var, type Data } from './autograd.js';
 import { MultiHeadAttention } from './attention-layer.js';
 import { add, previousEmbedding } from './ops.js';
 import { Embedding, Linear, MLP, makeNorm, prefixed, residual, type Module, type NormKind } from './layers.js';
@@ -48,6 +48,12 @@ class Block implements Module {
   /** Pre-norm: x + attn(norm(x)), then + mlp(norm(x)). */
   forward(x: Var, measure: boolean): Var {
     const h = residual(x, (z) => this.attn.forward(this.norm1.forward(z), measure));
+    return residual(h, (z) => this.mlp.forward(this.norm2.forward(z)));
+  }
+
+  /** forward for new positions only, their keys and values going through `cache` (inference). */
+  decode(x: Var, cache: KvCache): Var {
+    const h = residual(x, (z) => this.attn.decode(this.norm1.forward(z), cache));
     return residual(h, (z) => this.mlp.forward(this.norm2.forward(z)));
   }
 
@@ -99,6 +105,36 @@ export class Transformer implements Module {
     return this.head.forward(this.normOut.forward(x));
   }
 
+  /**
+   * A decoder for inference: one KV cache per layer (maxLength positions per
+   * batch element), fed a chunk of ids at a time. step(ids [B, T]) returns the
+   * logits [B, T, V] of those positions, the same as forward over everything
+   * fed since the last reset, without recomputing the earlier positions.
+   * Not under the log-length rule: its scale depends on the whole length, so
+   * every cached key would change as the sequence grows.
+   */
+  decoder(batch: number, maxLength: number): Decoder {
+    const { heads, headDim, dtype } = this.config;
+    if (this.config.scaleRule === 'log-length') {
+      throw new ScaledotError('E_OPTION', 'Transformer.decoder: the log-length scale rule depends on the sequence length, so a KV cache cannot hold its keys; use forward');
+    }
+    const caches = this.blocks.map(() => createKvCache({ batch, heads, headDim, maxLength, dtype }));
+    const previous = new Int32Array(batch).fill(-1); // the last id fed to each element (token shift)
+    return {
+      step: (ids: Int32Array, length: number) => {
+        let x = this.embed.forward(ids, [batch, length]);
+        if (this.embedPrevious !== null) x = add(x, shiftedEmbedding(this.embedPrevious.table, ids, previous, batch, length));
+        for (let b = 0; b < batch; b++) if (length > 0) previous[b] = ids[b * length + length - 1];
+        for (const [i, block] of this.blocks.entries()) x = block.decode(x, caches[i]);
+        return this.head.forward(this.normOut.forward(x));
+      },
+      reset: () => {
+        for (const cache of caches) cache.reset();
+        previous.fill(-1);
+      },
+    };
+  }
+
   /** Mean attention entropy (nats) over layers, from the last forward with `measure`. */
   attentionEntropy(): number {
     return this.blocks.reduce((s, b) => s + b.attn.lastEntropy, 0) / this.blocks.length;
@@ -118,4 +154,27 @@ export class Transformer implements Module {
       ...prefixed('head', this.head),
     ];
   }
+}
+
+/** A Transformer's incremental decoder (Transformer.decoder). */
+export interface Decoder {
+  step(ids: Int32Array, length: number): Var;
+  reset(): void;
+}
+
+/**
+ * previousEmbedding for a chunk that continues a sequence: position 0 of the
+ * chunk takes the embedding of the element's last id before it (zero at the
+ * start). A constant: the decoder computes no gradient.
+ */
+function shiftedEmbedding(table: Var, ids: Int32Array, previous: Int32Array, batch: number, length: number): Var {
+  const d = table.shape[1];
+  const out = allocate(table.data instanceof Float64Array ? 'float64' : 'float32', batch * length * d) as Data;
+  for (let b = 0; b < batch; b++) {
+    for (let t = 0; t < length; t++) {
+      const id = t === 0 ? previous[b] : ids[b * length + t - 1];
+      if (id >= 0) out.set(table.data.subarray(id * d, id * d + d), (b * length + t) * d);
+    }
+  }
+  return new Var(out, [batch, length, d], false);
 }
