@@ -6,9 +6,9 @@
 //   8  i32 wake: bumped once per job; idle workers wait on it
 //  12  i32 done: tasks finished in the current job; the caller waits on it
 //  16  i32 error: set by a worker whose job trapped
-//  64  i32 param slots, PARAM_BASE + 4 * slot
+//  64  i32 param slots, PARAM_BASE + 4 * slot, up to byte 512
 
-export const ABI_VERSION: i32 = 2;
+export const ABI_VERSION: i32 = 3;
 
 export const CLAIM: usize = 0;
 export const WAKE: usize = 8;
@@ -68,7 +68,14 @@ export const P_DK = 42;
 export const P_DV = 43;
 export const P_DQ = 44;
 export const P_VT = 45; // backward: Vᵀ per key block [bhkv, nkb, evp, BC]
-export const N_PARAMS = 46;
+// The model options (src/attention/score-options.ts), each off at 0 / -1.
+export const P_SOFTCAP = 46; // f32: the cap c on natural-log scores; 0 = off
+export const P_ALIBI = 47; // f32 [hq]: slope · log2(e) per query head; 0 (null pointer) = off
+export const P_WIN_LEFT = 48; // i32: window's left size, -1 = unbounded
+export const P_WIN_RIGHT = 49; // i32: window's right size, -1 = unbounded
+export const P_KEYLEN = 50; // i32 [batch]: keys per batch element; 0 (null pointer) = all s
+export const P_SINKS = 51; // f32 [hq]: sink · log2(e) per query head (-inf = none); 0 (null pointer) = off
+export const N_PARAMS = 52;
 
 @inline export function param(ctrl: usize, slot: i32): i32 {
   return load<i32>(ctrl + PARAM_BASE + (<usize>slot << 2));

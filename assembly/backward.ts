@@ -1,12 +1,13 @@
 import {
-  param, paramF, paramPtr, P_BH, P_HQ, P_HKV, P_L, P_S, P_LP, P_SP, P_EP, P_EVP, P_NQB, P_NKB, P_Q, P_K, P_VT,
-  P_KT, P_CAUSAL, P_DROP, P_DROP_THR, P_SEED, P_QSCALE, P_DROP_SCALE, P_SCALE, P_SCRATCH, P_SCRATCH_STRIDE,
+  param, paramF, paramPtr, P_BH, P_HQ, P_HKV, P_L, P_LP, P_SP, P_EP, P_EVP, P_NQB, P_NKB, P_Q, P_K, P_VT,
+  P_KT, P_DROP, P_DROP_THR, P_SEED, P_QSCALE, P_DROP_SCALE, P_SCALE, P_SCRATCH, P_SCRATCH_STRIDE, P_SOFTCAP,
   P_DQ_PARTS, P_DO, P_LSE2, P_D, P_DQ_PARTIALS, P_DQ_PARTIAL_STRIDE, P_DK, P_DV, P_DQ,
 } from './abi';
 import { BR, BC } from './blocks';
 import { gemm, OVERWRITE, ACCUMULATE } from './gemm';
 import { exp2v } from './exp2';
-import { maskTile, tileNeedsMask } from './mask';
+import { maskTile, softcapTile, tileNeedsMask } from './mask';
+import { endQuery, firstQuery, keyOffset } from './visible';
 import { rowHash, keepLanes } from './dropout';
 import { packKBlock, packTransposed } from './forward';
 
@@ -17,6 +18,9 @@ import { packKBlock, packTransposed } from './forward';
 //   dV_j += P̃ᵀ dO_i,  dP = dO_i V_jᵀ,  dS = P ∘ (dP̃ - D_i),
 //   dK_j += dSᵀ Q_i · scale,  dQ_i += dS K_j · scale
 // where P̃ = P ∘ keep / (1 - p) under dropout and dP̃ = dP ∘ keep / (1 - p).
+// Under softcap S is capped as in the forward and dS also takes the cap's
+// slope 1 - tanh² (one more tile). A pair of blocks in which no query sees
+// any key (causal, window, keyLengths: visible.ts) is skipped.
 // One task owns a chunk of key blocks of one kv head, so dK and dV have a
 // single writer; dQ_i gets contributions from every key block, so each chunk
 // accumulates its own dQ partial and a last pass sums the partials in chunk
@@ -69,7 +73,8 @@ export function backwardKeyChunk(ctrl: usize, task: i32, tid: i32): void {
   const hq = param(ctrl, P_HQ), hkv = param(ctrl, P_HKV), lp = param(ctrl, P_LP), sp = param(ctrl, P_SP);
   const ep = param(ctrl, P_EP), evp = param(ctrl, P_EVP), nqb = param(ctrl, P_NQB);
   const bhkv = task / parts, chunk = task % parts;
-  const kbStart = chunkStart(ctrl, chunk, parts), kbEnd = chunkStart(ctrl, chunk + 1, parts);
+  const b = bhkv / hkv;
+  const kbStart = chunkStart(ctrl, b, chunk, parts), kbEnd = chunkStart(ctrl, b, chunk + 1, parts);
   if (kbStart >= kbEnd) return;
   const dqPart = paramPtr(ctrl, P_DQ_PARTIALS) + <usize>chunk * paramPtr(ctrl, P_DQ_PARTIAL_STRIDE);
   const dkRows = paramPtr(ctrl, P_DK) + ((<usize>bhkv * <usize>sp + <usize>(kbStart * BC)) * <usize>ep << 2);
@@ -81,17 +86,20 @@ export function backwardKeyChunk(ctrl: usize, task: i32, tid: i32): void {
   const scratch = paramPtr(ctrl, P_SCRATCH) + <usize>tid * paramPtr(ctrl, P_SCRATCH_STRIDE);
   const qt = scratch + TILES_BYTES; // Qᵀ·c of the query block   [ep][BR]
   const dot = qt + ((<usize>ep * <usize>BR) << 2); // dOᵀ   [evp][BR]
-  const b = bhkv / hkv, hk = bhkv % hkv, group = hq / hkv;
+  const hk = bhkv % hkv, group = hq / hkv;
   const qScale = paramF(ctrl, P_QSCALE);
   for (let g = 0; g < group; g++) {
     const bh = b * hq + hk * group + g;
-    // The chunk's first key block is seen by the most query blocks (causal).
-    for (let qb = firstQueryBlock(ctrl, kbStart); qb < nqb; qb++) {
+    // The chunk's first key block is seen from the earliest query block; the latest one that sees
+    // any of its key blocks bounds the loop (not always the last block's: past keyLengths none does).
+    let qbEnd = 0;
+    for (let kb = kbStart; kb < kbEnd; kb++) qbEnd = max(qbEnd, min(nqb, endQueryBlock(ctrl, b, kb)));
+    for (let qb = firstQueryBlock(ctrl, b, kbStart); qb < qbEnd; qb++) {
       const row0 = <usize>bh * <usize>lp + <usize>(qb * BR);
       packTransposed(paramPtr(ctrl, P_Q) + ((row0 * <usize>ep) << 2), ep, qt, BR, ep, qScale);
       packTransposed(paramPtr(ctrl, P_DO) + ((row0 * <usize>evp) << 2), evp, dot, BR, evp, 1.0);
-      for (let kb = kbStart; kb < kbEnd && firstQueryBlock(ctrl, kb) <= qb; kb++) {
-        backwardBlockPair(ctrl, bhkv, kb, bh, qb, tid, qt, dot, dqPart);
+      for (let kb = kbStart; kb < kbEnd && firstQueryBlock(ctrl, b, kb) <= qb; kb++) {
+        if (qb < endQueryBlock(ctrl, b, kb)) backwardBlockPair(ctrl, bhkv, kb, bh, qb, tid, qt, dot, dqPart);
       }
     }
   }
@@ -101,32 +109,39 @@ export function backwardKeyChunk(ctrl: usize, task: i32, tid: i32): void {
   }
 }
 
-/** The first query block that sees key block kb (under causal, query i sees key j iff i >= j - (s - l)). */
+/** The first query block that sees key block kb of batch element b. */
 @inline
-function firstQueryBlock(ctrl: usize, kb: i32): i32 {
-  if (param(ctrl, P_CAUSAL) == 0) return 0;
-  const first = kb * BC - (param(ctrl, P_S) - param(ctrl, P_L));
-  return first > 0 ? first / BR : 0;
+function firstQueryBlock(ctrl: usize, b: i32, kb: i32): i32 {
+  return firstQuery(ctrl, keyOffset(ctrl, b), kb * BC) / BR;
+}
+
+/** One past the last query block that sees key block kb of batch element b (<= firstQueryBlock when none). */
+@inline
+function endQueryBlock(ctrl: usize, b: i32, kb: i32): i32 {
+  const off = keyOffset(ctrl, b);
+  const first = firstQuery(ctrl, off, kb * BC);
+  const end = endQuery(ctrl, b, off, kb * BC, kb * BC + BC);
+  return end <= first ? first / BR : (end + BR - 1) / BR;
 }
 
 /** The first key block of chunk `chunk` of `parts`, splitting the query blocks x key blocks work evenly. */
-function chunkStart(ctrl: usize, chunk: i32, parts: i32): i32 {
+function chunkStart(ctrl: usize, b: i32, chunk: i32, parts: i32): i32 {
   const nkb = param(ctrl, P_NKB), nqb = param(ctrl, P_NQB);
   if (chunk >= parts) return nkb;
   let total: i64 = 0;
-  for (let kb = 0; kb < nkb; kb++) total += <i64>max(0, nqb - firstQueryBlock(ctrl, kb));
+  for (let kb = 0; kb < nkb; kb++) total += <i64>max(0, min(nqb, endQueryBlock(ctrl, b, kb)) - firstQueryBlock(ctrl, b, kb));
   const target = total * <i64>chunk / <i64>parts;
   let done: i64 = 0;
   for (let kb = 0; kb < nkb; kb++) {
     if (done >= target) return kb;
-    done += <i64>max(0, nqb - firstQueryBlock(ctrl, kb));
+    done += <i64>max(0, min(nqb, endQueryBlock(ctrl, b, kb)) - firstQueryBlock(ctrl, b, kb));
   }
   return nkb;
 }
 
 /** The tiles of one block pair, in the thread's scratch. */
 const TILE_BYTES: usize = (<usize>BC * <usize>BR) << 2;
-const TILES_BYTES: usize = 5 * TILE_BYTES;
+const TILES_BYTES: usize = 6 * TILE_BYTES;
 
 /** Key block kb against query block qb of head bh: adds to dK_kb, dV_kb and the chunk's dQ partial. */
 function backwardBlockPair(ctrl: usize, bhkv: i32, kb: i32, bh: i32, qb: i32, tid: i32, qt: usize, dot: usize, dqPart: usize): void {
@@ -141,6 +156,7 @@ function backwardBlockPair(ctrl: usize, bhkv: i32, kb: i32, bh: i32, qb: i32, ti
   const kpb = dsb + TILE_BYTES; // keep / (1 - p) or 0   [BR][BC]
   const pdb = kpb + TILE_BYTES; // P̃   [BR][BC]
   const dstb = pdb + TILE_BYTES; // dSᵀ   [BC][BR]
+  const slb = dstb + TILE_BYTES; // the softcap's slope 1 - tanh²   [BR][BC]
 
   const kRows = paramPtr(ctrl, P_K) + ((<usize>bhkv * <usize>sp + <usize>j0) * <usize>ep << 2);
   const blockIndex = <usize>(bhkv * nkb + kb);
@@ -153,7 +169,10 @@ function backwardBlockPair(ctrl: usize, bhkv: i32, kb: i32, bh: i32, qb: i32, ti
   const rowBytes = <usize>BC << 2;
 
   gemm(BR, BC, ep, qt, BR, ktBlock, BC, pb, BC, OVERWRITE, 0);
-  if (tileNeedsMask(ctrl, i0, j0 + BC - 1)) maskTile(ctrl, pb, BC, BR, BC, bh, i0, 1, 0, j0, 0, 1);
+  const capped = paramF(ctrl, P_SOFTCAP) > 0;
+  if (capped) softcapTile(ctrl, pb, BR, BC, slb);
+  const b = bh / param(ctrl, P_HQ);
+  if (tileNeedsMask(ctrl, b, i0, i0 + BR - 1, j0, j0 + BC - 1)) maskTile(ctrl, pb, BC, BR, BC, bh, i0, 1, 0, j0, 0, 1);
 
   const lse2 = paramPtr(ctrl, P_LSE2) + (row0 << 2);
   for (let r = 0; r < BR; r++) {
@@ -193,7 +212,9 @@ function backwardBlockPair(ctrl: usize, bhkv: i32, kb: i32, bh: i32, qb: i32, ti
     for (let c: usize = 0; c < rowBytes; c += 16) {
       let dp = v128.load(dsb + off + c);
       if (drop != 0) dp = f32x4.mul(dp, v128.load(kpb + off + c));
-      v128.store(dsb + off + c, f32x4.mul(v128.load(pb + off + c), f32x4.sub(dp, d)));
+      let ds = f32x4.mul(v128.load(pb + off + c), f32x4.sub(dp, d));
+      if (capped) ds = f32x4.mul(ds, v128.load(slb + off + c));
+      v128.store(dsb + off + c, ds);
     }
   }
   gemm(BC, ep, BR, dsb, BC, paramPtr(ctrl, P_Q) + ((row0 * <usize>ep) << 2), ep, dkRows, ep, ACCUMULATE, 0);

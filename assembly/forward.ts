@@ -1,11 +1,12 @@
 import {
   param, paramF, paramPtr, P_HQ, P_HKV, P_L, P_S, P_LP, P_SP, P_EP, P_EVP, P_NQB, P_NKB, P_Q, P_K, P_V, P_KT,
-  P_O, P_MROW, P_LROW, P_CAUSAL, P_DROP, P_DROP_THR, P_SEED, P_QSCALE, P_DROP_SCALE, P_SCRATCH, P_SCRATCH_STRIDE,
+  P_O, P_MROW, P_LROW, P_DROP, P_DROP_THR, P_SEED, P_QSCALE, P_DROP_SCALE, P_SCRATCH, P_SCRATCH_STRIDE, P_SOFTCAP, P_SINKS,
 } from './abi';
 import { BR, BC } from './blocks';
 import { gemm, OVERWRITE, RESCALE } from './gemm';
 import { exp2v } from './exp2';
-import { maskTile, tileNeedsMask } from './mask';
+import { maskTile, softcapTile, tileNeedsMask } from './mask';
+import { endKey, firstKey, keyOffset } from './visible';
 import { rowHash, keepLanes } from './dropout';
 
 // Forward, FlashAttention style, for one block of BR query rows of one head:
@@ -13,6 +14,10 @@ import { rowHash, keepLanes } from './dropout';
 //                       m' = max(m, colmax Sᵀ);  Pᵀ = 2^(Sᵀ - m');  α = 2^(m - m')
 //                       l = α l + colsum Pᵀ;  O = α O + P V
 //   output = O / l (· 1/(1-p) with dropout), lse = (m + log2 l) · ln 2.
+// The scores are softcapped, then ALiBi and the masks apply (mask.ts); a sink
+// σ starts the state at m = σ · log2 e, l = 1 (it joins the denominator only).
+// Key blocks outside what the block's rows may see (causal, window,
+// keyLengths: visible.ts) are never touched.
 // Only BC x BR scores exist at a time: memory is O(l + s), not O(l · s).
 // The tile is held as [key][query], so the running max, sum and rescale of 4
 // queries are one f32x4 each (no horizontal reductions), and the tile is
@@ -46,7 +51,7 @@ export function packTransposed(src: usize, ld: i32, dst: usize, rows: i32, cols:
 
 export function forwardBlock(ctrl: usize, task: i32, tid: i32): void {
   const hq = param(ctrl, P_HQ), hkv = param(ctrl, P_HKV);
-  const l = param(ctrl, P_L), s = param(ctrl, P_S), lp = param(ctrl, P_LP), sp = param(ctrl, P_SP);
+  const l = param(ctrl, P_L), lp = param(ctrl, P_LP), sp = param(ctrl, P_SP);
   const ep = param(ctrl, P_EP), evp = param(ctrl, P_EVP), nqb = param(ctrl, P_NQB), nkb = param(ctrl, P_NKB);
   const bh = task / nqb, qb = task % nqb;
   const b = bh / hq, h = bh % hq;
@@ -64,9 +69,11 @@ export function forwardBlock(ctrl: usize, task: i32, tid: i32): void {
 
   packTransposed(paramPtr(ctrl, P_Q) + ((<usize>bh * <usize>lp + <usize>i0) * <usize>ep << 2), ep, qt, BR, ep, paramF(ctrl, P_QSCALE));
   memory.fill(oacc, 0, (<usize>BR * <usize>evp) << 2);
+  const sinks = paramPtr(ctrl, P_SINKS);
+  const sink: f32 = sinks != 0 ? load<f32>(sinks + (<usize>h << 2)) : NEG_INF;
   for (let r = 0; r < BR; r++) {
-    store<f32>(mrow + (<usize>r << 2), NEG_INF);
-    store<f32>(lrow + (<usize>r << 2), 0);
+    store<f32>(mrow + (<usize>r << 2), sink);
+    store<f32>(lrow + (<usize>r << 2), sink == NEG_INF ? <f32>0 : <f32>1);
   }
   const drop = param(ctrl, P_DROP);
   const thr = i32x4.splat(param(ctrl, P_DROP_THR));
@@ -75,18 +82,22 @@ export function forwardBlock(ctrl: usize, task: i32, tid: i32): void {
     for (let r = 0; r < BR; r++) store<u32>(hrow + (<usize>r << 2), rowHash(seed, <u32>(bh * l + i0 + r)));
   }
 
-  // Keys a row of this block may see: under causal, up to (last row) + s - l.
-  let kEnd = s;
-  if (param(ctrl, P_CAUSAL) != 0) kEnd = min(s, i0 + BR + s - l);
-  const kBlocks = kEnd <= 0 ? 0 : min(nkb, (kEnd + BC - 1) / BC);
+  // The keys some row of this block may see: from the first row's first to the last real row's end.
+  const off = keyOffset(ctrl, b);
+  const kStart = firstKey(ctrl, off, i0);
+  const kEnd = endKey(ctrl, b, off, min(i0 + BR, l) - 1);
+  const kbFirst = kStart / BC;
+  const kBlocks = kEnd <= kStart ? 0 : min(nkb, (kEnd + BC - 1) / BC);
+  const capped = paramF(ctrl, P_SOFTCAP) > 0;
 
   const kt0 = paramPtr(ctrl, P_KT) + ((<usize>bhkv * <usize>nkb * <usize>ep * <usize>BC) << 2);
   const v0 = paramPtr(ctrl, P_V) + ((<usize>bhkv * <usize>sp * <usize>evp) << 2);
   const rowBytes = <usize>BR << 2;
-  for (let kb = 0; kb < kBlocks; kb++) {
+  for (let kb = kbFirst; kb < kBlocks; kb++) {
     const j0 = kb * BC;
     gemm(BC, BR, ep, kt0 + ((<usize>kb * <usize>ep * <usize>BC) << 2), BC, qt, BR, st, BR, OVERWRITE, 0);
-    if (tileNeedsMask(ctrl, i0, j0 + BC - 1)) maskTile(ctrl, st, BR, BC, BR, bh, i0, 0, 1, j0, 1, 0);
+    if (capped) softcapTile(ctrl, st, BC, BR, 0);
+    if (tileNeedsMask(ctrl, b, i0, i0 + BR - 1, j0, j0 + BC - 1)) maskTile(ctrl, st, BR, BC, BR, bh, i0, 0, 1, j0, 1, 0);
 
     // Online softmax, 4 queries (one column group of the tile) at a time.
     for (let g: usize = 0; g < rowBytes; g += 16) {

@@ -1,27 +1,36 @@
 import {
-  param, paramPtr, P_CAUSAL, P_L, P_S, P_MASK_KIND, P_MASK, P_MASK_HEAD, P_MASK_RS, P_MASK_CS,
+  param, paramF, paramPtr, P_HQ, P_L, P_S, P_MASK_KIND, P_MASK, P_MASK_HEAD, P_MASK_RS, P_MASK_CS, P_SOFTCAP, P_ALIBI,
+  P_CAUSAL, P_WIN_LEFT, P_WIN_RIGHT,
 } from './abi';
+import { endKey, firstKey, keyLength, keyOffset } from './visible';
 
 const NEG_INF: f32 = -Infinity;
+const LOG2E: f32 = 1.4426950408889634;
+const LN2: f32 = 0.6931471805599453;
 
 /**
- * Applies to one tile of base-2 scores everything that can hide or shift a
- * score: keys past s (padding) and, under causal, keys after the query's
- * diagonal (j > i + s - l) get -inf; a bool mask's 0 gives -inf and an
- * additive mask adds its value * log2(e).
+ * Applies to one tile of base-2 scores everything after the softcap that can
+ * hide or shift a score, in the contract's order: ALiBi subtracts
+ * slope · log2(e) · |i + off − j|, an additive mask adds its value · log2(e),
+ * and -inf goes where a bool mask is 0, past s (padding), past keyLengths[b],
+ * after the diagonal under causal (j > i + off) or outside the window.
  *
  * Tile element (r, c) scores query i = i0 + r * iR + c * iC against key
  * j = j0 + r * jR + c * jC, so one routine serves the forward tile (rows are
  * queries) and the backward one (rows are keys). Scalar on purpose: it only
- * runs on tiles that need it (edges, the diagonal, user masks).
+ * runs on tiles that need it (edges, the diagonal, windows, user masks, ALiBi).
  */
 export function maskTile(
   ctrl: usize, tile: usize, ldt: i32, rows: i32, cols: i32, bh: i32,
   i0: i32, iR: i32, iC: i32, j0: i32, jR: i32, jC: i32,
 ): void {
-  const l = param(ctrl, P_L), s = param(ctrl, P_S);
+  const l = param(ctrl, P_L), s = param(ctrl, P_S), hq = param(ctrl, P_HQ);
+  const b = bh / hq, h = bh % hq;
+  const off = keyOffset(ctrl, b), length = keyLength(ctrl, b);
   const causal = param(ctrl, P_CAUSAL) != 0;
-  const shift = s - l;
+  const left = param(ctrl, P_WIN_LEFT), right = param(ctrl, P_WIN_RIGHT);
+  const alibi = paramPtr(ctrl, P_ALIBI);
+  const slope: f32 = alibi != 0 ? load<f32>(alibi + (<usize>h << 2)) : 0;
   const maskKind = param(ctrl, P_MASK_KIND);
   const mask = paramPtr(ctrl, P_MASK);
   const rs = param(ctrl, P_MASK_RS), cs = param(ctrl, P_MASK_CS);
@@ -32,25 +41,51 @@ export function maskTile(
       const i = i0 + r * iR + c * iC;
       const j = j0 + r * jR + c * jC;
       const at = row + (<usize>c << 2);
-      if (j >= s || (causal && j > i + shift)) {
+      const diag = i + off;
+      if (j >= s || j >= length || (causal && j > diag) || (left >= 0 && j < diag - left) || (right >= 0 && j > diag + right)) {
         store<f32>(at, NEG_INF);
-      } else if (maskKind != 0 && i < l) {
+        continue;
+      }
+      let x = load<f32>(at);
+      if (alibi != 0) x -= slope * <f32>abs(diag - j);
+      if (maskKind != 0 && i < l) {
         const e = <usize>(head + i * rs + j * cs);
         if (maskKind == 1) {
-          if (load<u8>(mask + e) == 0) store<f32>(at, NEG_INF);
+          if (load<u8>(mask + e) == 0) x = NEG_INF;
         } else {
-          store<f32>(at, load<f32>(at) + load<f32>(mask + (e << 2)) * <f32>1.4426950408889634);
+          x += load<f32>(mask + (e << 2)) * LOG2E;
         }
       }
+      store<f32>(at, x);
     }
   }
 }
 
-/** Whether a tile covering queries [iLo, iHi] and keys [jLo, jHi] needs maskTile. */
-@inline
-export function tileNeedsMask(ctrl: usize, iLo: i32, jHi: i32): bool {
-  if (param(ctrl, P_MASK_KIND) != 0) return true;
-  if (jHi >= param(ctrl, P_S)) return true;
-  return param(ctrl, P_CAUSAL) != 0 && jHi > iLo + param(ctrl, P_S) - param(ctrl, P_L);
+/**
+ * The softcap on a tile of base-2 scores x = s · log2(e):
+ * x ← c · tanh(x · ln 2 / c) · log2(e), and where `slope` is not 0 it also
+ * stores ds_capped/ds = 1 − tanh² there (same layout), for the backward.
+ * Scalar tanh (musl's tanhf, within 2 ulp): a polynomial exp would lose the
+ * relative accuracy of small scores that 1 − 2/(e^{2x} + 1) cancels away.
+ */
+export function softcapTile(ctrl: usize, tile: usize, rows: i32, cols: i32, slope: usize): void {
+  const cap = paramF(ctrl, P_SOFTCAP);
+  const toNat: f32 = LN2 / cap;
+  const back: f32 = cap * LOG2E;
+  const n = <usize>rows * <usize>cols;
+  for (let e: usize = 0; e < n; e++) {
+    const at = tile + (e << 2);
+    const t = Mathf.tanh(load<f32>(at) * toNat);
+    store<f32>(at, t * back);
+    if (slope != 0) store<f32>(slope + (e << 2), <f32>1 - t * t);
+  }
 }
 
+/** Whether a tile covering queries [iLo, iHi] and keys [jLo, jHi] of batch element b needs maskTile. */
+export function tileNeedsMask(ctrl: usize, b: i32, iLo: i32, iHi: i32, jLo: i32, jHi: i32): bool {
+  if (param(ctrl, P_MASK_KIND) != 0 || paramPtr(ctrl, P_ALIBI) != 0) return true;
+  if (jHi >= param(ctrl, P_S)) return true;
+  // Every row of the tile sees every key of it iff the last row's first key and the first row's end enclose it.
+  const off = keyOffset(ctrl, b);
+  return firstKey(ctrl, off, iHi) > jLo || endKey(ctrl, b, off, iLo) <= jHi;
+}

@@ -67,14 +67,7 @@ function checkDsinks(
   assertClose(grads.dsinks.data, exact, tolerance, `${c.name} ${dtype} dsinks`);
 }
 
-/** Whether a case uses an option of issue 9 (softcap, ALiBi, window, keyLengths, sinks). */
-const usesModelOptions = (c: AttentionCase) => Object.keys(modelOptions(c)).length > 0;
-
-/**
- * The cases a backend takes in a dtype. Every backend must take every case,
- * except that the wasm kernels may refuse (so 'auto' falls back to tiled)
- * the model options, and only those: checked by a test below.
- */
+/** The cases a backend takes in a dtype (every one: checked below, so a backend cannot skip a case by refusing it). */
 function casesFor(impl: string, dtype: FloatDType): AttentionCase[] {
   return CASES.filter((c) => {
     const inputs = caseInputs(c, dtype);
@@ -90,12 +83,8 @@ function casesFor(impl: string, dtype: FloatDType): AttentionCase[] {
 for (const impl of IMPLS) {
   describe(`scaledDotProductAttention [${impl}]`, () => {
     const dtypes = dtypesOf(impl);
-    it('takes every case in every dtype it claims (wasm may refuse only the model options)', () => {
-      for (const dtype of dtypes) {
-        const refused = CASES.filter((c) => !casesFor(impl, dtype).includes(c));
-        if (impl === 'wasm') assert.ok(refused.every(usesModelOptions), `${dtype}: ${refused.map((c) => c.name).join(', ')}`);
-        else assert.deepEqual(refused.map((c) => c.name), [], dtype);
-      }
+    it('takes every case in every dtype it claims (the model options included)', () => {
+      for (const dtype of dtypes) assert.deepEqual(CASES.filter((c) => !casesFor(impl, dtype).includes(c)).map((c) => c.name), [], dtype);
     });
     // The most precise dtype this backend takes: float64, except for the wasm kernels (float32 and half dtypes).
     const hi = widestDtype(impl);

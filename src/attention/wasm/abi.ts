@@ -1,7 +1,7 @@
 // The control block shared with the WebAssembly kernels: a mirror of
 // assembly/abi.ts (the loader refuses a module whose abiVersion() differs).
 
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** Byte offsets in the control block. */
 export const CTRL = {
@@ -10,7 +10,7 @@ export const CTRL = {
   done: 12, // i32, tasks finished in the current job
   error: 16, // i32, set by a worker whose job threw
   params: 64,
-  bytes: 256,
+  bytes: 512,
 } as const;
 
 export const KIND = {
@@ -29,9 +29,10 @@ export const SLOT = {
   causal: 25, drop: 26, dropThreshold: 27, seed: 28, qScale: 29, dropScale: 30, scale: 31,
   scratch: 32, scratchStride: 33, dqParts: 34,
   dOut: 35, lse2: 38, d: 39, dqPartials: 40, dqPartialStride: 41, dk: 42, dv: 43, dq: 44, vT: 45,
+  softcap: 46, alibi: 47, windowLeft: 48, windowRight: 49, keyLengths: 50, sinks: 51,
 } as const;
 
-export const FLOAT_SLOTS: ReadonlySet<number> = new Set([SLOT.qScale, SLOT.dropScale, SLOT.scale]);
+export const FLOAT_SLOTS: ReadonlySet<number> = new Set([SLOT.qScale, SLOT.dropScale, SLOT.scale, SLOT.softcap]);
 
 /** The most tasks one job can hold: the claim word keeps counts in 24 bits. */
 export const MAX_TASKS = (1 << 24) - 1;

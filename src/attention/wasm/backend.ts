@@ -4,6 +4,7 @@ import { KIND, MAX_TASKS, SLOT } from './abi.js';
 import { copyIn, copyMask, copyOut } from './copy.js';
 import { Arena, problemDims, scratchBytes, takeMask, type Dims, type MaskRegions } from './layout.js';
 import { kernelRuntime, type KernelRuntime } from './runtime.js';
+import { setScoreParams, sinkGradient, takeScoreRegions, type ScoreRegions } from './score-params.js';
 
 /**
  * impl 'wasm': the FlashAttention algorithm as WebAssembly SIMD128 kernels
@@ -22,8 +23,6 @@ export const wasmBackend: AttentionBackend = {
   priority: 20,
   supports(p) {
     if (p.dtype === 'float64') return false;
-    // The kernels do not implement the score options yet: such calls go to 'tiled'.
-    if (p.softcap > 0 || p.alibi || p.window || p.keyLengths || p.sinks) return false;
     const rt = kernelRuntime();
     if (rt === null) return false;
     const d = problemDims(p, rt.blockRows, rt.blockCols);
@@ -60,7 +59,7 @@ function commonParams(p: AttentionProblem, d: Dims, scratch: number, scratchStri
 
 /** What either pass lays out: q and k in, Kᵀ packed, the mask, per-thread scratch. */
 interface CommonPlan {
-  q: number; k: number; kt: number; mask: MaskRegions | null; scratch: number; scratchStride: number; end: number;
+  q: number; k: number; kt: number; mask: MaskRegions | null; score: ScoreRegions; scratch: number; scratchStride: number; end: number;
 }
 
 interface ForwardPlan extends CommonPlan {
@@ -79,9 +78,10 @@ function forwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): ForwardPl
   const mrow = a.take(d.bh * d.lp * 4);
   const lrow = a.take(d.bh * d.lp * 4);
   const mask = takeMask(a, p);
+  const score = takeScoreRegions(a, p);
   const scratchStride = scratchBytes(d, rt.blockRows, rt.blockCols);
   const scratch = a.take(scratchStride * rt.poolThreads);
-  return { q, k, v, kt, o, mrow, lrow, mask, scratch, scratchStride, end: a.end };
+  return { q, k, v, kt, o, mrow, lrow, mask, score, scratch, scratchStride, end: a.end };
 }
 
 function setMask(p: AttentionProblem, params: Map<number, number>, buffer: ArrayBufferLike, mask: MaskRegions | null): void {
@@ -120,6 +120,7 @@ function stage<P extends CommonPlan>(
   copyIn(heap, plan.k, p.k, d.bhkv, p.s, p.e, d.sp, d.ep);
   const params = commonParams(p, d, plan.scratch, plan.scratchStride);
   setMask(p, params, buffer, plan.mask);
+  setScoreParams(p, params, buffer, plan.score);
   params.set(SLOT.q, plan.q).set(SLOT.k, plan.k).set(SLOT.kt, plan.kt);
   return { rt, d, plan, buffer, heap, params };
 }
@@ -169,9 +170,10 @@ function backwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): Backward
   const dk = a.take(d.bhkv * d.sp * d.ep * 4);
   const dv = a.take(d.bhkv * d.sp * d.evp * 4);
   const mask = takeMask(a, p);
+  const score = takeScoreRegions(a, p);
   const scratchStride = scratchBytes(d, rt.blockRows, rt.blockCols);
   const scratch = a.take(scratchStride * rt.poolThreads);
-  return { q, k, kt, vt, dOut, lse2, d: dRow, dqPartials, dqPartialStride, dk, dv, dq: dOut, mask, scratch, scratchStride, end: a.end };
+  return { q, k, kt, vt, dOut, lse2, d: dRow, dqPartials, dqPartialStride, dk, dv, dq: dOut, mask, score, scratch, scratchStride, end: a.end };
 }
 
 function wasmBackward(
@@ -189,6 +191,7 @@ function wasmBackward(
   // or padding), so that 2^(s - lse2) is exactly 0 there; D = rowsum(dO ∘ O) in float64.
   const lse2 = new Float32Array(buffer, plan.lse2, d.bh * d.lp).fill(Infinity);
   const dRow = new Float32Array(buffer, plan.d, d.bh * d.lp).fill(0);
+  const rowD = new Float64Array(d.bh * p.l);
   for (let r = 0; r < d.bh; r++) {
     for (let i = 0; i < p.l; i++) {
       const row = r * p.l + i;
@@ -196,6 +199,7 @@ function wasmBackward(
       let dot = 0;
       for (let c = 0; c < p.ev; c++) dot += dOut[row * p.ev + c] * output[row * p.ev + c];
       dRow[r * d.lp + i] = dot;
+      rowD[row] = dot;
     }
   }
   params.set(SLOT.vT, plan.vt);
@@ -216,6 +220,6 @@ function wasmBackward(
     dq: copyOut(heap, plan.dq, d.bh, p.l, p.e, d.lp, d.ep, round),
     dk: copyOut(heap, plan.dk, d.bhkv, p.s, p.e, d.sp, d.ep, round),
     dv: copyOut(heap, plan.dv, d.bhkv, p.s, p.ev, d.sp, d.evp, round),
-    dsinks: null,
+    dsinks: sinkGradient(p, lse, (row) => rowD[row]),
   };
 }
