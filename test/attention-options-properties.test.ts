@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  scaledDotProductAttention, scaledDotProductAttentionBackward, scaledDotProductAttentionWithLse, tensor,
+  randn, scaledDotProductAttention, scaledDotProductAttentionBackward, scaledDotProductAttentionWithLse, tensor,
   type AttentionOptions, type FloatDType, type Tensor,
 } from '../src/index.js';
 import { IMPLS, dtypesOf, takesModelOptions } from './helpers/backends.js';
@@ -182,4 +182,77 @@ for (const impl of IMPLS) {
       }), { numRuns: RUNS });
     });
   });
+}
+
+/**
+ * Long rows, so that the block kernels cross block boundaries and skip key
+ * blocks (64 × 64 tiles): random windows, key lengths and the other options
+ * on L, S up to 300, each fast backend against the float64 reference backend
+ * (itself held to the test reference above). Tolerances from close.ts with
+ * bounds in place of the per-row terms: A <= max|v|, σ <= |scale| E max|q| max|k| + slope · S.
+ */
+describe('attention model options on long rows, against the reference backend', () => {
+  const arb = fc.record({
+    b: fc.integer({ min: 1, max: 2 }), hkv: fc.integer({ min: 1, max: 2 }), group: fc.integer({ min: 1, max: 2 }),
+    l: fc.integer({ min: 1, max: 200 }), s: fc.integer({ min: 1, max: 300 }), e: fc.constantFrom(8, 16), ev: fc.constantFrom(4, 8),
+    causal: fc.boolean(), left: fc.integer({ min: -1, max: 150 }), right: fc.integer({ min: -1, max: 150 }),
+    lengths: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 2, maxLength: 2 }),
+    softcap: fc.option(fc.constantFrom(1, 5), { nil: undefined }), alibi: fc.boolean(), sinks: fc.boolean(), seed: fc.nat(1000),
+  });
+  for (const impl of IMPLS.filter((x) => x !== 'reference')) {
+    const dtype = dtypesOf(impl).includes('float64') ? 'float64' : 'float32';
+    if (!takesModelOptions(impl, dtype)) continue;
+    it(`[${impl}, ${dtype}] forward, lse and every gradient`, () => {
+      fc.assert(fc.property(arb, (c) => {
+        const hq = c.hkv * c.group;
+        const q = randnOf([c.b, hq, c.l, c.e], c.seed, dtype);
+        const k = randnOf([c.b, c.hkv, c.s, c.e], c.seed + 1, dtype);
+        const v = randnOf([c.b, c.hkv, c.s, c.ev], c.seed + 2, dtype);
+        const dO = randnOf([c.b, hq, c.l, c.ev], c.seed + 3, dtype);
+        const slopes = c.alibi ? Array.from({ length: hq }, (_, h) => 2 ** -(h + 3)) : undefined;
+        const options: AttentionOptions = {
+          enableGqa: true, isCausal: c.causal, window: [c.left, c.right],
+          keyLengths: Array.from({ length: c.b }, (_, bi) => Math.round(c.lengths[bi] * c.s)),
+          ...(c.softcap ? { softcap: c.softcap } : {}), ...(slopes ? { alibiSlopes: slopes } : {}),
+          ...(c.sinks ? { sinks: Array.from({ length: hq }, (_, h) => h - 1) } : {}),
+        };
+        const fast = scaledDotProductAttentionWithLse(q, k, v, { ...options, impl });
+        const exact = scaledDotProductAttentionWithLse(q, k, v, { ...options, impl: 'reference' });
+        const sigma = (1 / Math.sqrt(c.e)) * c.e * maxAbs(q.data) * maxAbs(k.data) + (slopes ? slopes[0] * c.s : 0);
+        const a = maxAbs(v.data);
+        assertClose(fast.output.data, exact.output.data, (i) => outputTolerance(dtype, c.s, c.e, exact.output.data[i], a, sigma), 'output');
+        assertClose(fast.lse.data, exact.lse.data, (i) => lseTolerance(dtype, c.s, c.e, exact.lse.data[i], sigma), 'lse');
+        const gFast = scaledDotProductAttentionBackward(q, k, v, dO, { ...options, impl });
+        const gExact = scaledDotProductAttentionBackward(q, k, v, dO, { ...options, impl: 'reference' });
+        const n = c.l + c.s + c.e + c.ev;
+        const terms = maxAbs(dO.data) * a * (1 + maxAbs(q.data) + maxAbs(k.data));
+        for (const name of ['dq', 'dk', 'dv'] as const) {
+          const scale = Math.max(maxAbs(gExact[name].data), terms);
+          assertClose(gFast[name].data, gExact[name].data, (i) => gradTolerance(dtype, n, sigma, gExact[name].data[i], scale), name);
+        }
+        if (c.sinks) {
+          assertClose(gFast.dsinks!.data, gExact.dsinks!.data, (i) => c.b * c.l * gradTolerance(dtype, n, sigma, gExact.dsinks!.data[i], terms), 'dsinks');
+        }
+      }), { numRuns: 12, examples: BLOCK_EDGES.map((c): [typeof c] => [c]) });
+    });
+  }
+});
+
+/**
+ * Windows and key lengths whose edges fall exactly on, or one past, a
+ * 64-key or 64-query block boundary: where a block-skipping bound that is off
+ * by one drops or keeps a whole block (random draws rarely land there).
+ */
+const BLOCK_EDGES = [
+  { left: 1, right: 0, l: 192, s: 192, lengths: [1, 1] }, // query 128 sees key 127: key block 1 reaches query block 2
+  { left: 64, right: -1, l: 192, s: 192, lengths: [1, 1] },
+  { left: 63, right: 1, l: 130, s: 130, lengths: [1, 1] },
+  { left: -1, right: 0, l: 128, s: 129, lengths: [128 / 129, 1] }, // keyLengths 128 and 129: a block of one key
+  { left: 2, right: 64, l: 65, s: 200, lengths: [65 / 200, 0.64] },
+].map((x) => ({
+  b: 2, hkv: 1, group: 2, e: 8 as const, ev: 4 as const, causal: x.right === 0, softcap: undefined, alibi: false, sinks: true, seed: 7, ...x,
+}));
+
+function randnOf(shape: number[], seed: number, dtype: FloatDType): Tensor {
+  return randn(shape, { seed, dtype });
 }
