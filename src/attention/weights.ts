@@ -11,7 +11,8 @@ import { rowScores, softmaxInPlace } from './reference.js';
  *
  * This is the slow path on purpose: it materialises L × S values per head
  * through the float64 reference, for looking at the weights, not for speed.
- * dropoutP must be 0 or absent (the weights are those before dropout).
+ * dropoutP must be 0 or absent (the weights are those before dropout); impl
+ * is accepted but does not matter: every backend computes the same P.
  */
 export function attentionWeights(query: Tensor, key: Tensor, value: Tensor, options?: AttentionOptions): Tensor {
   const fn = 'attentionWeights';
