@@ -10,7 +10,7 @@ export { crossEntropy, IGNORE } from './loss.js';
 export { initWeight, type InitScheme } from './init.js';
 export { Linear, Embedding, LayerNorm, RMSNorm, MLP, residual, type Module, type NormKind } from './layers.js';
 export { MultiHeadAttention, attentionEntropy, type AttentionLayerOptions } from './attention-layer.js';
-export { Transformer, type TransformerConfig } from './transformer.js';
+export { Transformer, type Decoder, type TransformerConfig } from './transformer.js';
 export { AdamW, SgdMomentum, clipGradNorm, gradNorm, learningRate, type Optimizer, type AdamWOptions, type SgdOptions } from './optim.js';
 export { SCALE_RULES, DEFAULT_SOFTCAP, checkScaleRule, ruleScale, type ScaleRule } from './scale-rules.js';
 export { recallBatch, recallLength, recallVocabSize, type RecallSpec } from './data/recall.js';
