@@ -7,7 +7,7 @@ import { BR, BC } from './blocks';
 import { gemm, OVERWRITE, ACCUMULATE } from './gemm';
 import { exp2v } from './exp2';
 import { maskTile, softcapTile, tileNeedsMask } from './mask';
-import { endQuery, firstQuery, keyOffset } from './visible';
+import { endQuery, firstQuery, keyLength, keyOffset } from './visible';
 import { rowHash, keepLanes } from './dropout';
 import { packKBlock, packTransposed } from './forward';
 
@@ -48,6 +48,7 @@ export function backwardPrep(ctrl: usize, task: i32): void {
     packKBlock(ctrl, kTask);
     const sp = param(ctrl, P_SP), nkb = param(ctrl, P_NKB);
     const bhkv = kTask / nkb, kb = kTask % nkb;
+    if (kb * BC >= keyLength(ctrl, bhkv / param(ctrl, P_HKV))) return; // never read, as in packKBlock
     packTransposed(
       paramPtr(ctrl, P_DV) + ((<usize>bhkv * <usize>sp + <usize>(kb * BC)) * <usize>evp << 2), evp,
       paramPtr(ctrl, P_VT) + ((<usize>kTask * <usize>evp * <usize>BC) << 2), BC, evp, 1.0,

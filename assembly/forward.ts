@@ -6,7 +6,7 @@ import { BR, BC } from './blocks';
 import { gemm, OVERWRITE, RESCALE } from './gemm';
 import { exp2v } from './exp2';
 import { maskTile, softcapTile, tileNeedsMask } from './mask';
-import { endKey, firstKey, keyOffset } from './visible';
+import { endKey, firstKey, keyLength, keyOffset } from './visible';
 import { rowHash, keepLanes } from './dropout';
 
 // Forward, FlashAttention style, for one block of BR query rows of one head:
@@ -33,6 +33,8 @@ const NEG_INF: f32 = -Infinity;
 export function packKBlock(ctrl: usize, task: i32): void {
   const ep = param(ctrl, P_EP), sp = param(ctrl, P_SP), nkb = param(ctrl, P_NKB);
   const bhkv = task / nkb, kb = task % nkb;
+  // A block past keyLengths is never read (and its rows were not copied in).
+  if (kb * BC >= keyLength(ctrl, bhkv / param(ctrl, P_HKV))) return;
   packTransposed(
     paramPtr(ctrl, P_K) + ((<usize>bhkv * <usize>sp + <usize>(kb * BC)) * <usize>ep << 2), ep,
     paramPtr(ctrl, P_KT) + ((<usize>task * <usize>ep * <usize>BC) << 2), BC, ep, 1.0,

@@ -1,7 +1,7 @@
 import { rounder } from '../../tensor/index.js';
 import type { AttentionBackend, AttentionProblem, BackwardResult, ForwardResult } from '../problem.js';
 import { KIND, MAX_TASKS, SLOT } from './abi.js';
-import { copyIn, copyMask, copyOut } from './copy.js';
+import { copyIn, copyKeysIn, copyMask, copyOut } from './copy.js';
 import { Arena, problemDims, scratchBytes, takeMask, type Dims, type MaskRegions } from './layout.js';
 import { kernelRuntime, type KernelRuntime } from './runtime.js';
 import { setScoreParams, sinkGradient, takeScoreRegions, type ScoreRegions } from './score-params.js';
@@ -117,7 +117,7 @@ function stage<P extends CommonPlan>(
   const buffer = rt.memory.buffer;
   const heap = new Float32Array(buffer);
   copyIn(heap, plan.q, p.q, d.bh, p.l, p.e, d.lp, d.ep);
-  copyIn(heap, plan.k, p.k, d.bhkv, p.s, p.e, d.sp, d.ep);
+  copyKeysIn(heap, plan.k, p.k, d.bhkv, p.s, p.e, d.sp, d.ep, p.hkv, p.keyLengths, rt.blockCols);
   const params = commonParams(p, d, plan.scratch, plan.scratchStride);
   setMask(p, params, buffer, plan.mask);
   setScoreParams(p, params, buffer, plan.score);
@@ -128,7 +128,7 @@ function stage<P extends CommonPlan>(
 /** The forward pass; the output is float32, rounded to the problem's dtype by `round` if given. */
 function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | null): ForwardResult {
   const { rt, d, plan, buffer, heap, params } = stage(p, forwardPlan);
-  copyIn(heap, plan.v, p.v, d.bhkv, p.s, p.ev, d.sp, d.evp);
+  copyKeysIn(heap, plan.v, p.v, d.bhkv, p.s, p.ev, d.sp, d.evp, p.hkv, p.keyLengths, rt.blockCols);
   params.set(SLOT.v, plan.v).set(SLOT.o, plan.o).set(SLOT.mrow, plan.mrow).set(SLOT.lrow, plan.lrow);
 
   const packTasks = d.bhkv * d.nkb;
@@ -185,7 +185,7 @@ function wasmBackward(
   if (p.dtype !== 'float32') output = forwardInFloat32(p, null).output;
   const { rt, d, plan, buffer, heap, params } = stage(p, backwardPlan);
   // V is only needed to pack Vᵀ, which happens before dV is written: it is staged in dV's bytes.
-  copyIn(heap, plan.dv, p.v, d.bhkv, p.s, p.ev, d.sp, d.evp);
+  copyKeysIn(heap, plan.dv, p.v, d.bhkv, p.s, p.ev, d.sp, d.evp, p.hkv, p.keyLengths, rt.blockCols);
   copyIn(heap, plan.dOut, dOut, d.bh, p.l, p.ev, d.lp, d.evp);
   // lse in base 2, and +inf where no weight may be nonzero (a fully masked row,
   // or padding), so that 2^(s - lse2) is exactly 0 there; D = rowsum(dO ∘ O) in float64.

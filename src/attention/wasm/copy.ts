@@ -24,6 +24,39 @@ export function copyIn(
   }
 }
 
+/**
+ * copyIn for keys or values under keyLengths: matrix m (a kv head of batch
+ * element floor(m / hkv)) needs only its first `live` rows, zero-padded to the
+ * end of their key block: the kernels never visit a key block past keyLengths
+ * (assembly/visible.ts), so the rest of a cache's maxLength rows is neither
+ * copied nor cleared, and a decoding step costs its cache's length, not its size.
+ */
+export function copyKeysIn(
+  heap: Float32Array, dst: number, src: Float32Array | Float64Array, mats: number, rows: number, cols: number,
+  rowsP: number, colsP: number, hkv: number, keyLengths: Int32Array | null, blockCols: number,
+): void {
+  if (keyLengths === null) {
+    copyIn(heap, dst, src, mats, rows, cols, rowsP, colsP);
+    return;
+  }
+  const base = dst / 4;
+  for (let m = 0; m < mats; m++) {
+    const live = keyLengths[Math.floor(m / hkv)];
+    const end = Math.min(rowsP, Math.ceil(live / blockCols) * blockCols);
+    const at = base + m * rowsP * colsP;
+    heap.fill(0, at + live * colsP, at + end * colsP);
+    for (let r = 0; r < live; r++) {
+      const from = (m * rows + r) * cols;
+      const to = at + r * colsP;
+      if (cols === colsP) heap.set(src.subarray(from, from + cols), to);
+      else {
+        for (let c = 0; c < cols; c++) heap[to + c] = src[from + c];
+        heap.fill(0, to + cols, to + colsP);
+      }
+    }
+  }
+}
+
 /** The inverse of copyIn: rows x cols out of rowsP x colsP, through `round` (the dtype's rounding) if given. */
 export function copyOut(
   heap: Float32Array, src: number, mats: number, rows: number, cols: number, rowsP: number, colsP: number,
