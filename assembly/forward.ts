@@ -1,11 +1,12 @@
 import {
   param, paramF, paramPtr, P_HQ, P_HKV, P_L, P_S, P_LP, P_SP, P_EP, P_EVP, P_NQB, P_NKB, P_Q, P_K, P_V, P_KT,
   P_O, P_MROW, P_LROW, P_DROP, P_DROP_THR, P_SEED, P_QSCALE, P_DROP_SCALE, P_SCRATCH, P_SCRATCH_STRIDE, P_SOFTCAP, P_SINKS,
+  P_MASK_KIND, P_ALIBI,
 } from './abi';
 import { BR, BC } from './blocks';
 import { gemm, OVERWRITE, RESCALE } from './gemm';
 import { exp2v } from './exp2';
-import { maskTile, softcapTile, tileNeedsMask } from './mask';
+import { maskKeyQueryTile, maskTile, softcapTile, tileNeedsMask } from './mask';
 import { endKey, firstKey, keyLength, keyOffset } from './visible';
 import { rowHash, keepLanes } from './dropout';
 
@@ -91,6 +92,7 @@ export function forwardBlock(ctrl: usize, task: i32, tid: i32): void {
   const kbFirst = kStart / BC;
   const kBlocks = kEnd <= kStart ? 0 : min(nkb, (kEnd + BC - 1) / BC);
   const capped = paramF(ctrl, P_SOFTCAP) > 0;
+  const structuralOnly = param(ctrl, P_MASK_KIND) == 0 && paramPtr(ctrl, P_ALIBI) == 0;
 
   const kt0 = paramPtr(ctrl, P_KT) + ((<usize>bhkv * <usize>nkb * <usize>ep * <usize>BC) << 2);
   const v0 = paramPtr(ctrl, P_V) + ((<usize>bhkv * <usize>sp * <usize>evp) << 2);
@@ -99,7 +101,10 @@ export function forwardBlock(ctrl: usize, task: i32, tid: i32): void {
     const j0 = kb * BC;
     gemm(BC, BR, ep, kt0 + ((<usize>kb * <usize>ep * <usize>BC) << 2), BC, qt, BR, st, BR, OVERWRITE, 0);
     if (capped) softcapTile(ctrl, st, BC, BR, 0);
-    if (tileNeedsMask(ctrl, b, i0, i0 + BR - 1, j0, j0 + BC - 1)) maskTile(ctrl, st, BR, BC, BR, bh, i0, 0, 1, j0, 1, 0);
+    if (tileNeedsMask(ctrl, b, i0, i0 + BR - 1, j0, j0 + BC - 1)) {
+      if (structuralOnly) maskKeyQueryTile(ctrl, st, bh, i0, j0, BC, BR);
+      else maskTile(ctrl, st, BR, BC, BR, bh, i0, 0, 1, j0, 1, 0);
+    }
 
     // Online softmax, 4 queries (one column group of the tile) at a time.
     for (let g: usize = 0; g < rowBytes; g += 16) {

@@ -89,3 +89,33 @@ export function tileNeedsMask(ctrl: usize, b: i32, iLo: i32, iHi: i32, jLo: i32,
   const off = keyOffset(ctrl, b);
   return firstKey(ctrl, off, iHi) > jLo || endKey(ctrl, b, off, iLo) <= jHi;
 }
+
+/**
+ * maskTile for the forward's [key][query] tile (BC rows of keys j0.., BR
+ * columns of queries i0..) when only the structural masks apply (no attnMask,
+ * no ALiBi): per lane of 4 queries the visible keys [lo, hi) as i32x4, then
+ * one compare and select per 4 scores instead of a scalar test each. This is
+ * what keeps a causal diagonal block and a window's edge blocks cheap.
+ */
+export function maskKeyQueryTile(ctrl: usize, tile: usize, bh: i32, i0: i32, j0: i32, rowsOfKeys: i32, colsOfQueries: i32): void {
+  const b = bh / param(ctrl, P_HQ);
+  const off = keyOffset(ctrl, b);
+  const causal = param(ctrl, P_CAUSAL) != 0;
+  const left = param(ctrl, P_WIN_LEFT), right = param(ctrl, P_WIN_RIGHT);
+  const limit = min(param(ctrl, P_S), keyLength(ctrl, b));
+  const rowBytes = <usize>colsOfQueries << 2;
+  const negInf = f32x4.splat(NEG_INF);
+  for (let g = 0; g < colsOfQueries; g += 4) {
+    const diag = i32x4.add(i32x4.splat(i0 + g + off), i32x4(0, 1, 2, 3)); // i + off per lane
+    const lo = left < 0 ? i32x4.splat(0) : i32x4.sub(diag, i32x4.splat(left));
+    let hi = i32x4.splat(limit);
+    if (causal) hi = i32x4.min_s(hi, i32x4.add(diag, i32x4.splat(1)));
+    if (right >= 0) hi = i32x4.min_s(hi, i32x4.add(diag, i32x4.splat(right + 1)));
+    let at = tile + (<usize>g << 2);
+    for (let r = 0; r < rowsOfKeys; r++, at += rowBytes) {
+      const j = i32x4.splat(j0 + r);
+      const hidden = v128.or(i32x4.lt_s(j, lo), i32x4.ge_s(j, hi));
+      v128.store(at, v128.bitselect(negInf, v128.load(at), hidden));
+    }
+  }
+}
