@@ -1,9 +1,9 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { median, randn, scaledDotProductAttention, type AttentionOptions, type Tensor } from '../src/index.js';
+import { median, randn, scaledDotProductAttention, setWasmAttentionThreads, type AttentionOptions, type Tensor } from '../src/index.js';
 
 /**
- * npx tsx bench/model-options.ts [--impl wasm,tiled] [--reps 5]
+ * npx tsx bench/model-options.ts [--impl wasm,tiled] [--reps 5] [--threads N]
  *
  * The two shapes issue 9 asks for, timed in one process (median of --reps
  * after one warm-up run), float32:
@@ -17,9 +17,13 @@ import { median, randn, scaledDotProductAttention, type AttentionOptions, type T
  *   K and V read (2 · 8 · 4096 · 128 · 4 bytes per call).
  *
  * Prints one JSON line per row and the machine's load, since figures from a
- * shared machine move with it.
+ * shared machine move with it. --threads caps the wasm kernels' threads (one
+ * thread gives steadier ratios on a loaded machine).
  */
-const { values } = parseArgs({ options: { impl: { type: 'string', default: 'wasm,tiled' }, reps: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { impl: { type: 'string', default: 'wasm,tiled' }, reps: { type: 'string', default: '5' }, threads: { type: 'string' } },
+});
+if (values.threads !== undefined) setWasmAttentionThreads(Number(values.threads));
 const impls = values.impl.split(',');
 const reps = Number(values.reps);
 
@@ -60,4 +64,4 @@ for (const impl of impls) {
   rows.push({ impl, row: 'decode L = 1, S = 4096 cached, Hq 32, Hkv 8, E = 128', ms, extra: { gbPerSecondKV: kvBytes / (ms * 1e6) } });
 }
 for (const r of rows) console.log(JSON.stringify({ ...r, ms: Math.round(r.ms * 10) / 10 }));
-console.log(JSON.stringify({ loadAvg1m: os.loadavg()[0], cpus: os.cpus().length, node: process.version }));
+console.log(JSON.stringify({ loadAvg1m: os.loadavg()[0], cpus: os.cpus().length, threads: values.threads ?? 'all', node: process.version }));
