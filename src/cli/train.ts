@@ -1,4 +1,4 @@
-import { renameSync, writeFileSync, unlinkSync } from 'node:fs';
+import { renameSync, statSync, writeFileSync, unlinkSync } from 'node:fs';
 import { CommanderError, type Command } from 'commander';
 import {
   OPTIMIZERS, SCALE_RULES, TASKS, checkScaleRule, checkTask, resolveTrainConfig, sampleNames, train,
@@ -38,17 +38,46 @@ function integer(fn: string, name: string, raw: string | undefined): number | un
   return v;
 }
 
-/** The --json document: exactly the issue's schema. `steps` is the number of steps taken (fewer than asked if stopped). */
+/**
+ * The --json document. `steps` is the number of steps taken; a run stopped by
+ * Ctrl-C or SIGTERM is marked `interrupted: true` and has fewer than
+ * `stepsRequested`.
+ */
 export function trainJson(r: TrainResult): object {
   return {
     task: r.config.task,
     scale: r.config.scaleRule,
     headDim: r.config.headDim,
     steps: r.stepsDone,
+    stepsRequested: r.config.steps,
+    interrupted: r.interrupted,
     seed: r.config.seed,
     curve: r.curve.map((p) => ({ step: p.step, trainLoss: p.trainLoss, valLoss: p.valLoss, accuracy: p.accuracy })),
     final: { trainLoss: r.final.trainLoss, valLoss: r.final.valLoss, accuracy: r.final.accuracy },
   };
+}
+
+/**
+ * Proves before training that --json can be written, so that a run of
+ * minutes is never lost to a typo in its path: the same temp file the final
+ * write uses is created and removed.
+ */
+function checkJsonWritable(path: string): void {
+  const fn = 'train';
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    // absent: the probe below tells whether it can be created
+  }
+  if (isDir) throw new ScaledotError('E_IO', `${fn}: --json ${path} is a folder; give a file name such as ${path.replace(/\/$/, '')}/run.json`);
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, '');
+    unlinkSync(tmp);
+  } catch (err) {
+    throw new ScaledotError('E_IO', `${fn}: cannot write --json ${path} (${(err as Error).message}); nothing was trained`);
+  }
 }
 
 /** Written whole or not at all: a temp file beside the target, then rename. */
@@ -137,13 +166,15 @@ async function runTrain(opts: TrainOptions): Promise<number> {
   if (sampleCount < 0) throw new ScaledotError('E_OPTION', `${fn}: --sample is ${sampleCount}; expected an integer >= 0`);
   if (sampleCount > 0 && task !== 'names') throw new ScaledotError('E_OPTION', `${fn}: --sample generates names, so it needs --task names (got --task ${task})`);
   resolveTrainConfig(config); // every option checked before any work
+  if (opts.json !== undefined) checkJsonWritable(opts.json);
 
   const controller = new AbortController();
-  const onSigint = (): void => {
+  const onSignal = (): void => {
     process.stderr.write('\nscaledot train: interrupted; finishing the current step and writing what was done\n');
     controller.abort();
   };
-  process.once('SIGINT', onSigint);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const tty = process.stderr.isTTY === true;
   let result: TrainResult;
   try {
@@ -153,7 +184,8 @@ async function runTrain(opts: TrainOptions): Promise<number> {
       onPoint: tty ? (p) => process.stderr.write(`\rstep ${p.step}/${config.steps}  val ${p.valLoss.toFixed(4)}  acc ${p.accuracy.toFixed(3)}\n`) : undefined,
     });
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
   }
   const samples = sampleCount > 0 ? sampleNames(result.model, (result.task as NamesTask).data, sampleCount, config.seed + 1) : [];
   if (opts.json !== undefined) writeJsonAtomic(opts.json, trainJson(result));
