@@ -1,4 +1,5 @@
-import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
+import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { normals, rowDots } from '../sampling.js';
 import { averageWithError, varianceWithError, Z } from '../stats.js';

@@ -1,6 +1,7 @@
 import { Tensor } from '../../tensor/index.js';
 import { scaledDotProductAttentionBackward } from '../../attention/index.js';
-import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
+import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import type { Row } from '../types.js';
 import { geomspace, measuredVsTheoryChart } from '../charts.js';
 import { gapQuantiles, logTwoKeyJacobianNorm } from '../order-stats.js';
 import { normals, rowDots, scoresMatrix } from '../sampling.js';

@@ -1,4 +1,5 @@
-import { fmt, makeCheck, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
+import { fmt, makeCheck, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { normals, rowDots, scoresMatrix } from '../sampling.js';
 import { rowStats, softmaxRows } from '../softmax-stats.js';

@@ -1,6 +1,7 @@
 import { Tensor, dtypeInfo, roundFloat16, rounder, tensor, type FloatDType } from '../../tensor/index.js';
 import { softmax, SOFTMAX_ALGORITHMS, type SoftmaxAlgorithm } from '../../softmax/index.js';
-import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
+import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { normals } from '../sampling.js';
 import { softmaxRows } from '../softmax-stats.js';

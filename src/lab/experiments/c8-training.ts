@@ -1,8 +1,9 @@
 import { SCALE_RULES, Trainer, trainManySync, type OptimizerName, type ScaleRule, type TrainConfig, type TrainRecord } from '../../nn/index.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import {
-  fmt, makeCheck, type Check, type ClaimResult, type Experiment, type ExperimentOutput, type LabMode, type Row, type RunContext,
+  fmt, makeCheck, type Check, type ClaimResult, type Experiment, type ExperimentOutput, type LabMode, type RunContext,
 } from '../experiment.js';
+import type { Row } from '../types.js';
 import { logLogSlope, mean, standardError } from '../stats.js';
 
 /**
