@@ -6,7 +6,7 @@ export {
 } from './experiment.js';
 export {
   mean, variance, standardError, varianceWithError, quantile, median, bootstrapSe, quantilesWithErrors, linearFit, logLogSlope,
-  within, combineVerdicts, erfc, twoSidedNormalTail, VERDICT_RULE, Z as TOLERANCE_SIGMAS, type LineFit, type Verdict,
+  within, combineVerdicts, erfc, twoSidedNormalTail, VERDICT_RULE, TOLERANCE_SIGMAS, type LineFit, type Verdict,
 } from './stats.js';
 export { measuredVsTheoryChart, geomspace, type Axis, type ChartOptions } from './charts.js';
 export type { Cell, ChartSpec, Row } from './types.js';
