@@ -1,6 +1,6 @@
 import {
   param, paramF, paramPtr, P_HQ, P_HKV, P_L, P_S, P_LP, P_SP, P_EP, P_EVP, P_NQB, P_NKB, P_Q, P_K, P_V, P_KT,
-  P_O, P_MROW, P_LROW, P_CAUSAL, P_DROP, P_DROP_THR, P_SEED, P_QSCALE, P_DROP_SCALE, P_SCRATCH, P_SCRATCH_STRIDE,
+  P_O, P_MROW, P_LROW, P_CAUSAL, P_DROP, P_DROP_THRESHOLD, P_SEED, P_Q_SCALE, P_DROP_SCALE, P_SCRATCH, P_SCRATCH_STRIDE,
 } from './abi';
 import { BR, BC } from './blocks';
 import { gemm, OVERWRITE, RESCALE } from './gemm';
@@ -62,14 +62,14 @@ export function forwardBlock(ctrl: usize, task: i32, tid: i32): void {
   const alpha = lrow + (<usize>BR << 2);
   const hrow = alpha + (<usize>BR << 2);
 
-  packTransposed(paramPtr(ctrl, P_Q) + ((<usize>bh * <usize>lp + <usize>i0) * <usize>ep << 2), ep, qt, BR, ep, paramF(ctrl, P_QSCALE));
+  packTransposed(paramPtr(ctrl, P_Q) + ((<usize>bh * <usize>lp + <usize>i0) * <usize>ep << 2), ep, qt, BR, ep, paramF(ctrl, P_Q_SCALE));
   memory.fill(oacc, 0, (<usize>BR * <usize>evp) << 2);
   for (let r = 0; r < BR; r++) {
     store<f32>(mrow + (<usize>r << 2), NEG_INF);
     store<f32>(lrow + (<usize>r << 2), 0);
   }
   const drop = param(ctrl, P_DROP);
-  const thr = i32x4.splat(param(ctrl, P_DROP_THR));
+  const thr = i32x4.splat(param(ctrl, P_DROP_THRESHOLD));
   if (drop == 1) {
     const seed = <u32>param(ctrl, P_SEED);
     for (let r = 0; r < BR; r++) store<u32>(hrow + (<usize>r << 2), rowHash(seed, <u32>(bh * l + i0 + r)));

@@ -1,5 +1,5 @@
 import {
-  param, paramPtr, P_CAUSAL, P_L, P_S, P_MASK_KIND, P_MASK, P_MASK_HEAD, P_MASK_RS, P_MASK_CS,
+  param, paramPtr, P_CAUSAL, P_L, P_S, P_MASK_KIND, P_MASK, P_MASK_HEAD, P_MASK_ROW_STRIDE, P_MASK_COL_STRIDE,
 } from './abi';
 
 const NEG_INF: f32 = -Infinity;
@@ -24,7 +24,7 @@ export function maskTile(
   const shift = s - l;
   const maskKind = param(ctrl, P_MASK_KIND);
   const mask = paramPtr(ctrl, P_MASK);
-  const rs = param(ctrl, P_MASK_RS), cs = param(ctrl, P_MASK_CS);
+  const rs = param(ctrl, P_MASK_ROW_STRIDE), cs = param(ctrl, P_MASK_COL_STRIDE);
   const head = maskKind != 0 ? load<i32>(paramPtr(ctrl, P_MASK_HEAD) + (<usize>bh << 2)) : 0;
   for (let r = 0; r < rows; r++) {
     const row = tile + ((<usize>r * <usize>ldt) << 2);

@@ -9,7 +9,7 @@ import { CASES, caseInputs, caseOptions, type AttentionCase } from './helpers/at
 import { refAttention, refAttentionBackward, type RefAttentionOptions } from './helpers/attention-reference.js';
 import { assertClose, gradTolerance, lseTolerance, maxAbs, outputTolerance } from './helpers/close.js';
 import { dot, finiteDifferenceGradient } from './helpers/finite-diff.js';
-import { IMPLS, dtypesOf, widestDtype } from './helpers/backends.js';
+import { BACKENDS, IMPLS, dtypesOf, widestDtype } from './helpers/backends.js';
 
 // Every registered backend runs every test below, in every dtype it takes: a new backend inherits them all.
 
@@ -148,6 +148,35 @@ for (const impl of IMPLS) {
               assert.ok(representable(grads[name].data, dtype), `${c.name} ${name} is rounded to ${dtype}`);
               const scale = maxAbs(exact[name]);
               assertClose(grads[name].data, exact[name], (i) => gradTolerance(dtype, l + s + e + ev, mag, exact[name][i], scale), `${c.name} ${dtype} ${name}`);
+            }
+          }
+        });
+      }
+
+      for (const dtype of dtypes) {
+        it(`given the forward's saved output and lse in ${dtype}, returns the same gradients bit for bit without running a forward`, () => {
+          const backend = BACKENDS.find((b) => b.name === impl)!;
+          for (const c of GRADIENT_CASES) {
+            const inputs = caseInputs(c, dtype, 5);
+            const options = { ...caseOptions(c, inputs.attnMask), impl };
+            const plain = scaledDotProductAttentionBackward(inputs.q, inputs.k, inputs.v, inputs.gradOutput, options);
+            const saved = scaledDotProductAttentionWithLse(inputs.q, inputs.k, inputs.v, options);
+            const forward = backend.forward;
+            let forwards = 0;
+            backend.forward = (p) => { forwards++; return forward(p); };
+            let fromSaved: ReturnType<typeof scaledDotProductAttentionBackward>;
+            try {
+              fromSaved = scaledDotProductAttentionBackward(inputs.q, inputs.k, inputs.v, inputs.gradOutput, { ...options, saved });
+            } finally {
+              backend.forward = forward;
+            }
+            assert.equal(forwards, 0, `${c.name}: the backward ran a forward despite saved`);
+            for (const name of ['dq', 'dk', 'dv'] as const) {
+              assert.equal(fromSaved[name].dtype, plain[name].dtype);
+              assert.deepEqual(fromSaved[name].shape, plain[name].shape);
+              const got = fromSaved[name].data;
+              const same = plain[name].data.every((x, i) => Object.is(x, got[i]));
+              assert.ok(same, `${c.name} ${dtype} ${name}: the bytes differ with saved`);
             }
           }
         });

@@ -1,10 +1,15 @@
-import { Tensor, type FloatDType } from '../tensor/index.js';
+import { Tensor } from '../tensor/index.js';
 import { resolveBackend } from './backends.js';
-import { attentionImplOf, attentionOutputShape, prepareAttention, prepareAttentionBackward, type AttentionOptions } from './options.js';
+import {
+  attentionImplOf, attentionOutputShape, lseDtypeOf, prepareAttention, prepareAttentionBackward,
+  type AttentionBackwardOptions, type AttentionOptions,
+} from './options.js';
 import type { AttentionProblem } from './problem.js';
 
 export { listAttentionImpls, type AttentionImpl } from './backends.js';
-export { prepareAttention, prepareAttentionBackward, type AttentionOptions } from './options.js';
+export {
+  prepareAttention, prepareAttentionBackward, type AttentionBackwardOptions, type AttentionOptions, type SavedForward,
+} from './options.js';
 export {
   dropoutHash, dropoutKeeps,
   type AttentionBackend, type AttentionMask, type AttentionProblem, type BackwardResult, type ForwardResult,
@@ -40,14 +45,30 @@ export function scaledDotProductAttentionWithLse(
  * with respect to query, key and value, under the same options (the same seed
  * drops the same weights). Under GQA dk and dv sum over the query heads that
  * share a kv head. Each gradient has the shape and dtype of its input.
+ *
+ * The backward needs the forward's output and lse. Pass them as
+ * `saved: { output, lse }` (from scaledDotProductAttentionWithLse with the
+ * same inputs and options) and it skips its own forward pass; without them it
+ * runs the forward first. Either way the gradients are the same, bit for bit:
+ * the backward always reads lse at the precision the forward returns it.
+ *
+ *   const { output, lse } = scaledDotProductAttentionWithLse(q, k, v, opts);
+ *   const { dq, dk, dv } = scaledDotProductAttentionBackward(q, k, v, dOut, { ...opts, saved: { output, lse } });
  */
 export function scaledDotProductAttentionBackward(
-  query: Tensor, key: Tensor, value: Tensor, gradOutput: Tensor, options?: AttentionOptions,
+  query: Tensor, key: Tensor, value: Tensor, gradOutput: Tensor, options?: AttentionBackwardOptions,
 ): { dq: Tensor; dk: Tensor; dv: Tensor } {
   const fn = 'scaledDotProductAttentionBackward';
-  const { problem, dOut } = prepareAttentionBackward(fn, query, key, value, gradOutput, options);
+  const { problem, dOut, saved } = prepareAttentionBackward(fn, query, key, value, gradOutput, options);
   const backend = resolveBackend(fn, attentionImplOf(options), problem);
-  const { output, lse } = backend.forward(problem);
+  let output: Float64Array | Float32Array;
+  let lse: Float64Array;
+  if (saved !== null) ({ output, lse } = saved);
+  else {
+    const result = backend.forward(problem);
+    output = result.output;
+    lse = lseDtypeOf(problem.dtype) === 'float64' ? result.lse : Float64Array.from(Float32Array.from(result.lse));
+  }
   const { dq, dk, dv } = backend.backward(problem, output, lse, dOut);
   return {
     dq: new Tensor(dq, query.shape, problem.dtype),
@@ -60,7 +81,7 @@ function forward(fn: string, query: Tensor, key: Tensor, value: Tensor, options?
   const problem: AttentionProblem = prepareAttention(fn, query, key, value, options);
   const backend = resolveBackend(fn, attentionImplOf(options), problem);
   const result = backend.forward(problem);
-  const lseDtype: FloatDType = problem.dtype === 'float64' ? 'float64' : 'float32';
+  const lseDtype = lseDtypeOf(problem.dtype);
   const lse = lseDtype === 'float64' ? result.lse : Float32Array.from(result.lse);
   return {
     output: new Tensor(result.output, attentionOutputShape(query, problem), problem.dtype),

@@ -191,7 +191,7 @@ export type Verdict = 'holds' | 'fails' | 'inconclusive';
  * somewhere. At 4 the Bonferroni bound for the whole run is 50 × 6.3e-5 ≈ 0.3%.
  * Fixed here once for every experiment, before any data is seen.
  */
-export const Z = 4;
+export const TOLERANCE_SIGMAS = 4;
 
 /**
  * The lab's one decision rule, stated so anyone can recompute a verdict from
@@ -210,7 +210,7 @@ export function within(measured: number, predicted: number, tolerance: number, a
 }
 
 export const VERDICT_RULE =
-  `Statistical tolerances are ${Z} standard errors taken from the data (chosen so that a run of ~50 checks shows a false "fails" with probability below 0.5%); exact claims get the exact bound. ` +
+  `Statistical tolerances are ${TOLERANCE_SIGMAS} standard errors taken from the data (chosen so that a run of ~50 checks shows a false "fails" with probability below 0.5%); exact claims get the exact bound. ` +
   'A check holds when |measured − predicted| ≤ tolerance and, where an alternative is named, |measured − alternative| > tolerance; ' +
   'it fails when |measured − predicted| > tolerance; it is inconclusive when both values are within tolerance or a figure is not finite. ' +
   'A claim holds when all its checks hold, fails when any check fails, and is inconclusive otherwise.';

@@ -1,7 +1,8 @@
-import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
+import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { normals, rowDots } from '../sampling.js';
-import { averageWithError, varianceWithError, Z } from '../stats.js';
+import { averageWithError, varianceWithError, TOLERANCE_SIGMAS } from '../stats.js';
 import { logLogFit } from './fits.js';
 
 /** The general case: q components of std 0.5 and k components of std 3, so Var(q·k) = 2.25 d_k. */
@@ -59,8 +60,8 @@ export const variance: Experiment = {
         quantity: 'log-log slope of Var(q·k) against d_k',
         measured: fit.slope,
         predicted: 1,
-        tolerance: Z * fit.se,
-        toleranceBasis: `${Z} standard errors of the slope, propagated from each point's sampling error (fourth-moment formula), or from the residuals if larger`,
+        tolerance: TOLERANCE_SIGMAS * fit.se,
+        toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the slope, propagated from each point's sampling error (fourth-moment formula), or from the residuals if larger`,
         alternative: 0,
       }),
       makeCheck({
@@ -69,8 +70,8 @@ export const variance: Experiment = {
         quantity: 'Var(q·k/√d_k), averaged over the d_k grid',
         measured: scaled.value,
         predicted: 1,
-        tolerance: Z * scaled.se,
-        toleranceBasis: `${Z} standard errors of the average`,
+        tolerance: TOLERANCE_SIGMAS * scaled.se,
+        toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the average`,
       }),
       makeCheck({
         id: 'C1.c',
@@ -78,8 +79,8 @@ export const variance: Experiment = {
         quantity: 'Var(q·k) / (d_k σq²σk²), averaged over the d_k grid',
         measured: general.value,
         predicted: 1,
-        tolerance: Z * general.se,
-        toleranceBasis: `${Z} standard errors of the average`,
+        tolerance: TOLERANCE_SIGMAS * general.se,
+        toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the average`,
       }),
     ];
     const first = unscaled[0];

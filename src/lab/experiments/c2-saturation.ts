@@ -1,8 +1,9 @@
-import { fmt, makeCheck, verdictPhrase, type ClaimResult, type Experiment, type Row } from '../experiment.js';
+import { fmt, makeCheck, verdictPhrase, type ClaimResult, type Experiment } from '../experiment.js';
+import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { normals, scoresMatrix } from '../sampling.js';
 import { rowStats, softmaxRows } from '../softmax-stats.js';
-import { mean, standardError, Z } from '../stats.js';
+import { mean, standardError, TOLERANCE_SIGMAS } from '../stats.js';
 import { topTwoGaps } from '../order-stats.js';
 import { pooledLogLogSlope } from './fits.js';
 
@@ -85,33 +86,33 @@ export const saturation: Experiment = {
     const shareSe = Math.sqrt(topRows.reduce((a, r) => a + (r.seShare as number) ** 2 + (r.seTheoryNotSaturated as number) ** 2, 0)) / topRows.length;
     const maxS = slopeOf('scaled', 'meanMaxProb', 'seMaxProb', FLAT_FROM_DIM);
     const entS = slopeOf('scaled', 'entropy', 'seEntropy', FLAT_FROM_DIM);
-    const basis = `${Z} standard errors of the slope averaged over n, propagated from each point's standard error, or from the residuals if larger`;
+    const basis = `${TOLERANCE_SIGMAS} standard errors of the slope averaged over n, propagated from each point's standard error, or from the residuals if larger`;
     const checks = [
       makeCheck({
         id: 'C2.a', statement: 'Unscaled, 1 − mean max p falls as d_k^(−1/2) (max p → 1).',
         quantity: `log-log slope of 1 − mean max p in d_k for d_k ≥ ${ASYMPTOTIC_DIM}, averaged over n`,
-        measured: gapU.slope, predicted: -0.5, tolerance: Z * gapU.se, toleranceBasis: basis, alternative: 0,
+        measured: gapU.slope, predicted: -0.5, tolerance: TOLERANCE_SIGMAS * gapU.se, toleranceBasis: basis, alternative: 0,
       }),
       makeCheck({
         id: 'C2.b', statement: 'Unscaled, the mean entropy falls as d_k^(−1/2) (→ 0).',
         quantity: `log-log slope of mean entropy in d_k for d_k ≥ ${ASYMPTOTIC_DIM}, averaged over n`,
-        measured: entU.slope, predicted: -0.5, tolerance: Z * entU.se, toleranceBasis: basis, alternative: 0,
+        measured: entU.slope, predicted: -0.5, tolerance: TOLERANCE_SIGMAS * entU.se, toleranceBasis: basis, alternative: 0,
       }),
       makeCheck({
         id: 'C2.c', statement: `Unscaled, a row stays unsaturated (max p ≤ ${SATURATED}) only while its top two logits are within ln 99 of each other: P(G < ln 99/√d_k).`,
         quantity: `share of rows with max p ≤ ${SATURATED} at d_k = ${dMax}, averaged over n`,
-        measured: shareMeasured, predicted: sharePredicted, tolerance: Z * shareSe,
-        toleranceBasis: `${Z} standard errors (binomial) of the measured share and of the predicted probability, averaged over n`,
+        measured: shareMeasured, predicted: sharePredicted, tolerance: TOLERANCE_SIGMAS * shareSe,
+        toleranceBasis: `${TOLERANCE_SIGMAS} standard errors (binomial) of the measured share and of the predicted probability, averaged over n`,
       }),
       makeCheck({
         id: 'C2.d', statement: 'Scaled, the mean max-probability does not depend on d_k.',
         quantity: `log-log slope of mean max p in d_k for d_k ≥ ${FLAT_FROM_DIM}, averaged over n`,
-        measured: maxS.slope, predicted: 0, tolerance: Z * maxS.se, toleranceBasis: basis,
+        measured: maxS.slope, predicted: 0, tolerance: TOLERANCE_SIGMAS * maxS.se, toleranceBasis: basis,
       }),
       makeCheck({
         id: 'C2.e', statement: 'Scaled, the mean entropy does not depend on d_k.',
         quantity: `log-log slope of mean entropy in d_k for d_k ≥ ${FLAT_FROM_DIM}, averaged over n`,
-        measured: entS.slope, predicted: 0, tolerance: Z * entS.se, toleranceBasis: basis, alternative: -0.5,
+        measured: entS.slope, predicted: 0, tolerance: TOLERANCE_SIGMAS * entS.se, toleranceBasis: basis, alternative: -0.5,
       }),
     ];
     const at = (scaling: string, n: number): Row => rows.find((r) => r.scaling === scaling && r.n === n && r.d === dMax) as Row;

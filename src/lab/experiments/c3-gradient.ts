@@ -1,11 +1,12 @@
 import { Tensor } from '../../tensor/index.js';
 import { scaledDotProductAttentionBackward } from '../../attention/index.js';
-import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
+import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import type { Row } from '../types.js';
 import { geomspace, measuredVsTheoryChart } from '../charts.js';
 import { gapQuantiles, logTwoKeyJacobianNorm } from '../order-stats.js';
 import { normals, rowDots, scoresMatrix } from '../sampling.js';
 import { rowStats, softmaxRows } from '../softmax-stats.js';
-import { mean, quantilesWithErrors, standardError, Z } from '../stats.js';
+import { mean, quantilesWithErrors, standardError, TOLERANCE_SIGMAS } from '../stats.js';
 import { lineFit, logLogFit } from './fits.js';
 
 /** Keys per softmax row, value width and upstream-gradient width for the attention part. */
@@ -142,8 +143,8 @@ export const gradient: Experiment = {
         quantity: `ln of the ${label} of ‖J‖_F over ${sigmaRows} rows at logit std ${sigmaMax}`,
         measured: Math.log(top[measuredField] as number),
         predicted,
-        tolerance: Z * Math.hypot(seMeasured, sePredicted),
-        toleranceBasis: `${Z} × the combined bootstrap standard errors of the measured quantile and of the gap quantile`,
+        tolerance: TOLERANCE_SIGMAS * Math.hypot(seMeasured, sePredicted),
+        toleranceBasis: `${TOLERANCE_SIGMAS} × the combined bootstrap standard errors of the measured quantile and of the gap quantile`,
         alternative: rivalIsMean ? Math.log(top.jacobianMean as number) : null,
       });
     };
@@ -160,46 +161,46 @@ export const gradient: Experiment = {
     const sc = att('scaled', FLAT_FROM_DIM);
     const flatJ = lineFit(num(sc, 'd').map(Math.log), num(sc, 'jacobianMedian').map(Math.log), num(sc, 'jacobianSeLogMedian'));
     const flatDq = lineFit(num(sc, 'd').map(Math.log), num(sc, 'dqMedian').map(Math.log), num(sc, 'dqSeLogMedian'));
-    const slopeBasis = `${Z} standard errors of the slope, propagated from each point's standard error (bootstrap for quantiles), or from the residuals if larger`;
+    const slopeBasis = `${TOLERANCE_SIGMAS} standard errors of the slope, propagated from each point's standard error (bootstrap for quantiles), or from the residuals if larger`;
 
     const checks: Check[] = [
       quantileCheck('C3.a', 'median', 'jacobianMedian', 'jacobianSeLogMedian', g50, true),
       makeCheck({
         id: 'C3.b', statement: 'The mean ‖J‖ falls as σ^(−1), carried by near-ties.',
         quantity: `log-log slope of mean ‖J‖_F in the logit std σ for σ ≥ ${ASYMPTOTIC_SIGMA}`,
-        measured: meanFit.slope, predicted: -1, tolerance: Z * meanFit.se, toleranceBasis: slopeBasis, alternative: 0,
+        measured: meanFit.slope, predicted: -1, tolerance: TOLERANCE_SIGMAS * meanFit.se, toleranceBasis: slopeBasis, alternative: 0,
       }),
       quantileCheck('C3.c', '90% quantile', 'jacobianQ90', 'jacobianSeLogQ90', g10, false),
       quantileCheck('C3.d', '10% quantile', 'jacobianQ10', 'jacobianSeLogQ10', g90, false),
       makeCheck({
         id: 'C3.e', statement: 'Unscaled, the median ‖J‖ through attention collapses like e^(−g√d_k), g the median top-two gap.',
         quantity: `slope of ln median ‖J‖_F on √d_k for d_k ≥ ${ASYMPTOTIC_DIM}`,
-        measured: medJ.slope, predicted: -g50.value, tolerance: Z * Math.hypot(medJ.se, g50.se), toleranceBasis: slopeBasis + ', plus the gap quantile\'s', alternative: 0,
+        measured: medJ.slope, predicted: -g50.value, tolerance: TOLERANCE_SIGMAS * Math.hypot(medJ.se, g50.se), toleranceBasis: slopeBasis + ', plus the gap quantile\'s', alternative: 0,
       }),
       makeCheck({
         id: 'C3.f', statement: 'Unscaled, the median ‖∂L/∂q‖ collapses the same way (times |k₁ − k₂| ≈ √(2d_k)).',
         quantity: `slope of ln median ‖∂L/∂q‖ on √d_k for d_k ≥ ${ASYMPTOTIC_DIM}`,
-        measured: medDq.slope, predicted: -g50.value + rootDTerm, tolerance: Z * Math.hypot(medDq.se, g50.se), toleranceBasis: slopeBasis + ', plus the gap quantile\'s', alternative: 0,
+        measured: medDq.slope, predicted: -g50.value + rootDTerm, tolerance: TOLERANCE_SIGMAS * Math.hypot(medDq.se, g50.se), toleranceBasis: slopeBasis + ', plus the gap quantile\'s', alternative: 0,
       }),
       makeCheck({
         id: 'C3.g', statement: 'Unscaled, the mean ‖J‖ through attention falls only as d_k^(−1/2).',
         quantity: `log-log slope of mean ‖J‖_F in d_k for d_k ≥ ${ASYMPTOTIC_DIM}`,
-        measured: meanJ.slope, predicted: -0.5, tolerance: Z * meanJ.se, toleranceBasis: slopeBasis, alternative: 0,
+        measured: meanJ.slope, predicted: -0.5, tolerance: TOLERANCE_SIGMAS * meanJ.se, toleranceBasis: slopeBasis, alternative: 0,
       }),
       makeCheck({
         id: 'C3.h', statement: 'Unscaled, the mean ‖∂L/∂q‖ does not vanish: |k| ≈ √d_k cancels the d_k^(−1/2) of the mean ‖J‖.',
         quantity: `log-log slope of mean ‖∂L/∂q‖ in d_k for d_k ≥ ${ASYMPTOTIC_DIM}`,
-        measured: meanDq.slope, predicted: 0, tolerance: Z * meanDq.se, toleranceBasis: slopeBasis, alternative: -0.5,
+        measured: meanDq.slope, predicted: 0, tolerance: TOLERANCE_SIGMAS * meanDq.se, toleranceBasis: slopeBasis, alternative: -0.5,
       }),
       makeCheck({
         id: 'C3.i', statement: 'Scaled, the median ‖J‖ does not depend on d_k.',
         quantity: `log-log slope of median ‖J‖_F in d_k for d_k ≥ ${FLAT_FROM_DIM}`,
-        measured: flatJ.slope, predicted: 0, tolerance: Z * flatJ.se, toleranceBasis: slopeBasis, alternative: -0.5,
+        measured: flatJ.slope, predicted: 0, tolerance: TOLERANCE_SIGMAS * flatJ.se, toleranceBasis: slopeBasis, alternative: -0.5,
       }),
       makeCheck({
         id: 'C3.j', statement: 'Scaled, the median ‖∂L/∂q‖ does not depend on d_k.',
         quantity: `log-log slope of median ‖∂L/∂q‖ in d_k for d_k ≥ ${FLAT_FROM_DIM}`,
-        measured: flatDq.slope, predicted: 0, tolerance: Z * flatDq.se, toleranceBasis: slopeBasis, alternative: -0.5,
+        measured: flatDq.slope, predicted: 0, tolerance: TOLERANCE_SIGMAS * flatDq.se, toleranceBasis: slopeBasis, alternative: -0.5,
       }),
     ];
 

@@ -1,8 +1,9 @@
-import { fmt, makeCheck, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
+import { fmt, makeCheck, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { normals, rowDots, scoresMatrix } from '../sampling.js';
 import { rowStats, softmaxRows } from '../softmax-stats.js';
-import { mean, standardError, Z } from '../stats.js';
+import { mean, standardError, TOLERANCE_SIGMAS } from '../stats.js';
 import { logLogFit } from './fits.js';
 
 const EXPONENTS = [0, 0.25, 0.5, 0.75, 1] as const;
@@ -59,14 +60,14 @@ export const power: Experiment = {
       const pts = series(a, fromDim);
       return logLogFit(pts.map((r) => r.d as number), pts.map((r) => r[field] as number), pts.map((r) => r[seField] as number));
     };
-    const basis = `${Z} standard errors of the slope, propagated from each point's standard error over query rows, or from the residuals if larger`;
+    const basis = `${TOLERANCE_SIGMAS} standard errors of the slope, propagated from each point's standard error over query rows, or from the residuals if larger`;
     const checks: Check[] = EXPONENTS.map((a, i) => {
       const fit = slope(a, 'variance', 'seVariance', 1);
       return makeCheck({
         id: `C4.${'abcde'[i]}`,
         statement: `With s = d_k^(−${a}), Var(logits) grows as d_k^(${1 - 2 * a}).`,
         quantity: `log-log slope of Var(s·q·k) in d_k, a = ${a}`,
-        measured: fit.slope, predicted: 1 - 2 * a, tolerance: Z * fit.se, toleranceBasis: basis,
+        measured: fit.slope, predicted: 1 - 2 * a, tolerance: TOLERANCE_SIGMAS * fit.se, toleranceBasis: basis,
         alternative: a === 0.5 ? 1 : 0,
       });
     });
@@ -78,22 +79,22 @@ export const power: Experiment = {
       makeCheck({
         id: 'C4.f', statement: 'a = 0 saturates: the mean entropy falls to 0 as d_k^(−1/2).',
         quantity: `log-log slope of mean entropy in d_k for d_k ≥ ${SATURATED_FROM_DIM}, a = 0`,
-        measured: sat.slope, predicted: -0.5, tolerance: Z * sat.se, toleranceBasis: basis, alternative: 0,
+        measured: sat.slope, predicted: -0.5, tolerance: TOLERANCE_SIGMAS * sat.se, toleranceBasis: basis, alternative: 0,
       }),
       makeCheck({
         id: 'C4.g', statement: 'a = 1/2 keeps the entropy independent of d_k.',
         quantity: `log-log slope of mean entropy in d_k for d_k ≥ ${FLAT_FROM_DIM}, a = 0.5`,
-        measured: flat.slope, predicted: 0, tolerance: Z * flat.se, toleranceBasis: basis, alternative: -0.5,
+        measured: flat.slope, predicted: 0, tolerance: TOLERANCE_SIGMAS * flat.se, toleranceBasis: basis, alternative: -0.5,
       }),
       makeCheck({
         id: 'C4.h', statement: 'a = 3/4 flattens attention: ln n − H falls as d_k^(−1/2).',
         quantity: `log-log slope of ln n − mean entropy in d_k for d_k ≥ ${SMALL_LOGITS_FROM_DIM}, a = 0.75`,
-        measured: uni75.slope, predicted: -0.5, tolerance: Z * uni75.se, toleranceBasis: basis, alternative: 0,
+        measured: uni75.slope, predicted: -0.5, tolerance: TOLERANCE_SIGMAS * uni75.se, toleranceBasis: basis, alternative: 0,
       }),
       makeCheck({
         id: 'C4.i', statement: 'a = 1 flattens attention faster: ln n − H falls as d_k^(−1).',
         quantity: `log-log slope of ln n − mean entropy in d_k for d_k ≥ ${SMALL_LOGITS_FROM_DIM}, a = 1`,
-        measured: uni1.slope, predicted: -1, tolerance: Z * uni1.se, toleranceBasis: basis, alternative: 0,
+        measured: uni1.slope, predicted: -1, tolerance: TOLERANCE_SIGMAS * uni1.se, toleranceBasis: basis, alternative: 0,
       }),
     );
     const dMax = Math.max(...settings.dims);

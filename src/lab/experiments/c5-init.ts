@@ -1,7 +1,8 @@
-import { fmt, makeCheck, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
+import { fmt, makeCheck, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { layerNormRows, normals, rowDots, scoresMatrix } from '../sampling.js';
-import { averageWithError, mean, standardError, varianceWithError, Z } from '../stats.js';
+import { averageWithError, mean, standardError, varianceWithError, TOLERANCE_SIGMAS } from '../stats.js';
 import { logLogFit } from './fits.js';
 
 const HEAD_DIM = 64;
@@ -103,36 +104,36 @@ export const initialisation: Experiment = {
     const aligned = part('alignment');
     const alignedFit = logLogFit(aligned.map((r) => r.d as number), aligned.map((r) => r.alignedMean as number), aligned.map((r) => r.seAlignedMean as number));
     const perD = averageWithError(aligned.map((r) => r.alignedPerD as number), aligned.map((r) => r.seAlignedPerD as number));
-    const basisSpread = `${Z} standard errors of the average, from the spread of the independent points`;
-    const basis3 = `${Z} standard errors, propagated from each point's sampling error (for slopes: or from the residuals if larger)`;
+    const basisSpread = `${TOLERANCE_SIGMAS} standard errors of the average, from the spread of the independent points`;
+    const basis3 = `${TOLERANCE_SIGMAS} standard errors, propagated from each point's sampling error (for slopes: or from the residuals if larger)`;
     const checks: Check[] = [
       makeCheck({
         id: 'C5.a', statement: 'LayerNorm + N(0, 1/d_model) weights give Var(qᵢ) = 1 at every d_model.',
-        quantity: 'Var(qᵢ), averaged over the d_model grid', measured: lecunQ.value, predicted: 1, tolerance: Z * lecunQ.se, toleranceBasis: basisSpread,
+        quantity: 'Var(qᵢ), averaged over the d_model grid', measured: lecunQ.value, predicted: 1, tolerance: TOLERANCE_SIGMAS * lecunQ.se, toleranceBasis: basisSpread,
       }),
       makeCheck({
         id: 'C5.b', statement: `…and unit-variance logits q·k/√d_k (d_k = ${HEAD_DIM}).`,
-        quantity: 'Var(q·k/√d_k), averaged over the d_model grid', measured: lecunLogit.value, predicted: 1, tolerance: Z * lecunLogit.se, toleranceBasis: basisSpread,
+        quantity: 'Var(q·k/√d_k), averaged over the d_model grid', measured: lecunLogit.value, predicted: 1, tolerance: TOLERANCE_SIGMAS * lecunLogit.se, toleranceBasis: basisSpread,
       }),
       makeCheck({
         id: 'C5.c', statement: `GPT-2's fixed std ${GPT2_STD}: Var(qᵢ) grows linearly in d_model.`,
-        quantity: 'log-log slope of Var(qᵢ) in d_model', measured: gptFit.slope, predicted: 1, tolerance: Z * gptFit.se, toleranceBasis: `${Z} standard errors of the slope, from the residuals of the fit`, alternative: 0,
+        quantity: 'log-log slope of Var(qᵢ) in d_model', measured: gptFit.slope, predicted: 1, tolerance: TOLERANCE_SIGMAS * gptFit.se, toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the slope, from the residuals of the fit`, alternative: 0,
       }),
       makeCheck({
         id: 'C5.d', statement: `…with Var(qᵢ) = ${GPT2_STD}²·d_model.`,
-        quantity: `Var(qᵢ) / (${GPT2_STD}²·d_model), averaged over the d_model grid`, measured: gptRatio.value, predicted: 1, tolerance: Z * gptRatio.se, toleranceBasis: basisSpread,
+        quantity: `Var(qᵢ) / (${GPT2_STD}²·d_model), averaged over the d_model grid`, measured: gptRatio.value, predicted: 1, tolerance: TOLERANCE_SIGMAS * gptRatio.se, toleranceBasis: basisSpread,
       }),
       makeCheck({
         id: 'C5.e', statement: 'Inputs of variance s² scale the logit variance by s⁴.',
-        quantity: 'log-log slope of Var(q·k) in the input std s', measured: inputFit.slope, predicted: 4, tolerance: Z * inputFit.se, toleranceBasis: basis3, alternative: 2,
+        quantity: 'log-log slope of Var(q·k) in the input std s', measured: inputFit.slope, predicted: 4, tolerance: TOLERANCE_SIGMAS * inputFit.se, toleranceBasis: basis3, alternative: 2,
       }),
       makeCheck({
         id: 'C5.f', statement: `Aligned q and k (ρ = ${ALIGNMENT}): q·k grows like d_k, not √d_k.`,
-        quantity: 'log-log slope of mean q·k in d_k', measured: alignedFit.slope, predicted: 1, tolerance: Z * alignedFit.se, toleranceBasis: basis3, alternative: 0.5,
+        quantity: 'log-log slope of mean q·k in d_k', measured: alignedFit.slope, predicted: 1, tolerance: TOLERANCE_SIGMAS * alignedFit.se, toleranceBasis: basis3, alternative: 0.5,
       }),
       makeCheck({
         id: 'C5.g', statement: `…with E[q·k]/d_k = ρ = ${ALIGNMENT}, so 1/d_k (μP) holds aligned logits fixed.`,
-        quantity: 'mean q·k / d_k, averaged over the d_k grid', measured: perD.value, predicted: ALIGNMENT, tolerance: Z * perD.se, toleranceBasis: basis3,
+        quantity: 'mean q·k / d_k, averaged over the d_k grid', measured: perD.value, predicted: ALIGNMENT, tolerance: TOLERANCE_SIGMAS * perD.se, toleranceBasis: basis3,
       }),
     ];
     const dMax = Math.max(...settings.dims);

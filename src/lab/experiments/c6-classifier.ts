@@ -1,9 +1,10 @@
 import { Rng } from '../../tensor/index.js';
-import { fmt, makeCheck, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
+import { fmt, makeCheck, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { layerNormRows, normals, rowDots, scoresMatrix } from '../sampling.js';
 import { rowStats, softmaxRows } from '../softmax-stats.js';
-import { mean, standardError, varianceWithError, Z } from '../stats.js';
+import { mean, standardError, varianceWithError, TOLERANCE_SIGMAS } from '../stats.js';
 import { logLogFit } from './fits.js';
 
 const CLASSES = 16;
@@ -87,18 +88,18 @@ export const classifier: Experiment = {
     const checks: Check[] = [
       makeCheck({
         id: 'C6.a', statement: 'Classifier logits z = W h, W ~ N(0, 1/d): Var(z) does not grow with d.',
-        quantity: 'log-log slope of Var(z) in d', measured: clsFit.slope, predicted: 0, tolerance: Z * clsFit.se,
-        toleranceBasis: `${Z} standard errors of the slope, from the residuals of the fit`, alternative: 1,
+        quantity: 'log-log slope of Var(z) in d', measured: clsFit.slope, predicted: 0, tolerance: TOLERANCE_SIGMAS * clsFit.se,
+        toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the slope, from the residuals of the fit`, alternative: 1,
       }),
       makeCheck({
         id: 'C6.b', statement: 'Attention logits q·k of the same unit-scale activations: Var grows as d.',
-        quantity: 'log-log slope of Var(q·k) in d', measured: attFit.slope, predicted: 1, tolerance: Z * attFit.se,
-        toleranceBasis: `${Z} standard errors of the slope, propagated from each point's sampling error, or from the residuals if larger`, alternative: 0,
+        quantity: 'log-log slope of Var(q·k) in d', measured: attFit.slope, predicted: 1, tolerance: TOLERANCE_SIGMAS * attFit.se,
+        toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the slope, propagated from each point's sampling error, or from the residuals if larger`, alternative: 0,
       }),
       makeCheck({
         id: 'C6.c', statement: 'The init holds the classifier logits at unit variance.',
-        quantity: 'Var(z), averaged over the d grid', measured: mean(clsValues), predicted: 1, tolerance: Z * standardError(clsValues),
-        toleranceBasis: `${Z} standard errors of the average, from the spread of the independent points (one W per d)`,
+        quantity: 'Var(z), averaged over the d grid', measured: mean(clsValues), predicted: 1, tolerance: TOLERANCE_SIGMAS * standardError(clsValues),
+        toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the average, from the spread of the independent points (one W per d)`,
       }),
       makeCheck({
         id: 'C6.d', statement: `Confidently wrong by a margin m = ${top.margin}: ‖p − y‖ = √2 up to 4(C−1)e^(−m).`,
