@@ -60,7 +60,7 @@ async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
   const result = await inspect(opts, packageVersion());
   if (tty) process.stderr.write('\r'.padEnd(73) + '\r');
   if (flags.json === '-') process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  else if (flags.json !== undefined) writeAtomic(flags.json, `${JSON.stringify(result, null, 2)}\n`, '--json');
+  else if (flags.json !== undefined) writeAtomic(flags.json, `${JSON.stringify(result, null, 2)}\n`, 'inspect: --json');
   if (flags.out !== undefined) writeReport(flags.out, await reportFiles(result));
   if (flags.json === undefined && flags.out === undefined) process.stdout.write(formatTable(result));
   else if (flags.json !== '-') process.stderr.write(`inspect: ${result.heads.length} head(s) of ${result.inputs.length} layer(s), ${result.findings.length} finding(s)${flags.json ? `; JSON in ${flags.json}` : ''}${flags.out ? `; report in ${flags.out}` : ''}\n`);

@@ -32,7 +32,8 @@ export function checkOutDir(dir: string): void {
 }
 
 /** Each file whole or not at all: written beside its target, then renamed over it. */
-export function writeAtomic(path: string, content: string, flag: string): void {
+/** `what` names the command and option for the error message ("inspect: --json"). */
+export function writeAtomic(path: string, content: string | Uint8Array, what: string): void {
   const tmp = join(dirname(path), `.${path.split(/[\\/]/).pop() ?? 'out'}.${process.pid}.tmp`);
   try {
     writeFileSync(tmp, content);
@@ -43,7 +44,7 @@ export function writeAtomic(path: string, content: string, flag: string): void {
     } catch {
       // the temp file may never have been created
     }
-    throw new ScaledotError('E_IO', `inspect: cannot write ${flag} ${path}: ${(err as Error).message}`);
+    throw new ScaledotError('E_IO', `${what} ${path}: cannot write it: ${(err as Error).message}`);
   }
 }
 
@@ -64,7 +65,7 @@ export function writeReport(dir: string, files: Record<string, string>): void {
   }
   for (const [name, content] of Object.entries(files)) {
     if (!(name in OWN_FILES)) throw new ScaledotError('E_IO', `inspect: ${name} is not one of the report's own files`);
-    writeAtomic(join(dir, name), content, '--out');
+    writeAtomic(join(dir, name), content, 'inspect: --out');
   }
 }
 
