@@ -6,10 +6,10 @@ import { ScaledotError } from '../tensor/index.js';
 
 /**
  * train --save-qk FILE: checked before training (so a bad path fails before
- * minutes of work), written after it: every layer's q and k on the
- * held-out batch of the longest sequences (the most keys per query), layout bhld, named layers.N.attn.q / layers.N.attn.k, so
- * `scaledot inspect FILE` pairs them. Returns the function that writes the
- * file and says what it wrote.
+ * minutes of work), written after it: every layer's q and k on the held-out
+ * batch of the longest sequences (the most keys per query), layout bhld,
+ * named layers.N.attn.q / layers.N.attn.k so that `scaledot inspect FILE`
+ * pairs them. Returns the function that writes the file and says what it wrote.
  */
 export function prepareSaveQk(path: string): (result: TrainResult) => string {
   const where = `train: --save-qk ${path}`;

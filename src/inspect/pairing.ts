@@ -27,9 +27,8 @@ export function pairTensors(file: string, tensors: readonly StoredTensor[]): Lay
     const split = splitQueryName(t.name);
     if (split === null) continue;
     const { prefix, sep, suffix } = split;
-    const candidates = [K_SUFFIXES[Q_SUFFIXES.indexOf(suffix)], ...K_SUFFIXES.filter((s) => s !== K_SUFFIXES[Q_SUFFIXES.indexOf(suffix)])]
-      .map((s) => `${prefix}${sep}${s}`)
-      .filter((name) => byName.has(name));
+    const own = K_SUFFIXES[Q_SUFFIXES.indexOf(suffix)];
+    const candidates = [own, ...K_SUFFIXES.filter((s) => s !== own)].map((s) => `${prefix}${sep}${s}`).filter((name) => byName.has(name));
     if (candidates.length === 0) {
       const expected = K_SUFFIXES.map((s) => `${prefix}${sep}${s}`).join(', ');
       throw new ScaledotError('E_ARG', `inspect: ${file}: tensor ${t.name} is a query by its name but no key pairs with it (looked for ${expected})`);
