@@ -35,20 +35,51 @@ export const SATURATED = 0.99;
 export const FLOAT16_MAX = 65504;
 export const SOFTCAP = 50;
 
-/** Population moments by Welford's update: no cancellation when the mean is large against the spread. */
+/**
+ * Population moments, merged a row at a time (Chan et al.): each row's mean
+ * and squared deviations by two passes, so nothing cancels when the mean is
+ * large against the spread, and no division per value.
+ */
 class Moments {
   n = 0;
   mean = 0;
   m2 = 0;
-  add(x: number): void {
-    this.n++;
-    const delta = x - this.mean;
-    this.mean += delta / this.n;
-    this.m2 += delta * (x - this.mean);
+  addRow(x: Float64Array, count: number): void {
+    let sum = 0;
+    for (let j = 0; j < count; j++) sum += x[j];
+    const rowMean = sum / count;
+    let rowM2 = 0;
+    for (let j = 0; j < count; j++) rowM2 += (x[j] - rowMean) ** 2;
+    const n = this.n + count;
+    const delta = rowMean - this.mean;
+    this.mean += (delta * count) / n;
+    this.m2 += rowM2 + (delta * delta * this.n * count) / n;
+    this.n = n;
   }
   std(): number {
     return this.n === 0 ? NaN : Math.sqrt(this.m2 / this.n);
   }
+}
+
+/**
+ * Entropy and max of softmax(x[0..n)) in one pass and one log:
+ *   m = max x,  eⱼ = exp(xⱼ − m),  l = Σ eⱼ = 1 + rest,
+ *   max p = 1/l,  H = ln l − Σ eⱼ (xⱼ − m) / l
+ * Both terms of H are ≥ 0 (xⱼ − m ≤ 0), so nothing cancels near one-hot, and
+ * ln l is log1p(rest), exact when the other keys' weights are tiny.
+ */
+function entropyAndMax(x: Float64Array, n: number): { entropy: number; maxProb: number } {
+  let m = -Infinity;
+  for (let j = 0; j < n; j++) if (x[j] > m) m = x[j];
+  let l = 0;
+  let weighted = 0;
+  for (let j = 0; j < n; j++) {
+    const d = x[j] - m;
+    const e = Math.exp(d);
+    l += e;
+    weighted += e * d;
+  }
+  return { entropy: Math.log1p(l - 1) - weighted / l, maxProb: 1 / l };
 }
 
 /** Per-scale running sums: logit moments over all unmasked scores, row figures over rows with ≥ 2 keys. */
@@ -117,20 +148,26 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
           if (v === 3) x /= qRms[b * L + i] * kRms[b * S + j];
           else if (v === 4) x = SOFTCAP * Math.tanh(x / SOFTCAP);
           logits[j] = x;
-          t.logits.add(x);
           if (v === 0 && x > logitMax) logitMax = x;
         }
+        t.logits.addRow(logits, n);
         if (n < 2) continue;
-        softmaxRowSafe({ data: logits, offset: 0, length: n, stride: 1 }, { data: probs, offset: 0, length: n, stride: 1 }, 'float64');
-        const f = softmaxRowFigures(probs, 0, n);
-        t.entropyRatio += f.entropy / Math.log(n);
-        t.maxProb += f.maxProb;
-        if (f.maxProb > SATURATED) t.saturated++;
+        let maxProb: number;
+        let entropy: number;
         if (v === 0) {
+          // The scale in use also gives the Jacobian norm and p₀: the library's softmax and the lab's row figures.
+          softmaxRowSafe({ data: logits, offset: 0, length: n, stride: 1 }, { data: probs, offset: 0, length: n, stride: 1 }, 'float64');
+          const f = softmaxRowFigures(probs, 0, n);
+          ({ maxProb, entropy } = f);
           jacobianNorms[t.rows] = f.jacobianNorm;
           firstKeyMass += probs[0];
           uniformFirstKeyMass += 1 / n;
+        } else {
+          ({ maxProb, entropy } = entropyAndMax(logits, n));
         }
+        t.entropyRatio += entropy / Math.log(n);
+        t.maxProb += maxProb;
+        if (maxProb > SATURATED) t.saturated++;
         t.rows++;
       }
     }
