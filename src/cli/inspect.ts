@@ -51,14 +51,14 @@ async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
   const opts: InspectOptions = {
     files, q: flags.q, k: flags.k, layout: flags.layout as Layout,
     heads: positiveInt('--heads', flags.heads), kvHeads: positiveInt('--kv-heads', flags.kvHeads), scale, causal: flags.causal === true,
-    onLayer: tty ? (done, total, layer) => process.stderr.write(`\rinspect: layer ${done + 1}/${total} ${layer}`.padEnd(72)) : undefined,
+    onProgress: tty ? (p) => process.stderr.write(`\rinspect: layer ${p.layerIndex + 1}/${p.layers} ${p.layer} · head ${p.head + 1}/${p.heads}`.slice(0, 79).padEnd(80)) : undefined,
   };
   checkInspectOptions(opts);
   // Outputs are checked before any tensor is read, and written only once every figure is in.
   if (flags.json !== undefined && flags.json !== '-') checkJsonPath(flags.json);
   if (flags.out !== undefined) checkOutDir(flags.out);
   const result = await inspect(opts, packageVersion());
-  if (tty) process.stderr.write('\r'.padEnd(73) + '\r');
+  if (tty) process.stderr.write(`\r${' '.repeat(80)}\r`);
   if (flags.json === '-') process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else if (flags.json !== undefined) writeAtomic(flags.json, `${JSON.stringify(result, null, 2)}\n`, 'inspect: --json');
   if (flags.out !== undefined) writeReport(flags.out, await reportFiles(result));

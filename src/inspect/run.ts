@@ -18,8 +18,8 @@ export interface InspectOptions {
   /** Default 1/√headDim. */
   scale?: number;
   causal: boolean;
-  /** Called before each layer's tensors are read: (layers done, layers in all, layer). */
-  onLayer?: (done: number, total: number, layer: string) => void;
+  /** Progress: called before each head, with the layer's place among the layers and the head's among its heads. */
+  onProgress?: (p: { layerIndex: number; layers: number; layer: string; head: number; heads: number }) => void;
 }
 
 export interface TensorInput {
@@ -132,10 +132,10 @@ export async function inspect(opts: InspectOptions, version: string): Promise<In
   const heads: HeadFigures[] = [];
   const findings: Finding[] = [];
   for (const [done, layer] of layers.entries()) {
-    opts.onLayer?.(done, layers.length, layer.layer);
     const q = { ...layer.qShape, data: await layer.input.q.read() };
     const k = { ...layer.kShape, data: await layer.input.k.read() };
     for (let h = 0; h < layer.heads; h++) {
+      opts.onProgress?.({ layerIndex: done, layers: layers.length, layer: layer.layer, head: h, heads: layer.heads });
       const outcome = analyzeHead(layer.layer, q, k, h, layer.scale, opts.causal);
       if (outcome.kind === 'figures') heads.push(outcome.figures);
       findings.push(...headFindings(outcome));
