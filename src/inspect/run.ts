@@ -96,7 +96,8 @@ async function plan(opts: InspectOptions, layers: LayerInput[]): Promise<Planned
       const h = await t.header();
       const what = `${t.file}: tensor ${t.name} (${role})`;
       if (h.dtype === null) throw new ScaledotError('E_DTYPE', `inspect: ${what} has dtype ${h.fileDType}; expected a float: F64, F32, F16, BF16 (safetensors) or <f8, <f4, <f2 (NumPy)`);
-      const heads = role === 'Q' ? opts.heads : opts.kvHeads ?? opts.heads;
+      // K's heads default to Q's only where they must be given (rank 3); a rank-4 K says its own (GQA).
+      const heads = role === 'Q' ? opts.heads : opts.kvHeads ?? (h.shape.length === 3 ? opts.heads : undefined);
       const shape = headsShape(`inspect: ${what}`, h.shape, opts.layout, heads, role === 'Q' ? '--heads' : opts.kvHeads === undefined ? '--kv-heads (default --heads)' : '--kv-heads');
       return [{ file: t.file, name: t.name, dtype: h.fileDType, shape: h.shape }, shape];
     };

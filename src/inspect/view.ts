@@ -57,7 +57,7 @@ export function checkPair(layer: string, qWhat: string, kWhat: string, q: HeadsS
   const show = (s: HeadsShape): string => `(batch ${s.batch}, heads ${s.heads}, length ${s.length}, headDim ${s.dim})`;
   const both = `layer ${layer}: ${qWhat} is ${show(q)} and ${kWhat} is ${show(k)}`;
   if (q.batch !== k.batch) throw new ScaledotError('E_SHAPE', `inspect: ${both}; their batch sizes must match`);
-  if (q.dim !== k.dim) throw new ScaledotError('E_SHAPE', `inspect: ${both}; their head dims must match`);
+  if (q.dim !== k.dim) throw new ScaledotError('E_SHAPE', `inspect: ${both}; their head dims must match (where K has fewer heads than Q, give --kv-heads)`);
   if (k.heads === 0 || q.heads % k.heads !== 0) throw new ScaledotError('E_SHAPE', `inspect: ${both}; K's heads must divide Q's (GQA)`);
   if (q.dim === 0 || q.length === 0 || k.length === 0 || q.batch === 0) throw new ScaledotError('E_SHAPE', `inspect: ${both}; nothing to inspect in an empty tensor`);
   if (causal && q.length > k.length) {
