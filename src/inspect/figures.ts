@@ -34,6 +34,9 @@ export const SATURATED = 0.99;
 /** The largest finite float16: |q·k| beyond it is ±Infinity in a float16 matmul that scales afterwards. */
 export const FLOAT16_MAX = 65504;
 export const SOFTCAP = 50;
+/** Positions of the two what-ifs that change more than the scale, in analyzeHead's list of variants. */
+const QK_NORM = 3;
+const SOFTCAP_50 = 4;
 
 /**
  * Population moments, merged a row at a time (Chan et al.): each row's mean
@@ -110,10 +113,12 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
   const kCount = countNonFinite(k, kvHead);
   if (qCount > 0 || kCount > 0) return { kind: 'non-finite', layer, head, qCount, kCount };
 
+  // q: [B, Hq, L, D] and k: [B, Hkv, S, D], read through their strides.
   const { batch: B, length: L, dim: D } = q;
   const S = k.length;
   const qRms = rowRms(q, head);
   const kRms = rowRms(k, kvHead);
+  // The logits' scale per variant: in use, rsqrt, inverse, qkNorm (of the normalised vectors), softcap50 (capped after it).
   const scales = [scale, 1 / Math.sqrt(D), 1 / D, 1 / Math.sqrt(D), scale];
   const tallies = scales.map(() => new ScaleTally());
   const jacobianNorms = new Float64Array(B * L);
@@ -145,8 +150,8 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
         const t = tallies[v];
         for (let j = 0; j < n; j++) {
           let x = scales[v] * dots[j];
-          if (v === 3) x /= qRms[b * L + i] * kRms[b * S + j];
-          else if (v === 4) x = SOFTCAP * Math.tanh(x / SOFTCAP);
+          if (v === QK_NORM) x /= qRms[b * L + i] * kRms[b * S + j];
+          else if (v === SOFTCAP_50) x = SOFTCAP * Math.tanh(x / SOFTCAP);
           logits[j] = x;
           if (v === 0 && x > logitMax) logitMax = x;
         }
