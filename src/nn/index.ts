@@ -25,3 +25,4 @@ export {
 export { sampleNames } from './sample.js';
 export { trainManySync, type TrainManyOptions } from './parallel.js';
 export { recordOf, type TrainRecord } from './train-record.js';
+export { captureQueryKey, type CapturedQueryKey } from './capture-qk.js';
