@@ -1,4 +1,5 @@
-import { measuredVsTheoryChart, type ChartSpec } from '../lab/charts.js';
+import { measuredVsTheoryChart } from '../lab/charts.js';
+import type { ChartSpec } from '../lab/types.js';
 import type { HeadFigures } from './figures.js';
 import type { InspectResult } from './run.js';
 

@@ -1,4 +1,4 @@
-import type { Row } from '../lab/experiment.js';
+import type { Row } from '../lab/types.js';
 import { toCsv } from '../lab/report/csv.js';
 import type { HeadFigures } from './figures.js';
 import type { Finding } from './findings.js';
