@@ -1,12 +1,12 @@
 import { Tensor } from '../../tensor/index.js';
 import { scaledDotProductAttentionBackward } from '../../attention/index.js';
-import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import { fmt, makeCheck, verdictPhrase, type Check, type Experiment } from '../experiment.js';
 import type { Row } from '../types.js';
-import { geomspace, measuredVsTheoryChart } from '../charts.js';
 import { gapQuantiles, logTwoKeyJacobianNorm } from '../order-stats.js';
 import { normals, rowDots, scoresMatrix } from '../sampling.js';
 import { rowStats, softmaxRows } from '../softmax-stats.js';
 import { mean, quantilesWithErrors, standardError, TOLERANCE_SIGMAS } from '../stats.js';
+import { gradientCharts } from './c3-charts.js';
 import { lineFit, logLogFit } from './fits.js';
 
 /** Keys per softmax row, value width and upstream-gradient width for the attention part. */
@@ -232,46 +232,5 @@ export const gradient: Experiment = {
       },
     };
   },
-  charts(claim: ClaimResult) {
-    const bySigma = claim.rows.filter((r) => r.part === 'logit std');
-    const long = (rs: Row[], stats: [string, string][], key: string): Row[] =>
-      rs.flatMap((r) => stats.map(([field, name]) => ({ x: r[key], y: r[field], statistic: name, ...(r.scaling ? { scaling: r.scaling } : {}) })));
-    const stats: [string, string][] = [['jacobianMean', 'mean'], ['jacobianQ90', '90% quantile'], ['jacobianMedian', 'median'], ['jacobianQ10', '10% quantile']];
-    const sigmaPoints = long(bySigma, stats, 'sigma');
-    const gapMedian = claim.parameters.gapMedian as number;
-    const gap10 = claim.parameters.gapQuantile10 as number;
-    const gap90 = claim.parameters.gapQuantile90 as number;
-    const grid = geomspace(2, (bySigma[bySigma.length - 1]?.sigma as number) ?? 64, 40);
-    const lastMean = bySigma[bySigma.length - 1];
-    const theory: Row[] = [
-      ...grid.map((x) => ({ x, y: Math.exp(logTwoKeyJacobianNorm(x * gap10)), statistic: '90% quantile' })),
-      ...grid.map((x) => ({ x, y: Math.exp(logTwoKeyJacobianNorm(x * gapMedian)), statistic: 'median' })),
-      ...grid.map((x) => ({ x, y: Math.exp(logTwoKeyJacobianNorm(x * gap90)), statistic: '10% quantile' })),
-      ...(lastMean ? grid.filter((x) => x >= 8).map((x) => ({ x, y: (lastMean.jacobianMean as number) * ((lastMean.sigma as number) / x), statistic: 'mean' })) : []),
-    ];
-    const attention = claim.rows.filter((r) => r.part === 'attention');
-    const series = (field: string, name: string) => attention.map((r) => ({ d: r.d, y: r[field], series: `${r.scaling} · ${name}` }));
-    const chartFor = (prefix: string, title: string, yTitle: string): ReturnType<typeof measuredVsTheoryChart> => {
-      const points = [...series(`${prefix}Mean`, 'mean'), ...series(`${prefix}Median`, 'median')];
-      const unscaledMedian = attention.filter((r) => r.scaling === 'unscaled' && (r.d as number) >= 64);
-      const theoryRows: Row[] =
-        prefix === 'jacobian'
-          ? unscaledMedian.map((r) => ({ d: r.d, y: Math.exp(logTwoKeyJacobianNorm(Math.sqrt(r.d as number) * gapMedian)), series: 'unscaled · median' }))
-          : [];
-      return measuredVsTheoryChart({
-        title, subtitle: prefix === 'jacobian' ? 'dashed: h(√d_k · median gap), theory' : 'points: measured (mean and median over rows)',
-        x: { field: 'd', title: 'key dimension d_k', log: true }, y: { field: 'y', title: yTitle, log: true },
-        points, theory: theoryRows, series: 'series', seriesTitle: 'statistic', connect: true, width: 300, height: 220,
-      });
-    };
-    return [
-      measuredVsTheoryChart({
-        title: 'The mechanism: ‖J‖ against the logit std', subtitle: 'dashed: theory (order statistics; mean ∝ 1/σ)',
-        x: { field: 'x', title: 'logit standard deviation σ', log: true }, y: { field: 'y', title: '‖diag(p) − ppᵀ‖_F', log: true },
-        points: sigmaPoints, theory, series: 'statistic', seriesTitle: 'over rows', width: 360, height: 250,
-      }),
-      chartFor('jacobian', 'Through attention: ‖J‖ per query row', '‖J‖_F'),
-      chartFor('dq', 'Through attention: ‖∂L/∂q‖ per query row', '‖∂L/∂q‖'),
-    ];
-  },
+  charts: gradientCharts,
 };
