@@ -252,7 +252,7 @@ export interface AttentionBackwardOptions extends AttentionOptions {
   saved?: SavedForward | null;
 }
 
-/** A forward's output and lse in the backend layout; lse is float64 holding the values the public lse holds. */
+/** A forward's output and lse, in the layout a backend's backward takes. */
 export interface SavedArrays {
   output: Float32Array | Float64Array;
   lse: Float64Array;
@@ -267,7 +267,7 @@ function splitSaved(options: unknown): { saved: unknown; forwardOptions: unknown
   return { saved, forwardOptions };
 }
 
-/** `saved`, checked against the problem: output (..., Hq, L, Ev) and lse (..., Hq, L) with the dtypes the forward returns. */
+/** `saved`, checked against the problem: output (..., Hq, L, Ev) in the inputs' dtype and lse (..., Hq, L) in float64, as the forward returns them. */
 function checkSaved(fn: string, saved: unknown, query: Tensor, p: AttentionProblem): SavedArrays | null {
   if (saved === undefined || saved === null) return null;
   if (typeof saved !== 'object' || Array.isArray(saved) || saved instanceof Tensor) {
@@ -276,7 +276,7 @@ function checkSaved(fn: string, saved: unknown, query: Tensor, p: AttentionProbl
   const { output, lse } = saved as Partial<SavedForward>;
   const expected = [
     ['saved.output', checkFloatTensor(fn, 'saved.output', output), attentionOutputShape(query, p), p.dtype],
-    ['saved.lse', checkFloatTensor(fn, 'saved.lse', lse), query.shape.slice(0, -1), lseDtypeOf(p.dtype)],
+    ['saved.lse', checkFloatTensor(fn, 'saved.lse', lse), query.shape.slice(0, -1), 'float64'],
   ] as const;
   for (const [name, t, shape, dtype] of expected) {
     if (t.dtype !== dtype) {
@@ -286,16 +286,7 @@ function checkSaved(fn: string, saved: unknown, query: Tensor, p: AttentionProbl
       throw new ScaledotError('E_SHAPE', `${fn}: ${name} has shape ${formatShape(t.shape)} but the forward returns ${formatShape(shape)} (query ${formatShape(query.shape)}, Ev = ${p.ev})`);
     }
   }
-  const lseData = expected[1][1].data;
-  return {
-    output: expected[0][1].data as Float32Array | Float64Array,
-    lse: lseData instanceof Float64Array ? lseData : Float64Array.from(lseData),
-  };
-}
-
-/** The dtype of the forward's lse: float64 for float64 inputs, else float32 (half dtypes cannot hold lse values past 65504 or with useful precision). */
-export function lseDtypeOf(dtype: FloatDType): 'float64' | 'float32' {
-  return dtype === 'float64' ? 'float64' : 'float32';
+  return { output: expected[0][1].data as Float32Array | Float64Array, lse: expected[1][1].data as Float64Array };
 }
 
 /**
