@@ -20,7 +20,7 @@ export interface LabResults {
 
 export const DEFAULT_SEED = 20170612; // the day "Attention Is All You Need" appeared on arXiv
 
-/** d_k ∈ {1, 2, 4, …, 4096} and n ∈ {16, 64, 256, 1024} (the defaults); --quick stops d_k at 1024. */
+/** d_k ∈ {1, 2, 4, …, 4096} and n ∈ {16, 64, 256, 1024} (the default grid); --quick stops d_k at 1024. */
 export function labSettings(seed: number, mode: LabMode): LabSettings {
   const maxLogDim = mode === 'quick' ? 10 : 12;
   return {

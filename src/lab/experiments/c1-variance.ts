@@ -23,8 +23,8 @@ export const variance: Experiment = {
     'q·k is a sum of d_k independent products qᵢkᵢ, each of mean 0 and variance σq²σk², and variances of independent terms add: Var(q·k) = d_k σq²σk². ' +
     'On log-log axes that is a line of slope 1; after dividing by √d_k the variance is σq²σk² for every d_k.',
   run({ settings, seedFor, progress }) {
-    const samples = settings.mode === 'quick' ? 1000 : 2000;
-    const generalSamples = samples / 2; // its check pools the grid; half the draws keep the run short
+    const sampleCount = settings.mode === 'quick' ? 1000 : 2000;
+    const generalSampleCount = sampleCount / 2; // its check pools the grid; half the draws keep the run short
     const rows: Row[] = [];
     const series = [
       { name: 'q·k, σq = σk = 1', sq: 1, sk: 1, divide: false },
@@ -32,13 +32,13 @@ export const variance: Experiment = {
       { name: `q·k, σq = ${SQ}, σk = ${SK}`, sq: SQ, sk: SK, divide: false },
     ];
     settings.dims.forEach((d, i) => {
-      const q = normals(samples, d, seedFor('q', d));
-      const k = normals(samples, d, seedFor('k', d));
-      const q2 = normals(generalSamples, d, seedFor('q-general', d), SQ);
-      const k2 = normals(generalSamples, d, seedFor('k-general', d), SK);
-      const dots = rowDots(q, k, samples, d);
+      const q = normals(sampleCount, d, seedFor('q', d));
+      const k = normals(sampleCount, d, seedFor('k', d));
+      const q2 = normals(generalSampleCount, d, seedFor('q-general', d), SQ);
+      const k2 = normals(generalSampleCount, d, seedFor('k-general', d), SK);
+      const dots = rowDots(q, k, sampleCount, d);
       const scaled = dots.map((x) => x / Math.sqrt(d));
-      const general = rowDots(q2, k2, generalSamples, d);
+      const general = rowDots(q2, k2, generalSampleCount, d);
       for (const [s, values] of [[series[0], dots], [series[1], scaled], [series[2], general]] as const) {
         const { value, se } = varianceWithError(values);
         const theory = (s.divide ? 1 : d) * s.sq ** 2 * s.sk ** 2;
@@ -94,7 +94,7 @@ export const variance: Experiment = {
         `Dividing by √d_k held it at ${fmt(scaled.value)} on average (1 predicted; ${verdictPhrase(checks[1])}): the logits keep the same spread whatever the head size; ` +
         `with σq = ${SQ} and σk = ${SK} the ratio to d_k σq²σk² was ${fmt(general.value)}.`,
       findings: [],
-      parameters: { samplesPerPoint: samples, samplesPerPointGeneral: generalSamples, dims: settings.dims },
+      parameters: { samplesPerPoint: sampleCount, samplesPerPointGeneral: generalSampleCount, dims: settings.dims },
     };
   },
   charts(claim: ClaimResult) {

@@ -32,19 +32,19 @@ export const saturation: Experiment = {
     '1 − mean max p and the mean entropy fall as d_k^(−1/2). A row keeps max p ≤ 0.99 while σG < ln 99, so the unsaturated share is P(G < ln 99/√d_k), computed here from the order statistics of n normals alone. ' +
     'With the scale, σ = |q|/√d_k → 1 and nothing depends on d_k.',
   run({ settings, seedFor, progress }) {
-    const groups = 2; // independent key sets per cell, so the spread between key draws is part of the error
+    const groupCount = 2; // independent key sets per cell, so the spread between key draws is part of the error
     const rowsPerGroup = settings.mode === 'quick' ? 48 : 96;
     const rows: Row[] = [];
     // The independent side of C2.c: top-two gaps of n standard normals, no softmax and no dot product.
-    const gapDraws = settings.mode === 'quick' ? 2000 : 4000;
-    const gaps = new Map(settings.keyCounts.map((n) => [n, topTwoGaps(n, gapDraws, seedFor('gaps', n))]));
+    const gapDrawCount = settings.mode === 'quick' ? 2000 : 4000;
+    const gaps = new Map(settings.keyCounts.map((n) => [n, topTwoGaps(n, gapDrawCount, seedFor('gaps', n))]));
     const cells = settings.keyCounts.length * settings.dims.length;
     let done = 0;
     for (const n of settings.keyCounts) {
       for (const d of settings.dims) {
-        const total = groups * rowsPerGroup;
+        const total = groupCount * rowsPerGroup;
         const unscaled = new Float64Array(total * n);
-        for (let g = 0; g < groups; g++) {
+        for (let g = 0; g < groupCount; g++) {
           const q = normals(rowsPerGroup, d, seedFor('q', n, d, g));
           const k = normals(n, d, seedFor('k', n, d, g));
           unscaled.set(scoresMatrix(q, k, rowsPerGroup, n, d), g * rowsPerGroup * n);
@@ -63,7 +63,7 @@ export const saturation: Experiment = {
             entropy: mean(s.entropy), seEntropy: standardError(s.entropy),
             shareSaturated: share, notSaturated: 1 - share, seShare: Math.sqrt(Math.max(share * (1 - share), 1 / total) / total),
             ...(scaling === 'unscaled'
-              ? { theoryNotSaturated, seTheoryNotSaturated: Math.sqrt(Math.max(theoryNotSaturated * (1 - theoryNotSaturated), 1 / gapDraws) / gapDraws) }
+              ? { theoryNotSaturated, seTheoryNotSaturated: Math.sqrt(Math.max(theoryNotSaturated * (1 - theoryNotSaturated), 1 / gapDrawCount) / gapDrawCount) }
               : {}),
             rows: total,
           });
@@ -128,7 +128,7 @@ export const saturation: Experiment = {
         `The unscaled approach to one-hot is a power law with exponent ${fmt(gapU.slope)} ± ${fmt(gapU.se)} (−1/2 predicted; ${verdictPhrase(checks[0])}): slow, because rows whose top two logits nearly tie stay soft. ` +
         `Scaled, the statistics depend on n only: mean entropy ${fmt(at('scaled', nSmall).entropy as number)} nats at n = ${nSmall} and ${fmt(at('scaled', nBig).entropy as number)} at n = ${nBig}, whatever d_k.`,
       findings: [],
-      parameters: { gapDraws, rowsPerCell: groups * rowsPerGroup, keySetsPerCell: groups, dims: settings.dims, keyCounts: settings.keyCounts, asymptoticFromDim: ASYMPTOTIC_DIM, flatFromDim: FLAT_FROM_DIM },
+      parameters: { gapDraws: gapDrawCount, rowsPerCell: groupCount * rowsPerGroup, keySetsPerCell: groupCount, dims: settings.dims, keyCounts: settings.keyCounts, asymptoticFromDim: ASYMPTOTIC_DIM, flatFromDim: FLAT_FROM_DIM },
     };
   },
   charts(claim: ClaimResult) {

@@ -32,7 +32,7 @@ interface Distribution {
 
 function describe(values: Float64Array, seed: number): Distribution {
   const logs = values.map((v) => Math.log(v));
-  const [q10, q50, q90] = quantilesWithErrors(logs, QUANTILES, { seed, resamples: 200 });
+  const [q10, q50, q90] = quantilesWithErrors(logs, QUANTILES, { seed, resampleCount: 200 });
   return {
     mean: mean(values), seMean: standardError(values),
     q10: Math.exp(q10.value), median: Math.exp(q50.value), q90: Math.exp(q90.value),
@@ -67,16 +67,16 @@ export const gradient: Experiment = {
     const quick = settings.mode === 'quick';
     const rows: Row[] = [];
     // The independent side: quantiles of the top-two gap of n standard normals.
-    const gapDraws = quick ? 8000 : 20000;
-    const [g10, g50, g90] = gapQuantiles(KEYS, gapDraws, QUANTILES, seedFor('gaps'));
+    const gapDrawCount = quick ? 8000 : 20000;
+    const [g10, g50, g90] = gapQuantiles(KEYS, gapDrawCount, QUANTILES, seedFor('gaps'));
     progress(0.05);
 
     // Part 1, the mechanism: logits σz, ‖J‖ against σ.
-    const sigmaRows = quick ? 1500 : 4000;
+    const sigmaRowCount = quick ? 1500 : 4000;
     const sigmas = Array.from({ length: 17 }, (_, i) => 2 ** ((i - 4) / 2));
     for (const sigma of sigmas) {
-      const z = normals(sigmaRows, KEYS, seedFor('sigma', sigma), sigma);
-      const jac = rowStats(softmaxRows(z, sigmaRows, KEYS), sigmaRows, KEYS).jacobianNorm;
+      const z = normals(sigmaRowCount, KEYS, seedFor('sigma', sigma), sigma);
+      const jac = rowStats(softmaxRows(z, sigmaRowCount, KEYS), sigmaRowCount, KEYS).jacobianNorm;
       const dist = describe(jac, seedFor('boot-sigma', sigma));
       rows.push({
         part: 'logit std', sigma, ...flatten('jacobian', dist),
@@ -87,26 +87,26 @@ export const gradient: Experiment = {
     }
     progress(0.25);
 
-    // Part 2, through attention: q [groups, 1, rowsPerGroup, d], k [groups, 1, KEYS, d], random upstream gradient.
-    const groups = 2;
+    // Part 2, through attention: q [groupCount, 1, rowsPerGroup, d], k [groupCount, 1, KEYS, d], random upstream gradient.
+    const groupCount = 2;
     const rowsPerGroup = quick ? 64 : 128;
-    const total = groups * rowsPerGroup;
+    const total = groupCount * rowsPerGroup;
     settings.dims.forEach((d, index) => {
       const q = normals(total, d, seedFor('q', d));
-      const k = normals(groups * KEYS, d, seedFor('k', d));
-      const v = normals(groups * KEYS, VALUE_DIM, seedFor('v', d));
+      const k = normals(groupCount * KEYS, d, seedFor('k', d));
+      const v = normals(groupCount * KEYS, VALUE_DIM, seedFor('v', d));
       const dOut = normals(total, VALUE_DIM, seedFor('dout', d));
       const logits = new Float64Array(total * KEYS);
-      for (let g = 0; g < groups; g++) {
+      for (let g = 0; g < groupCount; g++) {
         logits.set(
           scoresMatrix(q.subarray(g * rowsPerGroup * d, (g + 1) * rowsPerGroup * d), k.subarray(g * KEYS * d, (g + 1) * KEYS * d), rowsPerGroup, KEYS, d),
           g * rowsPerGroup * KEYS,
         );
       }
-      const tq = new Tensor(q, [groups, 1, rowsPerGroup, d], 'float64');
-      const tk = new Tensor(k, [groups, 1, KEYS, d], 'float64');
-      const tv = new Tensor(v, [groups, 1, KEYS, VALUE_DIM], 'float64');
-      const tg = new Tensor(dOut, [groups, 1, rowsPerGroup, VALUE_DIM], 'float64');
+      const tq = new Tensor(q, [groupCount, 1, rowsPerGroup, d], 'float64');
+      const tk = new Tensor(k, [groupCount, 1, KEYS, d], 'float64');
+      const tv = new Tensor(v, [groupCount, 1, KEYS, VALUE_DIM], 'float64');
+      const tg = new Tensor(dOut, [groupCount, 1, rowsPerGroup, VALUE_DIM], 'float64');
       for (const [scaling, scale] of [['unscaled', 1], ['scaled', 1 / Math.sqrt(d)]] as const) {
         const jac = rowStats(softmaxRows(logits.map((x) => x * scale), total, KEYS), total, KEYS).jacobianNorm;
         // A named backend rather than 'auto': the figures must not depend on which backends a machine has.
@@ -140,7 +140,7 @@ export const gradient: Experiment = {
       return makeCheck({
         id,
         statement: `The ${label} of ‖J‖ at σ = ${sigmaMax} is h(σ·g) with g the ${Math.round(100 * gap.p)}% quantile of the top-two gap (${fmt(gap.value)}).`,
-        quantity: `ln of the ${label} of ‖J‖_F over ${sigmaRows} rows at logit std ${sigmaMax}`,
+        quantity: `ln of the ${label} of ‖J‖_F over ${sigmaRowCount} rows at logit std ${sigmaMax}`,
         measured: Math.log(top[measuredField] as number),
         predicted,
         tolerance: TOLERANCE_SIGMAS * Math.hypot(seMeasured, sePredicted),
@@ -227,7 +227,7 @@ export const gradient: Experiment = {
           : `Mean and median agree to within a factor ${fmt(ratio)} at d_k = ${dMax}: the near-tie effect did not dominate on this grid.`,
       ],
       parameters: {
-        keys: KEYS, valueDim: VALUE_DIM, rowsPerD: total, keySetsPerD: groups, rowsPerSigma: sigmaRows, gapDraws,
+        keys: KEYS, valueDim: VALUE_DIM, rowsPerD: total, keySetsPerD: groupCount, rowsPerSigma: sigmaRowCount, gapDraws: gapDrawCount,
         gapQuantile10: g10.value, gapMedian: g50.value, gapQuantile90: g90.value, dims: settings.dims,
       },
     };

@@ -28,13 +28,13 @@ export const power: Experiment = {
     'For a > 1/2 the logits shrink to 0 and the softmax tends to uniform: for small logits of variance σ², ln n − H ≈ σ²/2 (the second-order expansion of the entropy), so ln n − H falls as d_k^(1−2a). ' +
     'Only a = 1/2 keeps both the spread and the entropy independent of d_k. (The five spreads are one measurement of Var(q·k) rescaled by s², so their slopes differ by exactly 2a; the evidence on the failure modes is in the entropies.)',
   run({ settings, seedFor, progress }) {
-    const groups = 2;
+    const groupCount = 2;
     const rowsPerGroup = settings.mode === 'quick' ? 48 : 96;
-    const total = groups * rowsPerGroup;
+    const total = groupCount * rowsPerGroup;
     const rows: Row[] = [];
     settings.dims.forEach((d, index) => {
       const raw = new Float64Array(total * KEYS);
-      for (let g = 0; g < groups; g++) {
+      for (let g = 0; g < groupCount; g++) {
         const q = normals(rowsPerGroup, d, seedFor('q', d, g));
         const k = normals(KEYS, d, seedFor('k', d, g));
         raw.set(scoresMatrix(q, k, rowsPerGroup, KEYS, d), g * rowsPerGroup * KEYS);
@@ -107,7 +107,7 @@ export const power: Experiment = {
         `and ${fmt(at(1).entropy as number)} with 1/d_k, against ln n = ${fmt(Math.log(KEYS))} for uniform attention: a = 0 picks one key, a = 1 can no longer pick any. ` +
         `The measured exponents of Var(logits) were ${EXPONENTS.map((a, i) => `${fmt(checks[i].measured)} (a = ${a})`).join(', ')}, against 1 − 2a.`,
       findings: [],
-      parameters: { keys: KEYS, rowsPerD: total, keySetsPerD: groups, exponents: [...EXPONENTS], dims: settings.dims },
+      parameters: { keys: KEYS, rowsPerD: total, keySetsPerD: groupCount, exponents: [...EXPONENTS], dims: settings.dims },
     };
   },
   charts(claim: ClaimResult) {
