@@ -59,6 +59,7 @@ export interface RunLabOptions {
   now?: () => Date;
 }
 
+/** `seed` if it is a non-negative safe integer; otherwise an E_OPTION ScaledotError from `fn`. */
 export function checkSeed(fn: string, seed: unknown): number {
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
     throw new ScaledotError('E_OPTION', `${fn}: seed is ${String(seed)}; expected an integer from 0 to ${Number.MAX_SAFE_INTEGER}`);

@@ -74,6 +74,7 @@ function quantileSorted(sorted: Float64Array, p: number): number {
   return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
+/** The median: quantile(values, 0.5), interpolated between the middle two for an even count. */
 export function median(values: ArrayLike<number>): number {
   return quantile(values, 0.5);
 }
