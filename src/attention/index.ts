@@ -1,15 +1,12 @@
 import { Tensor } from '../tensor/index.js';
 import { resolveBackend } from './backends.js';
-import {
-  attentionImplOf, attentionOutputShape, prepareAttention, prepareAttentionBackward,
-  type AttentionBackwardOptions, type AttentionOptions,
-} from './options.js';
+import { prepareAttentionBackward, type AttentionBackwardOptions } from './backward-options.js';
+import { attentionImplOf, attentionOutputShape, prepareAttention, type AttentionOptions } from './options.js';
 import type { AttentionProblem } from './problem.js';
 
 export { listAttentionImpls, type AttentionImpl } from './backends.js';
-export {
-  prepareAttention, prepareAttentionBackward, type AttentionBackwardOptions, type AttentionOptions, type SavedForward,
-} from './options.js';
+export { prepareAttention, type AttentionOptions } from './options.js';
+export { prepareAttentionBackward, type AttentionBackwardOptions, type SavedForward } from './backward-options.js';
 export {
   dropoutHash, dropoutKeeps,
   type AttentionBackend, type AttentionMask, type AttentionProblem, type BackwardResult, type ForwardResult,
