@@ -1,4 +1,5 @@
 import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import { numberField } from '../rows.js';
 import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { normals, rowDots } from '../sampling.js';
@@ -49,8 +50,8 @@ export const variance: Experiment = {
 
     const pick = (name: string): Row[] => rows.filter((r) => r.series === name);
     const unscaled = pick(series[0].name);
-    const fit = logLogFit(unscaled.map((r) => r.d as number), unscaled.map((r) => r.variance as number), unscaled.map((r) => r.se as number));
-    const pooled = (rs: Row[]): { value: number; se: number } => averageWithError(rs.map((r) => r.ratio as number), rs.map((r) => r.ratioSe as number));
+    const fit = logLogFit(unscaled.map((r) => numberField(r, 'd')), unscaled.map((r) => numberField(r, 'variance')), unscaled.map((r) => numberField(r, 'se')));
+    const pooled = (rs: Row[]): { value: number; se: number } => averageWithError(rs.map((r) => numberField(r, 'ratio')), rs.map((r) => numberField(r, 'ratioSe')));
     const scaled = pooled(pick(series[1].name));
     const general = pooled(pick(series[2].name));
     const checks: Check[] = [
@@ -89,7 +90,7 @@ export const variance: Experiment = {
       checks,
       rows,
       meaning:
-        `From d_k = ${first.d} to d_k = ${last.d} the variance of q·k went from ${fmt(first.variance as number)} to ${fmt(last.variance as number)}: ` +
+        `From d_k = ${first.d} to d_k = ${last.d} the variance of q·k went from ${fmt(numberField(first, 'variance'))} to ${fmt(numberField(last, 'variance'))}: ` +
         `a power law with exponent ${fmt(fit.slope)} ± ${fmt(fit.se)} (standard error; 1 predicted by independence; ${verdictPhrase(checks[0])}). ` +
         `Dividing by √d_k held it at ${fmt(scaled.value)} on average (1 predicted; ${verdictPhrase(checks[1])}): the logits keep the same spread whatever the head size; ` +
         `with σq = ${SQ} and σk = ${SK} the ratio to d_k σq²σk² was ${fmt(general.value)}.`,

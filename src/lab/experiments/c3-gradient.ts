@@ -1,6 +1,7 @@
 import { Tensor } from '../../tensor/index.js';
 import { scaledDotProductAttentionBackward } from '../../attention/index.js';
 import { fmt, makeCheck, verdictPhrase, type Check, type Experiment } from '../experiment.js';
+import { numberField } from '../rows.js';
 import type { Row } from '../types.js';
 import { gapQuantiles, logTwoKeyJacobianNorm } from '../order-stats.js';
 import { normals, rowDots, scoresMatrix } from '../sampling.js';
@@ -123,39 +124,39 @@ export const gradient: Experiment = {
     });
 
     const bySigma = rows.filter((r) => r.part === 'logit std');
-    const att = (scaling: string, fromDim: number): Row[] => rows.filter((r) => r.part === 'attention' && r.scaling === scaling && (r.d as number) >= fromDim);
-    const num = (rs: Row[], f: string): number[] => rs.map((r) => r[f] as number);
+    const att = (scaling: string, fromDim: number): Row[] => rows.filter((r) => r.part === 'attention' && r.scaling === scaling && (numberField(r, 'd')) >= fromDim);
+    const num = (rs: Row[], f: string): number[] => rs.map((r) => numberField(r, f));
 
     // Part 1 checks.
-    const tail = bySigma.filter((r) => (r.sigma as number) >= ASYMPTOTIC_SIGMA);
+    const tail = bySigma.filter((r) => (numberField(r, 'sigma')) >= ASYMPTOTIC_SIGMA);
     const meanFit = logLogFit(num(tail, 'sigma'), num(tail, 'jacobianMean'), num(tail, 'jacobianSeMean'));
     const top = bySigma[bySigma.length - 1];
-    const sigmaMax = top.sigma as number;
+    const sigmaMax = numberField(top, 'sigma');
     // The median's rival is the mean: if the typical row followed the average there would be no story to tell.
     const quantileCheck = (id: string, label: string, measuredField: string, seField: string, gap: { p: number; value: number; se: number }, rivalIsMean: boolean): Check => {
       const x = sigmaMax * gap.value;
       const predicted = logTwoKeyJacobianNorm(x);
       const sePredicted = Math.tanh(x / 2) * sigmaMax * gap.se; // |d ln h / dx| · σ · se(g)
-      const seMeasured = top[seField] as number;
+      const seMeasured = numberField(top, seField);
       return makeCheck({
         id,
         statement: `The ${label} of ‖J‖ at σ = ${sigmaMax} is h(σ·g) with g the ${Math.round(100 * gap.p)}% quantile of the top-two gap (${fmt(gap.value)}).`,
         quantity: `ln of the ${label} of ‖J‖_F over ${sigmaRowCount} rows at logit std ${sigmaMax}`,
-        measured: Math.log(top[measuredField] as number),
+        measured: Math.log(numberField(top, measuredField)),
         predicted,
         tolerance: TOLERANCE_SIGMAS * Math.hypot(seMeasured, sePredicted),
         toleranceBasis: `${TOLERANCE_SIGMAS} × the combined bootstrap standard errors of the measured quantile and of the gap quantile`,
-        alternative: rivalIsMean ? Math.log(top.jacobianMean as number) : null,
+        alternative: rivalIsMean ? Math.log(numberField(top, 'jacobianMean')) : null,
       });
     };
 
     // Part 2 checks: unscaled against √d_k (exponential) and d_k (power), scaled flat.
     const un = att('unscaled', ASYMPTOTIC_DIM);
-    const rootD = un.map((r) => Math.sqrt(r.d as number));
+    const rootD = un.map((r) => Math.sqrt(numberField(r, 'd')));
     const medJ = lineFit(rootD, num(un, 'jacobianMedian').map(Math.log), num(un, 'jacobianSeLogMedian'));
     const medDq = lineFit(rootD, num(un, 'dqMedian').map(Math.log), num(un, 'dqSeLogMedian'));
     // ‖∂L/∂q‖ carries |k₁ − k₂| ≈ √(2d_k) besides e^(−σG): the slope of ½ ln d_k on √d_k over the same points.
-    const rootDTerm = un.length >= 2 ? lineFit(rootD, un.map((r) => 0.5 * Math.log(r.d as number)), un.map(() => 0)).slope : NaN;
+    const rootDTerm = un.length >= 2 ? lineFit(rootD, un.map((r) => 0.5 * Math.log(numberField(r, 'd'))), un.map(() => 0)).slope : NaN;
     const meanJ = logLogFit(num(un, 'd'), num(un, 'jacobianMean'), num(un, 'jacobianSeMean'));
     const meanDq = logLogFit(num(un, 'd'), num(un, 'dqMean'), num(un, 'dqSeMean'));
     const sc = att('scaled', FLAT_FROM_DIM);
@@ -204,22 +205,22 @@ export const gradient: Experiment = {
       }),
     ];
 
-    const byId = (id: string): Check => checks.find((c) => c.id === id) as Check;
+    const byId = (id: string): Check => checks.find((c) => c.id === id)!;
     const dMax = Math.max(...settings.dims);
-    const last = (scaling: string): Row => rows.find((r) => r.part === 'attention' && r.scaling === scaling && r.d === dMax) as Row;
+    const last = (scaling: string): Row => rows.find((r) => r.part === 'attention' && r.scaling === scaling && r.d === dMax) ?? {};
     const u = last('unscaled');
     const s = last('scaled');
-    const ratio = (u.dqMean as number) / (u.dqMedian as number);
+    const ratio = (numberField(u, 'dqMean')) / (numberField(u, 'dqMedian'));
     return {
       checks,
       rows,
       meaning:
-        `At d_k = ${dMax} without the scale, the median row's ‖∂L/∂q‖ was ${fmt(u.dqMedian as number)} against ${fmt(s.dqMedian as number)} with it, ` +
-        `and the median ‖J‖ ${fmt(u.jacobianMedian as number)} against ${fmt(s.jacobianMedian as number)} (${verdictPhrase(byId('C3.e'))}; ${verdictPhrase(byId('C3.f'))})${byId('C3.e').verdict === 'holds' && byId('C3.f').verdict === 'holds' ? ': for the typical query the gradient is gone, which is the footnote\'s argument, measured' : ''}. ` +
-        `Against the logit std the median ‖J‖ follows the curve h(σ·${fmt(g50.value)}) predicted from order statistics alone (ln ${fmt(Math.log(top.jacobianMedian as number))} measured vs ${fmt(logTwoKeyJacobianNorm(sigmaMax * g50.value))} at σ = ${sigmaMax}; ${verdictPhrase(byId('C3.a'))}).`,
+        `At d_k = ${dMax} without the scale, the median row's ‖∂L/∂q‖ was ${fmt(numberField(u, 'dqMedian'))} against ${fmt(numberField(s, 'dqMedian'))} with it, ` +
+        `and the median ‖J‖ ${fmt(numberField(u, 'jacobianMedian'))} against ${fmt(numberField(s, 'jacobianMedian'))} (${verdictPhrase(byId('C3.e'))}; ${verdictPhrase(byId('C3.f'))})${byId('C3.e').verdict === 'holds' && byId('C3.f').verdict === 'holds' ? ': for the typical query the gradient is gone, which is the footnote\'s argument, measured' : ''}. ` +
+        `Against the logit std the median ‖J‖ follows the curve h(σ·${fmt(g50.value)}) predicted from order statistics alone (ln ${fmt(Math.log(numberField(top, 'jacobianMedian')))} measured vs ${fmt(logTwoKeyJacobianNorm(sigmaMax * g50.value))} at σ = ${sigmaMax}; ${verdictPhrase(byId('C3.a'))}).`,
       findings: [
         ratio > 10
-          ? `The mean and the median disagree. Unscaled, the mean ‖∂L/∂q‖ at d_k = ${dMax} was ${fmt(u.dqMean as number)} — ${fmt(ratio)} times its median — ` +
+          ? `The mean and the median disagree. Unscaled, the mean ‖∂L/∂q‖ at d_k = ${dMax} was ${fmt(numberField(u, 'dqMean'))} — ${fmt(ratio)} times its median — ` +
             `and its log-log slope in d_k was ${fmt(meanDq.slope)} ± ${fmt(meanDq.se)} (standard error; 0 predicted; ${verdictPhrase(byId('C3.h'))}). ` +
             `The average is carried by the few rows whose top two logits nearly tie (gap below the 10% quantile ${fmt(g10.value)}), where the softmax is still soft and ` +
             `the large logits (|k| ≈ √d_k) make it very sensitive to q. Those rows are rare and random; the typical row's gradient collapses exponentially, ` +
