@@ -81,7 +81,7 @@ describe('lab experiments (quick, small grids)', () => {
   it('C7 finds the naive overflow at ln(max) of each dtype and none for safe/online', () => {
     const c7 = json.claims.find((c: any) => c.id === 'C7');
     const thresholds = c7.rows.filter((r: any) => r.part === 'threshold');
-    // The figures: float32 ≈ 88.72, bfloat16 ≈ 88.7 (within its coarse spacing of 0.5), float16 ≈ 11.09.
+    // ln(max) of each dtype: float32 ≈ 88.72, bfloat16 ≈ 88.7 (within its coarse spacing of 0.5), float16 ≈ 11.09.
     const expected: Record<string, [number, number]> = { float32: [88.72, 0.01], bfloat16: [88.7, 0.5], float16: [11.09, 0.01] };
     for (const r of thresholds) {
       const [value, tol] = expected[r.dtype];

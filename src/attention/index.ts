@@ -1,15 +1,12 @@
 import { Tensor } from '../tensor/index.js';
 import { resolveBackend } from './backends.js';
-import {
-  attentionImplOf, attentionOutputShape, lseDtypeOf, prepareAttention, prepareAttentionBackward,
-  type AttentionBackwardOptions, type AttentionOptions,
-} from './options.js';
+import { prepareAttentionBackward, type AttentionBackwardOptions } from './backward-options.js';
+import { attentionImplOf, attentionOutputShape, prepareAttention, type AttentionOptions } from './options.js';
 import type { AttentionProblem } from './problem.js';
 
 export { listAttentionImpls, type AttentionImpl } from './backends.js';
-export {
-  prepareAttention, prepareAttentionBackward, type AttentionBackwardOptions, type AttentionOptions, type SavedForward,
-} from './options.js';
+export { prepareAttention, type AttentionOptions } from './options.js';
+export { prepareAttentionBackward, type AttentionBackwardOptions, type SavedForward } from './backward-options.js';
 export {
   dropoutHash, dropoutKeeps,
   type AttentionBackend, type AttentionMask, type AttentionProblem, type BackwardResult, type ForwardResult,
@@ -31,8 +28,9 @@ export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Ten
 /**
  * scaledDotProductAttention plus lse (..., Hq, L): the logsumexp of each row of
  * scaled, masked scores, before dropout; −∞ for a fully masked row. lse is
- * float64 for float64 inputs and float32 otherwise (half dtypes cannot hold
- * lse values past 65504 or with useful precision).
+ * float64 whatever the inputs' dtype: it is one number per query row, and a
+ * backward given it (`saved`) recomputes every weight as exp(score − lse), so
+ * a rounded lse would put its rounding error, |lse|·2⁻²⁴ in float32, into each.
  */
 export function scaledDotProductAttentionWithLse(
   query: Tensor, key: Tensor, value: Tensor, options?: AttentionOptions,
@@ -49,8 +47,7 @@ export function scaledDotProductAttentionWithLse(
  * The backward needs the forward's output and lse. Pass them as
  * `saved: { output, lse }` (from scaledDotProductAttentionWithLse with the
  * same inputs and options) and it skips its own forward pass; without them it
- * runs the forward first. Either way the gradients are the same, bit for bit:
- * the backward always reads lse at the precision the forward returns it.
+ * runs the forward first. Either way the gradients are the same, bit for bit.
  *
  *   const { output, lse } = scaledDotProductAttentionWithLse(q, k, v, opts);
  *   const { dq, dk, dv } = scaledDotProductAttentionBackward(q, k, v, dOut, { ...opts, saved: { output, lse } });
@@ -61,14 +58,7 @@ export function scaledDotProductAttentionBackward(
   const fn = 'scaledDotProductAttentionBackward';
   const { problem, dOut, saved } = prepareAttentionBackward(fn, query, key, value, gradOutput, options);
   const backend = resolveBackend(fn, attentionImplOf(options), problem);
-  let output: Float64Array | Float32Array;
-  let lse: Float64Array;
-  if (saved !== null) ({ output, lse } = saved);
-  else {
-    const result = backend.forward(problem);
-    output = result.output;
-    lse = lseDtypeOf(problem.dtype) === 'float64' ? result.lse : Float64Array.from(Float32Array.from(result.lse));
-  }
+  const { output, lse } = saved ?? backend.forward(problem);
   const { dq, dk, dv } = backend.backward(problem, output, lse, dOut);
   return {
     dq: new Tensor(dq, query.shape, problem.dtype),
@@ -81,10 +71,8 @@ function forward(fn: string, query: Tensor, key: Tensor, value: Tensor, options?
   const problem: AttentionProblem = prepareAttention(fn, query, key, value, options);
   const backend = resolveBackend(fn, attentionImplOf(options), problem);
   const result = backend.forward(problem);
-  const lseDtype = lseDtypeOf(problem.dtype);
-  const lse = lseDtype === 'float64' ? result.lse : Float32Array.from(result.lse);
   return {
     output: new Tensor(result.output, attentionOutputShape(query, problem), problem.dtype),
-    lse: new Tensor(lse, query.shape.slice(0, -1), lseDtype),
+    lse: new Tensor(result.lse, query.shape.slice(0, -1), 'float64'),
   };
 }

@@ -1,5 +1,9 @@
-// The lab: experiments that measure why attention logits are scaled by 1/√d_k,
-// their verdicts, and the report (HTML with inline SVG, results.json, CSV).
+/**
+ * scaledot/lab: experiments that measure why attention logits are scaled by
+ * 1/√d_k, their verdicts, and the report (HTML with inline SVG, results.json, CSV).
+ *
+ * @module scaledot/lab
+ */
 export {
   deriveSeed, fmt, makeCheck, verdictPhrase,
   type Check, type ClaimResult, type Experiment, type ExperimentOutput, type LabMode, type LabSettings, type RunContext,

@@ -74,28 +74,29 @@ function quantileSorted(sorted: Float64Array, p: number): number {
   return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
+/** The median: quantile(values, 0.5), interpolated between the middle two for an even count. */
 export function median(values: ArrayLike<number>): number {
   return quantile(values, 0.5);
 }
 
 /**
  * Bootstrap standard error of a statistic: the standard deviation of the
- * statistic over `resamples` resamples drawn with replacement, seeded so the
+ * statistic over `resampleCount` resamples drawn with replacement, seeded so the
  * report is reproducible. Used where no formula for the error is at hand
  * (quantiles, logs of means).
  */
 export function bootstrapSe(
   values: ArrayLike<number>,
   statistic: (sample: Float64Array) => number,
-  options: { resamples?: number; seed: number },
+  options: { resampleCount?: number; seed: number },
 ): number {
-  const { resamples = 200, seed } = options;
+  const { resampleCount = 200, seed } = options;
   const n = values.length;
   if (n < 2) throw new ScaledotError('E_ARG', `bootstrapSe: values has ${n} element(s); need at least 2`);
   const rng = new Rng(seed);
   const sample = new Float64Array(n);
-  const stats = new Float64Array(resamples);
-  for (let b = 0; b < resamples; b++) {
+  const stats = new Float64Array(resampleCount);
+  for (let b = 0; b < resampleCount; b++) {
     for (let i = 0; i < n; i++) sample[i] = values[rng.int(n)];
     stats[b] = statistic(sample);
   }
@@ -106,15 +107,15 @@ export function bootstrapSe(
 export function quantilesWithErrors(
   values: ArrayLike<number>,
   ps: readonly number[],
-  options: { resamples?: number; seed: number },
+  options: { resampleCount?: number; seed: number },
 ): { value: number; se: number }[] {
-  const { resamples = 200, seed } = options;
+  const { resampleCount = 200, seed } = options;
   const n = values.length;
   const sorted = Float64Array.from(values).sort();
   const rng = new Rng(seed);
   const sample = new Float64Array(n);
-  const draws = ps.map(() => new Float64Array(resamples));
-  for (let b = 0; b < resamples; b++) {
+  const draws = ps.map(() => new Float64Array(resampleCount));
+  for (let b = 0; b < resampleCount; b++) {
     for (let i = 0; i < n; i++) sample[i] = values[rng.int(n)];
     sample.sort();
     ps.forEach((p, j) => (draws[j][b] = quantileSorted(sample, p)));

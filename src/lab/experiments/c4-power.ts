@@ -1,4 +1,5 @@
 import { fmt, makeCheck, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import { numberField } from '../rows.js';
 import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { normals, rowDots, scoresMatrix } from '../sampling.js';
@@ -28,13 +29,13 @@ export const power: Experiment = {
     'For a > 1/2 the logits shrink to 0 and the softmax tends to uniform: for small logits of variance σ², ln n − H ≈ σ²/2 (the second-order expansion of the entropy), so ln n − H falls as d_k^(1−2a). ' +
     'Only a = 1/2 keeps both the spread and the entropy independent of d_k. (The five spreads are one measurement of Var(q·k) rescaled by s², so their slopes differ by exactly 2a; the evidence on the failure modes is in the entropies.)',
   run({ settings, seedFor, progress }) {
-    const groups = 2;
+    const groupCount = 2;
     const rowsPerGroup = settings.mode === 'quick' ? 48 : 96;
-    const total = groups * rowsPerGroup;
+    const total = groupCount * rowsPerGroup;
     const rows: Row[] = [];
     settings.dims.forEach((d, index) => {
       const raw = new Float64Array(total * KEYS);
-      for (let g = 0; g < groups; g++) {
+      for (let g = 0; g < groupCount; g++) {
         const q = normals(rowsPerGroup, d, seedFor('q', d, g));
         const k = normals(KEYS, d, seedFor('k', d, g));
         raw.set(scoresMatrix(q, k, rowsPerGroup, KEYS, d), g * rowsPerGroup * KEYS);
@@ -55,10 +56,10 @@ export const power: Experiment = {
       progress((index + 1) / settings.dims.length);
     });
 
-    const series = (a: number, fromDim: number): Row[] => rows.filter((r) => r.a === a && (r.d as number) >= fromDim);
+    const series = (a: number, fromDim: number): Row[] => rows.filter((r) => r.a === a && (numberField(r, 'd')) >= fromDim);
     const slope = (a: number, field: string, seField: string, fromDim: number): ReturnType<typeof logLogFit> => {
       const pts = series(a, fromDim);
-      return logLogFit(pts.map((r) => r.d as number), pts.map((r) => r[field] as number), pts.map((r) => r[seField] as number));
+      return logLogFit(pts.map((r) => numberField(r, 'd')), pts.map((r) => numberField(r, field)), pts.map((r) => numberField(r, seField)));
     };
     const basis = `${TOLERANCE_SIGMAS} standard errors of the slope, propagated from each point's standard error over query rows, or from the residuals if larger`;
     const checks: Check[] = EXPONENTS.map((a, i) => {
@@ -98,21 +99,21 @@ export const power: Experiment = {
       }),
     );
     const dMax = Math.max(...settings.dims);
-    const at = (a: number): Row => rows.find((r) => r.a === a && r.d === dMax) as Row;
+    const at = (a: number): Row => rows.find((r) => r.a === a && r.d === dMax) ?? {};
     return {
       checks,
       rows,
       meaning:
-        `At d_k = ${dMax} the mean entropy over n = ${KEYS} keys was ${fmt(at(0).entropy as number)} nats with no scale (a = 0), ${fmt(at(0.5).entropy as number)} with 1/√d_k ` +
-        `and ${fmt(at(1).entropy as number)} with 1/d_k, against ln n = ${fmt(Math.log(KEYS))} for uniform attention: a = 0 picks one key, a = 1 can no longer pick any. ` +
+        `At d_k = ${dMax} the mean entropy over n = ${KEYS} keys was ${fmt(numberField(at(0), 'entropy'))} nats with no scale (a = 0), ${fmt(numberField(at(0.5), 'entropy'))} with 1/√d_k ` +
+        `and ${fmt(numberField(at(1), 'entropy'))} with 1/d_k, against ln n = ${fmt(Math.log(KEYS))} for uniform attention: a = 0 picks one key, a = 1 can no longer pick any. ` +
         `The measured exponents of Var(logits) were ${EXPONENTS.map((a, i) => `${fmt(checks[i].measured)} (a = ${a})`).join(', ')}, against 1 − 2a.`,
       findings: [],
-      parameters: { keys: KEYS, rowsPerD: total, keySetsPerD: groups, exponents: [...EXPONENTS], dims: settings.dims },
+      parameters: { keys: KEYS, rowsPerD: total, keySetsPerD: groupCount, exponents: [...EXPONENTS], dims: settings.dims },
     };
   },
   charts(claim: ClaimResult) {
     const withLabel: Row[] = claim.rows.map((r) => ({ ...r, scale: `a = ${r.a}` }));
-    const keys = claim.parameters.keys as number;
+    const keys = numberField(claim.parameters, 'keys');
     return [
       measuredVsTheoryChart({
         title: 'Spread of the logits for s = d_k^(−a)', subtitle: 'dashed: d_k^(1−2a), theory',
@@ -128,8 +129,8 @@ export const power: Experiment = {
       measuredVsTheoryChart({
         title: 'Flattening: distance from uniform', subtitle: 'dashed: Var/2 · (1 − 1/n), the small-logit theory',
         x: { field: 'd', title: 'key dimension d_k', log: true }, y: { field: 'entropyDeficit', title: 'ln n − mean entropy', log: true },
-        points: withLabel.filter((r) => (r.a as number) > 0.5),
-        theory: withLabel.filter((r) => (r.a as number) > 0.5).map((r) => ({ d: r.d, entropyDeficit: ((r.variance as number) / 2) * (1 - 1 / keys), scale: r.scale })),
+        points: withLabel.filter((r) => (numberField(r, 'a')) > 0.5),
+        theory: withLabel.filter((r) => (numberField(r, 'a')) > 0.5).map((r) => ({ d: r.d, entropyDeficit: ((numberField(r, 'variance')) / 2) * (1 - 1 / keys), scale: r.scale })),
         series: 'scale', seriesTitle: 'exponent', width: 300, height: 230,
       }),
     ];

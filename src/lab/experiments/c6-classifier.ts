@@ -1,5 +1,6 @@
 import { Rng } from '../../tensor/index.js';
 import { fmt, makeCheck, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import { numberField } from '../rows.js';
 import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { layerNormRows, normals, rowDots, scoresMatrix } from '../sampling.js';
@@ -79,10 +80,10 @@ export const classifier: Experiment = {
     progress(1);
 
     const variance = rows.filter((r) => r.part === 'variance');
-    const dimsOf = variance.map((r) => r.d as number);
-    const clsFit = logLogFit(dimsOf, variance.map((r) => r.classifierVariance as number));
-    const attFit = logLogFit(dimsOf, variance.map((r) => r.attentionVariance as number), variance.map((r) => r.seAttentionVariance as number));
-    const clsValues = variance.map((r) => r.classifierVariance as number);
+    const dimsOf = variance.map((r) => numberField(r, 'd'));
+    const clsFit = logLogFit(dimsOf, variance.map((r) => numberField(r, 'classifierVariance')));
+    const attFit = logLogFit(dimsOf, variance.map((r) => numberField(r, 'attentionVariance')), variance.map((r) => numberField(r, 'seAttentionVariance')));
+    const clsValues = variance.map((r) => numberField(r, 'classifierVariance'));
     const margins = rows.filter((r) => r.part === 'margin');
     const top = margins[margins.length - 1];
     const checks: Check[] = [
@@ -103,24 +104,24 @@ export const classifier: Experiment = {
       }),
       makeCheck({
         id: 'C6.d', statement: `Confidently wrong by a margin m = ${top.margin}: ‖p − y‖ = √2 up to 4(C−1)e^(−m).`,
-        quantity: `smallest ‖p − y‖ over ${wrongRows} wrong rows, margin ${top.margin}`, measured: top.minCrossEntropyGradient as number, predicted: Math.SQRT2,
-        tolerance: Math.SQRT2 - (top.gradientLowerBound as number), toleranceBasis: 'the exact bound ‖p − y‖² ≥ 2 − 4(C−1)e^(−m) (no sampling error: every row must satisfy it)',
+        quantity: `smallest ‖p − y‖ over ${wrongRows} wrong rows, margin ${top.margin}`, measured: numberField(top, 'minCrossEntropyGradient'), predicted: Math.SQRT2,
+        tolerance: Math.SQRT2 - (numberField(top, 'gradientLowerBound')), toleranceBasis: 'the exact bound ‖p − y‖² ≥ 2 − 4(C−1)e^(−m) (no sampling error: every row must satisfy it)',
       }),
       makeCheck({
         id: 'C6.e', statement: `…while the softmax Jacobian of the same rows has vanished.`,
-        quantity: `largest ‖J‖_F over the same rows`, measured: top.maxJacobianNorm as number, predicted: 0,
-        tolerance: top.jacobianUpperBound as number, toleranceBasis: 'the bound ‖J‖_F ≤ √(4ε² + ε⁴), ε = (C−1)e^(−m)',
+        quantity: `largest ‖J‖_F over the same rows`, measured: numberField(top, 'maxJacobianNorm'), predicted: 0,
+        tolerance: numberField(top, 'jacobianUpperBound'), toleranceBasis: 'the bound ‖J‖_F ≤ √(4ε² + ε⁴), ε = (C−1)e^(−m)',
       }),
     ];
     const dMax = Math.max(...dims);
-    const last = variance.find((r) => r.d === dMax) as Row;
+    const last = variance.find((r) => r.d === dMax) ?? {};
     return {
       checks,
       rows,
       meaning:
-        `At d = ${dMax} the classifier's logits had variance ${fmt(last.classifierVariance as number)} while q·k of unit-variance activations had ${fmt(last.attentionVariance as number)}: ` +
+        `At d = ${dMax} the classifier's logits had variance ${fmt(numberField(last, 'classifierVariance'))} while q·k of unit-variance activations had ${fmt(numberField(last, 'attentionVariance'))}: ` +
         `the classifier needs no 1/√d because its W already carries it, and training may rescale W at will. ` +
-        `Confidently wrong by m = ${top.margin}, the cross-entropy gradient in the logits had norm ${fmt(top.crossEntropyGradient as number)} (√2 = ${fmt(Math.SQRT2)}) while the softmax Jacobian had fallen to ${fmt(top.jacobianNorm as number)}: ` +
+        `Confidently wrong by m = ${top.margin}, the cross-entropy gradient in the logits had norm ${fmt(numberField(top, 'crossEntropyGradient'))} (√2 = ${fmt(Math.SQRT2)}) while the softmax Jacobian had fallen to ${fmt(numberField(top, 'jacobianNorm'))}: ` +
         `cross-entropy differentiates log p, whose gradient p − y skips the saturating Jacobian; attention's logits only reach the loss through J, and that is where the scale matters.`,
       findings: [],
       parameters: { classes: CLASSES, tokensPerD: tokens, rowsPerMargin: wrongRows, margins: MARGINS, dims },
@@ -136,7 +137,7 @@ export const classifier: Experiment = {
       { d: r.d, variance: r.theoryClassifier, logits: 'classifier z = W h' },
       { d: r.d, variance: r.theoryAttention, logits: 'attention q·k' },
     ]);
-    const margins = claim.rows.filter((r) => r.part === 'margin' && (r.margin as number) > 0);
+    const margins = claim.rows.filter((r) => r.part === 'margin' && (numberField(r, 'margin')) > 0);
     const gradients: Row[] = margins.flatMap((r) => [
       { margin: r.margin, norm: r.crossEntropyGradient, gradient: '‖p − y‖ (cross-entropy)' },
       { margin: r.margin, norm: r.jacobianNorm, gradient: '‖J‖_F (softmax Jacobian)' },

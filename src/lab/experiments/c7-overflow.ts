@@ -75,8 +75,8 @@ function overflowRows(thresholds: readonly Threshold[], errors: SoftmaxErrors, s
       }
       : { part: 'error', dtype: c.dtype, algorithm: c.algorithm, magnitude: c.magnitude, maxAbsError: null, nonFiniteRows: null, status: 'input not finite in dtype' })),
     ...scores.cells.map((c): Row => ({
-      part: 'float16 scores', d: c.d, activationStd: c.activationStd, placement: c.placement, pairs: c.pairs,
-      overflowShareF32: c.overflowsF32 / c.pairs, overflowShareF16: c.overflowsF16 / c.pairs, predictedShareF32: c.predictedF32 / c.pairs,
+      part: 'float16 scores', d: c.d, activationStd: c.activationStd, placement: c.placement, pairs: c.pairCount,
+      overflowShareF32: c.overflowsF32 / c.pairCount, overflowShareF16: c.overflowsF16 / c.pairCount, predictedShareF32: c.predictedF32 / c.pairCount,
     })),
   ];
 }
@@ -108,7 +108,7 @@ export const overflow: Experiment = {
     /** The share of float16 scores at d_k = dMax and activation std PROSE_STD that overflowed, in percent. */
     const percent = (placement: Placement, accumulation: 'F32' | 'F16'): string => {
       const cell = scores.cells.find((c) => c.placement === placement && c.activationStd === PROSE_STD && c.d === dMax);
-      return fmt(cell === undefined ? NaN : 100 * (cell[`overflows${accumulation}`] / cell.pairs));
+      return fmt(cell === undefined ? NaN : 100 * (cell[`overflows${accumulation}`] / cell.pairCount));
     };
     const preScaled = scores.cells.filter((c) => c.placement === 'scale q before');
     const preScaledStds = [...new Set(preScaled.filter((c) => c.overflowsF32 > 0 || c.overflowsF16 > 0).map((c) => c.activationStd))];
@@ -134,7 +134,7 @@ export const overflow: Experiment = {
               `${preScaledCount('F32')} of ${scores.scoreCount} scores with float32 accumulation, ${preScaledCount('F16')} with float16.`),
       ],
       parameters: {
-        width: WIDTH, rowsPerMagnitude: errors.rowsPerCell, magnitudes: MAGNITUDES_TEXT, pairsPerCell: scores.pairs, activationStds: [...ACTIVATION_STDS], dims: settings.dims,
+        width: WIDTH, rowsPerMagnitude: errors.rowsPerCell, magnitudes: MAGNITUDES_TEXT, pairsPerCell: scores.pairCount, activationStds: [...ACTIVATION_STDS], dims: settings.dims,
       },
     };
   },

@@ -1,7 +1,7 @@
 import { roundFloat16 } from '../../tensor/index.js';
 import { normals } from '../sampling.js';
 import { twoSidedNormalTail } from '../stats.js';
-import type { Seeds } from './c7-softmax.js';
+import type { SeedFor } from './c7-softmax.js';
 
 // C7's third measurement: how often float16 scores q·k overflow, by where the
 // scale is applied and how the matmul accumulates, against the normal tail.
@@ -30,12 +30,12 @@ function dotFloat16(q: Float64Array, k: Float64Array, qo: number, ko: number, d:
   return roundFloat16(s);
 }
 
-/** One (d_k, activation std, placement) cell: overflow counts of `pairs` float16 scores and the count the normal tail predicts. */
+/** One (d_k, activation std, placement) cell: overflow counts of `pairCount` float16 scores and the count the normal tail predicts. */
 export interface ScoreCell {
   d: number;
   activationStd: number;
   placement: Placement;
-  pairs: number;
+  pairCount: number;
   overflowsF32: number;
   overflowsF16: number;
   /** Σ P(|N(0, s²|q|²)| > 65520) over the pairs: the expected overflow count with float32 accumulation. */
@@ -44,7 +44,7 @@ export interface ScoreCell {
 
 export interface ScoreOverflow {
   cells: ScoreCell[];
-  pairs: number;
+  pairCount: number;
   /** Scores per placement over the whole grid. */
   scoreCount: number;
   /** Per placement, over the grid: the predicted count, its binomial variance, and the measured count (float32 accumulation). */
@@ -52,15 +52,15 @@ export interface ScoreOverflow {
 }
 
 /** float16 scores q·k over d_k × activation std, by where the scale is applied and how the matmul accumulates. */
-export function measureScoreOverflow(dims: readonly number[], quick: boolean, seedFor: Seeds, progress: (fraction: number) => void): ScoreOverflow {
-  const pairs = quick ? 48 : 128;
+export function measureScoreOverflow(dims: readonly number[], quick: boolean, seedFor: SeedFor, progress: (fraction: number) => void): ScoreOverflow {
+  const pairCount = quick ? 48 : 128;
   const totals = Object.fromEntries(PLACEMENTS.map((p) => [p, { predicted: 0, variance: 0, measured: 0 }])) as ScoreOverflow['totals'];
   const cells: ScoreCell[] = [];
   const cellCount = dims.length * ACTIVATION_STDS.length;
   for (const d of dims) {
     for (const s of ACTIVATION_STDS) {
-      const q = normals(pairs, d, seedFor('q16', d, s), s).map(roundFloat16);
-      const k = normals(pairs, d, seedFor('k16', d, s), s).map(roundFloat16);
+      const q = normals(pairCount, d, seedFor('q16', d, s), s).map(roundFloat16);
+      const k = normals(pairCount, d, seedFor('k16', d, s), s).map(roundFloat16);
       const scales: Record<Placement, { qScale: number; kScale: number; after: number }> = {
         'scale after the matmul': { qScale: 1, kScale: 1, after: 1 / Math.sqrt(d) },
         'scale q before': { qScale: 1 / Math.sqrt(d), kScale: 1, after: 1 },
@@ -73,7 +73,7 @@ export function measureScoreOverflow(dims: readonly number[], quick: boolean, se
         const overflows: Record<Accumulation, number> = { float16: 0, float32: 0 };
         let expected = 0;
         let expectedVariance = 0;
-        for (let i = 0; i < pairs; i++) {
+        for (let i = 0; i < pairCount; i++) {
           let qNorm = 0;
           for (let t = i * d; t < (i + 1) * d; t++) qNorm += qs[t] * qs[t];
           // Given q, q·k is N(0, (kScale·s)²|q|²) exactly (Gaussian keys), whatever d is.
@@ -87,10 +87,10 @@ export function measureScoreOverflow(dims: readonly number[], quick: boolean, se
         totals[placement].predicted += expected;
         totals[placement].variance += expectedVariance;
         totals[placement].measured += overflows.float32;
-        cells.push({ d, activationStd: s, placement, pairs, overflowsF32: overflows.float32, overflowsF16: overflows.float16, predictedF32: expected });
+        cells.push({ d, activationStd: s, placement, pairCount, overflowsF32: overflows.float32, overflowsF16: overflows.float16, predictedF32: expected });
       }
       progress(cells.length / PLACEMENTS.length / cellCount);
     }
   }
-  return { cells, pairs, scoreCount: cellCount * pairs, totals };
+  return { cells, pairCount, scoreCount: cellCount * pairCount, totals };
 }

@@ -11,7 +11,7 @@ import { softmaxRows } from '../softmax-stats.js';
 export const C7_DTYPES: readonly FloatDType[] = ['float32', 'bfloat16', 'float16'];
 /** Logits per softmax row. */
 export const WIDTH = 16;
-export type Seeds = (...parts: (string | number)[]) => number;
+export type SeedFor = (...parts: (string | number)[]) => number;
 
 function allFinite(x: ArrayLike<number>): boolean {
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return false;
@@ -102,7 +102,7 @@ const MAGNITUDES = [...Array.from({ length: 16 }, (_, i) => 10 ** (i / 4)), ...A
 export const MAGNITUDES_TEXT = '10^(k/4) for k = 0…15, 10^k for k = 4…38, and ±max';
 
 /** Rows of one dtype's sweep: Gaussian rows rescaled so their largest |logit| is each magnitude, then the format's extremes. */
-function sweepInputs(dtype: FloatDType, rowsPerCell: number, seedFor: Seeds): { magnitude: number; values: Float64Array }[] {
+function sweepInputs(dtype: FloatDType, rowsPerCell: number, seedFor: SeedFor): { magnitude: number; values: Float64Array }[] {
   const round = rounder(dtype);
   const inputs = MAGNITUDES.map((magnitude) => {
     const z = normals(rowsPerCell, WIDTH, seedFor('logits', dtype, magnitude));
@@ -126,7 +126,7 @@ function sweepInputs(dtype: FloatDType, rowsPerCell: number, seedFor: Seeds): { 
 }
 
 /** The error of each softmax algorithm against float64 on the same rounded inputs, in every dtype and magnitude. */
-export function measureSoftmaxErrors(thresholds: readonly Threshold[], quick: boolean, seedFor: Seeds, progress: (fraction: number) => void): SoftmaxErrors {
+export function measureSoftmaxErrors(thresholds: readonly Threshold[], quick: boolean, seedFor: SeedFor, progress: (fraction: number) => void): SoftmaxErrors {
   const rowsPerCell = quick ? 16 : 32;
   const out: SoftmaxErrors = {
     cells: [], rowsPerCell, finiteRows: 0, nonFiniteRows: { safe: 0, online: 0, naive: 0 },
