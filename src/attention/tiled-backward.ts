@@ -109,14 +109,14 @@ export function tiledBackward(
               if (dropoutP > 0) {
                 const dropRow = bh * L + i0 + r;
                 for (let c = 0; c < bc; c++) {
-                  const pr = Math.exp(Math.min(probs[row + c] - rowLse, 0)); // p <= 1: lse is rounded to the public lse's dtype
+                  const pr = Math.exp(Math.min(probs[row + c] - rowLse, 0)); // p <= 1 even when s and lse were rounded differently
                   const kd = dropoutKeeps(seed, dropRow, j0 + c, dropoutP) ? keepScale : 0;
                   dropped[row + c] = pr * kd;
                   dScores[row + c] = pr * (dScores[row + c] * kd - d);
                 }
               } else {
                 for (let c = 0; c < bc; c++) {
-                  const pr = Math.exp(Math.min(probs[row + c] - rowLse, 0)); // p <= 1: lse is rounded to the public lse's dtype
+                  const pr = Math.exp(Math.min(probs[row + c] - rowLse, 0)); // p <= 1 even when s and lse were rounded differently
                   probs[row + c] = pr;
                   dScores[row + c] = pr * (dScores[row + c] - d);
                 }
