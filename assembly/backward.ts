@@ -1,7 +1,7 @@
 import {
-  param, paramF, paramPtr, P_BH, P_HQ, P_HKV, P_L, P_LP, P_SP, P_EP, P_EVP, P_NQB, P_NKB, P_Q, P_K, P_VT,
-  P_KT, P_DROP, P_DROP_THR, P_SEED, P_QSCALE, P_DROP_SCALE, P_SCALE, P_SCRATCH, P_SCRATCH_STRIDE, P_SOFTCAP,
-  P_DQ_PARTS, P_DO, P_LSE2, P_D, P_DQ_PARTIALS, P_DQ_PARTIAL_STRIDE, P_DK, P_DV, P_DQ,
+  param, paramF, paramPtr, P_BH, P_HQ, P_HKV, P_L, P_LP, P_SP, P_EP, P_EVP, P_NQB, P_NKB, P_Q, P_K, P_V_T,
+  P_KT, P_DROP, P_DROP_THRESHOLD, P_SEED, P_Q_SCALE, P_DROP_SCALE, P_SCALE, P_SCRATCH, P_SCRATCH_STRIDE, P_SOFTCAP,
+  P_DQ_PARTS, P_D_OUT, P_LSE2, P_D, P_DQ_PARTIALS, P_DQ_PARTIAL_STRIDE, P_DK, P_DV, P_DQ,
 } from './abi';
 import { BR, BC } from './blocks';
 import { gemm, OVERWRITE, ACCUMULATE } from './gemm';
@@ -51,7 +51,7 @@ export function backwardPrep(ctrl: usize, task: i32): void {
     if (kb * BC >= keyLength(ctrl, bhkv / param(ctrl, P_HKV))) return; // never read, as in packKBlock
     packTransposed(
       paramPtr(ctrl, P_DV) + ((<usize>bhkv * <usize>sp + <usize>(kb * BC)) * <usize>evp << 2), evp,
-      paramPtr(ctrl, P_VT) + ((<usize>kTask * <usize>evp * <usize>BC) << 2), BC, evp, 1.0,
+      paramPtr(ctrl, P_V_T) + ((<usize>kTask * <usize>evp * <usize>BC) << 2), BC, evp, 1.0,
     );
     return;
   }
@@ -88,7 +88,7 @@ export function backwardKeyChunk(ctrl: usize, task: i32, tid: i32): void {
   const qt = scratch + TILES_BYTES; // Qᵀ·c of the query block   [ep][BR]
   const dot = qt + ((<usize>ep * <usize>BR) << 2); // dOᵀ   [evp][BR]
   const hk = bhkv % hkv, group = hq / hkv;
-  const qScale = paramF(ctrl, P_QSCALE);
+  const qScale = paramF(ctrl, P_Q_SCALE);
   for (let g = 0; g < group; g++) {
     const bh = b * hq + hk * group + g;
     // The chunk's first key block is seen from the earliest query block; the latest one that sees
@@ -98,7 +98,7 @@ export function backwardKeyChunk(ctrl: usize, task: i32, tid: i32): void {
     for (let qb = firstQueryBlock(ctrl, b, kbStart); qb < qbEnd; qb++) {
       const row0 = <usize>bh * <usize>lp + <usize>(qb * BR);
       packTransposed(paramPtr(ctrl, P_Q) + ((row0 * <usize>ep) << 2), ep, qt, BR, ep, qScale);
-      packTransposed(paramPtr(ctrl, P_DO) + ((row0 * <usize>evp) << 2), evp, dot, BR, evp, 1.0);
+      packTransposed(paramPtr(ctrl, P_D_OUT) + ((row0 * <usize>evp) << 2), evp, dot, BR, evp, 1.0);
       for (let kb = kbStart; kb < kbEnd && firstQueryBlock(ctrl, b, kb) <= qb; kb++) {
         if (qb < endQueryBlock(ctrl, b, kb)) backwardBlockPair(ctrl, bhkv, kb, bh, qb, tid, qt, dot, dqPart);
       }
@@ -162,7 +162,7 @@ function backwardBlockPair(ctrl: usize, bhkv: i32, kb: i32, bh: i32, qb: i32, ti
   const kRows = paramPtr(ctrl, P_K) + ((<usize>bhkv * <usize>sp + <usize>j0) * <usize>ep << 2);
   const blockIndex = <usize>(bhkv * nkb + kb);
   const ktBlock = paramPtr(ctrl, P_KT) + ((blockIndex * <usize>ep * <usize>BC) << 2);
-  const vtBlock = paramPtr(ctrl, P_VT) + ((blockIndex * <usize>evp * <usize>BC) << 2);
+  const vtBlock = paramPtr(ctrl, P_V_T) + ((blockIndex * <usize>evp * <usize>BC) << 2);
   const dkRows = paramPtr(ctrl, P_DK) + ((<usize>bhkv * <usize>sp + <usize>j0) * <usize>ep << 2);
   const dvRows = paramPtr(ctrl, P_DV) + ((<usize>bhkv * <usize>sp + <usize>j0) * <usize>evp << 2);
 
@@ -187,7 +187,7 @@ function backwardBlockPair(ctrl: usize, bhkv: i32, kb: i32, bh: i32, qb: i32, ti
   }
   let pTilde = pb;
   if (drop != 0) {
-    const thr = i32x4.splat(param(ctrl, P_DROP_THR));
+    const thr = i32x4.splat(param(ctrl, P_DROP_THRESHOLD));
     const seed = <u32>param(ctrl, P_SEED);
     const dropScale = f32x4.splat(drop == 2 ? 0 : paramF(ctrl, P_DROP_SCALE));
     for (let r = 0; r < BR; r++) {
@@ -203,7 +203,7 @@ function backwardBlockPair(ctrl: usize, bhkv: i32, kb: i32, bh: i32, qb: i32, ti
     }
     pTilde = pdb;
   }
-  gemm(BC, evp, BR, pTilde, BC, paramPtr(ctrl, P_DO) + ((row0 * <usize>evp) << 2), evp, dvRows, evp, ACCUMULATE, 0);
+  gemm(BC, evp, BR, pTilde, BC, paramPtr(ctrl, P_D_OUT) + ((row0 * <usize>evp) << 2), evp, dvRows, evp, ACCUMULATE, 0);
   gemm(BR, BC, evp, dot, BR, vtBlock, BC, dsb, BC, OVERWRITE, 0);
 
   const dRow = paramPtr(ctrl, P_D) + (row0 << 2);

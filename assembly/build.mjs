@@ -7,13 +7,35 @@
 // all are newer than every source, so `npm test` and `npm start` can depend
 // on it cheaply. Each file is written to a temporary name and renamed, so a
 // failed build never leaves a half-written module behind.
+//
+// The ABI has one source, src/attention/wasm/abi.ts: this script writes its
+// constants as assembly/abi-generated.ts (rewritten only when they change, so
+// the up-to-date check below still holds) and passes its HEAP_BASE as the
+// module's memoryBase.
 //   node assembly/build.mjs [--force]
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
+import { assemblyAbi } from './abi-source.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
+const abiSource = join(root, 'src', 'attention', 'wasm', 'abi.ts');
+const abi = await tsImport(abiSource, import.meta.url);
+
+const generated = join(here, 'abi-generated.ts');
+const abiText = assemblyAbi(abi);
+let current = null;
+try {
+  current = readFileSync(generated, 'utf8');
+} catch {
+  // first build
+}
+if (current !== abiText) {
+  writeFileSync(`${generated}.${process.pid}.tmp`, abiText);
+  renameSync(`${generated}.${process.pid}.tmp`, generated);
+}
 const targets = [
   { name: 'threads', out: join(root, 'wasm', 'attention.wasm') },
   { name: 'threads-relaxed', out: join(root, 'wasm', 'attention-relaxed.wasm') },
@@ -21,8 +43,8 @@ const targets = [
   { name: 'single-relaxed', out: join(root, 'wasm', 'attention-single-relaxed.wasm') },
 ];
 
-const sources = [join(here, 'asconfig.json'), fileURLToPath(import.meta.url)];
-for (const f of readdirSync(here)) if (f.endsWith('.ts')) sources.push(join(here, f));
+const sources = [join(here, 'asconfig.json'), fileURLToPath(import.meta.url), abiSource];
+for (const f of readdirSync(here)) if (f.endsWith('.ts') || f.endsWith('.mjs')) sources.push(join(here, f));
 const newestSource = Math.max(...sources.map((f) => statSync(f).mtimeMs));
 const upToDate = (f) => {
   try {
@@ -40,7 +62,7 @@ mkdirSync(join(root, 'wasm'), { recursive: true });
 for (const t of targets) {
   const tmp = `${t.out}.${process.pid}.tmp`;
   const { error, stderr } = await asc.main(
-    ['--config', join(here, 'asconfig.json'), '--target', t.name, '--outFile', tmp],
+    ['--config', join(here, 'asconfig.json'), '--target', t.name, '--outFile', tmp, '--memoryBase', String(abi.HEAP_BASE)],
     {},
   );
   if (error) {

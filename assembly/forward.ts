@@ -1,6 +1,6 @@
 import {
   param, paramF, paramPtr, P_HQ, P_HKV, P_L, P_S, P_LP, P_SP, P_EP, P_EVP, P_NQB, P_NKB, P_Q, P_K, P_V, P_KT,
-  P_O, P_MROW, P_LROW, P_DROP, P_DROP_THR, P_SEED, P_QSCALE, P_DROP_SCALE, P_SCRATCH, P_SCRATCH_STRIDE, P_SOFTCAP, P_SINKS,
+  P_O, P_MROW, P_LROW, P_DROP, P_DROP_THRESHOLD, P_SEED, P_Q_SCALE, P_DROP_SCALE, P_SCRATCH, P_SCRATCH_STRIDE, P_SOFTCAP, P_SINKS,
   P_MASK_KIND, P_ALIBI,
 } from './abi';
 import { BR, BC } from './blocks';
@@ -70,7 +70,7 @@ export function forwardBlock(ctrl: usize, task: i32, tid: i32): void {
   const alpha = lrow + (<usize>BR << 2);
   const hrow = alpha + (<usize>BR << 2);
 
-  packTransposed(paramPtr(ctrl, P_Q) + ((<usize>bh * <usize>lp + <usize>i0) * <usize>ep << 2), ep, qt, BR, ep, paramF(ctrl, P_QSCALE));
+  packTransposed(paramPtr(ctrl, P_Q) + ((<usize>bh * <usize>lp + <usize>i0) * <usize>ep << 2), ep, qt, BR, ep, paramF(ctrl, P_Q_SCALE));
   memory.fill(oacc, 0, (<usize>BR * <usize>evp) << 2);
   const sinks = paramPtr(ctrl, P_SINKS);
   const sink: f32 = sinks != 0 ? load<f32>(sinks + (<usize>h << 2)) : NEG_INF;
@@ -79,7 +79,7 @@ export function forwardBlock(ctrl: usize, task: i32, tid: i32): void {
     store<f32>(lrow + (<usize>r << 2), sink == NEG_INF ? <f32>0 : <f32>1);
   }
   const drop = param(ctrl, P_DROP);
-  const thr = i32x4.splat(param(ctrl, P_DROP_THR));
+  const thr = i32x4.splat(param(ctrl, P_DROP_THRESHOLD));
   if (drop == 1) {
     const seed = <u32>param(ctrl, P_SEED);
     for (let r = 0; r < BR; r++) store<u32>(hrow + (<usize>r << 2), rowHash(seed, <u32>(bh * l + i0 + r)));

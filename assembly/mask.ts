@@ -1,6 +1,6 @@
 import {
-  param, paramF, paramPtr, P_HQ, P_L, P_S, P_MASK_KIND, P_MASK, P_MASK_HEAD, P_MASK_RS, P_MASK_CS, P_SOFTCAP, P_ALIBI,
-  P_CAUSAL, P_WIN_LEFT, P_WIN_RIGHT,
+  param, paramF, paramPtr, P_HQ, P_L, P_S, P_MASK_KIND, P_MASK, P_MASK_HEAD, P_MASK_ROW_STRIDE, P_MASK_COL_STRIDE, P_SOFTCAP, P_ALIBI,
+  P_CAUSAL, P_WINDOW_LEFT, P_WINDOW_RIGHT,
 } from './abi';
 import { endKey, firstKey, keyLength, keyOffset } from './visible';
 
@@ -28,12 +28,12 @@ export function maskTile(
   const b = bh / hq, h = bh % hq;
   const off = keyOffset(ctrl, b), length = keyLength(ctrl, b);
   const causal = param(ctrl, P_CAUSAL) != 0;
-  const left = param(ctrl, P_WIN_LEFT), right = param(ctrl, P_WIN_RIGHT);
+  const left = param(ctrl, P_WINDOW_LEFT), right = param(ctrl, P_WINDOW_RIGHT);
   const alibi = paramPtr(ctrl, P_ALIBI);
   const slope: f32 = alibi != 0 ? load<f32>(alibi + (<usize>h << 2)) : 0;
   const maskKind = param(ctrl, P_MASK_KIND);
   const mask = paramPtr(ctrl, P_MASK);
-  const rs = param(ctrl, P_MASK_RS), cs = param(ctrl, P_MASK_CS);
+  const rs = param(ctrl, P_MASK_ROW_STRIDE), cs = param(ctrl, P_MASK_COL_STRIDE);
   const head = maskKind != 0 ? load<i32>(paramPtr(ctrl, P_MASK_HEAD) + (<usize>bh << 2)) : 0;
   for (let r = 0; r < rows; r++) {
     const row = tile + ((<usize>r * <usize>ldt) << 2);
@@ -101,7 +101,7 @@ export function maskKeyQueryTile(ctrl: usize, tile: usize, bh: i32, i0: i32, j0:
   const b = bh / param(ctrl, P_HQ);
   const off = keyOffset(ctrl, b);
   const causal = param(ctrl, P_CAUSAL) != 0;
-  const left = param(ctrl, P_WIN_LEFT), right = param(ctrl, P_WIN_RIGHT);
+  const left = param(ctrl, P_WINDOW_LEFT), right = param(ctrl, P_WINDOW_RIGHT);
   const limit = min(param(ctrl, P_S), keyLength(ctrl, b));
   const rowBytes = <usize>colsOfQueries << 2;
   const negInf = f32x4.splat(NEG_INF);

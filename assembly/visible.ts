@@ -1,4 +1,4 @@
-import { param, paramPtr, P_CAUSAL, P_L, P_S, P_WIN_LEFT, P_WIN_RIGHT, P_KEYLEN } from './abi';
+import { param, paramPtr, P_CAUSAL, P_L, P_S, P_WINDOW_LEFT, P_WINDOW_RIGHT, P_KEY_LENGTHS } from './abi';
 
 // The keys a query row may see under causal, the window and keyLengths (the
 // mirror of src/attention/visible.ts): one interval [firstKey, endKey) per
@@ -9,7 +9,7 @@ import { param, paramPtr, P_CAUSAL, P_L, P_S, P_WIN_LEFT, P_WIN_RIGHT, P_KEYLEN 
 /** Keys of batch element b: keyLengths[b], or s. */
 @inline
 export function keyLength(ctrl: usize, b: i32): i32 {
-  const lengths = paramPtr(ctrl, P_KEYLEN);
+  const lengths = paramPtr(ctrl, P_KEY_LENGTHS);
   return lengths == 0 ? param(ctrl, P_S) : load<i32>(lengths + (<usize>b << 2));
 }
 
@@ -21,7 +21,7 @@ export function keyOffset(ctrl: usize, b: i32): i32 {
 
 @inline
 export function firstKey(ctrl: usize, off: i32, i: i32): i32 {
-  const left = param(ctrl, P_WIN_LEFT);
+  const left = param(ctrl, P_WINDOW_LEFT);
   return left < 0 ? 0 : max(0, i + off - left);
 }
 
@@ -29,7 +29,7 @@ export function firstKey(ctrl: usize, off: i32, i: i32): i32 {
 export function endKey(ctrl: usize, b: i32, off: i32, i: i32): i32 {
   let end = keyLength(ctrl, b);
   if (param(ctrl, P_CAUSAL) != 0) end = min(end, i + off + 1);
-  const right = param(ctrl, P_WIN_RIGHT);
+  const right = param(ctrl, P_WINDOW_RIGHT);
   if (right >= 0) end = min(end, i + off + right + 1);
   return end;
 }
@@ -39,7 +39,7 @@ export function endKey(ctrl: usize, b: i32, off: i32, i: i32): i32 {
 export function firstQuery(ctrl: usize, off: i32, j0: i32): i32 {
   let first = 0;
   if (param(ctrl, P_CAUSAL) != 0) first = max(first, j0 - off);
-  const right = param(ctrl, P_WIN_RIGHT);
+  const right = param(ctrl, P_WINDOW_RIGHT);
   if (right >= 0) first = max(first, j0 - off - right);
   return first;
 }
@@ -48,6 +48,6 @@ export function firstQuery(ctrl: usize, off: i32, j0: i32): i32 {
 @inline
 export function endQuery(ctrl: usize, b: i32, off: i32, j0: i32, j1: i32): i32 {
   if (j0 >= keyLength(ctrl, b)) return 0;
-  const left = param(ctrl, P_WIN_LEFT);
+  const left = param(ctrl, P_WINDOW_LEFT);
   return left < 0 ? param(ctrl, P_L) : min(param(ctrl, P_L), j1 - off + left);
 }

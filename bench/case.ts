@@ -1,4 +1,5 @@
-import { median, randn } from '../src/index.js';
+import { randn } from '../src/index.js';
+import { median } from '../src/lab/index.js';
 import { sampledMaxError } from './check.js';
 import { benchImpls, type BenchInputs } from './impls.js';
 import { flopCount, parseShape, type Direction } from './shapes.js';

@@ -132,7 +132,7 @@ function onnxImpl(name: string, fused: boolean): BenchImpl {
 
 /**
  * TensorFlow.js on its WebAssembly backend, in the configuration that measured
- * fastest (issue 4): one head at a time (a batched matMul over heads was slower
+ * fastest: one head at a time (a batched matMul over heads was slower
  * and holds every head's N² scores at once), K transposed once outside the
  * timing, so the hot loop is matMul, mul, add, softmax, matMul. Node gets no
  * wasm threads from tfjs, so it runs on one core with SIMD.

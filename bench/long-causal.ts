@@ -4,7 +4,7 @@ import { resolveBackend } from '../src/attention/backends.js';
 
 /**
  * One long causal sequence, forward then backward once, in this process: the
- * memory check of issue 4 (the N × N scores at N = 32768 would be 4 GiB in
+ * memory check (the N × N scores at N = 32768 would be 4 GiB in
  * float32; an O(N) kernel needs a few tens of MiB besides its inputs). Run it
  * under GNU time to read the peak RSS from outside the process:
  *

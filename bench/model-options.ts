@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { median, randn, scaledDotProductAttention, setWasmAttentionThreads, type AttentionOptions, type Tensor } from '../src/index.js';
+import { randn, scaledDotProductAttention, setWasmAttentionThreads, type AttentionOptions, type Tensor } from '../src/index.js';
+import { median } from '../src/lab/index.js';
 
 /**
  * npx tsx bench/model-options.ts [--impl wasm,tiled] [--reps 5] [--threads N]

@@ -12,7 +12,7 @@ export interface BenchShape {
 
 export type Direction = 'forward' | 'backward';
 
-/** What issue 4 asks for: the common training shapes, a long sequence, a wide head and a causal long one. */
+/** The common training shapes, a long sequence, a wide head and a causal long one. */
 export const FULL_SHAPES = ['8x512x64', '8x1024x64', '1x4096x64', '1x4096x128', 'causal-1x16384x64'];
 
 /** --quick: a smoke run of about two minutes: short, multi-head and causal problems, 4× to 64× less work each. */

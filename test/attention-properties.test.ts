@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import {
   scaledDotProductAttentionBackward, scaledDotProductAttentionWithLse, tensor, type FloatDType, type Tensor,
 } from '../src/index.js';
+import { attentionConfigArb, type AttentionConfig } from './helpers/attention-arbitrary.js';
 import { IMPLS, dtypesOf } from './helpers/backends.js';
 import { refAttention } from './helpers/attention-reference.js';
 import { accumulationEps, maxAbs, outputTolerance } from './helpers/close.js';
@@ -11,33 +12,11 @@ import { accumulationEps, maxAbs, outputTolerance } from './helpers/close.js';
 // Every registered backend runs every property below, in every dtype it takes.
 const RUNS = 40;
 
-interface Dims {
-  b: number;
-  hkv: number;
-  group: number; // query heads per kv head (GQA when > 1)
-  l: number;
-  s: number;
-  e: number;
-  ev: number;
-  dtype: FloatDType;
-  causal: boolean;
-  masked: boolean;
-}
+type Dims = AttentionConfig;
 
-/** Problem sizes and options, in the dtypes a backend takes. */
+/** Problem sizes and options, in the dtypes a backend takes: a bool mask or none, no dropout. */
 function dimsArb(dtypes: readonly FloatDType[]): fc.Arbitrary<Dims> {
-  return fc.record({
-    b: fc.integer({ min: 1, max: 2 }),
-    hkv: fc.integer({ min: 1, max: 2 }),
-    group: fc.integer({ min: 1, max: 2 }),
-    l: fc.integer({ min: 1, max: 5 }),
-    s: fc.integer({ min: 1, max: 5 }),
-    e: fc.integer({ min: 1, max: 4 }),
-    ev: fc.integer({ min: 1, max: 3 }),
-    dtype: fc.constantFrom(...dtypes),
-    causal: fc.boolean(),
-    masked: fc.boolean(),
-  });
+  return attentionConfigArb({ dtypes, l: [1, 5], s: [1, 5], maxE: 4, maxEv: 3, maxGroup: 2, maskKinds: ['none', 'bool'], dropoutPs: [0] });
 }
 
 interface Problem {
@@ -52,24 +31,24 @@ interface Problem {
 /**
  * A random problem of the given dims: q and k entries drawn from `qk`, v and
  * the output gradient from `vo` (rounded to the dtype), and a random bool
- * [L, S] mask when d.masked.
+ * [L, S] mask when d.maskKind is 'bool'.
  */
 function problemOf(d: Dims, qk: fc.Arbitrary<number>, vo: fc.Arbitrary<number> = qk): fc.Arbitrary<Problem> {
   const hq = d.hkv * d.group;
   const arr = (value: fc.Arbitrary<number>, n: number) => fc.array(value, { minLength: n, maxLength: n });
   return fc.record({
-    q: arr(qk, d.b * hq * d.l * d.e),
-    k: arr(qk, d.b * d.hkv * d.s * d.e),
-    v: arr(vo, d.b * d.hkv * d.s * d.ev),
-    dO: arr(vo, d.b * hq * d.l * d.ev),
+    q: arr(qk, d.batch * hq * d.l * d.e),
+    k: arr(qk, d.batch * d.hkv * d.s * d.e),
+    v: arr(vo, d.batch * d.hkv * d.s * d.ev),
+    dO: arr(vo, d.batch * hq * d.l * d.ev),
     mask: fc.array(fc.boolean(), { minLength: d.l * d.s, maxLength: d.l * d.s }),
   }).map((x) => ({
     d,
-    q: tensor(x.q, [d.b, hq, d.l, d.e], { dtype: d.dtype }),
-    k: tensor(x.k, [d.b, d.hkv, d.s, d.e], { dtype: d.dtype }),
-    v: tensor(x.v, [d.b, d.hkv, d.s, d.ev], { dtype: d.dtype }),
-    dO: tensor(x.dO, [d.b, hq, d.l, d.ev], { dtype: d.dtype }),
-    ...(d.masked ? { mask: tensor(x.mask.map(Number), [d.l, d.s], { dtype: 'bool' }) } : {}),
+    q: tensor(x.q, [d.batch, hq, d.l, d.e], { dtype: d.dtype }),
+    k: tensor(x.k, [d.batch, d.hkv, d.s, d.e], { dtype: d.dtype }),
+    v: tensor(x.v, [d.batch, d.hkv, d.s, d.ev], { dtype: d.dtype }),
+    dO: tensor(x.dO, [d.batch, hq, d.l, d.ev], { dtype: d.dtype }),
+    ...(d.maskKind === 'bool' ? { mask: tensor(x.mask.map(Number), [d.l, d.s], { dtype: 'bool' }) } : {}),
   }));
 }
 
@@ -87,7 +66,7 @@ function optionsOf(p: Problem, impl: string) {
  * a sum of S terms (a convex combination cannot leave the hull of its points).
  */
 function assertConvex(p: Problem, output: Tensor, lse: Tensor): void {
-  const { b, hkv, group, l, s, ev, dtype } = p.d;
+  const { batch: b, hkv, group, l, s, ev, dtype } = p.d;
   const slack = 4 * (s + 4) * accumulationEps(dtype) * maxAbs(p.v.data);
   for (let bi = 0; bi < b; bi++) {
     for (let h = 0; h < hkv * group; h++) {
@@ -175,7 +154,7 @@ for (const impl of IMPLS) {
       );
       fc.assert(
         fc.property(arb, ({ p, j0, newK, newV }) => {
-          const { b, hkv, group, l, s, e, ev, dtype } = p.d;
+          const { batch: b, hkv, group, l, s, e, ev, dtype } = p.d;
           const k2 = Array.from(p.k.data);
           const v2 = Array.from(p.v.data);
           for (let bh = 0; bh < b * hkv; bh++) {

@@ -3,30 +3,21 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Rng, Tensor, randn, tensor } from '../src/tensor/index.js';
 import { prepareAttention } from '../src/attention/options.js';
-import { dropoutKeeps, type AttentionProblem } from '../src/attention/problem.js';
+import type { AttentionProblem } from '../src/attention/problem.js';
 import { referenceBackward, referenceForward } from '../src/attention/reference.js';
 import { DEFAULT_TILES, tiledForward, type TileSizes } from '../src/attention/tiled-forward.js';
 import { tiledBackward } from '../src/attention/tiled-backward.js';
 import { refAttention, refAttentionBackward } from './helpers/attention-reference.js';
+import { refOptions } from './helpers/ref-options.js';
+import { attentionConfigArb, type AttentionConfig } from './helpers/attention-arbitrary.js';
 import { assertClose, gradTolerance, lseTolerance, maxAbs, outputTolerance } from './helpers/close.js';
 
 // Kernel-specific cases only: block boundaries, partial blocks, causal blocks
 // with L != S, rows whose running max moves between blocks, long rows. The
 // shared suite (attention.test.ts) checks every backend on the general cases.
 
-interface Config {
-  batch: number;
-  hkv: number;
-  group: number;
-  l: number;
-  s: number;
-  e: number;
-  ev: number;
-  causal: boolean;
-  maskKind: 'none' | 'bool' | 'additive';
-  dropoutP: number;
+interface Config extends AttentionConfig {
   tiles: TileSizes;
-  seed: number;
 }
 
 function inputs(c: Config) {
@@ -50,12 +41,9 @@ function inputs(c: Config) {
 
 /** Checks tiled forward and backward against the independent float64 formula of the test helpers. */
 function checkAgainstFormula(c: Config): void {
-  const { q, k, v, dOut, attnMask, problem } = inputs(c);
+  const { q, k, v, dOut, options, problem } = inputs(c);
   const what = JSON.stringify(c);
-  const refOpts = {
-    ...(attnMask ? { attnMask } : {}),
-    isCausal: c.causal, dropoutP: c.dropoutP, keep: (row: number, col: number) => dropoutKeeps(c.seed, row, col, c.dropoutP),
-  };
+  const refOpts = refOptions(options);
   const exact = refAttention(q, k, v, refOpts);
   const { output, lse } = tiledForward(problem, c.tiles);
   assertClose(output, exact.output, (i) =>
@@ -75,20 +63,12 @@ function checkAgainstFormula(c: Config): void {
   }
 }
 
-const configArb: fc.Arbitrary<Config> = fc.record({
-  batch: fc.integer({ min: 1, max: 2 }),
-  hkv: fc.integer({ min: 1, max: 2 }),
-  group: fc.integer({ min: 1, max: 3 }),
-  l: fc.integer({ min: 0, max: 21 }),
-  s: fc.integer({ min: 0, max: 21 }),
-  e: fc.integer({ min: 1, max: 9 }),
-  ev: fc.integer({ min: 1, max: 7 }),
-  causal: fc.boolean(),
-  maskKind: fc.constantFrom('none' as const, 'bool' as const, 'additive' as const),
-  dropoutP: fc.constantFrom(0, 0, 0.4),
-  tiles: fc.record({ blockQ: fc.integer({ min: 1, max: 9 }), blockK: fc.integer({ min: 1, max: 9 }) }),
-  seed: fc.integer({ min: 0, max: 1000 }),
-});
+const configArb: fc.Arbitrary<Config> = fc.tuple(
+  attentionConfigArb({
+    dtypes: ['float64'], l: [0, 21], s: [0, 21], maxE: 9, maxEv: 7, maxGroup: 3, maskKinds: ['none', 'bool', 'additive'], dropoutPs: [0, 0, 0.4],
+  }),
+  fc.record({ blockQ: fc.integer({ min: 1, max: 9 }), blockK: fc.integer({ min: 1, max: 9 }) }),
+).map(([config, tiles]) => ({ ...config, tiles }));
 
 describe('tiled attention kernels', () => {
   it('match the float64 formula for every block size, partial blocks, L != S, causal, masks, GQA and dropout', () => {
@@ -96,7 +76,7 @@ describe('tiled attention kernels', () => {
   });
 
   it('cut causal blocks at the diagonal right for L > S, L < S, L = S and blocks of 1', () => {
-    const base = { batch: 1, hkv: 2, group: 2, e: 5, ev: 3, causal: true, maskKind: 'none' as const, dropoutP: 0, seed: 9 };
+    const base = { batch: 1, hkv: 2, group: 2, e: 5, ev: 3, dtype: 'float64' as const, causal: true, maskKind: 'none' as const, dropoutP: 0, seed: 9 };
     for (const [l, s] of [[19, 7], [7, 19], [16, 16], [17, 33]]) {
       for (const tiles of [{ blockQ: 4, blockK: 4 }, { blockQ: 1, blockK: 1 }, { blockQ: 8, blockK: 3 }, { blockQ: 5, blockK: 16 }]) {
         checkAgainstFormula({ ...base, l, s, tiles });
@@ -107,7 +87,7 @@ describe('tiled attention kernels', () => {
   it('give zeros, lse −∞ and zero gradients for rows with no visible key, never NaN', () => {
     // L > S causal: query i sees keys j <= i − 9, so rows 0..8 see nothing; they straddle two query blocks.
     const c: Config = {
-      batch: 1, hkv: 1, group: 2, l: 13, s: 4, e: 4, ev: 3, causal: true, maskKind: 'none', dropoutP: 0.3, seed: 3,
+      batch: 1, hkv: 1, group: 2, l: 13, s: 4, e: 4, ev: 3, dtype: 'float64', causal: true, maskKind: 'none', dropoutP: 0.3, seed: 3,
       tiles: { blockQ: 4, blockK: 2 },
     };
     const { dOut, problem } = inputs(c);

@@ -13,7 +13,8 @@ import {
   setWasmAttentionThreads, tensor, wasmAttentionInfo, zeros, type AttentionOptions,
 } from '../src/index.js';
 import { dropoutKeeps } from '../src/attention/problem.js';
-import { refAttention, refAttentionBackward, type RefAttentionOptions } from './helpers/attention-reference.js';
+import { refAttention, refAttentionBackward } from './helpers/attention-reference.js';
+import { refOptions } from './helpers/ref-options.js';
 import { assertClose, gradTolerance, lseTolerance, maxAbs, outputTolerance } from './helpers/close.js';
 
 // Edge cases of impl 'wasm' that the shared suite (attention.test.ts, run
@@ -25,18 +26,6 @@ import { assertClose, gradTolerance, lseTolerance, maxAbs, outputTolerance } fro
 // padded to multiples of 8.
 
 const WASM: AttentionOptions = { impl: 'wasm' };
-
-function refOptions(o: AttentionOptions): RefAttentionOptions {
-  const p = o.dropoutP ?? 0;
-  const seed = o.seed ?? 0;
-  return {
-    ...(o.attnMask ? { attnMask: o.attnMask } : {}),
-    isCausal: o.isCausal ?? false,
-    ...(typeof o.scale === 'number' ? { scale: o.scale } : {}),
-    dropoutP: p,
-    keep: (row, col) => dropoutKeeps(seed, row, col, p),
-  };
-}
 
 /** Forward and backward of impl 'wasm' against the float64 formula, with the shared suite's error bounds. */
 function checkAgainstFormula(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions, what: string): void {

@@ -4,29 +4,16 @@ import {
   Tensor, dtypeInfo, full, randn, rounder, scaledDotProductAttention,
   scaledDotProductAttentionBackward, scaledDotProductAttentionWithLse, tensor, zeros, type FloatDType,
 } from '../src/index.js';
-import { dropoutKeeps } from '../src/attention/problem.js';
 import { prepareAttention } from '../src/attention/options.js';
 import { resolveBackend } from '../src/attention/backends.js';
-import { CASES, caseInputs, caseOptions, modelOptions, type AttentionCase } from './helpers/attention-cases.js';
-import { refAttention, refAttentionBackward, type RefAttentionOptions } from './helpers/attention-reference.js';
+import { CASES, caseInputs, caseOptions, type AttentionCase } from './helpers/attention-cases.js';
+import { refAttention, refAttentionBackward } from './helpers/attention-reference.js';
+import { refOptions } from './helpers/ref-options.js';
 import { assertClose, gradTolerance, lseTolerance, maxAbs, outputTolerance } from './helpers/close.js';
 import { dot, finiteDifferenceGradient } from './helpers/finite-diff.js';
-import { IMPLS, dtypesOf, widestDtype } from './helpers/backends.js';
+import { BACKENDS, IMPLS, dtypesOf, widestDtype } from './helpers/backends.js';
 
 // Every registered backend runs every test below, in every dtype it takes: a new backend inherits them all.
-
-function refOptions(c: AttentionCase, attnMask?: Tensor): RefAttentionOptions {
-  const p = c.dropoutP ?? 0;
-  const seed = c.seed ?? 0;
-  return {
-    ...(attnMask ? { attnMask } : {}),
-    isCausal: c.isCausal ?? false,
-    ...(c.scale !== undefined ? { scale: c.scale } : {}),
-    dropoutP: p,
-    keep: (row, col) => dropoutKeeps(seed, row, col, p),
-    ...modelOptions(c),
-  };
-}
 
 function dims(c: AttentionCase) {
   const r = c.q.length;
@@ -93,13 +80,13 @@ for (const impl of IMPLS) {
         for (const c of casesFor(impl, dtype)) {
           const inputs = caseInputs(c, dtype);
           const { output, lse } = scaledDotProductAttentionWithLse(inputs.q, inputs.k, inputs.v, { ...caseOptions(c, inputs.attnMask), impl });
-          const exact = refAttention(inputs.q, inputs.k, inputs.v, refOptions(c, inputs.attnMask));
+          const exact = refAttention(inputs.q, inputs.k, inputs.v, refOptions(caseOptions(c, inputs.attnMask)));
           const { l, s, e, ev } = dims(c);
           const what = `${c.name} ${dtype}`;
           assert.deepEqual(output.shape, [...c.q.slice(0, -1), ev], `${what}: output shape`);
           assert.deepEqual(lse.shape, c.q.slice(0, -1), `${what}: lse shape`);
           assert.equal(output.dtype, dtype, `${what}: output dtype`);
-          assert.equal(lse.dtype, dtype === 'float64' ? 'float64' : 'float32', `${what}: lse dtype`);
+          assert.equal(lse.dtype, 'float64', `${what}: lse dtype`);
           assert.ok(representable(output.data, dtype), `${what}: output values are rounded to ${dtype}`);
           assertClose(output.data, exact.output, (i) =>
             outputTolerance(dtype, s, e, exact.output[i], exact.absSum[i], exact.scoreMag[Math.floor(i / ev)]), `${what} output`);
@@ -161,9 +148,9 @@ for (const impl of IMPLS) {
         for (const c of casesFor(impl, hi)) {
           const inputs = caseInputs(c, hi, 2);
           const grads = scaledDotProductAttentionBackward(inputs.q, inputs.k, inputs.v, inputs.gradOutput, { ...caseOptions(c, inputs.attnMask), impl });
-          const exact = refAttentionBackward(inputs.q, inputs.k, inputs.v, inputs.gradOutput, refOptions(c, inputs.attnMask));
+          const exact = refAttentionBackward(inputs.q, inputs.k, inputs.v, inputs.gradOutput, refOptions(caseOptions(c, inputs.attnMask)));
           const { l, s, e, ev } = dims(c);
-          const mag = maxAbs(refAttention(inputs.q, inputs.k, inputs.v, refOptions(c, inputs.attnMask)).scoreMag);
+          const mag = maxAbs(refAttention(inputs.q, inputs.k, inputs.v, refOptions(caseOptions(c, inputs.attnMask))).scoreMag);
           for (const name of ['dq', 'dk', 'dv'] as const) {
             const scale = maxAbs(exact[name]);
             assert.deepEqual(grads[name].shape, inputs[name === 'dq' ? 'q' : name === 'dk' ? 'k' : 'v'].shape);
@@ -180,9 +167,9 @@ for (const impl of IMPLS) {
           for (const c of GRADIENT_CASES.filter((x) => casesFor(impl, dtype).includes(x))) {
             const inputs = caseInputs(c, dtype, 3);
             const grads = scaledDotProductAttentionBackward(inputs.q, inputs.k, inputs.v, inputs.gradOutput, { ...caseOptions(c, inputs.attnMask), impl });
-            const exact = refAttentionBackward(inputs.q, inputs.k, inputs.v, inputs.gradOutput, refOptions(c, inputs.attnMask));
+            const exact = refAttentionBackward(inputs.q, inputs.k, inputs.v, inputs.gradOutput, refOptions(caseOptions(c, inputs.attnMask)));
             const { l, s, e, ev } = dims(c);
-            const mag = maxAbs(refAttention(inputs.q, inputs.k, inputs.v, refOptions(c, inputs.attnMask)).scoreMag);
+            const mag = maxAbs(refAttention(inputs.q, inputs.k, inputs.v, refOptions(caseOptions(c, inputs.attnMask))).scoreMag);
             for (const name of ['dq', 'dk', 'dv'] as const) {
               assert.equal(grads[name].dtype, dtype);
               assert.ok(representable(grads[name].data, dtype), `${c.name} ${name} is rounded to ${dtype}`);
@@ -191,6 +178,35 @@ for (const impl of IMPLS) {
             }
             const rows = inputs.q.size / e;
             checkDsinks(c, dtype, grads, exact.dsinks, (i) => rows * gradTolerance(dtype, l + s + e + ev, mag, exact.dsinks[i], maxAbs(exact.dsinks)));
+          }
+        });
+      }
+
+      for (const dtype of dtypes) {
+        it(`given the forward's saved output and lse in ${dtype}, returns the same gradients bit for bit without running a forward`, () => {
+          const backend = BACKENDS.find((b) => b.name === impl)!;
+          for (const c of GRADIENT_CASES) {
+            const inputs = caseInputs(c, dtype, 5);
+            const options = { ...caseOptions(c, inputs.attnMask), impl };
+            const plain = scaledDotProductAttentionBackward(inputs.q, inputs.k, inputs.v, inputs.gradOutput, options);
+            const saved = scaledDotProductAttentionWithLse(inputs.q, inputs.k, inputs.v, options);
+            const forward = backend.forward;
+            let forwards = 0;
+            backend.forward = (p) => { forwards++; return forward(p); };
+            let fromSaved: ReturnType<typeof scaledDotProductAttentionBackward>;
+            try {
+              fromSaved = scaledDotProductAttentionBackward(inputs.q, inputs.k, inputs.v, inputs.gradOutput, { ...options, saved });
+            } finally {
+              backend.forward = forward;
+            }
+            assert.equal(forwards, 0, `${c.name}: the backward ran a forward despite saved`);
+            for (const name of ['dq', 'dk', 'dv'] as const) {
+              assert.equal(fromSaved[name].dtype, plain[name].dtype);
+              assert.deepEqual(fromSaved[name].shape, plain[name].shape);
+              const got = fromSaved[name].data;
+              const same = plain[name].data.every((x, i) => Object.is(x, got[i]));
+              assert.ok(same, `${c.name} ${dtype} ${name}: the bytes differ with saved`);
+            }
           }
         });
       }

@@ -103,6 +103,23 @@ describe('attention argument errors', () => {
     assertThrows(() => scaledDotProductAttentionBackward(q, k, v, 'dO' as unknown as Tensor), 'E_ARG', ['gradOutput']);
   });
 
+  it('a saved forward of the wrong shape or dtype → E_SHAPE / E_DTYPE, and the forward refuses saved', () => {
+    const fn = 'scaledDotProductAttentionBackward:';
+    const { output, lse } = scaledDotProductAttentionWithLse(q, k, v);
+    const backward = (saved: unknown) => scaledDotProductAttentionBackward(q, k, v, dO, { saved } as never);
+    assertThrows(() => backward({ output: f32([2, 3, 5, 8]), lse }), 'E_SHAPE', [fn, 'saved.output', '[2,3,5,8]', '[2,3,5,4]']);
+    assertThrows(() => backward({ output, lse: randn([2, 3, 4], { dtype: 'float64' }) }), 'E_SHAPE', [fn, 'saved.lse', '[2,3,4]', '[2,3,5]']);
+    assertThrows(() => backward({ output: output.astype('float64'), lse }), 'E_DTYPE', [fn, 'saved.output', 'float64', 'float32']);
+    assertThrows(() => backward({ output, lse: lse.astype('float32') }), 'E_DTYPE', [fn, 'saved.lse', 'float32', 'float64']);
+    assertThrows(() => backward({ output }), 'E_ARG', [fn, 'saved.lse']);
+    assertThrows(() => backward([output, lse]), 'E_OPTION', [fn, 'saved', 'array']);
+    for (const impl of listAttentionImpls()) {
+      assertThrows(() => scaledDotProductAttentionBackward(q, k, v, dO, { impl, saved: { output: f32([2, 3, 5, 8]), lse } }), 'E_SHAPE', [fn, 'saved.output']);
+    }
+    assertThrows(() => scaledDotProductAttention(q, k, v, { saved: { output, lse } } as never), 'E_OPTION', ['scaledDotProductAttention:', 'unknown option', 'saved']);
+    assert.deepEqual(backward(null).dq.shape, [2, 3, 5, 8]);
+  });
+
   it('a valid call with the same tensors succeeds (the misuses above are the only fault)', () => {
     assert.deepEqual(scaledDotProductAttention(q, k, v).shape, [2, 3, 5, 4]);
     assert.deepEqual(scaledDotProductAttention(f32([2, 6, 5, 8]), k, v, { enableGqa: true }).shape, [2, 6, 5, 4]);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,11 +35,9 @@ function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'scaledot-lab-test-'));
 }
 
-/** A stand-in for an earlier report, to see that failed runs leave it alone. */
+/** A stand-in for an earlier report (written by the lab's own writer), to see that failed runs leave it alone. */
 function previousReport(dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'results.json'), '{"previous": true}\n');
-  writeFileSync(join(dir, 'index.html'), '<p>previous</p>\n');
+  prepareReportDir(dir).commit([{ name: 'results.json', content: '{"previous": true}\n' }, { name: 'index.html', content: '<p>previous</p>\n' }]);
   return readFileSync(join(dir, 'results.json'), 'utf8');
 }
 
@@ -53,7 +51,7 @@ describe('scaledot lab (CLI)', () => {
     assert.deepEqual(printed.claims.map((c: any) => c.id), ['C1', 'C6']);
     assert.equal(printed.seed, 42);
     assert.equal(printed.version, JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
-    assert.deepEqual(readdirSync(out).sort(), ['C1-variance.csv', 'C6-classifier.csv', 'index.html', 'results.json']);
+    assert.deepEqual(readdirSync(out).sort(), ['C1-variance.csv', 'C6-classifier.csv', 'index.html', 'results.json', 'scaledot-report.json']);
     assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), r.stdout);
     const html = readFileSync(join(out, 'index.html'), 'utf8');
     assert.ok(!/<script/i.test(html), 'no scripts');
@@ -91,58 +89,181 @@ describe('scaledot lab (CLI)', () => {
       assert.equal(r.stdout, '');
     }
     assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), before);
-    assert.deepEqual(readdirSync(out).sort(), ['index.html', 'results.json']);
+    assert.deepEqual(readdirSync(out).sort(), ['index.html', 'results.json', 'scaledot-report.json']);
   });
 
-  it('rejects an --out that is a file, cannot be created, or holds something other than a report', async () => {
+  it('rejects an --out that is empty, a file, or runs through a file, before any work', async () => {
     const dir = scratch();
     const file = join(dir, 'a-file');
     writeFileSync(file, 'keep me');
-    const other = join(dir, 'notes');
-    mkdirSync(other);
-    writeFileSync(join(other, 'mine.txt'), 'keep me too');
-    for (const [out, message] of [[file, /is a file/], [join(file, 'sub'), /cannot write/], [other, /no earlier report/]] as const) {
+    for (const [out, message] of [['', /--out is empty/], ['  ', /--out is empty/], [file, /is a file/], [join(file, 'sub'), /runs through .*a-file, which is a file/]] as const) {
       const r = await labInProcess('--quick', '--only', 'C1', '--out', out);
-      assert.equal(r.status, 2, out);
+      assert.equal(r.status, 2, JSON.stringify(out));
       assert.match(r.stderr, message);
+      assert.equal(r.stdout, '');
     }
     assert.equal(readFileSync(file, 'utf8'), 'keep me');
-    assert.equal(readFileSync(join(other, 'mine.txt'), 'utf8'), 'keep me too');
-    assert.deepEqual(readdirSync(dir).sort(), ['a-file', 'notes'], 'no temporary directories left behind');
+    assert.deepEqual(readdirSync(dir), ['a-file'], 'nothing created');
   });
 });
 
-describe('report directory (atomic write)', () => {
-  it('replaces a previous report whole', () => {
-    const out = join(scratch(), 'report');
-    previousReport(out);
-    writeFileSync(join(out, 'C9-old.csv'), 'stale');
-    const pending = prepareReportDir(out);
-    pending.commit([{ name: 'results.json', content: '{"new": true}' }, { name: 'index.html', content: '<p>new</p>' }]);
-    assert.deepEqual(readdirSync(out).sort(), ['index.html', 'results.json']);
-    assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), '{"new": true}');
+/** Every file and folder under `dir` (hidden ones too), each file with its bytes. */
+function snapshot(dir: string): Map<string, string> {
+  const seen = new Map<string, string>();
+  const walk = (rel: string): void => {
+    for (const entry of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      const path = join(rel, entry.name);
+      if (entry.isDirectory()) {
+        seen.set(`${path}/`, '');
+        walk(path);
+      } else seen.set(path, readFileSync(join(dir, path), 'latin1'));
+    }
+  };
+  walk('');
+  return seen;
+}
+
+/** Asserts that everything in `before` is still there, byte for byte; returns the names that are new. */
+function assertUserFilesKept(dir: string, before: Map<string, string>): string[] {
+  const after = snapshot(dir);
+  for (const [path, bytes] of before) {
+    assert.ok(after.has(path), `${path} is gone`);
+    assert.equal(after.get(path), bytes, `${path} changed`);
+  }
+  return [...after.keys()].filter((p) => !before.has(p)).sort();
+}
+
+/** A project folder as in the bug report: code, a README and a results.json redirected from `lab --json`. */
+function projectFolder(withStrayResults: boolean): string {
+  const proj = join(scratch(), 'proj');
+  mkdirSync(join(proj, 'src'), { recursive: true });
+  writeFileSync(join(proj, 'src', 'app.ts'), 'code\n');
+  writeFileSync(join(proj, 'README.md'), 'hi\n');
+  mkdirSync(join(proj, '.git'));
+  writeFileSync(join(proj, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+  if (withStrayResults) writeFileSync(join(proj, 'results.json'), '{"claims": [], "mine": true}\n');
+  return proj;
+}
+
+const REPORT_FILES = ['C1-variance.csv', 'index.html', 'results.json', 'scaledot-report.json'];
+
+/** `lab ARGS` in a child process whose working folder is `cwd` (tsx resolved from this repository). */
+function labIn(cwd: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/main.ts'), 'lab', ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('lab --out never loses a user\'s files', () => {
+  it('refuses `--out .` in a project folder that holds a results.json it did not write, changing nothing', () => {
+    const proj = projectFolder(true);
+    const before = snapshot(proj);
+    const r = labIn(proj, '--quick', '--only', 'C1', '--out', '.');
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /already holds results\.json, which the lab did not write/);
+    assert.deepEqual(assertUserFilesKept(proj, before), [], 'nothing added');
   });
 
-  it('a run that fails while writing leaves the previous report as it was, and no temporary files', () => {
-    const parent = scratch();
-    const out = join(parent, 'report');
-    const before = previousReport(out);
-    const pending = prepareReportDir(out);
-    assert.throws(
-      () => pending.commit([{ name: 'results.json', content: 'half' }, { name: '../escape', content: 'x' }]),
-      { code: 'E_IO' },
-    );
-    assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), before);
-    assert.deepEqual(readdirSync(parent), ['report']);
-    assert.ok(!existsSync(join(parent, 'escape')));
+  it('writes into a project folder beside the user\'s files, adding only its own', () => {
+    const proj = projectFolder(false);
+    const before = snapshot(proj);
+    const r = labIn(proj, '--quick', '--only', 'C1', '--out', '.');
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(assertUserFilesKept(proj, before), REPORT_FILES);
+    const manifest = JSON.parse(readFileSync(join(proj, 'scaledot-report.json'), 'utf8'));
+    assert.deepEqual(manifest.files.map((f: { name: string }) => f.name).sort(), REPORT_FILES.filter((n) => n !== 'scaledot-report.json'));
   });
 
-  it('a run abandoned before writing (an experiment threw) leaves no trace', () => {
+  it('updates a real earlier report, keeping the user\'s notes and sub-folder, removing only its own stale files', () => {
     const parent = scratch();
     const out = join(parent, 'report');
-    const before = previousReport(out);
-    prepareReportDir(out).abandon();
-    assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), before);
-    assert.deepEqual(readdirSync(parent), ['report']);
+    assert.equal(labIn(parent, '--quick', '--only', 'C1,C6', '--seed', '1', '--out', 'report').status, 0);
+    assert.ok(existsSync(join(out, 'C6-classifier.csv')));
+    writeFileSync(join(out, 'my-notes.txt'), 'my notes\n');
+    mkdirSync(join(out, 'photos'));
+    writeFileSync(join(out, 'photos', 'cat.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x01]));
+    const userFiles = new Map([...snapshot(out)].filter(([p]) => p === 'my-notes.txt' || p.startsWith('photos')));
+    const oldResults = readFileSync(join(out, 'results.json'), 'utf8');
+    const r = labIn(parent, '--quick', '--only', 'C1', '--seed', '2', '--out', 'report');
+    assert.equal(r.status, 0, r.stderr);
+    assertUserFilesKept(out, userFiles);
+    assert.deepEqual(readdirSync(out).sort(), ['C1-variance.csv', 'index.html', 'my-notes.txt', 'photos', 'results.json', 'scaledot-report.json']);
+    assert.notEqual(readFileSync(join(out, 'results.json'), 'utf8'), oldResults);
+    assert.equal(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).seed, 2);
+    assert.deepEqual(readdirSync(parent), ['report'], 'no staging folder left behind');
+  });
+
+  it('refuses to overwrite a report file the user changed since the lab wrote it', () => {
+    const parent = scratch();
+    const out = join(parent, 'report');
+    assert.equal(labIn(parent, '--quick', '--only', 'C1', '--out', 'report').status, 0);
+    writeFileSync(join(out, 'index.html'), '<p>my edited report</p>\n');
+    const before = snapshot(out);
+    const r = labIn(parent, '--quick', '--only', 'C1', '--out', 'report');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /index\.html \(changed since the lab wrote it\)/);
+    assert.deepEqual(assertUserFilesKept(out, before), []);
+  });
+
+  it('refuses a folder whose scaledot-report.json is not the lab\'s manifest', () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'scaledot-report.json'), '{"files": [{"name": "README.md", "sha256": "x"}]}');
+    writeFileSync(join(dir, 'README.md'), 'mine');
+    const before = snapshot(dir);
+    assert.throws(() => prepareReportDir(dir, ['index.html']), { code: 'E_IO', message: /scaledot-report\.json that the lab did not write/ });
+    assert.deepEqual(assertUserFilesKept(dir, before), []);
+  });
+
+  it('creates missing parents of --out, as mkdir -p does', () => {
+    const parent = scratch();
+    const r = labIn(parent, '--quick', '--only', 'C1', '--out', 'a/b/c');
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(readdirSync(join(parent, 'a/b/c')).sort(), REPORT_FILES);
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} during a run leaves no temporary folder behind`, async () => {
+      const parent = scratch();
+      const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/main.ts'), 'lab', '--out', 'report'], { cwd: parent, stdio: 'ignore' });
+      await new Promise((resolve) => setTimeout(resolve, 6000)); // tsx started, the lab running (a default run takes 20 s or more)
+      child.kill(signal);
+      await new Promise((resolve) => child.on('exit', resolve));
+      assert.deepEqual(readdirSync(parent), [], 'neither the report folder nor a hidden temporary one');
+    });
+  }
+
+  it('removes stale debris an interrupted lab made, and nothing that merely looks like it', () => {
+    const parent = scratch();
+    const out = join(parent, 'report');
+    const legacy = join(parent, '.report.tmp-Ab12Cd'); // what an older lab left when killed
+    mkdirSync(legacy);
+    writeFileSync(join(legacy, 'results.json'), '{}');
+    writeFileSync(join(legacy, 'C1-variance.csv'), 'd\n');
+    const lookalikes = ['.report.tmp-notes', '.report.tmp-Xy34Zw', '.report.tmp-Ab12Cd7', '.other.tmp-Ab12Cd'];
+    for (const name of lookalikes) {
+      mkdirSync(join(parent, name));
+      writeFileSync(join(parent, name, name.endsWith('Zw') ? 'mine.txt' : 'results.json'), 'mine');
+    }
+    mkdirSync(out);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid as number; // a pid that has exited
+    const stale = join(out, `.scaledot-staging-${dead}-Qw12Er`);
+    mkdirSync(stale);
+    writeFileSync(join(stale, 'index.html'), 'half');
+    const live = join(out, `.scaledot-staging-${process.pid}-Qw12Er`); // a run still going: not stale
+    mkdirSync(live);
+    const before = snapshot(parent);
+    prepareReportDir(out).commit([{ name: 'results.json', content: '{}' }]);
+    assert.ok(!existsSync(legacy));
+    assert.ok(!existsSync(stale));
+    const kept = new Map([...before].filter(([p]) => !p.startsWith('.report.tmp-Ab12Cd/') && p !== '.report.tmp-Ab12Cd/' && !p.includes(`-${dead}-`)));
+    assertUserFilesKept(parent, kept);
+  });
+
+  it('a commit that fails leaves the previous report and the folder as they were', () => {
+    const parent = scratch();
+    const out = join(parent, 'report');
+    prepareReportDir(out).commit([{ name: 'results.json', content: '{"old": true}' }, { name: 'index.html', content: '<p>old</p>' }]);
+    const before = snapshot(parent);
+    assert.throws(() => prepareReportDir(out).commit([{ name: 'results.json', content: 'half' }, { name: '../escape', content: 'x' }]), { code: 'E_IO' });
+    assert.deepEqual(assertUserFilesKept(parent, before), []);
   });
 });

@@ -112,9 +112,9 @@ describe('lab statistics', () => {
   it('bootstrap standard errors agree with the formula for a mean and scale for quantiles', () => {
     const rng = new Rng(7);
     const sample = Array.from({ length: 400 }, () => rng.normal());
-    const boot = bootstrapSe(sample, (s) => mean(s), { seed: 3, resamples: 400 });
+    const boot = bootstrapSe(sample, (s) => mean(s), { seed: 3, resampleCount: 400 });
     close(boot / standardError(sample), 1, 0.2, 'bootstrap/formula');
-    const [q50] = quantilesWithErrors(sample, [0.5], { seed: 4, resamples: 400 });
+    const [q50] = quantilesWithErrors(sample, [0.5], { seed: 4, resampleCount: 400 });
     // The median of a normal has se ≈ 1.2533 σ/√n.
     close(q50.se / (1.2533 / Math.sqrt(400)), 1, 0.3, 'median se');
   });
@@ -181,7 +181,7 @@ describe('lab numerics', () => {
 
   it('the top-two gap of 2 normals is |z₁ − z₂|, a half-normal of scale √2 (median √2 · 0.6745)', () => {
     const gaps = topTwoGaps(2, 20000, 11);
-    const [m] = quantilesWithErrors(gaps, [0.5], { seed: 1, resamples: 100 });
+    const [m] = quantilesWithErrors(gaps, [0.5], { seed: 1, resampleCount: 100 });
     close(m.value, Math.SQRT2 * 0.6744897501960817, 4 * m.se);
   });
 

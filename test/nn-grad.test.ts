@@ -13,9 +13,10 @@ import { add, embedding, gelu, l2Normalize, layerNorm, linear, previousEmbedding
 import { rope } from '../src/nn/rope.js';
 import { SCALE_RULES } from '../src/nn/scale-rules.js';
 import { Transformer } from '../src/nn/transformer.js';
+import { finiteDifferenceGradient } from './helpers/finite-diff.js';
 
 // Every op and layer: the gradient from backward() against central finite
-// differences (f(x+h) − f(x−h)) / 2h of a random linear functional of the
+// differences (helpers/finite-diff.ts) of a random linear functional of the
 // output, in float64. With h = 1e-5 the truncation error is ~h² and the
 // rounding error ~1e-16/h, so 1e-6 relative agreement is a real check.
 
@@ -41,7 +42,8 @@ function functional(y: Var, r: Float64Array): Var {
 
 /**
  * Checks d/dx of Σ r ⊙ f() for every x in `inputs` at up to `samples`
- * coordinates each. f must rebuild the graph from the inputs' current data.
+ * coordinates each, against the shared central finite differences. f must
+ * rebuild the graph from the inputs' current data.
  */
 function checkGradients(name: string, inputs: Var[], f: () => Var, options: { samples?: number; seed?: number; tol?: number } = {}): void {
   const { samples = 12, seed = 99, tol = 1e-6 } = options;
@@ -51,22 +53,19 @@ function checkGradients(name: string, inputs: Var[], f: () => Var, options: { sa
   for (const x of inputs) x.grad = null;
   backward(functional(y0, r));
   const analytic = inputs.map((x) => Float64Array.from(x.grad ?? new Float64Array(x.size)));
-  const h = 1e-5;
-  const value = (): number => functional(f(), r).data[0];
   inputs.forEach((x, xi) => {
-    const picks = x.size <= samples ? Array.from({ length: x.size }, (_, i) => i) : Array.from({ length: samples }, () => rng.int(x.size));
-    for (const i of picks) {
-      const saved = x.data[i];
-      x.data[i] = saved + h;
-      const plus = value();
-      x.data[i] = saved - h;
-      const minus = value();
-      x.data[i] = saved;
-      const numeric = (plus - minus) / (2 * h);
+    const indices = x.size <= samples ? Array.from({ length: x.size }, (_, i) => i) : Array.from({ length: samples }, () => rng.int(x.size));
+    const original = Float64Array.from(x.data);
+    const numeric = finiteDifferenceGradient((probe) => {
+      x.data.set(probe);
+      return functional(f(), r).data[0];
+    }, original, { indices });
+    x.data.set(original);
+    for (const i of indices) {
       const got = analytic[xi][i];
       assert.ok(
-        Math.abs(got - numeric) <= tol * Math.max(1, Math.abs(numeric)),
-        `${name}: input ${xi} element ${i}: backward ${got}, finite difference ${numeric}`,
+        Math.abs(got - numeric[i]) <= tol * Math.max(1, Math.abs(numeric[i])),
+        `${name}: input ${xi} element ${i}: backward ${got}, finite difference ${numeric[i]}`,
       );
     }
   });

@@ -11,6 +11,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
 
+/** 'scaledot', 'scaledot/nn', 'scaledot/lab' are the package itself: the examples import its source, so no build is needed. */
+function sourceOf(subpath: string | undefined): string {
+  return join(root, 'src', subpath ?? '', 'index.ts');
+}
+
 describe('README', () => {
   it('opens with the two commands a newcomer needs', () => {
     const firstBlock = readme.match(/```sh\n([\s\S]*?)```/)?.[1] ?? '';
@@ -25,8 +30,7 @@ describe('README', () => {
       const dir = mkdtempSync(join(tmpdir(), 'scaledot-readme-'));
       try {
         const file = join(dir, 'example.ts');
-        // 'scaledot' is the package itself: point the import at the source so no build is needed.
-        writeFileSync(file, code.replaceAll("from 'scaledot'", `from ${JSON.stringify(join(root, 'src/index.ts'))}`));
+        writeFileSync(file, code.replace(/from 'scaledot(\/nn|\/lab)?'/g, (_, sub: string | undefined) => `from ${JSON.stringify(sourceOf(sub))}`));
         const out = execFileSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8' });
         assert.ok(out.length > 0, 'the example prints what it shows');
       } finally {

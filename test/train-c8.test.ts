@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { deriveSeed } from '../src/lab/experiment.js';
 import { c8Plan, runC8, training, type C8Plan } from '../src/lab/experiments/c8-training.js';
 import { within } from '../src/lab/stats.js';
+import { missingChartFields } from './helpers/chart-fields.js';
 
 // The full and quick plans take minutes (measured in docs/training.md); this
 // runs the same code on a plan small enough for a unit test and checks that
@@ -10,7 +11,7 @@ import { within } from '../src/lab/stats.js';
 const TINY: C8Plan = {
   ...c8Plan('quick'),
   initDims: [8, 16, 32],
-  initSeeds: 2,
+  initSeedCount: 2,
   dims: [8, 32],
   namesSteps: 4,
   namesValidation: 16,
@@ -40,10 +41,10 @@ describe('lab C8 (training)', () => {
       progress: (f) => fractions.push(f),
     });
     const by = (study: string) => out.rows.filter((r) => r.study === study);
-    assert.equal(by('init').length, TINY.initDims.length * 6 * TINY.initSeeds);
-    assert.equal(by('names-summary').length, TINY.dims.length * TINY.rules.length * TINY.optimizers.length * TINY.seeds);
+    assert.equal(by('init').length, TINY.initDims.length * 6 * TINY.initSeedCount);
+    assert.equal(by('names-summary').length, TINY.dims.length * TINY.rules.length * TINY.optimizers.length * TINY.seedCount);
     assert.equal(by('names').length, by('names-summary').length * 2, 'two curve points per run (steps 2 and 4)');
-    assert.equal(by('recall-length').length, TINY.recallRules.length * TINY.recallOptimizers.length * TINY.recallSeeds * TINY.multiples.length);
+    assert.equal(by('recall-length').length, TINY.recallRules.length * TINY.recallOptimizers.length * TINY.recallSeedCount * TINY.multiples.length);
     for (const r of by('names')) assert.ok(Number.isFinite(r.valLoss as number) && (r.qGradNorm as number) > 0 && (r.attnEntropy as number) >= 0);
     assert.deepEqual(out.checks.map((c) => c.id), ['C8.a', 'C8.b', 'C8.c']);
     for (const c of out.checks) assert.equal(c.verdict, within(c.measured, c.predicted, c.tolerance, c.alternative));
@@ -52,6 +53,7 @@ describe('lab C8 (training)', () => {
     const charts = training.charts({ rows: out.rows } as never);
     // per optimiser: validation loss at each d_k, then training loss, ‖∂L/∂W_q‖ and entropy at the largest; the init chart; two length charts
     assert.equal(charts.length, TINY.optimizers.length * (TINY.dims.length + 3) + 1 + 2);
+    for (const chart of charts) assert.deepEqual(missingChartFields(chart), [], JSON.stringify(chart.title));
     assert.match(out.meaning, /d_k\^/);
   });
 });

@@ -30,13 +30,13 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 /** Runs the CLI as a child process (stdout not a terminal), optionally sending SIGINT after `interruptAfterMs`. */
-async function spawnCli(args: string[], interruptAfterMs?: number): Promise<{ code: number | null; out: string; err: string }> {
+async function spawnCli(args: string[], interruptAfterMs?: number, signal: NodeJS.Signals = 'SIGINT'): Promise<{ code: number | null; out: string; err: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c) => (out += String(c)));
   child.stderr.on('data', (c) => (err += String(c)));
-  const timer = interruptAfterMs === undefined ? null : setTimeout(() => child.kill('SIGINT'), interruptAfterMs);
+  const timer = interruptAfterMs === undefined ? null : setTimeout(() => child.kill(signal), interruptAfterMs);
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   if (timer !== null) clearTimeout(timer);
   return { code, out, err };
@@ -70,8 +70,8 @@ describe('scaledot train', () => {
     const r = await spawnCli(['train', '--task', 'names', '--scale', 'qk-norm', '--steps', '4', '--seed', '5', '--sample', '3', '--json', file, ...SMALL]);
     assert.equal(r.code, 0, r.err);
     const doc = JSON.parse(readFileSync(file, 'utf8'));
-    assert.deepEqual(Object.keys(doc), ['task', 'scale', 'headDim', 'steps', 'seed', 'curve', 'final']);
-    assert.deepEqual([doc.task, doc.scale, doc.headDim, doc.steps, doc.seed], ['names', 'qk-norm', 8, 4, 5]);
+    assert.deepEqual(Object.keys(doc), ['task', 'scale', 'headDim', 'steps', 'stepsRequested', 'interrupted', 'seed', 'curve', 'final']);
+    assert.deepEqual([doc.task, doc.scale, doc.headDim, doc.steps, doc.stepsRequested, doc.interrupted, doc.seed], ['names', 'qk-norm', 8, 4, 4, false, 5]);
     assert.ok(doc.curve.length >= 1);
     for (const p of doc.curve) assert.deepEqual(Object.keys(p), ['step', 'trainLoss', 'valLoss', 'accuracy']);
     assert.deepEqual(Object.keys(doc.final), ['trainLoss', 'valLoss', 'accuracy']);
@@ -81,16 +81,36 @@ describe('scaledot train', () => {
     assert.deepEqual(readdirSync(dir), ['run.json'], 'no temp file is left behind');
   });
 
-  it('Ctrl-C stops a run, still writes --json with the steps done, and exits 130', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'scaledot-sigint-'));
-    const file = join(dir, 'run.json');
-    // 10 s: long enough for tsx to start (the handler is installed before the model is built) on a loaded machine.
-    const { code, out } = await spawnCli(['train', '--task', 'recall', '--steps', '100000', '--json', file, ...SMALL], 10_000);
-    assert.equal(code, 130);
-    assert.ok(existsSync(file));
-    const doc = JSON.parse(readFileSync(file, 'utf8'));
-    assert.ok(doc.steps < 100000, `steps ${doc.steps}`);
-    if (doc.steps > 0) assert.equal(doc.curve[doc.curve.length - 1].step, doc.steps);
-    assert.match(out, /stopped early/);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} stops a run, still writes --json marked interrupted with the steps done, and exits 130`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'scaledot-sigint-'));
+      const file = join(dir, 'run.json');
+      // 10 s: long enough for tsx to start (the handler is installed before the model is built) on a loaded machine.
+      const { code, out } = await spawnCli(['train', '--task', 'recall', '--steps', '100000', '--json', file, ...SMALL], 10_000, signal);
+      assert.equal(code, 130);
+      assert.ok(existsSync(file));
+      const doc = JSON.parse(readFileSync(file, 'utf8'));
+      assert.ok(doc.steps < 100000, `steps ${doc.steps}`);
+      assert.equal(doc.interrupted, true);
+      assert.equal(doc.stepsRequested, 100000);
+      if (doc.steps > 0) assert.equal(doc.curve[doc.curve.length - 1].step, doc.steps);
+      assert.match(out, /stopped early/);
+    });
+  }
+
+  // The timeout turns a refusal that came only after training (hours at 100000 steps) into a failure.
+  it('refuses a --json path it cannot write before training, so no run is lost to a typo', { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scaledot-train-json-'));
+    const cases: [string, RegExp][] = [
+      [join(dir, 'no-such-folder', 'run.json'), /cannot write --json .*no-such-folder.*nothing was trained/],
+      [dir, /--json .* is a folder/],
+    ];
+    for (const [path, pattern] of cases) {
+      const r = await run(['train', '--task', 'recall', '--steps', '100000', '--json', path, ...SMALL]);
+      assert.equal(r.code, 2, path);
+      assert.match(r.err, pattern);
+      assert.equal(r.out, '');
+    }
+    assert.deepEqual(readdirSync(dir), [], 'the probe leaves nothing behind');
   });
 });

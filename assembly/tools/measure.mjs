@@ -4,7 +4,7 @@
 //   node --import tsx assembly/tools/measure.mjs [bh] [n] [d] [reps] [causal]
 //   node --experimental-wasm-relaxed-simd --import tsx assembly/tools/measure.mjs   (Node 20: fused multiply-add)
 //
-// FLOPs follow the issue: forward 4·BH·N²·d, backward 10·BH·N²·d (halved
+// FLOPs are counted FlashAttention's way: forward 4·BH·N²·d, backward 10·BH·N²·d (halved
 // under causal). The backward entry point also runs a forward (it needs o
 // and lse), so backward = median(forward + backward) − median(forward).
 // Besides wall-clock medians it prints GFLOP/s per CPU-second (process CPU

@@ -11,7 +11,7 @@ import { wasmBackend } from './wasm/backend.js';
  * reference is always there with priority 0 and supports every problem, so
  * 'auto' always finds one.
  */
-const BACKENDS: readonly AttentionBackend[] = [referenceBackend, tiledBackend, wasmBackend];
+export const BACKENDS: readonly AttentionBackend[] = [referenceBackend, tiledBackend, wasmBackend];
 
 /** The names accepted by the `impl` option besides 'auto', in registration order. */
 export function listAttentionImpls(): string[] {

@@ -1,10 +1,12 @@
 import { Tensor, type FloatDType } from '../tensor/index.js';
 import { resolveBackend } from './backends.js';
-import { attentionImplOf, attentionOutputShape, prepareAttention, prepareAttentionBackward, type AttentionOptions } from './options.js';
+import { prepareAttentionBackward, type AttentionBackwardOptions } from './backward-options.js';
+import { attentionImplOf, attentionOutputShape, prepareAttention, type AttentionOptions } from './options.js';
 import type { AttentionProblem } from './problem.js';
 
 export { listAttentionImpls, type AttentionImpl } from './backends.js';
-export { prepareAttention, prepareAttentionBackward, type AttentionOptions } from './options.js';
+export { prepareAttention, type AttentionOptions } from './options.js';
+export { prepareAttentionBackward, type AttentionBackwardOptions, type SavedForward } from './backward-options.js';
 export type { ScoreOptions } from './score-options.js';
 export { attentionWeights } from './weights.js';
 export { createKvCache, type KvCache, type KvCacheOptions } from './kv-cache.js';
@@ -29,8 +31,9 @@ export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Ten
 /**
  * scaledDotProductAttention plus lse (..., Hq, L): the logsumexp of each row of
  * scaled, masked scores, before dropout; −∞ for a fully masked row. lse is
- * float64 for float64 inputs and float32 otherwise (half dtypes cannot hold
- * lse values past 65504 or with useful precision).
+ * float64 whatever the inputs' dtype: it is one number per query row, and a
+ * backward given it (`saved`) recomputes every weight as exp(score − lse), so
+ * a rounded lse would put its rounding error, |lse|·2⁻²⁴ in float32, into each.
  */
 export function scaledDotProductAttentionWithLse(
   query: Tensor, key: Tensor, value: Tensor, options?: AttentionOptions,
@@ -45,14 +48,22 @@ export function scaledDotProductAttentionWithLse(
  * share a kv head. Each gradient has the shape and dtype of its input. With
  * `sinks` it also returns dsinks [Hq], the gradient of each head's sink logit
  * summed over batch elements and rows (float64 for float64 inputs, else float32).
+ *
+ * The backward needs the forward's output and lse. Pass them as
+ * `saved: { output, lse }` (from scaledDotProductAttentionWithLse with the
+ * same inputs and options) and it skips its own forward pass; without them it
+ * runs the forward first. Either way the gradients are the same, bit for bit.
+ *
+ *   const { output, lse } = scaledDotProductAttentionWithLse(q, k, v, opts);
+ *   const { dq, dk, dv } = scaledDotProductAttentionBackward(q, k, v, dOut, { ...opts, saved: { output, lse } });
  */
 export function scaledDotProductAttentionBackward(
-  query: Tensor, key: Tensor, value: Tensor, gradOutput: Tensor, options?: AttentionOptions,
+  query: Tensor, key: Tensor, value: Tensor, gradOutput: Tensor, options?: AttentionBackwardOptions,
 ): { dq: Tensor; dk: Tensor; dv: Tensor; dsinks?: Tensor } {
   const fn = 'scaledDotProductAttentionBackward';
-  const { problem, dOut } = prepareAttentionBackward(fn, query, key, value, gradOutput, options);
+  const { problem, dOut, saved } = prepareAttentionBackward(fn, query, key, value, gradOutput, options);
   const backend = resolveBackend(fn, attentionImplOf(options), problem);
-  const { output, lse } = backend.forward(problem);
+  const { output, lse } = saved ?? backend.forward(problem);
   const { dq, dk, dv, dsinks } = backend.backward(problem, output, lse, dOut);
   return {
     dq: new Tensor(dq, query.shape, problem.dtype),
@@ -62,7 +73,7 @@ export function scaledDotProductAttentionBackward(
   };
 }
 
-/** float64 for float64 inputs and float32 otherwise, as lse. */
+/** float64 for float64 inputs and float32 otherwise (the contract of dsinks; lse is float64 for every dtype). */
 function sinkTensor(dsinks: Float64Array, dtype: FloatDType): Tensor {
   return dtype === 'float64' ? new Tensor(dsinks, [dsinks.length], 'float64') : new Tensor(Float32Array.from(dsinks), [dsinks.length], 'float32');
 }
@@ -71,10 +82,8 @@ function forward(fn: string, query: Tensor, key: Tensor, value: Tensor, options?
   const problem: AttentionProblem = prepareAttention(fn, query, key, value, options);
   const backend = resolveBackend(fn, attentionImplOf(options), problem);
   const result = backend.forward(problem);
-  const lseDtype: FloatDType = problem.dtype === 'float64' ? 'float64' : 'float32';
-  const lse = lseDtype === 'float64' ? result.lse : Float32Array.from(result.lse);
   return {
     output: new Tensor(result.output, attentionOutputShape(query, problem), problem.dtype),
-    lse: new Tensor(lse, query.shape.slice(0, -1), lseDtype),
+    lse: new Tensor(result.lse, query.shape.slice(0, -1), 'float64'),
   };
 }

@@ -49,6 +49,11 @@ function checkCount(fn: string, name: string, value: unknown, min: number): numb
   return value;
 }
 
+/**
+ * A KV cache for `options.batch` elements of `options.heads` key/value heads,
+ * room for `options.maxLength` positions, every length 0 (see KvCacheOptions).
+ * Bad counts are E_OPTION and a dtype that is not a float E_DTYPE, before anything is allocated.
+ */
 export function createKvCache(options: KvCacheOptions): KvCache {
   const fn = 'createKvCache';
   if (options === null || typeof options !== 'object') throw new ScaledotError('E_OPTION', `${fn}: options must be an object`);

@@ -238,23 +238,3 @@ export function attentionImplOf(options?: AttentionOptions): string {
 export function attentionOutputShape(query: Tensor, p: AttentionProblem): number[] {
   return [...query.shape.slice(0, -1), p.ev];
 }
-
-/**
- * prepareAttention for the backward pass, plus gradOutput: a tensor of the
- * output's shape (..., Hq, L, Ev) and of the inputs' dtype.
- */
-export function prepareAttentionBackward(
-  fn: string, query: unknown, key: unknown, value: unknown, gradOutput: unknown, options?: unknown,
-): { problem: AttentionProblem; dOut: Float32Array | Float64Array } {
-  const problem = prepareAttention(fn, query, key, value, options);
-  const dOut = checkFloatTensor(fn, 'gradOutput', gradOutput);
-  const q = query as Tensor;
-  if (dOut.dtype !== problem.dtype) {
-    throw new ScaledotError('E_DTYPE', `${fn}: gradOutput has dtype ${dOut.dtype} but query has dtype ${problem.dtype}; they must match`);
-  }
-  const expected = attentionOutputShape(q, problem);
-  if (!sameDims(dOut.shape, expected)) {
-    throw new ScaledotError('E_SHAPE', `${fn}: gradOutput has shape ${formatShape(dOut.shape)} but the output has shape (..., Hq, L, Ev) = ${formatShape(expected)} (query ${formatShape(q.shape)}, value ${formatShape((value as Tensor).shape)})`);
-  }
-  return { problem, dOut: dOut.data as Float32Array | Float64Array };
-}

@@ -86,7 +86,7 @@ export function tiledBackward(
         for (let r = 0; r < group * L; r++) {
           const h = kvh * group + Math.floor(r / L);
           const sink = sinks[h];
-          if (sink !== -Infinity) dsinks[h] -= Math.exp(sink - lse[bh0 * L + r]) * rowD[r];
+          if (sink !== -Infinity) dsinks[h] -= Math.exp(Math.min(sink - lse[bh0 * L + r], 0)) * rowD[r]; // a weight <= 1, as p below
         }
       }
       dqAcc.fill(0);
@@ -127,7 +127,7 @@ export function tiledBackward(
               if (dropoutP > 0) {
                 const dropRow = bh * L + i0 + r;
                 for (let c = 0; c < bc; c++) {
-                  const pr = Math.exp(probs[row + c] - rowLse);
+                  const pr = Math.exp(Math.min(probs[row + c] - rowLse, 0)); // p <= 1 even when s and lse were rounded differently
                   const kd = dropoutKeeps(seed, dropRow, j0 + c, dropoutP) ? keepScale : 0;
                   dropped[row + c] = pr * kd;
                   dScores[row + c] = pr * (dScores[row + c] * kd - d);
@@ -135,7 +135,7 @@ export function tiledBackward(
                 if (capSlope) for (let c = 0; c < bc; c++) dScores[row + c] *= capSlope[row + c];
               } else {
                 for (let c = 0; c < bc; c++) {
-                  const pr = Math.exp(probs[row + c] - rowLse);
+                  const pr = Math.exp(Math.min(probs[row + c] - rowLse, 0)); // p <= 1 even when s and lse were rounded differently
                   probs[row + c] = pr;
                   dScores[row + c] = pr * (dScores[row + c] - d);
                 }

@@ -29,7 +29,7 @@ export function registerLab(program: Command): void {
     .option('--full', 'also run the long experiments (training, C8)')
     .option('--seed <n>', 'seed of every random number in the run', String(DEFAULT_SEED))
     .option('--only <ids>', 'comma-separated claims to run, e.g. C2,C3')
-    .option('--out <dir>', 'directory to write the report into (replaced whole)', 'report')
+    .option('--out <dir>', 'folder to write the report into, created if missing; only files an earlier report wrote (listed in its scaledot-report.json) are replaced', 'report')
     .addOption(new Option('--json', 'print results.json to stdout (the summary table goes to stderr)'))
     .action(async (options: LabCliOptions) => {
       await runLabCommand(options);
@@ -44,8 +44,9 @@ async function runLabCommand(options: LabCliOptions): Promise<void> {
   const seed = checkSeed(fn, Number(options.seed));
   const only = options.only === undefined ? undefined : options.only.split(',').filter((s) => s.trim() !== '');
   if (only !== undefined && only.length === 0) throw new ScaledotError('E_OPTION', `${fn}: --only is empty; expected claims such as C2,C3`);
-  selectExperiments(mode, only); // rejects unknown ids before any work
-  const pending = prepareReportDir(options.out);
+  const experiments = selectExperiments(mode, only); // rejects unknown ids before any work
+  const planned = ['index.html', 'results.json', ...experiments.map((e) => `${e.id}-${e.slug}.csv`)];
+  const pending = prepareReportDir(options.out, planned);
   const bar = process.stderr.isTTY ? progressBar() : null;
   const started = Date.now();
   let results: LabResults;
@@ -53,9 +54,6 @@ async function runLabCommand(options: LabCliOptions): Promise<void> {
     results = runLab({ seed, mode, only, version: packageVersion(), onProgress: bar ?? undefined });
     bar?.('done', 1);
     pending.commit(await buildReportFiles(results));
-  } catch (err) {
-    pending.abandon();
-    throw err;
   } finally {
     if (bar) process.stderr.write('\r\x1b[K');
   }

@@ -5,6 +5,7 @@ import { ScaledotError } from '../tensor/index.js';
 import { registerServe } from './serve.js';
 import { registerLab } from './lab.js';
 import { registerTrain } from './train.js';
+import { registerInspect } from './inspect.js';
 import { packageVersion } from './version.js';
 
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerLab(program);
   registerTrain(program);
+  registerInspect(program);
   return program;
 }
 

@@ -5,9 +5,7 @@
  * beside the theory (dashed lines), with labelled axes and log scales where
  * the theory is a power law.
  */
-import type { Row } from './experiment.js';
-
-export type ChartSpec = Record<string, unknown>;
+import type { ChartSpec, Row } from './types.js';
 
 export interface Axis {
   field: string;

@@ -1,5 +1,5 @@
 import { within, type Verdict } from './stats.js';
-import type { ChartSpec } from './charts.js';
+import type { Cell, ChartSpec, Row } from './types.js';
 
 /** How much work a run does: tests and `--quick` use 'quick'; `--full` adds the long experiments (C8). */
 export type LabMode = 'quick' | 'default' | 'full';
@@ -12,10 +12,6 @@ export interface LabSettings {
   /** Numbers of keys n (softmax width) swept by the experiments that scan n. */
   keyCounts: number[];
 }
-
-/** One cell of a table: the CSV and the charts read these. */
-export type Cell = number | string | boolean | null;
-export type Row = Record<string, Cell>;
 
 /** One comparison of a measured figure with theory. `verdict` follows from the other fields by `within`. */
 export interface Check {

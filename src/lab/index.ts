@@ -1,14 +1,19 @@
-// The lab: experiments that measure why attention logits are scaled by 1/√d_k,
-// their verdicts, and the report (HTML with inline SVG, results.json, CSV).
+/**
+ * scaledot/lab: experiments that measure why attention logits are scaled by
+ * 1/√d_k, their verdicts, and the report (HTML with inline SVG, results.json, CSV).
+ *
+ * @module scaledot/lab
+ */
 export {
   deriveSeed, fmt, makeCheck, verdictPhrase,
-  type Cell, type Check, type ClaimResult, type Experiment, type ExperimentOutput, type LabMode, type LabSettings, type Row, type RunContext,
+  type Check, type ClaimResult, type Experiment, type ExperimentOutput, type LabMode, type LabSettings, type RunContext,
 } from './experiment.js';
 export {
   mean, variance, standardError, varianceWithError, quantile, median, bootstrapSe, quantilesWithErrors, linearFit, logLogSlope,
-  within, combineVerdicts, erfc, twoSidedNormalTail, VERDICT_RULE, Z as TOLERANCE_SIGMAS, type LineFit, type Verdict,
+  within, combineVerdicts, erfc, twoSidedNormalTail, VERDICT_RULE, TOLERANCE_SIGMAS, type LineFit, type Verdict,
 } from './stats.js';
-export { measuredVsTheoryChart, geomspace, type Axis, type ChartOptions, type ChartSpec } from './charts.js';
+export { measuredVsTheoryChart, geomspace, type Axis, type ChartOptions } from './charts.js';
+export type { Cell, ChartSpec, Row } from './types.js';
 export { EXPERIMENTS } from './experiments/index.js';
 export { softmaxRowFigures, type SoftmaxRowFigures } from './softmax-stats.js';
 export { runLab, labSettings, selectExperiments, checkSeed, DEFAULT_SEED, type LabResults, type RunLabOptions } from './run.js';

@@ -8,10 +8,10 @@ import { quantilesWithErrors } from './stats.js';
  * order, 1/(1 + e^(−σG)) and its complement, so every quantile of the
  * Jacobian norm follows from a quantile of G.
  */
-export function topTwoGaps(n: number, draws: number, seed: number): Float64Array {
+export function topTwoGaps(n: number, drawCount: number, seed: number): Float64Array {
   const rng = new Rng(seed);
-  const gaps = new Float64Array(draws);
-  for (let r = 0; r < draws; r++) {
+  const gaps = new Float64Array(drawCount);
+  for (let r = 0; r < drawCount; r++) {
     let first = -Infinity;
     let second = -Infinity;
     for (let j = 0; j < n; j++) {
@@ -29,9 +29,9 @@ export function topTwoGaps(n: number, draws: number, seed: number): Float64Array
 }
 
 /** Quantiles of the top-two gap with bootstrap standard errors. */
-export function gapQuantiles(n: number, draws: number, ps: readonly number[], seed: number): { p: number; value: number; se: number }[] {
-  const gaps = topTwoGaps(n, draws, seed);
-  return quantilesWithErrors(gaps, ps, { seed: seed ^ 0x5eed, resamples: 200 }).map((q, i) => ({ p: ps[i], ...q }));
+export function gapQuantiles(n: number, drawCount: number, ps: readonly number[], seed: number): { p: number; value: number; se: number }[] {
+  const gaps = topTwoGaps(n, drawCount, seed);
+  return quantilesWithErrors(gaps, ps, { seed: seed ^ 0x5eed, resampleCount: 200 }).map((q, i) => ({ p: ps[i], ...q }));
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
-import type { ChartSpec } from './charts.js';
+import type { ChartSpec } from './types.js';
 
 /**
  * Renders one chart. `idPrefix` makes the SVG's element ids (clip paths,

@@ -20,7 +20,7 @@ export interface LabResults {
 
 export const DEFAULT_SEED = 20170612; // the day "Attention Is All You Need" appeared on arXiv
 
-/** d_k ∈ {1, 2, 4, …, 4096} and n ∈ {16, 64, 256, 1024} (the issue's defaults); --quick stops d_k at 1024. */
+/** d_k ∈ {1, 2, 4, …, 4096} and n ∈ {16, 64, 256, 1024} (the default grid); --quick stops d_k at 1024. */
 export function labSettings(seed: number, mode: LabMode): LabSettings {
   const maxLogDim = mode === 'quick' ? 10 : 12;
   return {
@@ -59,6 +59,7 @@ export interface RunLabOptions {
   now?: () => Date;
 }
 
+/** `seed` if it is a non-negative safe integer; otherwise an E_OPTION ScaledotError from `fn`. */
 export function checkSeed(fn: string, seed: unknown): number {
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
     throw new ScaledotError('E_OPTION', `${fn}: seed is ${String(seed)}; expected an integer from 0 to ${Number.MAX_SAFE_INTEGER}`);

@@ -74,28 +74,29 @@ function quantileSorted(sorted: Float64Array, p: number): number {
   return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
+/** The median: quantile(values, 0.5), interpolated between the middle two for an even count. */
 export function median(values: ArrayLike<number>): number {
   return quantile(values, 0.5);
 }
 
 /**
  * Bootstrap standard error of a statistic: the standard deviation of the
- * statistic over `resamples` resamples drawn with replacement, seeded so the
+ * statistic over `resampleCount` resamples drawn with replacement, seeded so the
  * report is reproducible. Used where no formula for the error is at hand
  * (quantiles, logs of means).
  */
 export function bootstrapSe(
   values: ArrayLike<number>,
   statistic: (sample: Float64Array) => number,
-  options: { resamples?: number; seed: number },
+  options: { resampleCount?: number; seed: number },
 ): number {
-  const { resamples = 200, seed } = options;
+  const { resampleCount = 200, seed } = options;
   const n = values.length;
   if (n < 2) throw new ScaledotError('E_ARG', `bootstrapSe: values has ${n} element(s); need at least 2`);
   const rng = new Rng(seed);
   const sample = new Float64Array(n);
-  const stats = new Float64Array(resamples);
-  for (let b = 0; b < resamples; b++) {
+  const stats = new Float64Array(resampleCount);
+  for (let b = 0; b < resampleCount; b++) {
     for (let i = 0; i < n; i++) sample[i] = values[rng.int(n)];
     stats[b] = statistic(sample);
   }
@@ -106,15 +107,15 @@ export function bootstrapSe(
 export function quantilesWithErrors(
   values: ArrayLike<number>,
   ps: readonly number[],
-  options: { resamples?: number; seed: number },
+  options: { resampleCount?: number; seed: number },
 ): { value: number; se: number }[] {
-  const { resamples = 200, seed } = options;
+  const { resampleCount = 200, seed } = options;
   const n = values.length;
   const sorted = Float64Array.from(values).sort();
   const rng = new Rng(seed);
   const sample = new Float64Array(n);
-  const draws = ps.map(() => new Float64Array(resamples));
-  for (let b = 0; b < resamples; b++) {
+  const draws = ps.map(() => new Float64Array(resampleCount));
+  for (let b = 0; b < resampleCount; b++) {
     for (let i = 0; i < n; i++) sample[i] = values[rng.int(n)];
     sample.sort();
     ps.forEach((p, j) => (draws[j][b] = quantileSorted(sample, p)));
@@ -191,7 +192,7 @@ export type Verdict = 'holds' | 'fails' | 'inconclusive';
  * somewhere. At 4 the Bonferroni bound for the whole run is 50 × 6.3e-5 ≈ 0.3%.
  * Fixed here once for every experiment, before any data is seen.
  */
-export const Z = 4;
+export const TOLERANCE_SIGMAS = 4;
 
 /**
  * The lab's one decision rule, stated so anyone can recompute a verdict from
@@ -210,7 +211,7 @@ export function within(measured: number, predicted: number, tolerance: number, a
 }
 
 export const VERDICT_RULE =
-  `Statistical tolerances are ${Z} standard errors taken from the data (chosen so that a run of ~50 checks shows a false "fails" with probability below 0.5%); exact claims get the exact bound. ` +
+  `Statistical tolerances are ${TOLERANCE_SIGMAS} standard errors taken from the data (chosen so that a run of ~50 checks shows a false "fails" with probability below 0.5%); exact claims get the exact bound. ` +
   'A check holds when |measured − predicted| ≤ tolerance and, where an alternative is named, |measured − alternative| > tolerance; ' +
   'it fails when |measured − predicted| > tolerance; it is inconclusive when both values are within tolerance or a figure is not finite. ' +
   'A claim holds when all its checks hold, fails when any check fails, and is inconclusive otherwise.';

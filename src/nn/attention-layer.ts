@@ -37,6 +37,8 @@ export class MultiHeadAttention implements Module {
   readonly options: AttentionLayerOptions;
   /** Set by forward when asked to measure: mean attention entropy (nats) over heads and query rows. */
   lastEntropy = NaN;
+  /** When set, forward hands it the q and k that enter attention ([B, H, T, D], rotated, and normalised under qk-norm) and the scale of q·k. */
+  onQueryKey: ((q: Var, k: Var, scale: number) => void) | null = null;
 
   constructor(rng: Rng, options: AttentionLayerOptions) {
     const { width, heads, headDim, dtype } = options;
@@ -69,6 +71,7 @@ export class MultiHeadAttention implements Module {
     const { q, k, v } = this.project(x, 0);
     const scale = ruleScale(rule, headDim, seqLen);
     const cap = rule === 'softcap' ? this.options.softcap : null;
+    this.onQueryKey?.(q, k, scale);
     if (measure) this.lastEntropy = attentionEntropy(q, k, scale, cap);
     const out = cap === null ? causalAttention(q, k, v, scale, this.options.impl) : softcapAttention(q, k, v, scale, cap);
     return this.wo.forward(mergeHeads(out));

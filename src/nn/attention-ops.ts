@@ -1,5 +1,6 @@
-import { prepareAttention, type AttentionImpl } from '../attention/index.js';
-import { resolveBackend } from '../attention/backends.js';
+import {
+  scaledDotProductAttentionBackward, scaledDotProductAttentionWithLse, type AttentionImpl, type AttentionOptions,
+} from '../attention/index.js';
 import { softmax, softmaxBackward } from '../softmax/index.js';
 import { ScaledotError, Tensor, formatShape } from '../tensor/index.js';
 import { Var, allocLike, result, type Data } from './autograd.js';
@@ -17,27 +18,26 @@ function check4d(fn: string, arg: string, x: Var): void {
 
 /**
  * causalAttention(q, k, v) = softmax(q kᵀ · scale + M) v, M causal,
- * q, k: [B, H, T, D], v: [B, H, T, Dv]: one node over the backend
- * scaledDotProductAttention picks, so training exercises the same kernels the
- * library ships (impl 'auto' picks the fast ones for float32). The backward is
- * that backend's, fed the forward's saved output and lse: what
- * scaledDotProductAttentionBackward does after re-running the forward (its
- * public signature takes no lse), without the second forward.
+ * q, k: [B, H, T, D], v: [B, H, T, Dv]: one node over the library's
+ * scaledDotProductAttention, so training exercises the same kernels the
+ * library ships (impl 'auto' picks the fast ones for float32). The backward
+ * is scaledDotProductAttentionBackward fed the forward's saved output and
+ * lse, so it runs no second forward.
  */
 export function causalAttention(q: Var, k: Var, v: Var, scale: number, impl: AttentionImpl = 'auto'): Var {
   const fn = 'causalAttention';
   check4d(fn, 'q', q);
   check4d(fn, 'k', k);
   check4d(fn, 'v', v);
-  const problem = prepareAttention(fn, q.toTensor(), k.toTensor(), v.toTensor(), { isCausal: true, scale, impl });
-  const backend = resolveBackend(fn, impl, problem);
-  const { output, lse } = backend.forward(problem);
-  const y: Var = result(output, [...q.shape.slice(0, -1), problem.ev], [q, k, v], () => {
-    const { dq, dk, dv } = backend.backward(problem, output, lse, y.grad as Data);
-    for (const [node, g] of [[q, dq], [k, dk], [v, dv]] as const) {
+  const [query, key, value] = [q.toTensor(), k.toTensor(), v.toTensor()];
+  const options: AttentionOptions = { isCausal: true, scale, impl };
+  const saved = scaledDotProductAttentionWithLse(query, key, value, options);
+  const y: Var = result(saved.output.data as Data, saved.output.shape, [q, k, v], () => {
+    const grads = scaledDotProductAttentionBackward(query, key, value, tensorOf(y.grad as Data, y.shape), { ...options, saved });
+    for (const [node, g] of [[q, grads.dq], [k, grads.dk], [v, grads.dv]] as const) {
       if (!node.requiresGrad) continue;
       const buf = node.gradBuffer();
-      for (let i = 0; i < buf.length; i++) buf[i] += g[i];
+      for (let i = 0; i < buf.length; i++) buf[i] += g.data[i];
     }
   });
   return y;

@@ -1,6 +1,10 @@
-// nn: a small reverse-mode autograd over the library's own ops, the layers of
-// a tiny transformer whose attention scale rule is a parameter, optimisers,
-// the two training tasks and the training loop.
+/**
+ * scaledot/nn: a small reverse-mode autograd over the library's own ops, the
+ * layers of a tiny transformer whose attention scale rule is a parameter,
+ * optimisers, the two training tasks and the training loop.
+ *
+ * @module scaledot/nn
+ */
 export { Var, backward, parameter, constant, result, allocLike, type Data } from './autograd.js';
 export { linear, add, gelu, layerNorm, rmsNorm, embedding, l2Normalize, scaleHeads } from './ops.js';
 export { splitHeads, mergeHeads } from './head-ops.js';
@@ -25,3 +29,4 @@ export {
 export { sampleNames, type SampleOptions } from './sample.js';
 export { trainManySync, type TrainManyOptions } from './parallel.js';
 export { recordOf, type TrainRecord } from './train-record.js';
+export { captureQueryKey, type CapturedQueryKey } from './capture-qk.js';

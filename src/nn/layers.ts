@@ -48,6 +48,7 @@ export class Embedding implements Module {
   }
 }
 
+/** LayerNorm over the last axis with a learned gain γ (initially 1) and bias β (initially 0). */
 export class LayerNorm implements Module {
   readonly gamma: Var;
   readonly beta: Var;
@@ -66,6 +67,7 @@ export class LayerNorm implements Module {
   }
 }
 
+/** RMSNorm over the last axis (no mean subtraction, no bias) with a learned gain γ, initially 1. */
 export class RMSNorm implements Module {
   readonly gamma: Var;
 

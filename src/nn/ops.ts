@@ -2,9 +2,8 @@ import { ScaledotError, formatShape } from '../tensor/index.js';
 import { Var, allocLike, result, type Data } from './autograd.js';
 import { matmulABtAdd, matmulAdd, matmulAtBAdd } from './matmul.js';
 
-// Differentiable ops on the last axis of a [..., D] array, each with the
-// formula first. Loops are written out (no views, no broadcasting machinery)
-// because these run millions of times per training run on a CPU.
+// Differentiable ops on the last axis of a [..., D] array, each with the formula first. Loops are
+// written out (no views, no broadcasting machinery): these run millions of times per training run.
 
 function lastDim(fn: string, arg: string, x: Var): number {
   if (x.shape.length === 0) throw new ScaledotError('E_SHAPE', `${fn}: ${arg} is a scalar; expected shape [..., D]`);

@@ -16,6 +16,7 @@ export type ScaleRule = (typeof SCALE_RULES)[number];
 /** Gemma 2's attention logit cap. */
 export const DEFAULT_SOFTCAP = 50;
 
+/** `rule` if it names a scale rule; otherwise an E_OPTION ScaledotError from `fn` that lists the rules. */
 export function checkScaleRule(fn: string, rule: unknown): ScaleRule {
   if (typeof rule === 'string' && (SCALE_RULES as readonly string[]).includes(rule)) return rule as ScaleRule;
   throw new ScaledotError('E_OPTION', `${fn}: scale rule ${JSON.stringify(rule)} is unknown; expected one of ${SCALE_RULES.join(', ')}`);

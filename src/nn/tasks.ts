@@ -7,6 +7,7 @@ import { recallBatch, recallVocabSize, type RecallSpec } from './data/recall.js'
 export const TASKS = ['recall', 'names'] as const;
 export type TaskName = (typeof TASKS)[number];
 
+/** `task` if it names a training task; otherwise an E_OPTION ScaledotError from `fn` that lists the tasks. */
 export function checkTask(fn: string, task: unknown): TaskName {
   if (typeof task === 'string' && (TASKS as readonly string[]).includes(task)) return task as TaskName;
   throw new ScaledotError('E_OPTION', `${fn}: task ${JSON.stringify(task)} is unknown; expected one of ${TASKS.join(', ')}`);

@@ -16,6 +16,7 @@ export interface TrainRecord {
   seconds: number;
 }
 
+/** A run's TrainRecord: its measurements, without the model or the data. */
 export function recordOf(r: TrainResult): TrainRecord {
   return {
     config: r.config, stepsDone: r.stepsDone, interrupted: r.interrupted, curve: r.curve, final: r.final,

@@ -32,6 +32,7 @@ const ARITHMETIC: Record<FloatDType, DTypeArithmetic> = {
   bfloat16: { dtype: 'bfloat16', store: rounder('bfloat16'), accumulate: Math.fround },
 };
 
+/** How the softmax kernels compute in `dtype`: the rounding of each elementwise op and of each reduction step (see DTypeArithmetic). */
 export function dtypeArithmetic(dtype: FloatDType): DTypeArithmetic {
   return ARITHMETIC[dtype];
 }

@@ -14,6 +14,7 @@ export interface StridedRow {
   stride: number;
 }
 
+/** A StridedRow over `data`: `length` elements from `offset`, `stride` apart (by default the whole array). */
 export function stridedRow(data: FloatArray, offset = 0, length = data.length - offset, stride = 1): StridedRow {
   return { data, offset, length, stride };
 }

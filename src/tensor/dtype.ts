@@ -51,10 +51,12 @@ const INFOS: Record<FloatDType, DTypeInfo> = {
   bfloat16: infoOf('bfloat16'),
 };
 
+/** The constants of a float dtype: its largest finite value, epsilon, unit roundoff, ln(max), … */
 export function dtypeInfo(dtype: FloatDType): DTypeInfo {
   return INFOS[dtype];
 }
 
+/** Whether `dtype` names one of the float dtypes ('float64', 'float32', 'float16', 'bfloat16'). */
 export function isFloatDType(dtype: unknown): dtype is FloatDType {
   return typeof dtype === 'string' && (FLOAT_DTYPES as readonly string[]).includes(dtype);
 }
@@ -98,8 +100,10 @@ function formatRounder(f: Format, max: number): (x: number) => number {
   };
 }
 
+/** x rounded to the nearest float16 value (ties to even); ±Infinity from ±65520 on, where IEEE rounding overflows. */
 export const roundFloat16: (x: number) => number = formatRounder(FORMATS.float16, INFOS.float16.max);
 
+/** x rounded to the nearest bfloat16 value (ties to even); ±Infinity past its largest finite value. */
 export const roundBfloat16: (x: number) => number = formatRounder(FORMATS.bfloat16, INFOS.bfloat16.max);
 
 const identity = (x: number): number => x;

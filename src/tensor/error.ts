@@ -5,6 +5,7 @@
  */
 export type ErrorCode = 'E_SHAPE' | 'E_DTYPE' | 'E_MASK' | 'E_OPTION' | 'E_ARG' | 'E_IO';
 
+/** The error every check of scaledot throws: `code` for programs (E_SHAPE, E_DTYPE, …), the message for people. */
 export class ScaledotError extends Error {
   readonly code: ErrorCode;
 

@@ -1,5 +1,6 @@
 import { ScaledotError, formatShape } from './error.js';
 
+/** The number of elements of a tensor of this shape: the product of its dimensions (1 for a scalar, []). */
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

@@ -75,6 +75,7 @@ export class Tensor {
   }
 }
 
+/** The typed array that holds a dtype: Float64Array for float64, Uint8Array for bool, Float32Array otherwise (half dtypes hold values exact in that format). */
 export function storageClass(dtype: DType): Float64ArrayConstructor | Float32ArrayConstructor | Uint8ArrayConstructor {
   if (dtype === 'float64') return Float64Array;
   if (dtype === 'bool') return Uint8Array;
@@ -151,12 +152,14 @@ export function tensor(values: NestedArray[] | ArrayLike<number>, shape?: readon
   return new Tensor(data, dims, dtype);
 }
 
+/** A tensor of this shape filled with zeros (float32 unless options.dtype says otherwise). */
 export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
   const dims = checkShape('zeros', 'shape', shape as unknown);
   const dtype = checkDType('zeros', 'dtype', options.dtype ?? 'float32');
   return new Tensor(allocate(dtype, sizeOf(dims)), dims, dtype);
 }
 
+/** A tensor of this shape filled with `value`, rounded to the dtype (float32 unless options.dtype says otherwise). */
 export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
   const dims = checkShape('full', 'shape', shape as unknown);
   const dtype = checkDType('full', 'dtype', options.dtype ?? 'float32');

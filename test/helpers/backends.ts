@@ -1,6 +1,6 @@
 import { FLOAT_DTYPES, listAttentionImpls, zeros, type FloatDType } from '../../src/index.js';
 import { prepareAttention } from '../../src/attention/options.js';
-import { resolveBackend } from '../../src/attention/backends.js';
+import { BACKENDS, resolveBackend } from '../../src/attention/backends.js';
 
 /**
  * The float dtypes a backend takes, asked of the backend itself: the wasm
@@ -45,3 +45,6 @@ export function takesModelOptions(impl: string, dtype: FloatDType): boolean {
     return false;
   }
 }
+
+/** The backend objects themselves, for tests that watch which of their passes run. */
+export { BACKENDS };

@@ -1,4 +1,5 @@
-import { quantile, randn, softmax, softmaxRowFigures, tensor } from '../../src/index.js';
+import { randn, softmax, tensor } from '../../src/index.js';
+import { quantile, softmaxRowFigures } from '../../src/lab/index.js';
 
 /** The knobs of section 1. */
 export interface ScaleSettings {

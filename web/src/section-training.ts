@@ -1,4 +1,4 @@
-import { SCALE_RULES, type CurvePoint, type ScaleRule } from '../../src/index.js';
+import { SCALE_RULES, type CurvePoint, type ScaleRule } from '../../src/nn/index.js';
 import { LiveChart, type Datum } from './chart.js';
 import { byId, byTestId, formatNumber, readSeed } from './format.js';
 import { trainingEntropySpec, trainingLossSpec } from './specs.js';

@@ -1,5 +1,5 @@
 /// <reference lib="webworker" />
-import { Trainer, type CurvePoint } from '../../src/index.js';
+import { Trainer, type CurvePoint } from '../../src/nn/index.js';
 import { pageTrainConfig, type TrainingChoice } from './training-config.js';
 
 /** Messages from the worker: a curve point as it is measured, then the end of the run. */

@@ -1,4 +1,4 @@
-import type { ScaleRule, TrainConfig } from '../../src/index.js';
+import type { ScaleRule, TrainConfig } from '../../src/nn/index.js';
 
 /** What the page's controls choose; everything else is fixed so a run fits in seconds. */
 export interface TrainingChoice {

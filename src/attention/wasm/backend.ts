@@ -1,14 +1,15 @@
 import { rounder } from '../../tensor/index.js';
 import type { AttentionBackend, AttentionProblem, BackwardResult, ForwardResult } from '../problem.js';
-import { KIND, MAX_TASKS, SLOT } from './abi.js';
+import { MAX_TASKS, type SharedParams } from './abi.js';
 import { copyIn, copyKeysIn, copyMask, copyOut } from './copy.js';
+import type { KernelRuntime } from './dispatch.js';
 import { Arena, problemDims, scratchBytes, takeMask, type Dims, type MaskRegions } from './layout.js';
-import { kernelRuntime, type KernelRuntime } from './runtime.js';
-import { setScoreParams, sinkGradient, takeScoreRegions, type ScoreRegions } from './score-params.js';
+import { kernelRuntime } from './loader.js';
+import { scoreParams, sinkGradient, takeScoreRegions, type ScoreParams, type ScoreRegions } from './score-params.js';
 
 /**
  * impl 'wasm': the FlashAttention algorithm as WebAssembly SIMD128 kernels
- * (assembly/), on every core (runtime.ts). Float32 arithmetic, so it takes
+ * (assembly/), on every core (dispatch.ts). Float32 arithmetic, so it takes
  * float32 and the half dtypes (whose values float32 holds exactly; the output
  * is rounded to the dtype) but not float64. Unavailable (supports() false,
  * so 'auto' picks another backend) where the module cannot load: see
@@ -39,22 +40,26 @@ function runtimeOrThrow(): KernelRuntime {
   return rt;
 }
 
-/** The parameters every job shares. */
-function commonParams(p: AttentionProblem, d: Dims, scratch: number, scratchStride: number): Map<number, number> {
-  const params = new Map<number, number>([
-    [SLOT.bh, d.bh], [SLOT.hq, p.hq], [SLOT.hkv, p.hkv], [SLOT.l, p.l], [SLOT.s, p.s], [SLOT.lp, d.lp], [SLOT.sp, d.sp],
-    [SLOT.ep, d.ep], [SLOT.evp, d.evp], [SLOT.nqb, d.nqb], [SLOT.nkb, d.nkb],
-    [SLOT.causal, p.causal ? 1 : 0], [SLOT.seed, p.seed | 0], [SLOT.qScale, p.scale * Math.LOG2E], [SLOT.scale, p.scale],
-    [SLOT.scratch, scratch], [SLOT.scratchStride, scratchStride], [SLOT.maskKind, 0], [SLOT.drop, 0],
-  ]);
-  if (p.dropoutP > 0) {
-    // Kept iff hash >= p · 2^32 (dropoutKeeps): for an integer hash, iff hash >= ceil(p · 2^32).
-    const threshold = Math.ceil(p.dropoutP * 4294967296);
-    params.set(SLOT.drop, threshold > 0xffffffff ? 2 : 1);
-    params.set(SLOT.dropThreshold, threshold | 0);
-    params.set(SLOT.dropScale, 1 / (1 - p.dropoutP));
-  }
-  return params;
+/** The parameters both passes share: shapes, the regions `stage` laid out, the mask, causal, dropout and scale. */
+function sharedParams(p: AttentionProblem, d: Dims, plan: CommonPlan, score: ScoreParams): SharedParams {
+  // Kept iff hash >= p · 2^32 (dropoutKeeps): for an integer hash, iff hash >= ceil(p · 2^32).
+  const threshold = Math.ceil(p.dropoutP * 4294967296);
+  const mask = p.mask !== null && plan.mask !== null ? { ...p.mask, regions: plan.mask } : null;
+  return {
+    hq: p.hq, hkv: p.hkv, l: p.l, s: p.s, lp: d.lp, sp: d.sp, ep: d.ep, evp: d.evp, nqb: d.nqb, nkb: d.nkb,
+    q: plan.q, k: plan.k, kt: plan.kt,
+    maskKind: mask === null ? 0 : mask.kind === 'bool' ? 1 : 2,
+    mask: mask?.regions.data ?? 0, maskHead: mask?.regions.head ?? 0,
+    maskRowStride: mask?.rowStride ?? 0, maskColStride: mask?.colStride ?? 0,
+    causal: p.causal ? 1 : 0,
+    drop: p.dropoutP === 0 ? 0 : threshold > 0xffffffff ? 2 : 1,
+    dropThreshold: p.dropoutP === 0 ? 0 : threshold | 0,
+    seed: p.seed | 0,
+    qScale: p.scale * Math.LOG2E,
+    dropScale: p.dropoutP === 0 ? 1 : 1 / (1 - p.dropoutP),
+    scratch: plan.scratch, scratchStride: plan.scratchStride,
+    ...score,
+  };
 }
 
 /** What either pass lays out: q and k in, Kᵀ packed, the mask, per-thread scratch. */
@@ -84,16 +89,6 @@ function forwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): ForwardPl
   return { q, k, v, kt, o, mrow, lrow, mask, score, scratch, scratchStride, end: a.end };
 }
 
-function setMask(p: AttentionProblem, params: Map<number, number>, buffer: ArrayBufferLike, mask: MaskRegions | null): void {
-  if (p.mask === null || mask === null) return;
-  copyMask(buffer, p.mask, mask.data, mask.head);
-  params.set(SLOT.maskKind, p.mask.kind === 'bool' ? 1 : 2);
-  params.set(SLOT.mask, mask.data);
-  params.set(SLOT.maskHead, mask.head);
-  params.set(SLOT.maskRowStride, p.mask.rowStride);
-  params.set(SLOT.maskColStride, p.mask.colStride);
-}
-
 /** Multiply-adds of QKᵀ and PV (2 · 2 · l · s · e flops per head, halved for causal), for the wake-up decision. */
 function forwardFlops(p: AttentionProblem, d: Dims): number {
   return (4 * d.bh * p.l * p.s * Math.max(p.e, p.ev)) / (p.causal ? 2 : 1);
@@ -104,12 +99,12 @@ function wasmForward(p: AttentionProblem): ForwardResult {
 }
 
 /**
- * The start both passes share: lays out `plan`, grows memory to it, copies q
- * and k in, and fills the parameters of those regions and the mask.
+ * The start both passes share: lays out `plan`, grows memory to it, copies q,
+ * k and the mask in, and gives the parameters of those regions.
  */
 function stage<P extends CommonPlan>(
   p: AttentionProblem, planFor: (p: AttentionProblem, d: Dims, rt: KernelRuntime) => P,
-): { rt: KernelRuntime; d: Dims; plan: P; buffer: ArrayBufferLike; heap: Float32Array; params: Map<number, number> } {
+): { rt: KernelRuntime; d: Dims; plan: P; buffer: ArrayBufferLike; heap: Float32Array; shared: SharedParams; sinks: number } {
   const rt = runtimeOrThrow();
   const d = problemDims(p, rt.blockRows, rt.blockCols);
   const plan = planFor(p, d, rt);
@@ -118,23 +113,19 @@ function stage<P extends CommonPlan>(
   const heap = new Float32Array(buffer);
   copyIn(heap, plan.q, p.q, d.bh, p.l, p.e, d.lp, d.ep);
   copyKeysIn(heap, plan.k, p.k, d.bhkv, p.s, p.e, d.sp, d.ep, p.hkv, p.keyLengths, rt.blockCols);
-  const params = commonParams(p, d, plan.scratch, plan.scratchStride);
-  setMask(p, params, buffer, plan.mask);
-  setScoreParams(p, params, buffer, plan.score);
-  params.set(SLOT.q, plan.q).set(SLOT.k, plan.k).set(SLOT.kt, plan.kt);
-  return { rt, d, plan, buffer, heap, params };
+  if (p.mask !== null && plan.mask !== null) copyMask(buffer, p.mask, plan.mask.data, plan.mask.head);
+  const score = scoreParams(p, buffer, plan.score);
+  return { rt, d, plan, buffer, heap, shared: sharedParams(p, d, plan, score.shared), sinks: score.sinks };
 }
 
 /** The forward pass; the output is float32, rounded to the problem's dtype by `round` if given. */
 function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | null): ForwardResult {
-  const { rt, d, plan, buffer, heap, params } = stage(p, forwardPlan);
+  const { rt, d, plan, buffer, heap, shared, sinks } = stage(p, forwardPlan);
   copyKeysIn(heap, plan.v, p.v, d.bhkv, p.s, p.ev, d.sp, d.evp, p.hkv, p.keyLengths, rt.blockCols);
-  params.set(SLOT.v, plan.v).set(SLOT.o, plan.o).set(SLOT.mrow, plan.mrow).set(SLOT.lrow, plan.lrow);
+  const params = { ...shared, sinks, v: plan.v, o: plan.o, mrow: plan.mrow, lrow: plan.lrow };
 
-  const packTasks = d.bhkv * d.nkb;
-  rt.run(params.set(SLOT.kind, KIND.forwardPack).set(SLOT.nTasks, packTasks), packTasks, 8 * d.bhkv * d.sp * d.ep);
-  const tasks = d.bh * d.nqb;
-  rt.run(params.set(SLOT.kind, KIND.forward).set(SLOT.nTasks, tasks), tasks, forwardFlops(p, d));
+  rt.run('forwardPack', params, d.bhkv * d.nkb, 8 * d.bhkv * d.sp * d.ep);
+  rt.run('forward', params, d.bh * d.nqb, forwardFlops(p, d));
 
   const output = copyOut(heap, plan.o, d.bh, p.l, p.ev, d.lp, d.evp, round);
   const lse = new Float64Array(d.bh * p.l);
@@ -183,7 +174,7 @@ function wasmBackward(
   // output would put its own rounding error (2^-11 for float16) into every
   // gradient, so for those the output is recomputed unrounded.
   if (p.dtype !== 'float32') output = forwardInFloat32(p, null).output;
-  const { rt, d, plan, buffer, heap, params } = stage(p, backwardPlan);
+  const { rt, d, plan, buffer, heap, shared } = stage(p, backwardPlan);
   // V is only needed to pack Vᵀ, which happens before dV is written: it is staged in dV's bytes.
   copyKeysIn(heap, plan.dv, p.v, d.bhkv, p.s, p.ev, d.sp, d.evp, p.hkv, p.keyLengths, rt.blockCols);
   copyIn(heap, plan.dOut, dOut, d.bh, p.l, p.ev, d.lp, d.evp);
@@ -202,18 +193,14 @@ function wasmBackward(
       rowD[row] = dot;
     }
   }
-  params.set(SLOT.vT, plan.vt);
-  params.set(SLOT.dOut, plan.dOut).set(SLOT.lse2, plan.lse2);
-  params.set(SLOT.d, plan.d).set(SLOT.dqPartials, plan.dqPartials).set(SLOT.dqPartialStride, plan.dqPartialStride).set(SLOT.dqParts, d.dqParts);
-  params.set(SLOT.dk, plan.dk).set(SLOT.dv, plan.dv).set(SLOT.dq, plan.dq);
+  const params = {
+    ...shared, bh: d.bh, scale: p.scale, vT: plan.vt, dOut: plan.dOut, lse2: plan.lse2, d: plan.d,
+    dqParts: d.dqParts, dqPartials: plan.dqPartials, dqPartialStride: plan.dqPartialStride, dk: plan.dk, dv: plan.dv, dq: plan.dq,
+  };
 
-  const flops = 2.5 * forwardFlops(p, d);
-  const prepTasks = d.bh * d.nqb + d.bhkv * d.nkb;
-  rt.run(params.set(SLOT.kind, KIND.backwardPrep).set(SLOT.nTasks, prepTasks), prepTasks, 8 * (d.bh * d.lp + d.bhkv * d.sp) * d.ep);
-  const kvTasks = d.bhkv * d.dqParts;
-  rt.run(params.set(SLOT.kind, KIND.backwardKv).set(SLOT.nTasks, kvTasks), kvTasks, flops);
-  const dqTasks = d.bh * d.nqb;
-  rt.run(params.set(SLOT.kind, KIND.backwardDq).set(SLOT.nTasks, dqTasks), dqTasks, 8 * d.dqParts * d.bh * d.lp * d.ep);
+  rt.run('backwardPrep', params, d.bh * d.nqb + d.bhkv * d.nkb, 8 * (d.bh * d.lp + d.bhkv * d.sp) * d.ep);
+  rt.run('backwardKv', params, d.bhkv * d.dqParts, 2.5 * forwardFlops(p, d));
+  rt.run('backwardDq', params, d.bh * d.nqb, 8 * d.dqParts * d.bh * d.lp * d.ep);
 
   const round = p.dtype === 'float32' ? null : rounder(p.dtype);
   return {

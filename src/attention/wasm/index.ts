@@ -2,4 +2,4 @@
 // asynchronous start a browser needs. The backend itself is registered in ../backends.ts.
 export {
   initWasmAttention, setWasmAttentionThreads, wasmAttentionInfo, type WasmAttentionInfo, type WasmPath,
-} from './runtime.js';
+} from './loader.js';

@@ -1,5 +1,5 @@
 import type { AttentionProblem } from '../problem.js';
-import { HEAP_BASE } from './runtime.js';
+import { HEAP_BASE } from './abi.js';
 
 /**
  * Where one call's arrays live in the kernels' linear memory. Rows are

@@ -1,10 +1,10 @@
 import type { AttentionProblem } from '../problem.js';
-import { SLOT } from './abi.js';
+import type { ForwardParams, SharedParams } from './abi.js';
 import type { Arena } from './layout.js';
 
 /**
  * The model options (softcap, ALiBi, window, keyLengths, sinks) as the
- * kernels read them (assembly/abi.ts, P_SOFTCAP..P_SINKS): per-head slopes
+ * kernels read them (PARAMS softcap..sinks in abi.ts): per-head slopes
  * and sinks pre-multiplied by log2(e), since the kernels work on base-2
  * scores; an unbounded window side as −1; arrays by pointer, 0 when off.
  */
@@ -22,14 +22,26 @@ export function takeScoreRegions(arena: Arena, p: AttentionProblem): ScoreRegion
   };
 }
 
-/** Writes the arrays and sets every slot, off ones included (slots keep the previous call's values otherwise). */
-export function setScoreParams(p: AttentionProblem, params: Map<number, number>, buffer: ArrayBufferLike, r: ScoreRegions): void {
+/** The option slots both passes read. */
+export type ScoreParams = Pick<SharedParams, 'softcap' | 'alibi' | 'windowLeft' | 'windowRight' | 'keyLengths'>;
+
+/**
+ * Writes the arrays into their regions and gives every option's slot value,
+ * off ones included (a slot keeps the previous call's value otherwise); the
+ * sinks only the forward's kernels read.
+ */
+export function scoreParams(p: AttentionProblem, buffer: ArrayBufferLike, r: ScoreRegions): { shared: ScoreParams; sinks: ForwardParams['sinks'] } {
   if (p.alibi) new Float32Array(buffer, r.alibi, p.hq).set(p.alibi.map((x) => x * Math.LOG2E));
   if (p.keyLengths) new Int32Array(buffer, r.keyLengths, p.batch).set(p.keyLengths);
   if (p.sinks) new Float32Array(buffer, r.sinks, p.hq).set(p.sinks.map((x) => x * Math.LOG2E));
   const side = (x: number | undefined) => (x === undefined || x === Infinity ? -1 : x);
-  params.set(SLOT.softcap, p.softcap).set(SLOT.alibi, r.alibi).set(SLOT.keyLengths, r.keyLengths).set(SLOT.sinks, r.sinks);
-  params.set(SLOT.windowLeft, side(p.window?.left)).set(SLOT.windowRight, side(p.window?.right));
+  return {
+    shared: {
+      softcap: p.softcap, alibi: r.alibi, keyLengths: r.keyLengths,
+      windowLeft: side(p.window?.left), windowRight: side(p.window?.right),
+    },
+    sinks: r.sinks,
+  };
 }
 
 /**

@@ -1,7 +1,9 @@
-import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
+import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import { numberField } from '../rows.js';
+import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { normals, rowDots } from '../sampling.js';
-import { averageWithError, varianceWithError, Z } from '../stats.js';
+import { averageWithError, varianceWithError, TOLERANCE_SIGMAS } from '../stats.js';
 import { logLogFit } from './fits.js';
 
 /** The general case: q components of std 0.5 and k components of std 3, so Var(q·k) = 2.25 d_k. */
@@ -22,8 +24,8 @@ export const variance: Experiment = {
     'q·k is a sum of d_k independent products qᵢkᵢ, each of mean 0 and variance σq²σk², and variances of independent terms add: Var(q·k) = d_k σq²σk². ' +
     'On log-log axes that is a line of slope 1; after dividing by √d_k the variance is σq²σk² for every d_k.',
   run({ settings, seedFor, progress }) {
-    const samples = settings.mode === 'quick' ? 1000 : 2000;
-    const generalSamples = samples / 2; // its check pools the grid; half the draws keep the run short
+    const sampleCount = settings.mode === 'quick' ? 1000 : 2000;
+    const generalSampleCount = sampleCount / 2; // its check pools the grid; half the draws keep the run short
     const rows: Row[] = [];
     const series = [
       { name: 'q·k, σq = σk = 1', sq: 1, sk: 1, divide: false },
@@ -31,13 +33,13 @@ export const variance: Experiment = {
       { name: `q·k, σq = ${SQ}, σk = ${SK}`, sq: SQ, sk: SK, divide: false },
     ];
     settings.dims.forEach((d, i) => {
-      const q = normals(samples, d, seedFor('q', d));
-      const k = normals(samples, d, seedFor('k', d));
-      const q2 = normals(generalSamples, d, seedFor('q-general', d), SQ);
-      const k2 = normals(generalSamples, d, seedFor('k-general', d), SK);
-      const dots = rowDots(q, k, samples, d);
+      const q = normals(sampleCount, d, seedFor('q', d));
+      const k = normals(sampleCount, d, seedFor('k', d));
+      const q2 = normals(generalSampleCount, d, seedFor('q-general', d), SQ);
+      const k2 = normals(generalSampleCount, d, seedFor('k-general', d), SK);
+      const dots = rowDots(q, k, sampleCount, d);
       const scaled = dots.map((x) => x / Math.sqrt(d));
-      const general = rowDots(q2, k2, generalSamples, d);
+      const general = rowDots(q2, k2, generalSampleCount, d);
       for (const [s, values] of [[series[0], dots], [series[1], scaled], [series[2], general]] as const) {
         const { value, se } = varianceWithError(values);
         const theory = (s.divide ? 1 : d) * s.sq ** 2 * s.sk ** 2;
@@ -48,8 +50,8 @@ export const variance: Experiment = {
 
     const pick = (name: string): Row[] => rows.filter((r) => r.series === name);
     const unscaled = pick(series[0].name);
-    const fit = logLogFit(unscaled.map((r) => r.d as number), unscaled.map((r) => r.variance as number), unscaled.map((r) => r.se as number));
-    const pooled = (rs: Row[]): { value: number; se: number } => averageWithError(rs.map((r) => r.ratio as number), rs.map((r) => r.ratioSe as number));
+    const fit = logLogFit(unscaled.map((r) => numberField(r, 'd')), unscaled.map((r) => numberField(r, 'variance')), unscaled.map((r) => numberField(r, 'se')));
+    const pooled = (rs: Row[]): { value: number; se: number } => averageWithError(rs.map((r) => numberField(r, 'ratio')), rs.map((r) => numberField(r, 'ratioSe')));
     const scaled = pooled(pick(series[1].name));
     const general = pooled(pick(series[2].name));
     const checks: Check[] = [
@@ -59,8 +61,8 @@ export const variance: Experiment = {
         quantity: 'log-log slope of Var(q·k) against d_k',
         measured: fit.slope,
         predicted: 1,
-        tolerance: Z * fit.se,
-        toleranceBasis: `${Z} standard errors of the slope, propagated from each point's sampling error (fourth-moment formula), or from the residuals if larger`,
+        tolerance: TOLERANCE_SIGMAS * fit.se,
+        toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the slope, propagated from each point's sampling error (fourth-moment formula), or from the residuals if larger`,
         alternative: 0,
       }),
       makeCheck({
@@ -69,8 +71,8 @@ export const variance: Experiment = {
         quantity: 'Var(q·k/√d_k), averaged over the d_k grid',
         measured: scaled.value,
         predicted: 1,
-        tolerance: Z * scaled.se,
-        toleranceBasis: `${Z} standard errors of the average`,
+        tolerance: TOLERANCE_SIGMAS * scaled.se,
+        toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the average`,
       }),
       makeCheck({
         id: 'C1.c',
@@ -78,8 +80,8 @@ export const variance: Experiment = {
         quantity: 'Var(q·k) / (d_k σq²σk²), averaged over the d_k grid',
         measured: general.value,
         predicted: 1,
-        tolerance: Z * general.se,
-        toleranceBasis: `${Z} standard errors of the average`,
+        tolerance: TOLERANCE_SIGMAS * general.se,
+        toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the average`,
       }),
     ];
     const first = unscaled[0];
@@ -88,12 +90,12 @@ export const variance: Experiment = {
       checks,
       rows,
       meaning:
-        `From d_k = ${first.d} to d_k = ${last.d} the variance of q·k went from ${fmt(first.variance as number)} to ${fmt(last.variance as number)}: ` +
+        `From d_k = ${first.d} to d_k = ${last.d} the variance of q·k went from ${fmt(numberField(first, 'variance'))} to ${fmt(numberField(last, 'variance'))}: ` +
         `a power law with exponent ${fmt(fit.slope)} ± ${fmt(fit.se)} (standard error; 1 predicted by independence; ${verdictPhrase(checks[0])}). ` +
         `Dividing by √d_k held it at ${fmt(scaled.value)} on average (1 predicted; ${verdictPhrase(checks[1])}): the logits keep the same spread whatever the head size; ` +
         `with σq = ${SQ} and σk = ${SK} the ratio to d_k σq²σk² was ${fmt(general.value)}.`,
       findings: [],
-      parameters: { samplesPerPoint: samples, samplesPerPointGeneral: generalSamples, dims: settings.dims },
+      parameters: { samplesPerPoint: sampleCount, samplesPerPointGeneral: generalSampleCount, dims: settings.dims },
     };
   },
   charts(claim: ClaimResult) {

@@ -1,11 +1,13 @@
 import { Tensor } from '../../tensor/index.js';
 import { scaledDotProductAttentionBackward } from '../../attention/index.js';
-import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
-import { geomspace, measuredVsTheoryChart } from '../charts.js';
+import { fmt, makeCheck, verdictPhrase, type Check, type Experiment } from '../experiment.js';
+import { numberField } from '../rows.js';
+import type { Row } from '../types.js';
 import { gapQuantiles, logTwoKeyJacobianNorm } from '../order-stats.js';
 import { normals, rowDots, scoresMatrix } from '../sampling.js';
 import { rowStats, softmaxRows } from '../softmax-stats.js';
-import { mean, quantilesWithErrors, standardError, Z } from '../stats.js';
+import { mean, quantilesWithErrors, standardError, TOLERANCE_SIGMAS } from '../stats.js';
+import { gradientCharts } from './c3-charts.js';
 import { lineFit, logLogFit } from './fits.js';
 
 /** Keys per softmax row, value width and upstream-gradient width for the attention part. */
@@ -31,7 +33,7 @@ interface Distribution {
 
 function describe(values: Float64Array, seed: number): Distribution {
   const logs = values.map((v) => Math.log(v));
-  const [q10, q50, q90] = quantilesWithErrors(logs, QUANTILES, { seed, resamples: 200 });
+  const [q10, q50, q90] = quantilesWithErrors(logs, QUANTILES, { seed, resampleCount: 200 });
   return {
     mean: mean(values), seMean: standardError(values),
     q10: Math.exp(q10.value), median: Math.exp(q50.value), q90: Math.exp(q90.value),
@@ -66,16 +68,16 @@ export const gradient: Experiment = {
     const quick = settings.mode === 'quick';
     const rows: Row[] = [];
     // The independent side: quantiles of the top-two gap of n standard normals.
-    const gapDraws = quick ? 8000 : 20000;
-    const [g10, g50, g90] = gapQuantiles(KEYS, gapDraws, QUANTILES, seedFor('gaps'));
+    const gapDrawCount = quick ? 8000 : 20000;
+    const [g10, g50, g90] = gapQuantiles(KEYS, gapDrawCount, QUANTILES, seedFor('gaps'));
     progress(0.05);
 
     // Part 1, the mechanism: logits σz, ‖J‖ against σ.
-    const sigmaRows = quick ? 1500 : 4000;
+    const sigmaRowCount = quick ? 1500 : 4000;
     const sigmas = Array.from({ length: 17 }, (_, i) => 2 ** ((i - 4) / 2));
     for (const sigma of sigmas) {
-      const z = normals(sigmaRows, KEYS, seedFor('sigma', sigma), sigma);
-      const jac = rowStats(softmaxRows(z, sigmaRows, KEYS), sigmaRows, KEYS).jacobianNorm;
+      const z = normals(sigmaRowCount, KEYS, seedFor('sigma', sigma), sigma);
+      const jac = rowStats(softmaxRows(z, sigmaRowCount, KEYS), sigmaRowCount, KEYS).jacobianNorm;
       const dist = describe(jac, seedFor('boot-sigma', sigma));
       rows.push({
         part: 'logit std', sigma, ...flatten('jacobian', dist),
@@ -86,26 +88,26 @@ export const gradient: Experiment = {
     }
     progress(0.25);
 
-    // Part 2, through attention: q [groups, 1, rowsPerGroup, d], k [groups, 1, KEYS, d], random upstream gradient.
-    const groups = 2;
+    // Part 2, through attention: q [groupCount, 1, rowsPerGroup, d], k [groupCount, 1, KEYS, d], random upstream gradient.
+    const groupCount = 2;
     const rowsPerGroup = quick ? 64 : 128;
-    const total = groups * rowsPerGroup;
+    const total = groupCount * rowsPerGroup;
     settings.dims.forEach((d, index) => {
       const q = normals(total, d, seedFor('q', d));
-      const k = normals(groups * KEYS, d, seedFor('k', d));
-      const v = normals(groups * KEYS, VALUE_DIM, seedFor('v', d));
+      const k = normals(groupCount * KEYS, d, seedFor('k', d));
+      const v = normals(groupCount * KEYS, VALUE_DIM, seedFor('v', d));
       const dOut = normals(total, VALUE_DIM, seedFor('dout', d));
       const logits = new Float64Array(total * KEYS);
-      for (let g = 0; g < groups; g++) {
+      for (let g = 0; g < groupCount; g++) {
         logits.set(
           scoresMatrix(q.subarray(g * rowsPerGroup * d, (g + 1) * rowsPerGroup * d), k.subarray(g * KEYS * d, (g + 1) * KEYS * d), rowsPerGroup, KEYS, d),
           g * rowsPerGroup * KEYS,
         );
       }
-      const tq = new Tensor(q, [groups, 1, rowsPerGroup, d], 'float64');
-      const tk = new Tensor(k, [groups, 1, KEYS, d], 'float64');
-      const tv = new Tensor(v, [groups, 1, KEYS, VALUE_DIM], 'float64');
-      const tg = new Tensor(dOut, [groups, 1, rowsPerGroup, VALUE_DIM], 'float64');
+      const tq = new Tensor(q, [groupCount, 1, rowsPerGroup, d], 'float64');
+      const tk = new Tensor(k, [groupCount, 1, KEYS, d], 'float64');
+      const tv = new Tensor(v, [groupCount, 1, KEYS, VALUE_DIM], 'float64');
+      const tg = new Tensor(dOut, [groupCount, 1, rowsPerGroup, VALUE_DIM], 'float64');
       for (const [scaling, scale] of [['unscaled', 1], ['scaled', 1 / Math.sqrt(d)]] as const) {
         const jac = rowStats(softmaxRows(logits.map((x) => x * scale), total, KEYS), total, KEYS).jacobianNorm;
         // A named backend rather than 'auto': the figures must not depend on which backends a machine has.
@@ -122,103 +124,103 @@ export const gradient: Experiment = {
     });
 
     const bySigma = rows.filter((r) => r.part === 'logit std');
-    const att = (scaling: string, fromDim: number): Row[] => rows.filter((r) => r.part === 'attention' && r.scaling === scaling && (r.d as number) >= fromDim);
-    const num = (rs: Row[], f: string): number[] => rs.map((r) => r[f] as number);
+    const att = (scaling: string, fromDim: number): Row[] => rows.filter((r) => r.part === 'attention' && r.scaling === scaling && (numberField(r, 'd')) >= fromDim);
+    const num = (rs: Row[], f: string): number[] => rs.map((r) => numberField(r, f));
 
     // Part 1 checks.
-    const tail = bySigma.filter((r) => (r.sigma as number) >= ASYMPTOTIC_SIGMA);
+    const tail = bySigma.filter((r) => (numberField(r, 'sigma')) >= ASYMPTOTIC_SIGMA);
     const meanFit = logLogFit(num(tail, 'sigma'), num(tail, 'jacobianMean'), num(tail, 'jacobianSeMean'));
     const top = bySigma[bySigma.length - 1];
-    const sigmaMax = top.sigma as number;
+    const sigmaMax = numberField(top, 'sigma');
     // The median's rival is the mean: if the typical row followed the average there would be no story to tell.
     const quantileCheck = (id: string, label: string, measuredField: string, seField: string, gap: { p: number; value: number; se: number }, rivalIsMean: boolean): Check => {
       const x = sigmaMax * gap.value;
       const predicted = logTwoKeyJacobianNorm(x);
       const sePredicted = Math.tanh(x / 2) * sigmaMax * gap.se; // |d ln h / dx| · σ · se(g)
-      const seMeasured = top[seField] as number;
+      const seMeasured = numberField(top, seField);
       return makeCheck({
         id,
         statement: `The ${label} of ‖J‖ at σ = ${sigmaMax} is h(σ·g) with g the ${Math.round(100 * gap.p)}% quantile of the top-two gap (${fmt(gap.value)}).`,
-        quantity: `ln of the ${label} of ‖J‖_F over ${sigmaRows} rows at logit std ${sigmaMax}`,
-        measured: Math.log(top[measuredField] as number),
+        quantity: `ln of the ${label} of ‖J‖_F over ${sigmaRowCount} rows at logit std ${sigmaMax}`,
+        measured: Math.log(numberField(top, measuredField)),
         predicted,
-        tolerance: Z * Math.hypot(seMeasured, sePredicted),
-        toleranceBasis: `${Z} × the combined bootstrap standard errors of the measured quantile and of the gap quantile`,
-        alternative: rivalIsMean ? Math.log(top.jacobianMean as number) : null,
+        tolerance: TOLERANCE_SIGMAS * Math.hypot(seMeasured, sePredicted),
+        toleranceBasis: `${TOLERANCE_SIGMAS} × the combined bootstrap standard errors of the measured quantile and of the gap quantile`,
+        alternative: rivalIsMean ? Math.log(numberField(top, 'jacobianMean')) : null,
       });
     };
 
     // Part 2 checks: unscaled against √d_k (exponential) and d_k (power), scaled flat.
     const un = att('unscaled', ASYMPTOTIC_DIM);
-    const rootD = un.map((r) => Math.sqrt(r.d as number));
+    const rootD = un.map((r) => Math.sqrt(numberField(r, 'd')));
     const medJ = lineFit(rootD, num(un, 'jacobianMedian').map(Math.log), num(un, 'jacobianSeLogMedian'));
     const medDq = lineFit(rootD, num(un, 'dqMedian').map(Math.log), num(un, 'dqSeLogMedian'));
     // ‖∂L/∂q‖ carries |k₁ − k₂| ≈ √(2d_k) besides e^(−σG): the slope of ½ ln d_k on √d_k over the same points.
-    const rootDTerm = un.length >= 2 ? lineFit(rootD, un.map((r) => 0.5 * Math.log(r.d as number)), un.map(() => 0)).slope : NaN;
+    const rootDTerm = un.length >= 2 ? lineFit(rootD, un.map((r) => 0.5 * Math.log(numberField(r, 'd'))), un.map(() => 0)).slope : NaN;
     const meanJ = logLogFit(num(un, 'd'), num(un, 'jacobianMean'), num(un, 'jacobianSeMean'));
     const meanDq = logLogFit(num(un, 'd'), num(un, 'dqMean'), num(un, 'dqSeMean'));
     const sc = att('scaled', FLAT_FROM_DIM);
     const flatJ = lineFit(num(sc, 'd').map(Math.log), num(sc, 'jacobianMedian').map(Math.log), num(sc, 'jacobianSeLogMedian'));
     const flatDq = lineFit(num(sc, 'd').map(Math.log), num(sc, 'dqMedian').map(Math.log), num(sc, 'dqSeLogMedian'));
-    const slopeBasis = `${Z} standard errors of the slope, propagated from each point's standard error (bootstrap for quantiles), or from the residuals if larger`;
+    const slopeBasis = `${TOLERANCE_SIGMAS} standard errors of the slope, propagated from each point's standard error (bootstrap for quantiles), or from the residuals if larger`;
 
     const checks: Check[] = [
       quantileCheck('C3.a', 'median', 'jacobianMedian', 'jacobianSeLogMedian', g50, true),
       makeCheck({
         id: 'C3.b', statement: 'The mean ‖J‖ falls as σ^(−1), carried by near-ties.',
         quantity: `log-log slope of mean ‖J‖_F in the logit std σ for σ ≥ ${ASYMPTOTIC_SIGMA}`,
-        measured: meanFit.slope, predicted: -1, tolerance: Z * meanFit.se, toleranceBasis: slopeBasis, alternative: 0,
+        measured: meanFit.slope, predicted: -1, tolerance: TOLERANCE_SIGMAS * meanFit.se, toleranceBasis: slopeBasis, alternative: 0,
       }),
       quantileCheck('C3.c', '90% quantile', 'jacobianQ90', 'jacobianSeLogQ90', g10, false),
       quantileCheck('C3.d', '10% quantile', 'jacobianQ10', 'jacobianSeLogQ10', g90, false),
       makeCheck({
         id: 'C3.e', statement: 'Unscaled, the median ‖J‖ through attention collapses like e^(−g√d_k), g the median top-two gap.',
         quantity: `slope of ln median ‖J‖_F on √d_k for d_k ≥ ${ASYMPTOTIC_DIM}`,
-        measured: medJ.slope, predicted: -g50.value, tolerance: Z * Math.hypot(medJ.se, g50.se), toleranceBasis: slopeBasis + ', plus the gap quantile\'s', alternative: 0,
+        measured: medJ.slope, predicted: -g50.value, tolerance: TOLERANCE_SIGMAS * Math.hypot(medJ.se, g50.se), toleranceBasis: slopeBasis + ', plus the gap quantile\'s', alternative: 0,
       }),
       makeCheck({
         id: 'C3.f', statement: 'Unscaled, the median ‖∂L/∂q‖ collapses the same way (times |k₁ − k₂| ≈ √(2d_k)).',
         quantity: `slope of ln median ‖∂L/∂q‖ on √d_k for d_k ≥ ${ASYMPTOTIC_DIM}`,
-        measured: medDq.slope, predicted: -g50.value + rootDTerm, tolerance: Z * Math.hypot(medDq.se, g50.se), toleranceBasis: slopeBasis + ', plus the gap quantile\'s', alternative: 0,
+        measured: medDq.slope, predicted: -g50.value + rootDTerm, tolerance: TOLERANCE_SIGMAS * Math.hypot(medDq.se, g50.se), toleranceBasis: slopeBasis + ', plus the gap quantile\'s', alternative: 0,
       }),
       makeCheck({
         id: 'C3.g', statement: 'Unscaled, the mean ‖J‖ through attention falls only as d_k^(−1/2).',
         quantity: `log-log slope of mean ‖J‖_F in d_k for d_k ≥ ${ASYMPTOTIC_DIM}`,
-        measured: meanJ.slope, predicted: -0.5, tolerance: Z * meanJ.se, toleranceBasis: slopeBasis, alternative: 0,
+        measured: meanJ.slope, predicted: -0.5, tolerance: TOLERANCE_SIGMAS * meanJ.se, toleranceBasis: slopeBasis, alternative: 0,
       }),
       makeCheck({
         id: 'C3.h', statement: 'Unscaled, the mean ‖∂L/∂q‖ does not vanish: |k| ≈ √d_k cancels the d_k^(−1/2) of the mean ‖J‖.',
         quantity: `log-log slope of mean ‖∂L/∂q‖ in d_k for d_k ≥ ${ASYMPTOTIC_DIM}`,
-        measured: meanDq.slope, predicted: 0, tolerance: Z * meanDq.se, toleranceBasis: slopeBasis, alternative: -0.5,
+        measured: meanDq.slope, predicted: 0, tolerance: TOLERANCE_SIGMAS * meanDq.se, toleranceBasis: slopeBasis, alternative: -0.5,
       }),
       makeCheck({
         id: 'C3.i', statement: 'Scaled, the median ‖J‖ does not depend on d_k.',
         quantity: `log-log slope of median ‖J‖_F in d_k for d_k ≥ ${FLAT_FROM_DIM}`,
-        measured: flatJ.slope, predicted: 0, tolerance: Z * flatJ.se, toleranceBasis: slopeBasis, alternative: -0.5,
+        measured: flatJ.slope, predicted: 0, tolerance: TOLERANCE_SIGMAS * flatJ.se, toleranceBasis: slopeBasis, alternative: -0.5,
       }),
       makeCheck({
         id: 'C3.j', statement: 'Scaled, the median ‖∂L/∂q‖ does not depend on d_k.',
         quantity: `log-log slope of median ‖∂L/∂q‖ in d_k for d_k ≥ ${FLAT_FROM_DIM}`,
-        measured: flatDq.slope, predicted: 0, tolerance: Z * flatDq.se, toleranceBasis: slopeBasis, alternative: -0.5,
+        measured: flatDq.slope, predicted: 0, tolerance: TOLERANCE_SIGMAS * flatDq.se, toleranceBasis: slopeBasis, alternative: -0.5,
       }),
     ];
 
-    const byId = (id: string): Check => checks.find((c) => c.id === id) as Check;
+    const byId = (id: string): Check => checks.find((c) => c.id === id)!;
     const dMax = Math.max(...settings.dims);
-    const last = (scaling: string): Row => rows.find((r) => r.part === 'attention' && r.scaling === scaling && r.d === dMax) as Row;
+    const last = (scaling: string): Row => rows.find((r) => r.part === 'attention' && r.scaling === scaling && r.d === dMax) ?? {};
     const u = last('unscaled');
     const s = last('scaled');
-    const ratio = (u.dqMean as number) / (u.dqMedian as number);
+    const ratio = (numberField(u, 'dqMean')) / (numberField(u, 'dqMedian'));
     return {
       checks,
       rows,
       meaning:
-        `At d_k = ${dMax} without the scale, the median row's ‖∂L/∂q‖ was ${fmt(u.dqMedian as number)} against ${fmt(s.dqMedian as number)} with it, ` +
-        `and the median ‖J‖ ${fmt(u.jacobianMedian as number)} against ${fmt(s.jacobianMedian as number)} (${verdictPhrase(byId('C3.e'))}; ${verdictPhrase(byId('C3.f'))})${byId('C3.e').verdict === 'holds' && byId('C3.f').verdict === 'holds' ? ': for the typical query the gradient is gone, which is the footnote\'s argument, measured' : ''}. ` +
-        `Against the logit std the median ‖J‖ follows the curve h(σ·${fmt(g50.value)}) predicted from order statistics alone (ln ${fmt(Math.log(top.jacobianMedian as number))} measured vs ${fmt(logTwoKeyJacobianNorm(sigmaMax * g50.value))} at σ = ${sigmaMax}; ${verdictPhrase(byId('C3.a'))}).`,
+        `At d_k = ${dMax} without the scale, the median row's ‖∂L/∂q‖ was ${fmt(numberField(u, 'dqMedian'))} against ${fmt(numberField(s, 'dqMedian'))} with it, ` +
+        `and the median ‖J‖ ${fmt(numberField(u, 'jacobianMedian'))} against ${fmt(numberField(s, 'jacobianMedian'))} (${verdictPhrase(byId('C3.e'))}; ${verdictPhrase(byId('C3.f'))})${byId('C3.e').verdict === 'holds' && byId('C3.f').verdict === 'holds' ? ': for the typical query the gradient is gone, which is the footnote\'s argument, measured' : ''}. ` +
+        `Against the logit std the median ‖J‖ follows the curve h(σ·${fmt(g50.value)}) predicted from order statistics alone (ln ${fmt(Math.log(numberField(top, 'jacobianMedian')))} measured vs ${fmt(logTwoKeyJacobianNorm(sigmaMax * g50.value))} at σ = ${sigmaMax}; ${verdictPhrase(byId('C3.a'))}).`,
       findings: [
         ratio > 10
-          ? `The mean and the median disagree. Unscaled, the mean ‖∂L/∂q‖ at d_k = ${dMax} was ${fmt(u.dqMean as number)} — ${fmt(ratio)} times its median — ` +
+          ? `The mean and the median disagree. Unscaled, the mean ‖∂L/∂q‖ at d_k = ${dMax} was ${fmt(numberField(u, 'dqMean'))} — ${fmt(ratio)} times its median — ` +
             `and its log-log slope in d_k was ${fmt(meanDq.slope)} ± ${fmt(meanDq.se)} (standard error; 0 predicted; ${verdictPhrase(byId('C3.h'))}). ` +
             `The average is carried by the few rows whose top two logits nearly tie (gap below the 10% quantile ${fmt(g10.value)}), where the softmax is still soft and ` +
             `the large logits (|k| ≈ √d_k) make it very sensitive to q. Those rows are rare and random; the typical row's gradient collapses exponentially, ` +
@@ -226,51 +228,10 @@ export const gradient: Experiment = {
           : `Mean and median agree to within a factor ${fmt(ratio)} at d_k = ${dMax}: the near-tie effect did not dominate on this grid.`,
       ],
       parameters: {
-        keys: KEYS, valueDim: VALUE_DIM, rowsPerD: total, keySetsPerD: groups, rowsPerSigma: sigmaRows, gapDraws,
+        keys: KEYS, valueDim: VALUE_DIM, rowsPerD: total, keySetsPerD: groupCount, rowsPerSigma: sigmaRowCount, gapDraws: gapDrawCount,
         gapQuantile10: g10.value, gapMedian: g50.value, gapQuantile90: g90.value, dims: settings.dims,
       },
     };
   },
-  charts(claim: ClaimResult) {
-    const bySigma = claim.rows.filter((r) => r.part === 'logit std');
-    const long = (rs: Row[], stats: [string, string][], key: string): Row[] =>
-      rs.flatMap((r) => stats.map(([field, name]) => ({ x: r[key], y: r[field], statistic: name, ...(r.scaling ? { scaling: r.scaling } : {}) })));
-    const stats: [string, string][] = [['jacobianMean', 'mean'], ['jacobianQ90', '90% quantile'], ['jacobianMedian', 'median'], ['jacobianQ10', '10% quantile']];
-    const sigmaPoints = long(bySigma, stats, 'sigma');
-    const gapMedian = claim.parameters.gapMedian as number;
-    const gap10 = claim.parameters.gapQuantile10 as number;
-    const gap90 = claim.parameters.gapQuantile90 as number;
-    const grid = geomspace(2, (bySigma[bySigma.length - 1]?.sigma as number) ?? 64, 40);
-    const lastMean = bySigma[bySigma.length - 1];
-    const theory: Row[] = [
-      ...grid.map((x) => ({ x, y: Math.exp(logTwoKeyJacobianNorm(x * gap10)), statistic: '90% quantile' })),
-      ...grid.map((x) => ({ x, y: Math.exp(logTwoKeyJacobianNorm(x * gapMedian)), statistic: 'median' })),
-      ...grid.map((x) => ({ x, y: Math.exp(logTwoKeyJacobianNorm(x * gap90)), statistic: '10% quantile' })),
-      ...(lastMean ? grid.filter((x) => x >= 8).map((x) => ({ x, y: (lastMean.jacobianMean as number) * ((lastMean.sigma as number) / x), statistic: 'mean' })) : []),
-    ];
-    const attention = claim.rows.filter((r) => r.part === 'attention');
-    const series = (field: string, name: string) => attention.map((r) => ({ d: r.d, y: r[field], series: `${r.scaling} · ${name}` }));
-    const chartFor = (prefix: string, title: string, yTitle: string): ReturnType<typeof measuredVsTheoryChart> => {
-      const points = [...series(`${prefix}Mean`, 'mean'), ...series(`${prefix}Median`, 'median')];
-      const unscaledMedian = attention.filter((r) => r.scaling === 'unscaled' && (r.d as number) >= 64);
-      const theoryRows: Row[] =
-        prefix === 'jacobian'
-          ? unscaledMedian.map((r) => ({ d: r.d, y: Math.exp(logTwoKeyJacobianNorm(Math.sqrt(r.d as number) * gapMedian)), series: 'unscaled · median' }))
-          : [];
-      return measuredVsTheoryChart({
-        title, subtitle: prefix === 'jacobian' ? 'dashed: h(√d_k · median gap), theory' : 'points: measured (mean and median over rows)',
-        x: { field: 'd', title: 'key dimension d_k', log: true }, y: { field: 'y', title: yTitle, log: true },
-        points, theory: theoryRows, series: 'series', seriesTitle: 'statistic', connect: true, width: 300, height: 220,
-      });
-    };
-    return [
-      measuredVsTheoryChart({
-        title: 'The mechanism: ‖J‖ against the logit std', subtitle: 'dashed: theory (order statistics; mean ∝ 1/σ)',
-        x: { field: 'x', title: 'logit standard deviation σ', log: true }, y: { field: 'y', title: '‖diag(p) − ppᵀ‖_F', log: true },
-        points: sigmaPoints, theory, series: 'statistic', seriesTitle: 'over rows', width: 360, height: 250,
-      }),
-      chartFor('jacobian', 'Through attention: ‖J‖ per query row', '‖J‖_F'),
-      chartFor('dq', 'Through attention: ‖∂L/∂q‖ per query row', '‖∂L/∂q‖'),
-    ];
-  },
+  charts: gradientCharts,
 };

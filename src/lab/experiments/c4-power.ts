@@ -1,8 +1,10 @@
-import { fmt, makeCheck, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
+import { fmt, makeCheck, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import { numberField } from '../rows.js';
+import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { normals, rowDots, scoresMatrix } from '../sampling.js';
 import { rowStats, softmaxRows } from '../softmax-stats.js';
-import { mean, standardError, Z } from '../stats.js';
+import { mean, standardError, TOLERANCE_SIGMAS } from '../stats.js';
 import { logLogFit } from './fits.js';
 
 const EXPONENTS = [0, 0.25, 0.5, 0.75, 1] as const;
@@ -27,13 +29,13 @@ export const power: Experiment = {
     'For a > 1/2 the logits shrink to 0 and the softmax tends to uniform: for small logits of variance σ², ln n − H ≈ σ²/2 (the second-order expansion of the entropy), so ln n − H falls as d_k^(1−2a). ' +
     'Only a = 1/2 keeps both the spread and the entropy independent of d_k. (The five spreads are one measurement of Var(q·k) rescaled by s², so their slopes differ by exactly 2a; the evidence on the failure modes is in the entropies.)',
   run({ settings, seedFor, progress }) {
-    const groups = 2;
+    const groupCount = 2;
     const rowsPerGroup = settings.mode === 'quick' ? 48 : 96;
-    const total = groups * rowsPerGroup;
+    const total = groupCount * rowsPerGroup;
     const rows: Row[] = [];
     settings.dims.forEach((d, index) => {
       const raw = new Float64Array(total * KEYS);
-      for (let g = 0; g < groups; g++) {
+      for (let g = 0; g < groupCount; g++) {
         const q = normals(rowsPerGroup, d, seedFor('q', d, g));
         const k = normals(KEYS, d, seedFor('k', d, g));
         raw.set(scoresMatrix(q, k, rowsPerGroup, KEYS, d), g * rowsPerGroup * KEYS);
@@ -54,19 +56,19 @@ export const power: Experiment = {
       progress((index + 1) / settings.dims.length);
     });
 
-    const series = (a: number, fromDim: number): Row[] => rows.filter((r) => r.a === a && (r.d as number) >= fromDim);
+    const series = (a: number, fromDim: number): Row[] => rows.filter((r) => r.a === a && (numberField(r, 'd')) >= fromDim);
     const slope = (a: number, field: string, seField: string, fromDim: number): ReturnType<typeof logLogFit> => {
       const pts = series(a, fromDim);
-      return logLogFit(pts.map((r) => r.d as number), pts.map((r) => r[field] as number), pts.map((r) => r[seField] as number));
+      return logLogFit(pts.map((r) => numberField(r, 'd')), pts.map((r) => numberField(r, field)), pts.map((r) => numberField(r, seField)));
     };
-    const basis = `${Z} standard errors of the slope, propagated from each point's standard error over query rows, or from the residuals if larger`;
+    const basis = `${TOLERANCE_SIGMAS} standard errors of the slope, propagated from each point's standard error over query rows, or from the residuals if larger`;
     const checks: Check[] = EXPONENTS.map((a, i) => {
       const fit = slope(a, 'variance', 'seVariance', 1);
       return makeCheck({
         id: `C4.${'abcde'[i]}`,
         statement: `With s = d_k^(−${a}), Var(logits) grows as d_k^(${1 - 2 * a}).`,
         quantity: `log-log slope of Var(s·q·k) in d_k, a = ${a}`,
-        measured: fit.slope, predicted: 1 - 2 * a, tolerance: Z * fit.se, toleranceBasis: basis,
+        measured: fit.slope, predicted: 1 - 2 * a, tolerance: TOLERANCE_SIGMAS * fit.se, toleranceBasis: basis,
         alternative: a === 0.5 ? 1 : 0,
       });
     });
@@ -78,40 +80,40 @@ export const power: Experiment = {
       makeCheck({
         id: 'C4.f', statement: 'a = 0 saturates: the mean entropy falls to 0 as d_k^(−1/2).',
         quantity: `log-log slope of mean entropy in d_k for d_k ≥ ${SATURATED_FROM_DIM}, a = 0`,
-        measured: sat.slope, predicted: -0.5, tolerance: Z * sat.se, toleranceBasis: basis, alternative: 0,
+        measured: sat.slope, predicted: -0.5, tolerance: TOLERANCE_SIGMAS * sat.se, toleranceBasis: basis, alternative: 0,
       }),
       makeCheck({
         id: 'C4.g', statement: 'a = 1/2 keeps the entropy independent of d_k.',
         quantity: `log-log slope of mean entropy in d_k for d_k ≥ ${FLAT_FROM_DIM}, a = 0.5`,
-        measured: flat.slope, predicted: 0, tolerance: Z * flat.se, toleranceBasis: basis, alternative: -0.5,
+        measured: flat.slope, predicted: 0, tolerance: TOLERANCE_SIGMAS * flat.se, toleranceBasis: basis, alternative: -0.5,
       }),
       makeCheck({
         id: 'C4.h', statement: 'a = 3/4 flattens attention: ln n − H falls as d_k^(−1/2).',
         quantity: `log-log slope of ln n − mean entropy in d_k for d_k ≥ ${SMALL_LOGITS_FROM_DIM}, a = 0.75`,
-        measured: uni75.slope, predicted: -0.5, tolerance: Z * uni75.se, toleranceBasis: basis, alternative: 0,
+        measured: uni75.slope, predicted: -0.5, tolerance: TOLERANCE_SIGMAS * uni75.se, toleranceBasis: basis, alternative: 0,
       }),
       makeCheck({
         id: 'C4.i', statement: 'a = 1 flattens attention faster: ln n − H falls as d_k^(−1).',
         quantity: `log-log slope of ln n − mean entropy in d_k for d_k ≥ ${SMALL_LOGITS_FROM_DIM}, a = 1`,
-        measured: uni1.slope, predicted: -1, tolerance: Z * uni1.se, toleranceBasis: basis, alternative: 0,
+        measured: uni1.slope, predicted: -1, tolerance: TOLERANCE_SIGMAS * uni1.se, toleranceBasis: basis, alternative: 0,
       }),
     );
     const dMax = Math.max(...settings.dims);
-    const at = (a: number): Row => rows.find((r) => r.a === a && r.d === dMax) as Row;
+    const at = (a: number): Row => rows.find((r) => r.a === a && r.d === dMax) ?? {};
     return {
       checks,
       rows,
       meaning:
-        `At d_k = ${dMax} the mean entropy over n = ${KEYS} keys was ${fmt(at(0).entropy as number)} nats with no scale (a = 0), ${fmt(at(0.5).entropy as number)} with 1/√d_k ` +
-        `and ${fmt(at(1).entropy as number)} with 1/d_k, against ln n = ${fmt(Math.log(KEYS))} for uniform attention: a = 0 picks one key, a = 1 can no longer pick any. ` +
+        `At d_k = ${dMax} the mean entropy over n = ${KEYS} keys was ${fmt(numberField(at(0), 'entropy'))} nats with no scale (a = 0), ${fmt(numberField(at(0.5), 'entropy'))} with 1/√d_k ` +
+        `and ${fmt(numberField(at(1), 'entropy'))} with 1/d_k, against ln n = ${fmt(Math.log(KEYS))} for uniform attention: a = 0 picks one key, a = 1 can no longer pick any. ` +
         `The measured exponents of Var(logits) were ${EXPONENTS.map((a, i) => `${fmt(checks[i].measured)} (a = ${a})`).join(', ')}, against 1 − 2a.`,
       findings: [],
-      parameters: { keys: KEYS, rowsPerD: total, keySetsPerD: groups, exponents: [...EXPONENTS], dims: settings.dims },
+      parameters: { keys: KEYS, rowsPerD: total, keySetsPerD: groupCount, exponents: [...EXPONENTS], dims: settings.dims },
     };
   },
   charts(claim: ClaimResult) {
     const withLabel: Row[] = claim.rows.map((r) => ({ ...r, scale: `a = ${r.a}` }));
-    const keys = claim.parameters.keys as number;
+    const keys = numberField(claim.parameters, 'keys');
     return [
       measuredVsTheoryChart({
         title: 'Spread of the logits for s = d_k^(−a)', subtitle: 'dashed: d_k^(1−2a), theory',
@@ -127,8 +129,8 @@ export const power: Experiment = {
       measuredVsTheoryChart({
         title: 'Flattening: distance from uniform', subtitle: 'dashed: Var/2 · (1 − 1/n), the small-logit theory',
         x: { field: 'd', title: 'key dimension d_k', log: true }, y: { field: 'entropyDeficit', title: 'ln n − mean entropy', log: true },
-        points: withLabel.filter((r) => (r.a as number) > 0.5),
-        theory: withLabel.filter((r) => (r.a as number) > 0.5).map((r) => ({ d: r.d, entropyDeficit: ((r.variance as number) / 2) * (1 - 1 / keys), scale: r.scale })),
+        points: withLabel.filter((r) => (numberField(r, 'a')) > 0.5),
+        theory: withLabel.filter((r) => (numberField(r, 'a')) > 0.5).map((r) => ({ d: r.d, entropyDeficit: ((numberField(r, 'variance')) / 2) * (1 - 1 / keys), scale: r.scale })),
         series: 'scale', seriesTitle: 'exponent', width: 300, height: 230,
       }),
     ];

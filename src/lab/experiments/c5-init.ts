@@ -1,7 +1,9 @@
-import { fmt, makeCheck, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
+import { fmt, makeCheck, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import { numberField, stringField } from '../rows.js';
+import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { layerNormRows, normals, rowDots, scoresMatrix } from '../sampling.js';
-import { averageWithError, mean, standardError, varianceWithError, Z } from '../stats.js';
+import { averageWithError, mean, standardError, varianceWithError, TOLERANCE_SIGMAS } from '../stats.js';
 import { logLogFit } from './fits.js';
 
 const HEAD_DIM = 64;
@@ -85,67 +87,70 @@ export const initialisation: Experiment = {
     }
 
     const part = (p: string, extra?: (r: Row) => boolean): Row[] => rows.filter((r) => r.part === p && (extra ? extra(r) : true));
-    const lecun = part('init', (r) => (r.init as string).startsWith('LeCun'));
-    const gpt2 = part('init', (r) => (r.init as string).startsWith('GPT-2'));
+    const lecun = part('init', (r) => (stringField(r, 'init')).startsWith('LeCun'));
+    const gpt2 = part('init', (r) => (stringField(r, 'init')).startsWith('GPT-2'));
     // Each d_model has its own weights and tokens, so the points are independent draws of the same ratio
     // (1 in theory): the standard error of their average comes from their spread, which includes the
     // fluctuation of the weights themselves, not only that of the tokens.
     const pooledRatio = (rs: Row[], f: string, theory: string): { value: number; se: number } => {
-      const ratios = rs.map((r) => (r[f] as number) / (r[theory] as number));
+      const ratios = rs.map((r) => (numberField(r, f)) / (numberField(r, theory)));
       return { value: mean(ratios), se: standardError(ratios) };
     };
     const lecunQ = pooledRatio(lecun, 'qVariance', 'theoryQVariance');
     const lecunLogit = pooledRatio(lecun, 'logitVariance', 'theoryLogitVariance');
-    const gptFit = logLogFit(gpt2.map((r) => r.dModel as number), gpt2.map((r) => r.qVariance as number)); // residual error, for the same reason
+    const gptFit = logLogFit(gpt2.map((r) => numberField(r, 'dModel')), gpt2.map((r) => numberField(r, 'qVariance'))); // residual error, for the same reason
     const gptRatio = pooledRatio(gpt2, 'qVariance', 'theoryQVariance');
     const inputs = part('input scale');
-    const inputFit = logLogFit(inputs.map((r) => r.inputStd as number), inputs.map((r) => r.logitVariance as number), inputs.map((r) => r.seLogitVariance as number));
+    const inputFit = logLogFit(inputs.map((r) => numberField(r, 'inputStd')), inputs.map((r) => numberField(r, 'logitVariance')), inputs.map((r) => numberField(r, 'seLogitVariance')));
     const aligned = part('alignment');
-    const alignedFit = logLogFit(aligned.map((r) => r.d as number), aligned.map((r) => r.alignedMean as number), aligned.map((r) => r.seAlignedMean as number));
-    const perD = averageWithError(aligned.map((r) => r.alignedPerD as number), aligned.map((r) => r.seAlignedPerD as number));
-    const basisSpread = `${Z} standard errors of the average, from the spread of the independent points`;
-    const basis3 = `${Z} standard errors, propagated from each point's sampling error (for slopes: or from the residuals if larger)`;
+    const alignedFit = logLogFit(aligned.map((r) => numberField(r, 'd')), aligned.map((r) => numberField(r, 'alignedMean')), aligned.map((r) => numberField(r, 'seAlignedMean')));
+    const perD = averageWithError(aligned.map((r) => numberField(r, 'alignedPerD')), aligned.map((r) => numberField(r, 'seAlignedPerD')));
+    const basisSpread = `${TOLERANCE_SIGMAS} standard errors of the average, from the spread of the independent points`;
+    const basis3 = `${TOLERANCE_SIGMAS} standard errors, propagated from each point's sampling error (for slopes: or from the residuals if larger)`;
     const checks: Check[] = [
       makeCheck({
         id: 'C5.a', statement: 'LayerNorm + N(0, 1/d_model) weights give Var(qᵢ) = 1 at every d_model.',
-        quantity: 'Var(qᵢ), averaged over the d_model grid', measured: lecunQ.value, predicted: 1, tolerance: Z * lecunQ.se, toleranceBasis: basisSpread,
+        quantity: 'Var(qᵢ), averaged over the d_model grid', measured: lecunQ.value, predicted: 1, tolerance: TOLERANCE_SIGMAS * lecunQ.se, toleranceBasis: basisSpread,
       }),
       makeCheck({
         id: 'C5.b', statement: `…and unit-variance logits q·k/√d_k (d_k = ${HEAD_DIM}).`,
-        quantity: 'Var(q·k/√d_k), averaged over the d_model grid', measured: lecunLogit.value, predicted: 1, tolerance: Z * lecunLogit.se, toleranceBasis: basisSpread,
+        quantity: 'Var(q·k/√d_k), averaged over the d_model grid', measured: lecunLogit.value, predicted: 1, tolerance: TOLERANCE_SIGMAS * lecunLogit.se, toleranceBasis: basisSpread,
       }),
       makeCheck({
         id: 'C5.c', statement: `GPT-2's fixed std ${GPT2_STD}: Var(qᵢ) grows linearly in d_model.`,
-        quantity: 'log-log slope of Var(qᵢ) in d_model', measured: gptFit.slope, predicted: 1, tolerance: Z * gptFit.se, toleranceBasis: `${Z} standard errors of the slope, from the residuals of the fit`, alternative: 0,
+        quantity: 'log-log slope of Var(qᵢ) in d_model', measured: gptFit.slope, predicted: 1, tolerance: TOLERANCE_SIGMAS * gptFit.se, toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the slope, from the residuals of the fit`, alternative: 0,
       }),
       makeCheck({
         id: 'C5.d', statement: `…with Var(qᵢ) = ${GPT2_STD}²·d_model.`,
-        quantity: `Var(qᵢ) / (${GPT2_STD}²·d_model), averaged over the d_model grid`, measured: gptRatio.value, predicted: 1, tolerance: Z * gptRatio.se, toleranceBasis: basisSpread,
+        quantity: `Var(qᵢ) / (${GPT2_STD}²·d_model), averaged over the d_model grid`, measured: gptRatio.value, predicted: 1, tolerance: TOLERANCE_SIGMAS * gptRatio.se, toleranceBasis: basisSpread,
       }),
       makeCheck({
         id: 'C5.e', statement: 'Inputs of variance s² scale the logit variance by s⁴.',
-        quantity: 'log-log slope of Var(q·k) in the input std s', measured: inputFit.slope, predicted: 4, tolerance: Z * inputFit.se, toleranceBasis: basis3, alternative: 2,
+        quantity: 'log-log slope of Var(q·k) in the input std s', measured: inputFit.slope, predicted: 4, tolerance: TOLERANCE_SIGMAS * inputFit.se, toleranceBasis: basis3, alternative: 2,
       }),
       makeCheck({
         id: 'C5.f', statement: `Aligned q and k (ρ = ${ALIGNMENT}): q·k grows like d_k, not √d_k.`,
-        quantity: 'log-log slope of mean q·k in d_k', measured: alignedFit.slope, predicted: 1, tolerance: Z * alignedFit.se, toleranceBasis: basis3, alternative: 0.5,
+        quantity: 'log-log slope of mean q·k in d_k', measured: alignedFit.slope, predicted: 1, tolerance: TOLERANCE_SIGMAS * alignedFit.se, toleranceBasis: basis3, alternative: 0.5,
       }),
       makeCheck({
         id: 'C5.g', statement: `…with E[q·k]/d_k = ρ = ${ALIGNMENT}, so 1/d_k (μP) holds aligned logits fixed.`,
-        quantity: 'mean q·k / d_k, averaged over the d_k grid', measured: perD.value, predicted: ALIGNMENT, tolerance: Z * perD.se, toleranceBasis: basis3,
+        quantity: 'mean q·k / d_k, averaged over the d_k grid', measured: perD.value, predicted: ALIGNMENT, tolerance: TOLERANCE_SIGMAS * perD.se, toleranceBasis: basis3,
       }),
     ];
     const dMax = Math.max(...settings.dims);
     const bigModel = Math.max(...modelDims);
-    const gptAt = (dm: number): number => gpt2.find((r) => r.dModel === dm)?.qVariance as number;
-    const alignedLast = aligned.find((r) => r.d === dMax) as Row;
+    const gptAt = (dm: number): number => {
+      const row = gpt2.find((r) => r.dModel === dm);
+      return row === undefined ? NaN : numberField(row, 'qVariance');
+    };
+    const alignedLast = aligned.find((r) => r.d === dMax) ?? {};
     return {
       checks,
       rows,
       meaning:
         `With LayerNorm and N(0, 1/d_model) weights the components of q had variance ${fmt(lecunQ.value)} on average over d_model ∈ {${modelDims[0]}…${bigModel}}: the premise of C1 is met by construction. ` +
         `GPT-2's std-0.02 init gave Var(qᵢ) = ${fmt(gptAt(modelDims[0]))} at d_model = ${modelDims[0]} and ${fmt(gptAt(bigModel))} at ${bigModel} (exponent ${fmt(gptFit.slope)}): with that init the logits' spread depends on the model width as well, which 1/√d_k does not correct. ` +
-        `Aligned q and k at d_k = ${dMax} gave a mean q·k of ${fmt(alignedLast.alignedMean as number)}, against ${fmt(alignedLast.independentRms as number)} typical size for independent ones: after 1/√d_k that is still ${fmt((alignedLast.alignedMean as number) / Math.sqrt(dMax))}.`,
+        `Aligned q and k at d_k = ${dMax} gave a mean q·k of ${fmt(numberField(alignedLast, 'alignedMean'))}, against ${fmt(numberField(alignedLast, 'independentRms'))} typical size for independent ones: after 1/√d_k that is still ${fmt((numberField(alignedLast, 'alignedMean')) / Math.sqrt(dMax))}.`,
       findings: [],
       parameters: { headDim: HEAD_DIM, tokens, modelDims, inputStds: INPUT_STDS, inputModelDim: INPUT_MODEL_DIM, alignment: ALIGNMENT, dims: settings.dims },
     };

@@ -1,9 +1,11 @@
 import { Rng } from '../../tensor/index.js';
-import { fmt, makeCheck, type Check, type ClaimResult, type Experiment, type Row } from '../experiment.js';
+import { fmt, makeCheck, type Check, type ClaimResult, type Experiment } from '../experiment.js';
+import { numberField } from '../rows.js';
+import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { layerNormRows, normals, rowDots, scoresMatrix } from '../sampling.js';
 import { rowStats, softmaxRows } from '../softmax-stats.js';
-import { mean, standardError, varianceWithError, Z } from '../stats.js';
+import { mean, standardError, varianceWithError, TOLERANCE_SIGMAS } from '../stats.js';
 import { logLogFit } from './fits.js';
 
 const CLASSES = 16;
@@ -78,48 +80,48 @@ export const classifier: Experiment = {
     progress(1);
 
     const variance = rows.filter((r) => r.part === 'variance');
-    const dimsOf = variance.map((r) => r.d as number);
-    const clsFit = logLogFit(dimsOf, variance.map((r) => r.classifierVariance as number));
-    const attFit = logLogFit(dimsOf, variance.map((r) => r.attentionVariance as number), variance.map((r) => r.seAttentionVariance as number));
-    const clsValues = variance.map((r) => r.classifierVariance as number);
+    const dimsOf = variance.map((r) => numberField(r, 'd'));
+    const clsFit = logLogFit(dimsOf, variance.map((r) => numberField(r, 'classifierVariance')));
+    const attFit = logLogFit(dimsOf, variance.map((r) => numberField(r, 'attentionVariance')), variance.map((r) => numberField(r, 'seAttentionVariance')));
+    const clsValues = variance.map((r) => numberField(r, 'classifierVariance'));
     const margins = rows.filter((r) => r.part === 'margin');
     const top = margins[margins.length - 1];
     const checks: Check[] = [
       makeCheck({
         id: 'C6.a', statement: 'Classifier logits z = W h, W ~ N(0, 1/d): Var(z) does not grow with d.',
-        quantity: 'log-log slope of Var(z) in d', measured: clsFit.slope, predicted: 0, tolerance: Z * clsFit.se,
-        toleranceBasis: `${Z} standard errors of the slope, from the residuals of the fit`, alternative: 1,
+        quantity: 'log-log slope of Var(z) in d', measured: clsFit.slope, predicted: 0, tolerance: TOLERANCE_SIGMAS * clsFit.se,
+        toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the slope, from the residuals of the fit`, alternative: 1,
       }),
       makeCheck({
         id: 'C6.b', statement: 'Attention logits q·k of the same unit-scale activations: Var grows as d.',
-        quantity: 'log-log slope of Var(q·k) in d', measured: attFit.slope, predicted: 1, tolerance: Z * attFit.se,
-        toleranceBasis: `${Z} standard errors of the slope, propagated from each point's sampling error, or from the residuals if larger`, alternative: 0,
+        quantity: 'log-log slope of Var(q·k) in d', measured: attFit.slope, predicted: 1, tolerance: TOLERANCE_SIGMAS * attFit.se,
+        toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the slope, propagated from each point's sampling error, or from the residuals if larger`, alternative: 0,
       }),
       makeCheck({
         id: 'C6.c', statement: 'The init holds the classifier logits at unit variance.',
-        quantity: 'Var(z), averaged over the d grid', measured: mean(clsValues), predicted: 1, tolerance: Z * standardError(clsValues),
-        toleranceBasis: `${Z} standard errors of the average, from the spread of the independent points (one W per d)`,
+        quantity: 'Var(z), averaged over the d grid', measured: mean(clsValues), predicted: 1, tolerance: TOLERANCE_SIGMAS * standardError(clsValues),
+        toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the average, from the spread of the independent points (one W per d)`,
       }),
       makeCheck({
         id: 'C6.d', statement: `Confidently wrong by a margin m = ${top.margin}: ‖p − y‖ = √2 up to 4(C−1)e^(−m).`,
-        quantity: `smallest ‖p − y‖ over ${wrongRows} wrong rows, margin ${top.margin}`, measured: top.minCrossEntropyGradient as number, predicted: Math.SQRT2,
-        tolerance: Math.SQRT2 - (top.gradientLowerBound as number), toleranceBasis: 'the exact bound ‖p − y‖² ≥ 2 − 4(C−1)e^(−m) (no sampling error: every row must satisfy it)',
+        quantity: `smallest ‖p − y‖ over ${wrongRows} wrong rows, margin ${top.margin}`, measured: numberField(top, 'minCrossEntropyGradient'), predicted: Math.SQRT2,
+        tolerance: Math.SQRT2 - (numberField(top, 'gradientLowerBound')), toleranceBasis: 'the exact bound ‖p − y‖² ≥ 2 − 4(C−1)e^(−m) (no sampling error: every row must satisfy it)',
       }),
       makeCheck({
         id: 'C6.e', statement: `…while the softmax Jacobian of the same rows has vanished.`,
-        quantity: `largest ‖J‖_F over the same rows`, measured: top.maxJacobianNorm as number, predicted: 0,
-        tolerance: top.jacobianUpperBound as number, toleranceBasis: 'the bound ‖J‖_F ≤ √(4ε² + ε⁴), ε = (C−1)e^(−m)',
+        quantity: `largest ‖J‖_F over the same rows`, measured: numberField(top, 'maxJacobianNorm'), predicted: 0,
+        tolerance: numberField(top, 'jacobianUpperBound'), toleranceBasis: 'the bound ‖J‖_F ≤ √(4ε² + ε⁴), ε = (C−1)e^(−m)',
       }),
     ];
     const dMax = Math.max(...dims);
-    const last = variance.find((r) => r.d === dMax) as Row;
+    const last = variance.find((r) => r.d === dMax) ?? {};
     return {
       checks,
       rows,
       meaning:
-        `At d = ${dMax} the classifier's logits had variance ${fmt(last.classifierVariance as number)} while q·k of unit-variance activations had ${fmt(last.attentionVariance as number)}: ` +
+        `At d = ${dMax} the classifier's logits had variance ${fmt(numberField(last, 'classifierVariance'))} while q·k of unit-variance activations had ${fmt(numberField(last, 'attentionVariance'))}: ` +
         `the classifier needs no 1/√d because its W already carries it, and training may rescale W at will. ` +
-        `Confidently wrong by m = ${top.margin}, the cross-entropy gradient in the logits had norm ${fmt(top.crossEntropyGradient as number)} (√2 = ${fmt(Math.SQRT2)}) while the softmax Jacobian had fallen to ${fmt(top.jacobianNorm as number)}: ` +
+        `Confidently wrong by m = ${top.margin}, the cross-entropy gradient in the logits had norm ${fmt(numberField(top, 'crossEntropyGradient'))} (√2 = ${fmt(Math.SQRT2)}) while the softmax Jacobian had fallen to ${fmt(numberField(top, 'jacobianNorm'))}: ` +
         `cross-entropy differentiates log p, whose gradient p − y skips the saturating Jacobian; attention's logits only reach the loss through J, and that is where the scale matters.`,
       findings: [],
       parameters: { classes: CLASSES, tokensPerD: tokens, rowsPerMargin: wrongRows, margins: MARGINS, dims },
@@ -135,7 +137,7 @@ export const classifier: Experiment = {
       { d: r.d, variance: r.theoryClassifier, logits: 'classifier z = W h' },
       { d: r.d, variance: r.theoryAttention, logits: 'attention q·k' },
     ]);
-    const margins = claim.rows.filter((r) => r.part === 'margin' && (r.margin as number) > 0);
+    const margins = claim.rows.filter((r) => r.part === 'margin' && (numberField(r, 'margin')) > 0);
     const gradients: Row[] = margins.flatMap((r) => [
       { margin: r.margin, norm: r.crossEntropyGradient, gradient: '‖p − y‖ (cross-entropy)' },
       { margin: r.margin, norm: r.jacobianNorm, gradient: '‖J‖_F (softmax Jacobian)' },

@@ -1,4 +1,4 @@
-import type { Cell, Row } from '../experiment.js';
+import type { Cell, Row } from '../types.js';
 
 /** One CSV (RFC 4180) from long-format rows: the columns are the union of the rows' keys, in first-seen order. */
 export function toCsv(rows: readonly Row[]): string {

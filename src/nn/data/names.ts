@@ -62,6 +62,7 @@ export function splitNames(names: readonly string[], seed: number, validationFra
   return { chars, validation: order.slice(0, nVal), train: order.slice(nVal) };
 }
 
+/** Each character of the names' alphabet to its token id (its index in data.chars). */
 export function charIndex(data: NamesData): Map<string, number> {
   return new Map(data.chars.map((c, i) => [c, i]));
 }

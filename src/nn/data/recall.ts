@@ -25,10 +25,12 @@ export function recallVocabSize(spec: RecallSpec): number {
   return 2 * spec.symbols;
 }
 
+/** The sequence length of recall with this many pairs: 4 tokens per pair (the pair, then its question and answer). */
 export function recallLength(pairs: number): number {
   return 4 * pairs;
 }
 
+/** `batch` random recall sequences drawn from `rng`, with only the answers scored (every other target is IGNORE). */
 export function recallBatch(rng: Rng, batch: number, spec: RecallSpec): Batch {
   const { symbols, pairs } = spec;
   if (!Number.isSafeInteger(pairs) || pairs < 1 || pairs > symbols) {

@@ -1,25 +1,13 @@
 import { ScaledotError } from '../../tensor/index.js';
-import { ABI_VERSION, CTRL, FLOAT_SLOTS, MAX_TASKS, type KernelExports } from './abi.js';
-import { canBlock, coreCount, isNode, nodeHost, sharedMemoryAvailable } from './platform.js';
-import { WORKER_SOURCE } from './worker-source.js';
+import { KernelRuntime, MAX_PAGES } from './dispatch.js';
+import { coreCount, isNode, nodeHost, sharedMemoryAvailable } from './platform.js';
+import { startNodeWorkers, startWebWorkers, type WorkerStarter } from './workers.js';
 
 /**
- * The WebAssembly attention kernels, loaded once per thread of JavaScript:
- * one module instance here plus one per worker, all over one memory.
- *
- * Threads. The public API is synchronous, so the calling thread is one of
- * the workers: it publishes a job in the control block, wakes the workers
- * (memory.atomic.notify), claims tasks like them, and when none is left
- * waits for the last ones in flight — Atomics.wait in Node (allowed on its
- * main thread) and in web workers, a spin on Atomics.load on a browser's main
- * thread (it only waits for tasks already running). Workers start with the
- * first job large enough to share (PARALLEL_MIN_FLOPS), as many as its tasks
- * can use, up to one per other core; until they are up they claim nothing,
- * so the first such calls run on fewer threads rather than wait for them.
- * Workers are unref'd: they never keep a process alive.
- *
- * Memory grows to the largest problem seen and is reused (a WebAssembly
- * memory cannot shrink); each call copies its inputs in and its results out.
+ * Module choice and loading for impl 'wasm': which of the four builds of
+ * assembly/ this engine runs (threads or not, relaxed SIMD or not), loaded
+ * once per thread of JavaScript — synchronously in Node, after
+ * initWasmAttention() in a browser — and what the public API reports about it.
  */
 
 export interface WasmAttentionInfo {
@@ -43,105 +31,6 @@ export interface WasmAttentionInfo {
 
 export type WasmPath =
   | 'wasm-relaxed-simd-threads' | 'wasm-relaxed-simd' | 'wasm-simd128-threads' | 'wasm-simd128' | 'unavailable';
-
-/** Jobs below this many flops run on the calling thread alone: a wake-up costs more than it saves. */
-const PARALLEL_MIN_FLOPS = 4e6;
-/** The control block sits at address 0; the module has no static data below this (asconfig memoryBase). */
-export const HEAP_BASE = 4096;
-const PAGE = 65536;
-const MAX_PAGES = 65536;
-
-export class KernelRuntime {
-  readonly exports: KernelExports;
-  readonly memory: WebAssembly.Memory;
-  readonly blockRows: number;
-  readonly blockCols: number;
-  /** The pool's size: the calling thread plus the workers it may start (one per other core). */
-  readonly poolThreads: number;
-  /** Threads a job may use, at most poolThreads (setWasmAttentionThreads). */
-  threadLimit: number;
-  /** Tasks run by workers so far (see WasmAttentionInfo.workerTasks). */
-  workerTasks = 0;
-  private generation = 0;
-  private workersFailed = false;
-  private workersStarted = 0;
-  private readonly startWorker: ((tid: number) => void) | null;
-
-  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, poolThreads: number, startWorker: ((tid: number) => void) | null) {
-    this.memory = memory;
-    const instance = new WebAssembly.Instance(module, { env: { memory } });
-    this.exports = instance.exports as unknown as KernelExports;
-    if (this.exports.abiVersion() !== ABI_VERSION) {
-      throw new Error(`attention.wasm has ABI ${this.exports.abiVersion()} but the loader expects ${ABI_VERSION}; rebuild with npm run build:wasm`);
-    }
-    this.blockRows = this.exports.blockRows();
-    this.blockCols = this.exports.blockCols();
-    this.poolThreads = startWorker === null ? 1 : poolThreads;
-    this.threadLimit = this.poolThreads;
-    this.startWorker = startWorker;
-  }
-
-  /**
-   * Starts workers until `count` exist. Workers are started by the first job
-   * that can use them, and only as many as it has tasks for: a process that
-   * only runs small attention never pays for threads, and a many-core
-   * machine starts no more workers than the work needs.
-   */
-  private ensureWorkers(count: number): void {
-    for (; this.workersStarted < Math.min(count, this.poolThreads - 1); this.workersStarted++) {
-      this.startWorker!(this.workersStarted + 1);
-    }
-  }
-
-  /** Grows memory so that [0, bytes) is addressable (callers keep within 2 GiB: see wasmBackend.supports). */
-  reserve(bytes: number): void {
-    const pages = Math.ceil(bytes / PAGE);
-    if (pages > MAX_PAGES) throw new Error(`wasm attention: ${bytes} bytes exceed the 4 GiB of a WebAssembly memory`);
-    const have = this.memory.buffer.byteLength / PAGE;
-    if (pages > have) this.memory.grow(pages - have);
-  }
-
-  /**
-   * Runs one job to completion: `params` by slot (floats where FLOAT_SLOTS
-   * says so), `flops` decides whether waking workers is worth it.
-   */
-  run(params: ReadonlyMap<number, number>, nTasks: number, flops: number): void {
-    if (nTasks === 0) return;
-    if (nTasks > MAX_TASKS) throw new ScaledotError('E_SHAPE', `wasm attention: ${nTasks} tasks exceed the kernel's limit of ${MAX_TASKS}; use impl 'tiled'`);
-    const buffer = this.memory.buffer;
-    const words = new Int32Array(buffer, 0, CTRL.bytes / 4);
-    const floats = new Float32Array(buffer, 0, CTRL.bytes / 4);
-    for (const [slot, value] of params) {
-      const at = CTRL.params / 4 + slot;
-      if (FLOAT_SLOTS.has(slot)) floats[at] = value;
-      else words[at] = value;
-    }
-    this.generation = (this.generation + 1) & 0xffff;
-    Atomics.store(words, CTRL.done / 4, 0);
-    Atomics.store(words, CTRL.error / 4, 0);
-    const claim = new BigInt64Array(buffer, CTRL.claim, 1);
-    Atomics.store(claim, 0, (BigInt(this.generation) << 48n) | (BigInt(nTasks) << 24n));
-    const parallel = this.threadLimit > 1 && nTasks > 1 && flops >= PARALLEL_MIN_FLOPS && !this.workersFailed;
-    if (parallel) {
-      this.ensureWorkers(Math.min(this.threadLimit, nTasks) - 1);
-      Atomics.add(words, CTRL.wake / 4, 1);
-      Atomics.notify(words, CTRL.wake / 4, this.threadLimit - 1);
-    }
-    const mine = this.exports.runJob(0, 0);
-    // Even when no worker was woken for this job, one woken late for an earlier
-    // job may have claimed a task of this one: wait until every task is done.
-    if (this.workersStarted === 0) return;
-    const block = canBlock();
-    for (let done = Atomics.load(words, CTRL.done / 4); done < nTasks; done = Atomics.load(words, CTRL.done / 4)) {
-      if (Atomics.load(words, CTRL.error / 4) !== 0) {
-        this.workersFailed = true;
-        throw new Error('wasm attention: a worker thread failed during the job; later calls run on the calling thread only');
-      }
-      if (block) Atomics.wait(words, CTRL.done / 4, done, 100);
-    }
-    this.workerTasks += nTasks - mine;
-  }
-}
 
 interface LoadState {
   runtime: KernelRuntime | null;
@@ -202,8 +91,6 @@ function newMemory(shared: boolean): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared } as WebAssembly.MemoryDescriptor);
 }
 
-type WorkerStarter = (module: WebAssembly.Module, memory: WebAssembly.Memory) => ((tid: number) => void) | null;
-
 /**
  * Loads the threaded module (with workers) where memory can be shared and
  * there is more than one core, else the single-threaded one; a null runtime
@@ -228,29 +115,6 @@ function load(source: ModuleSource, startWorkers: WorkerStarter): LoadState {
   if (typeof picked === 'string') return { runtime: null, relaxed: false, reason: picked };
   const runtime = new KernelRuntime(picked.module, newMemory(false), 1, null);
   return { runtime, relaxed: picked.relaxed, reason: `one thread: ${threadReason}` };
-}
-
-function startNodeWorkers(module: WebAssembly.Module, memory: WebAssembly.Memory): (tid: number) => void {
-  const { Worker } = nodeHost!.workerThreads;
-  return (tid) => {
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { module, memory, ctrl: 0, tid },
-      // The worker runs a few lines of JavaScript, then stays in WebAssembly: a small heap is plenty.
-      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 8 },
-    });
-    worker.unref();
-    worker.on('error', () => { /* raised in the error word; the caller reports it */ });
-  };
-}
-
-function startWebWorkers(module: WebAssembly.Module, memory: WebAssembly.Memory): ((tid: number) => void) | null {
-  if (typeof Worker === 'undefined' || typeof Blob === 'undefined' || typeof URL.createObjectURL !== 'function') return null;
-  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
-  return (tid) => {
-    const worker = new Worker(url);
-    worker.postMessage({ module, memory, ctrl: 0, tid });
-  };
 }
 
 const nodeSource: ModuleSource = {

@@ -1,0 +1,127 @@
+import { ScaledotError } from '../../tensor/index.js';
+import { ABI_VERSION, CTRL, KIND, MAX_TASKS, PARAMS, SLOT, type JobParams, type KernelExports, type KernelKind, type ParamName } from './abi.js';
+import { canBlock } from './platform.js';
+
+/**
+ * Job dispatch for the WebAssembly attention kernels: one module instance on
+ * the calling thread, over the memory its workers share.
+ *
+ * The public API is synchronous, so the calling thread is one of the
+ * workers: it publishes a job in the control block, wakes the workers
+ * (memory.atomic.notify), claims tasks like them, and when none is left
+ * waits for the last ones in flight — Atomics.wait in Node (allowed on its
+ * main thread) and in web workers, a spin on Atomics.load on a browser's main
+ * thread (it only waits for tasks already running). Workers start with the
+ * first job large enough to share (PARALLEL_MIN_FLOPS), as many as its tasks
+ * can use, up to one per other core; until they are up they claim nothing,
+ * so the first such calls run on fewer threads rather than wait for them.
+ *
+ * Memory grows to the largest problem seen and is reused (a WebAssembly
+ * memory cannot shrink); each call copies its inputs in and its results out.
+ */
+
+/** Jobs below this many flops run on the calling thread alone: a wake-up costs more than it saves. */
+const PARALLEL_MIN_FLOPS = 4e6;
+const PAGE = 65536;
+/** A WebAssembly memory holds at most 4 GiB. */
+export const MAX_PAGES = 65536;
+
+/** Whether each slot holds a float (written through a Float32Array view) rather than 32 integer bits. */
+const FLOAT_SLOT: readonly boolean[] = Object.values(PARAMS).map((p) => p.type === 'f32');
+
+export class KernelRuntime {
+  readonly exports: KernelExports;
+  readonly memory: WebAssembly.Memory;
+  readonly blockRows: number;
+  readonly blockCols: number;
+  /** The pool's size: the calling thread plus the workers it may start (one per other core). */
+  readonly poolThreads: number;
+  /** Threads a job may use, at most poolThreads (setWasmAttentionThreads). */
+  threadLimit: number;
+  /** Tasks run by workers so far (see WasmAttentionInfo.workerTasks). */
+  workerTasks = 0;
+  private generation = 0;
+  private workersFailed = false;
+  private workersStarted = 0;
+  private readonly startWorker: ((tid: number) => void) | null;
+
+  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, poolThreads: number, startWorker: ((tid: number) => void) | null) {
+    this.memory = memory;
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    this.exports = instance.exports as unknown as KernelExports;
+    if (this.exports.abiVersion() !== ABI_VERSION) {
+      throw new Error(`attention.wasm has ABI ${this.exports.abiVersion()} but the loader expects ${ABI_VERSION}; rebuild with npm run build:wasm`);
+    }
+    this.blockRows = this.exports.blockRows();
+    this.blockCols = this.exports.blockCols();
+    this.poolThreads = startWorker === null ? 1 : poolThreads;
+    this.threadLimit = this.poolThreads;
+    this.startWorker = startWorker;
+  }
+
+  /**
+   * Starts workers until `count` exist. Workers are started by the first job
+   * that can use them, and only as many as it has tasks for: a process that
+   * only runs small attention never pays for threads, and a many-core
+   * machine starts no more workers than the work needs.
+   */
+  private ensureWorkers(count: number): void {
+    for (; this.workersStarted < Math.min(count, this.poolThreads - 1); this.workersStarted++) {
+      this.startWorker!(this.workersStarted + 1);
+    }
+  }
+
+  /** Grows memory so that [0, bytes) is addressable (callers keep within 2 GiB: see wasmBackend.supports). */
+  reserve(bytes: number): void {
+    const pages = Math.ceil(bytes / PAGE);
+    if (pages > MAX_PAGES) throw new Error(`wasm attention: ${bytes} bytes exceed the 4 GiB of a WebAssembly memory`);
+    const have = this.memory.buffer.byteLength / PAGE;
+    if (pages > have) this.memory.grow(pages - have);
+  }
+
+  /**
+   * Runs one job to completion: `kind` over `nTasks` tasks, with the
+   * parameters its kernel reads; `flops` decides whether waking workers is
+   * worth it.
+   */
+  run<K extends KernelKind>(kind: K, params: JobParams[K], nTasks: number, flops: number): void {
+    if (nTasks === 0) return;
+    if (nTasks > MAX_TASKS) throw new ScaledotError('E_SHAPE', `wasm attention: ${nTasks} tasks exceed the kernel's limit of ${MAX_TASKS}; use impl 'tiled'`);
+    const buffer = this.memory.buffer;
+    const words = new Int32Array(buffer, 0, CTRL.bytes / 4);
+    const floats = new Float32Array(buffer, 0, CTRL.bytes / 4);
+    const base = CTRL.params / 4;
+    words[base + SLOT.kind] = KIND[kind];
+    for (const [name, value] of Object.entries(params) as [ParamName, number][]) {
+      const slot = SLOT[name];
+      if ((slot as number | undefined) === undefined) throw new Error(`wasm attention: ${name} is not a kernel parameter (see abi.ts)`);
+      if (FLOAT_SLOT[slot]) floats[base + slot] = value;
+      else words[base + slot] = value;
+    }
+    this.generation = (this.generation + 1) & 0xffff;
+    Atomics.store(words, CTRL.done / 4, 0);
+    Atomics.store(words, CTRL.error / 4, 0);
+    const claim = new BigInt64Array(buffer, CTRL.claim, 1);
+    Atomics.store(claim, 0, (BigInt(this.generation) << 48n) | (BigInt(nTasks) << 24n));
+    const parallel = this.threadLimit > 1 && nTasks > 1 && flops >= PARALLEL_MIN_FLOPS && !this.workersFailed;
+    if (parallel) {
+      this.ensureWorkers(Math.min(this.threadLimit, nTasks) - 1);
+      Atomics.add(words, CTRL.wake / 4, 1);
+      Atomics.notify(words, CTRL.wake / 4, this.threadLimit - 1);
+    }
+    const mine = this.exports.runJob(0, 0);
+    // Even when no worker was woken for this job, one woken late for an earlier
+    // job may have claimed a task of this one: wait until every task is done.
+    if (this.workersStarted === 0) return;
+    const block = canBlock();
+    for (let done = Atomics.load(words, CTRL.done / 4); done < nTasks; done = Atomics.load(words, CTRL.done / 4)) {
+      if (Atomics.load(words, CTRL.error / 4) !== 0) {
+        this.workersFailed = true;
+        throw new Error('wasm attention: a worker thread failed during the job; later calls run on the calling thread only');
+      }
+      if (block) Atomics.wait(words, CTRL.done / 4, done, 100);
+    }
+    this.workerTasks += nTasks - mine;
+  }
+}
+

@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import {
+  LAYOUTS, checkInspectOptions, checkJsonPath, checkOutDir, formatTable, inspect, reportFiles, writeAtomic, writeReport,
+  type InspectOptions, type Layout,
+} from '../inspect/index.js';
+import { ScaledotError } from '../tensor/index.js';
+import { packageVersion } from './version.js';
+
+interface InspectFlags {
+  q?: string;
+  k?: string;
+  layout: string;
+  heads?: string;
+  kvHeads?: string;
+  scale?: string;
+  causal?: boolean;
+  json?: string;
+  out?: string;
+}
+
+function positiveInt(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) <= 0) throw new ScaledotError('E_OPTION', `inspect: ${flag} is ${JSON.stringify(raw)}; expected a positive integer`);
+  return Number(raw);
+}
+
+export function registerInspect(program: Command): void {
+  program
+    .command('inspect')
+    .description("Report how a model's own attention behaves, per layer and head, from its Q and K (.safetensors, .npy, .npz).")
+    .argument('[files...]', '.safetensors or .npz files whose Q/K pairs are found by name (PREFIX.q + PREFIX.k, query/key, q_proj/k_proj)')
+    .option('--q <name>', 'the query: a tensor name in the files, or with no files a .npy file')
+    .option('--k <name>', 'the key: a tensor name in the files, or with no files a .npy file')
+    .option('--layout <layout>', `rank-4 layout: ${LAYOUTS.join(' | ')} (batch, heads, length, headDim or batch, length, heads, headDim)`, 'bhld')
+    .option('--heads <h>', "Q's heads, to split rank-3 (batch, length, heads*headDim) tensors")
+    .option('--kv-heads <h>', "K's heads where K has fewer than Q (GQA; default --heads)")
+    .option('--scale <x>', 'the scale of q.k (default 1/sqrt(headDim))')
+    .option('--causal', 'mask key j > i + S - L (bottom-right, as the library)')
+    .option('--json <file>', 'write the figures as JSON (- for stdout)')
+    .option('--out <dir>', 'write an HTML report and CSV files into this directory')
+    .action(async (files: string[], flags: InspectFlags) => runInspect(files, flags));
+}
+
+async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
+  if (!(LAYOUTS as readonly string[]).includes(flags.layout)) {
+    throw new ScaledotError('E_OPTION', `inspect: --layout is ${JSON.stringify(flags.layout)}; expected one of ${LAYOUTS.join(', ')}`);
+  }
+  const scale = flags.scale === undefined ? undefined : Number(flags.scale);
+  if (flags.scale !== undefined && (flags.scale.trim() === '' || Number.isNaN(scale))) throw new ScaledotError('E_OPTION', `inspect: --scale is ${JSON.stringify(flags.scale)}; expected a number`);
+  const tty = process.stderr.isTTY === true;
+  const opts: InspectOptions = {
+    files, q: flags.q, k: flags.k, layout: flags.layout as Layout,
+    heads: positiveInt('--heads', flags.heads), kvHeads: positiveInt('--kv-heads', flags.kvHeads), scale, causal: flags.causal === true,
+    onProgress: tty ? (p) => process.stderr.write(`\rinspect: layer ${p.layerIndex + 1}/${p.layers} ${p.layer} · head ${p.head + 1}/${p.heads}`.slice(0, 79).padEnd(80)) : undefined,
+  };
+  checkInspectOptions(opts);
+  // Outputs are checked before any tensor is read, and written only once every figure is in.
+  if (flags.json !== undefined && flags.json !== '-') checkJsonPath(flags.json);
+  if (flags.out !== undefined) checkOutDir(flags.out);
+  const result = await inspect(opts, packageVersion());
+  if (tty) process.stderr.write(`\r${' '.repeat(80)}\r`);
+  if (flags.json === '-') process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else if (flags.json !== undefined) writeAtomic(flags.json, `${JSON.stringify(result, null, 2)}\n`, 'inspect: --json');
+  if (flags.out !== undefined) writeReport(flags.out, await reportFiles(result));
+  if (flags.json === undefined && flags.out === undefined) process.stdout.write(formatTable(result));
+  else if (flags.json !== '-') process.stderr.write(`inspect: ${result.heads.length} head(s) of ${result.inputs.length} layer(s), ${result.findings.length} finding(s)${flags.json ? `; JSON in ${flags.json}` : ''}${flags.out ? `; report in ${flags.out}` : ''}\n`);
+}

@@ -1,0 +1,39 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { captureQueryKey, type TrainResult } from '../nn/index.js';
+import { safetensorsBytes, writeAtomic } from '../inspect/index.js';
+import { ScaledotError } from '../tensor/index.js';
+
+/**
+ * train --save-qk FILE: checked before training (so a bad path fails before
+ * minutes of work), written after it: every layer's q and k on the held-out
+ * batch of the longest sequences (the most keys per query), layout bhld,
+ * named layers.N.attn.q / layers.N.attn.k so that `scaledot inspect FILE`
+ * pairs them. Returns the function that writes the file and says what it wrote.
+ */
+export function prepareSaveQk(path: string): (result: TrainResult) => string {
+  const where = `train: --save-qk ${path}`;
+  if (!path.endsWith('.safetensors')) throw new ScaledotError('E_OPTION', `${where}: expected a file name ending in .safetensors`);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+    accessSync(dirname(path), constants.W_OK);
+  } catch (err) {
+    throw new ScaledotError('E_IO', `${where}: its directory cannot be written: ${(err as Error).message}`);
+  }
+  if (isDirectory) throw new ScaledotError('E_IO', `${where} is a directory; give a file`);
+  return (result) => {
+    const longest = result.task.validation.reduce((a, b) => (b.length > a.length ? b : a));
+    const captured = captureQueryKey(result.model, longest);
+    const tensors = captured.flatMap((c) => [
+      { name: `layers.${c.layer}.attn.q`, shape: c.shape, data: c.q },
+      { name: `layers.${c.layer}.attn.k`, shape: c.shape, data: c.k },
+    ]);
+    const scale = captured[0].scale;
+    const metadata = { producer: 'scaledot train', scaleRule: result.config.scaleRule, scale: String(scale), layout: 'bhld', causal: 'true' };
+    writeAtomic(path, Buffer.from(safetensorsBytes(tensors, metadata)), 'train: --save-qk');
+    const cap = result.config.scaleRule === 'softcap' ? ', then capped at 50 (see whatIf.softcap50)' : '';
+    return `Q and K of ${captured.length} layer(s) on a held-out batch, shape [${captured[0].shape.join(',')}] (bhld), written to ${path}; ` +
+      `the model scales q·k by ${scale}${cap}: scaledot inspect ${path} --causal --scale ${scale}\n`;
+  };
+}

@@ -1,0 +1,220 @@
+import { softmaxRowFigures } from '../lab/softmax-stats.js';
+import { median } from '../lab/stats.js';
+import { softmaxRowSafe } from '../softmax/index.js';
+import type { QkView } from './view.js';
+
+/** The figures a what-if scale is compared on. */
+export interface ScaleFigures {
+  logitStd: number;
+  entropyRatioMean: number;
+  maxProbMean: number;
+  saturatedShare: number;
+}
+
+/** One head's figures: the JSON's `heads[]` element (its field names are a contract). */
+export interface HeadFigures extends ScaleFigures {
+  layer: string;
+  head: number;
+  queries: number;
+  keys: number;
+  headDim: number;
+  logitMax: number;
+  jacobianNormMedian: number;
+  firstKeyMass: number;
+  fp16: { scoreMaxAbs: number; overflowShare: number };
+  whatIf: { rsqrt: ScaleFigures; inverse: ScaleFigures; qkNorm: ScaleFigures; softcap50: ScaleFigures };
+}
+
+export type HeadOutcome =
+  | { kind: 'figures'; figures: HeadFigures; /** Mean of 1/n over the rows: key 0's weight if every row were uniform. */ uniformFirstKeyMass: number }
+  | { kind: 'non-finite'; layer: string; head: number; qCount: number; kCount: number };
+
+/** A row counts as saturated when its largest weight exceeds this. */
+export const SATURATED = 0.99;
+/** The largest finite float16: |q·k| beyond it is ±Infinity in a float16 matmul that scales afterwards. */
+export const FLOAT16_MAX = 65504;
+export const SOFTCAP = 50;
+/** Positions of the two what-ifs that change more than the scale, in analyzeHead's list of variants. */
+const QK_NORM = 3;
+const SOFTCAP_50 = 4;
+
+/**
+ * Population moments, merged a row at a time (Chan et al.): each row's mean
+ * and squared deviations by two passes, so nothing cancels when the mean is
+ * large against the spread, and no division per value.
+ */
+class Moments {
+  n = 0;
+  mean = 0;
+  m2 = 0;
+  addRow(x: Float64Array, count: number): void {
+    let sum = 0;
+    for (let j = 0; j < count; j++) sum += x[j];
+    const rowMean = sum / count;
+    let rowM2 = 0;
+    for (let j = 0; j < count; j++) rowM2 += (x[j] - rowMean) ** 2;
+    const n = this.n + count;
+    const delta = rowMean - this.mean;
+    this.mean += (delta * count) / n;
+    this.m2 += rowM2 + (delta * delta * this.n * count) / n;
+    this.n = n;
+  }
+  std(): number {
+    return this.n === 0 ? NaN : Math.sqrt(this.m2 / this.n);
+  }
+}
+
+/**
+ * Entropy and max of softmax(x[0..n)) in one pass and one log:
+ *   m = max x,  eⱼ = exp(xⱼ − m),  l = Σ eⱼ = 1 + rest,
+ *   max p = 1/l,  H = ln l − Σ eⱼ (xⱼ − m) / l
+ * Both terms of H are ≥ 0 (xⱼ − m ≤ 0), so nothing cancels near one-hot, and
+ * ln l is log1p(rest), exact when the other keys' weights are tiny.
+ */
+function entropyAndMax(x: Float64Array, n: number): { entropy: number; maxProb: number } {
+  let m = -Infinity;
+  for (let j = 0; j < n; j++) if (x[j] > m) m = x[j];
+  let l = 0;
+  let weighted = 0;
+  for (let j = 0; j < n; j++) {
+    const d = x[j] - m;
+    const e = Math.exp(d);
+    l += e;
+    weighted += e * d;
+  }
+  return { entropy: Math.log1p(l - 1) - weighted / l, maxProb: 1 / l };
+}
+
+/** Per-scale running sums: logit moments over all unmasked scores, row figures over rows with ≥ 2 keys. */
+class ScaleTally {
+  readonly logits = new Moments();
+  rows = 0;
+  entropyRatio = 0;
+  maxProb = 0;
+  saturated = 0;
+  figures(): ScaleFigures {
+    const r = this.rows;
+    return { logitStd: this.logits.std(), entropyRatioMean: this.entropyRatio / r, maxProbMean: this.maxProb / r, saturatedShare: this.saturated / r };
+  }
+}
+
+/**
+ * The figures of query head `head` of one layer, pooled over the batch. Scores
+ * are s·q_i·k_j over the unmasked keys (causal: j ≤ i + S − L). Under each
+ * scale the softmax row p gives H(p)/ln n, max p, whether max p > 0.99, and for
+ * the scale in use also ‖diag(p) − ppᵀ‖_F and p_0; rows with one key are left
+ * out of these (their softmax is 1 whatever the scale). The what-ifs are
+ * rsqrt (1/√d), inverse (1/d), qkNorm (q/rms(q) · k/rms(k) / √d, no epsilon)
+ * and softcap50 (50·tanh(s·q·k / 50)).
+ */
+export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, scale: number, causal: boolean): HeadOutcome {
+  const kvHead = Math.floor(head / (q.heads / k.heads));
+  const qCount = countNonFinite(q, head);
+  const kCount = countNonFinite(k, kvHead);
+  if (qCount > 0 || kCount > 0) return { kind: 'non-finite', layer, head, qCount, kCount };
+
+  // q: [B, Hq, L, D] and k: [B, Hkv, S, D], read through their strides.
+  const { batch: B, length: L, dim: D } = q;
+  const S = k.length;
+  const qRms = rowRms(q, head);
+  const kRms = rowRms(k, kvHead);
+  // The logits' scale per variant: in use, rsqrt, inverse, qkNorm (of the normalised vectors), softcap50 (capped after it).
+  const scales = [scale, 1 / Math.sqrt(D), 1 / D, 1 / Math.sqrt(D), scale];
+  const tallies = scales.map(() => new ScaleTally());
+  const jacobianNorms = new Float64Array(B * L);
+  let logitMax = -Infinity;
+  let firstKeyMass = 0;
+  let uniformFirstKeyMass = 0;
+  let scoreMaxAbs = 0;
+  let overflow = 0;
+  let pairs = 0;
+  const dots = new Float64Array(S);
+  const logits = new Float64Array(S);
+  const probs = new Float64Array(S);
+
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < L; i++) {
+      const n = causal ? Math.min(S, i + S - L + 1) : S;
+      const qBase = b * q.strideB + head * q.strideH + i * q.strideL;
+      for (let j = 0; j < n; j++) {
+        const kBase = b * k.strideB + kvHead * k.strideH + j * k.strideL;
+        let dot = 0;
+        for (let e = 0; e < D; e++) dot += q.data[qBase + e] * k.data[kBase + e];
+        dots[j] = dot;
+        const a = Math.abs(dot);
+        if (a > scoreMaxAbs) scoreMaxAbs = a;
+        if (a > FLOAT16_MAX) overflow++;
+      }
+      pairs += n;
+      for (let v = 0; v < scales.length; v++) {
+        const t = tallies[v];
+        for (let j = 0; j < n; j++) {
+          let x = scales[v] * dots[j];
+          if (v === QK_NORM) x /= qRms[b * L + i] * kRms[b * S + j];
+          else if (v === SOFTCAP_50) x = SOFTCAP * Math.tanh(x / SOFTCAP);
+          logits[j] = x;
+          if (v === 0 && x > logitMax) logitMax = x;
+        }
+        t.logits.addRow(logits, n);
+        if (n < 2) continue;
+        let maxProb: number;
+        let entropy: number;
+        if (v === 0) {
+          // The scale in use also gives the Jacobian norm and p₀: the library's softmax and the lab's row figures.
+          softmaxRowSafe({ data: logits, offset: 0, length: n, stride: 1 }, { data: probs, offset: 0, length: n, stride: 1 }, 'float64');
+          const f = softmaxRowFigures(probs, 0, n);
+          ({ maxProb, entropy } = f);
+          jacobianNorms[t.rows] = f.jacobianNorm;
+          firstKeyMass += probs[0];
+          uniformFirstKeyMass += 1 / n;
+        } else {
+          ({ maxProb, entropy } = entropyAndMax(logits, n));
+        }
+        t.entropyRatio += entropy / Math.log(n);
+        t.maxProb += maxProb;
+        if (maxProb > SATURATED) t.saturated++;
+        t.rows++;
+      }
+    }
+  }
+  const rows = tallies[0].rows;
+  const [inUse, rsqrt, inverse, qkNorm, softcap50] = tallies.map((t) => t.figures());
+  return {
+    kind: 'figures',
+    uniformFirstKeyMass: uniformFirstKeyMass / rows,
+    figures: {
+      layer, head, queries: L, keys: S, headDim: D,
+      logitStd: inUse.logitStd, logitMax,
+      entropyRatioMean: inUse.entropyRatioMean, maxProbMean: inUse.maxProbMean, saturatedShare: inUse.saturatedShare,
+      jacobianNormMedian: rows === 0 ? NaN : median(jacobianNorms.subarray(0, rows)),
+      firstKeyMass: firstKeyMass / rows,
+      fp16: { scoreMaxAbs, overflowShare: overflow / pairs },
+      whatIf: { rsqrt, inverse, qkNorm, softcap50 },
+    },
+  };
+}
+
+function countNonFinite(x: QkView, head: number): number {
+  let count = 0;
+  for (let b = 0; b < x.batch; b++) {
+    for (let l = 0; l < x.length; l++) {
+      const base = b * x.strideB + head * x.strideH + l * x.strideL;
+      for (let e = 0; e < x.dim; e++) if (!Number.isFinite(x.data[base + e])) count++;
+    }
+  }
+  return count;
+}
+
+/** rms over the head dim of every vector of one head: [batch · length]. */
+function rowRms(x: QkView, head: number): Float64Array {
+  const out = new Float64Array(x.batch * x.length);
+  for (let b = 0; b < x.batch; b++) {
+    for (let l = 0; l < x.length; l++) {
+      const base = b * x.strideB + head * x.strideH + l * x.strideL;
+      let s = 0;
+      for (let e = 0; e < x.dim; e++) s += x.data[base + e] ** 2;
+      out[b * x.length + l] = Math.sqrt(s / x.dim);
+    }
+  }
+  return out;
+}

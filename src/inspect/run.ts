@@ -1,0 +1,156 @@
+import { ScaledotError } from '../tensor/index.js';
+import { analyzeHead, type HeadFigures } from './figures.js';
+import { headFindings, type Finding } from './findings.js';
+import { listTensors } from './files.js';
+import { fileLayerName, pairByNames, pairTensors, type LayerInput } from './pairing.js';
+import type { StoredTensor } from './stored.js';
+import { checkPair, headsShape, type HeadsShape, type Layout } from './view.js';
+
+export interface InspectOptions {
+  files: readonly string[];
+  /** Tensor names inside `files`, or, with no files, the .npy files of Q and K. */
+  q?: string;
+  k?: string;
+  layout: Layout;
+  /** Q's heads, for rank-3 (batch, length, heads·headDim) tensors; K's default to the same. */
+  heads?: number;
+  kvHeads?: number;
+  /** Default 1/√headDim. */
+  scale?: number;
+  causal: boolean;
+  /** Progress: called before each head, with the layer's place among the layers and the head's among its heads. */
+  onProgress?: (p: { layerIndex: number; layers: number; layer: string; head: number; heads: number }) => void;
+}
+
+export interface TensorInput {
+  file: string;
+  name: string;
+  dtype: string;
+  shape: number[];
+}
+
+export interface LayerSummary {
+  layer: string;
+  q: TensorInput;
+  k: TensorInput;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  scale: number;
+}
+
+/** The --json document (its field names are a contract). */
+export interface InspectResult {
+  tool: 'scaledot inspect';
+  version: string;
+  /** The scale used; null only when it was not given and the layers' head dims differ (each layer then used 1/√its headDim). */
+  scale: number | null;
+  layout: Layout;
+  causal: boolean;
+  inputs: LayerSummary[];
+  heads: HeadFigures[];
+  findings: Finding[];
+}
+
+interface PlannedLayer extends LayerSummary {
+  input: LayerInput;
+  qShape: HeadsShape;
+  kShape: HeadsShape;
+}
+
+/** The layers named by the files and --q/--k, by name only: no tensor is read. */
+export async function resolveLayers(opts: InspectOptions): Promise<LayerInput[]> {
+  if ((opts.q === undefined) !== (opts.k === undefined)) throw new ScaledotError('E_OPTION', 'inspect: --q and --k go together; give both or neither');
+  if (opts.files.length === 0) {
+    if (opts.q === undefined || opts.k === undefined) throw new ScaledotError('E_OPTION', 'inspect: give a file (.safetensors, .npz) or --q FILE --k FILE (.npy)');
+    const single = async (path: string, flag: string): Promise<StoredTensor> => {
+      const tensors = await listTensors(path);
+      if (tensors.length !== 1) throw new ScaledotError('E_ARG', `inspect: ${flag} ${path} holds ${tensors.length} tensors; name one with ${flag} NAME and give the file as an argument`);
+      return tensors[0];
+    };
+    return [{ layer: fileLayerName(opts.q), q: await single(opts.q, '--q'), k: await single(opts.k, '--k') }];
+  }
+  const listed = [];
+  for (const file of opts.files) listed.push({ file, tensors: await listTensors(file) });
+  if (opts.q !== undefined && opts.k !== undefined) return [pairByNames(listed, opts.q, opts.k)];
+  const layers: LayerInput[] = [];
+  for (const { file, tensors } of listed) {
+    const found = pairTensors(file, tensors);
+    if (found.length === 0) {
+      throw new ScaledotError('E_ARG', `inspect: ${file} holds no Q/K pair by name (PREFIX.q and PREFIX.k, or query/key, q_proj/k_proj, after . / _); name them with --q NAME --k NAME`);
+    }
+    layers.push(...found);
+  }
+  return layers;
+}
+
+/** Reads every layer's headers and checks shapes, dtypes and options before any values are read. */
+async function plan(opts: InspectOptions, layers: LayerInput[]): Promise<PlannedLayer[]> {
+  const seen = new Map<string, string>();
+  const planned: PlannedLayer[] = [];
+  for (const input of layers) {
+    const other = seen.get(input.layer);
+    if (other !== undefined) throw new ScaledotError('E_ARG', `inspect: layer ${input.layer} is in both ${other} and ${input.q.file}; give the files one at a time`);
+    seen.set(input.layer, input.q.file);
+    const describe = async (t: StoredTensor, role: 'Q' | 'K'): Promise<[TensorInput, HeadsShape]> => {
+      const h = await t.header();
+      const what = `${t.file}: tensor ${t.name} (${role})`;
+      if (h.dtype === null) throw new ScaledotError('E_DTYPE', `inspect: ${what} has dtype ${h.fileDType}; expected a float: F64, F32, F16, BF16 (safetensors) or <f8, <f4, <f2 (NumPy)`);
+      // K's heads default to Q's only where they must be given (rank 3); a rank-4 K says its own (GQA).
+      const heads = role === 'Q' ? opts.heads : opts.kvHeads ?? (h.shape.length === 3 ? opts.heads : undefined);
+      const shape = headsShape(`inspect: ${what}`, h.shape, opts.layout, heads, role === 'Q' ? '--heads' : opts.kvHeads === undefined ? '--kv-heads (default --heads)' : '--kv-heads');
+      return [{ file: t.file, name: t.name, dtype: h.fileDType, shape: h.shape }, shape];
+    };
+    const [q, qShape] = await describe(input.q, 'Q');
+    const [k, kShape] = await describe(input.k, 'K');
+    checkPair(input.layer, `${q.file}: ${q.name} (Q)`, `${k.file}: ${k.name} (K)`, qShape, kShape, opts.causal);
+    planned.push({
+      layer: input.layer, q, k, heads: qShape.heads, kvHeads: kShape.heads, headDim: qShape.dim,
+      scale: opts.scale ?? 1 / Math.sqrt(qShape.dim), input, qShape, kShape,
+    });
+  }
+  // Depth order: layer names sorted with their numbers read as numbers (layers.10 after layers.9).
+  const collator = new Intl.Collator('en', { numeric: true });
+  return planned.sort((a, b) => collator.compare(a.layer, b.layer));
+}
+
+export function checkInspectOptions(opts: InspectOptions): void {
+  for (const [flag, v] of [['--heads', opts.heads], ['--kv-heads', opts.kvHeads]] as const) {
+    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new ScaledotError('E_OPTION', `inspect: ${flag} is ${v}; expected a positive integer`);
+  }
+  if (opts.scale !== undefined && !(Number.isFinite(opts.scale) && opts.scale > 0)) {
+    throw new ScaledotError('E_OPTION', `inspect: --scale is ${opts.scale}; expected a finite number > 0`);
+  }
+}
+
+/**
+ * Inspects every layer: headers and shapes first (bad input fails before any
+ * values are read), then one layer at a time, so memory holds one Q/K pair.
+ */
+export async function inspect(opts: InspectOptions, version: string): Promise<InspectResult> {
+  checkInspectOptions(opts);
+  const layers = await plan(opts, await resolveLayers(opts));
+  const heads: HeadFigures[] = [];
+  const findings: Finding[] = [];
+  for (const [done, layer] of layers.entries()) {
+    const q = { ...layer.qShape, data: await layer.input.q.read() };
+    const k = { ...layer.kShape, data: await layer.input.k.read() };
+    for (let h = 0; h < layer.heads; h++) {
+      opts.onProgress?.({ layerIndex: done, layers: layers.length, layer: layer.layer, head: h, heads: layer.heads });
+      const outcome = analyzeHead(layer.layer, q, k, h, layer.scale, opts.causal);
+      if (outcome.kind === 'figures') heads.push(outcome.figures);
+      findings.push(...headFindings(outcome));
+    }
+  }
+  const scales = new Set(layers.map((l) => l.scale));
+  return {
+    tool: 'scaledot inspect',
+    version,
+    scale: scales.size === 1 ? [...scales][0] : null,
+    layout: opts.layout,
+    causal: opts.causal,
+    inputs: layers.map(({ layer, q, k, heads: hq, kvHeads, headDim, scale }) => ({ layer, q, k, heads: hq, kvHeads, headDim, scale })),
+    heads,
+    findings,
+  };
+}
