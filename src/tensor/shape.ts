@@ -30,7 +30,7 @@ export function normalizeAxis(fn: string, axis: unknown, shape: readonly number[
   if (typeof axis !== 'number' || !Number.isInteger(axis)) {
     throw new ScaledotError(
       'E_OPTION',
-      `${fn}: axis must be an integer, got ${typeof axis === 'string' ? `the string ${JSON.stringify(axis)}` : String(axis)}; expected an integer in [${-rank}, ${rank - 1}] for a tensor of shape ${formatShape(shape)}`,
+      `${fn}: axis ${typeof axis === 'string' ? `${JSON.stringify(axis)} (a string)` : String(axis)} must be an integer; expected one in [${-rank}, ${rank - 1}] for a tensor of shape ${formatShape(shape)}`,
     );
   }
   if (axis < -rank || axis >= rank) {

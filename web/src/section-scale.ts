@@ -28,7 +28,7 @@ export async function mountScaleSection(section: HTMLElement): Promise<void> {
   const curveCharts = [
     new LiveChart(byId('chart-curve-entropy'), curveSpec('Entropy (nats)', 'entropy')),
     new LiveChart(byId('chart-curve-maxprob'), curveSpec('Max probability', 'max p')),
-    new LiveChart(byId('chart-curve-jacobian'), curveSpec('Jacobian norm', '‖diag(p) − ppᵀ‖ (Frobenius)')),
+    new LiveChart(byId('chart-curve-jacobian'), curveSpec('Jacobian norm (Frobenius)', '‖diag(p) − ppᵀ‖')),
   ];
 
   let lastSeed = checkedSeed(seed, 1);
