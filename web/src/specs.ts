@@ -82,7 +82,7 @@ export function probabilityBarsSpec(): TopLevelSpec {
  * uniform-softmax level, the current d_k as a dot and query 1 as a ring.
  */
 export function curveSpec(title: string, yTitle: string): TopLevelSpec {
-  const x = { field: 'dk', type: 'quantitative', title: 'd_k', scale: { type: 'log', base: 2 }, axis: { values: [1, 4, 16, 64, 256, 1024, 4096] } };
+  const x = { field: 'dk', type: 'quantitative', title: 'dₖ', scale: { type: 'log', base: 2 }, axis: { values: [1, 4, 16, 64, 256, 1024, 4096] } };
   return {
     ...COMMON,
     height: 150,
@@ -100,7 +100,7 @@ export function curveSpec(title: string, yTitle: string): TopLevelSpec {
           x,
           y: { field: 'median', type: 'quantitative' },
           tooltip: [
-            { field: 'dk', type: 'quantitative', title: 'd_k' },
+            { field: 'dk', type: 'quantitative', title: 'dₖ' },
             { field: 'median', type: 'quantitative', format: '.4g' },
             { field: 'q10', type: 'quantitative', format: '.4g' },
             { field: 'q90', type: 'quantitative', format: '.4g' },
