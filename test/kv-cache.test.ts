@@ -101,6 +101,9 @@ describe('createKvCache', () => {
   it('checks its options', () => {
     assert.throws(() => createKvCache({ batch: 0, heads: 1, headDim: 2, maxLength: 3 }), (err: unknown) => err instanceof ScaledotError && err.code === 'E_OPTION' && /batch/.test(err.message));
     assert.throws(() => createKvCache({ batch: 1, heads: 1, headDim: 2, maxLength: 3, dtype: 'bool' as never }), (err: unknown) => err instanceof ScaledotError && err.code === 'E_DTYPE');
+    assert.throws(() => createKvCache(new Map() as never), (err: unknown) => err instanceof ScaledotError && err.code === 'E_OPTION' && /a Map/.test(err.message));
+    // 2^31 elements of float32 are 8 GiB: refused before anything is allocated.
+    assert.throws(() => createKvCache({ batch: 1, heads: 1, headDim: 2 ** 10, maxLength: 2 ** 21 }), (err: unknown) => err instanceof ScaledotError && err.code === 'E_SIZE' && /keys \[1, 1, 2097152, 1024\]/.test(err.message));
     const cache = createKvCache({ batch: 1, heads: 2, headDim: 4, maxLength: 5, dtype: 'float16' });
     assert.deepEqual([cache.keys.shape, cache.values.shape, cache.keys.dtype], [[1, 2, 5, 4], [1, 2, 5, 4], 'float16']);
   });
@@ -136,5 +139,10 @@ describe('attentionWeights', () => {
     assert.equal(w.dtype, 'float16');
     assert.deepEqual(Array.from(w.data.subarray(0, 3)), [1, 0, 0]);
     assert.throws(() => attentionWeights(q, q, q, { dropoutP: 0.1 }), (err: unknown) => err instanceof ScaledotError && err.code === 'E_OPTION' && /dropoutP/.test(err.message));
+  });
+
+  it('refuses weights over MAX_BUFFER_BYTES before allocating them (E_SIZE), though the output is small', () => {
+    const long = randn([1, 1, 2 ** 16, 1], { seed: 2 }); // L = S = 65,536: 2^32 weights, 16 GiB of float32
+    assert.throws(() => attentionWeights(long, long, long), (err: unknown) => err instanceof ScaledotError && err.code === 'E_SIZE' && /weights \(\.\.\., Hq, L, S\) = \[1,1,65536,65536\]/.test(err.message));
   });
 });

@@ -70,7 +70,7 @@ describe('scaledot train', () => {
     const r = await spawnCli(['train', '--task', 'names', '--scale', 'qk-norm', '--steps', '4', '--seed', '5', '--sample', '3', '--json', file, ...SMALL]);
     assert.equal(r.code, 0, r.err);
     const doc = JSON.parse(readFileSync(file, 'utf8'));
-    assert.deepEqual(Object.keys(doc), ['task', 'scale', 'headDim', 'steps', 'stepsRequested', 'interrupted', 'seed', 'curve', 'final']);
+    assert.deepEqual(Object.keys(doc), ['task', 'scale', 'headDim', 'steps', 'stepsRequested', 'interrupted', 'evalEvery', 'validations', 'seed', 'curve', 'final']);
     assert.deepEqual([doc.task, doc.scale, doc.headDim, doc.steps, doc.stepsRequested, doc.interrupted, doc.seed], ['names', 'qk-norm', 8, 4, 4, false, 5]);
     assert.ok(doc.curve.length >= 1);
     for (const p of doc.curve) assert.deepEqual(Object.keys(p), ['step', 'trainLoss', 'valLoss', 'accuracy']);

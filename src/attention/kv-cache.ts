@@ -1,4 +1,7 @@
-import { ScaledotError, Tensor, allocate, checkFloatTensor, formatShape, isFloatDType, type FloatDType } from '../tensor/index.js';
+import {
+  ScaledotError, Tensor, allocate, checkBufferSize, checkFloatTensor, formatShape, isFloatDType, storageClass, type FloatDType,
+} from '../tensor/index.js';
+import { describeValue, isPlainObject } from '../tensor/plain.js';
 
 /**
  * A key/value cache for decoding one token (or a few) at a time:
@@ -52,11 +55,12 @@ function checkCount(fn: string, name: string, value: unknown, min: number): numb
 /**
  * A KV cache for `options.batch` elements of `options.heads` key/value heads,
  * room for `options.maxLength` positions, every length 0 (see KvCacheOptions).
- * Bad counts are E_OPTION and a dtype that is not a float E_DTYPE, before anything is allocated.
+ * Bad counts are E_OPTION, a dtype that is not a float E_DTYPE, and keys or values
+ * over MAX_BUFFER_BYTES E_SIZE, before anything is allocated.
  */
 export function createKvCache(options: KvCacheOptions): KvCache {
   const fn = 'createKvCache';
-  if (options === null || typeof options !== 'object') throw new ScaledotError('E_OPTION', `${fn}: options must be an object`);
+  if (!isPlainObject(options)) throw new ScaledotError('E_OPTION', `${fn}: options must be a plain object, got ${describeValue(options)}`);
   const batch = checkCount(fn, 'batch', options.batch, 1);
   const heads = checkCount(fn, 'heads', options.heads, 1);
   const e = checkCount(fn, 'headDim', options.headDim, 0);
@@ -64,6 +68,9 @@ export function createKvCache(options: KvCacheOptions): KvCache {
   const maxLength = checkCount(fn, 'maxLength', options.maxLength, 1);
   const dtype = options.dtype ?? 'float32';
   if (!isFloatDType(dtype)) throw new ScaledotError('E_DTYPE', `${fn}: dtype is ${String(dtype)}; expected a float dtype`);
+  const bytes = storageClass(dtype).BYTES_PER_ELEMENT;
+  checkBufferSize(fn, `keys [${batch}, ${heads}, ${maxLength}, ${e}]`, batch * heads * maxLength * e, bytes, dtype);
+  checkBufferSize(fn, `values [${batch}, ${heads}, ${maxLength}, ${ev}]`, batch * heads * maxLength * ev, bytes, dtype);
   const keys = new Tensor(allocate(dtype, batch * heads * maxLength * e), [batch, heads, maxLength, e], dtype);
   const values = new Tensor(allocate(dtype, batch * heads * maxLength * ev), [batch, heads, maxLength, ev], dtype);
   const lengths = new Int32Array(batch);

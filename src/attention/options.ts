@@ -1,9 +1,11 @@
 import {
   ScaledotError, Tensor, broadcastStrides, checkFloatTensor, checkTensor, formatShape, sizeOf, type FloatDType,
 } from '../tensor/index.js';
+import { describeValue, isPlainObject } from '../tensor/plain.js';
 import { isKnownImpl, listAttentionImpls, type AttentionImpl } from './backends.js';
 import type { AttentionMask, AttentionProblem } from './problem.js';
 import { SCORE_OPTION_KEYS, checkScoreOptions, type ScoreOptions } from './score-options.js';
+import { checkAttentionSize } from './size-guard.js';
 
 /**
  * The options of scaledDotProductAttention and its variants, after PyTorch's
@@ -39,8 +41,9 @@ const MAX_SEED = 4294967295;
 /** The options object itself: undefined is {}, anything else must be a plain object with known keys. */
 function checkOptionsObject(fn: string, options: unknown): AttentionOptions {
   if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options) || options instanceof Tensor) {
-    throw new ScaledotError('E_OPTION', `${fn}: options must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`);
+  // A Map, a class instance or an array would have its keys ignored: only a plain object is read.
+  if (!isPlainObject(options)) {
+    throw new ScaledotError('E_OPTION', `${fn}: options must be a plain object such as { isCausal: true }, got ${describeValue(options)}`);
   }
   for (const key of Object.keys(options)) {
     if (!(OPTION_KEYS as readonly string[]).includes(key)) {
@@ -212,6 +215,7 @@ export function prepareAttention(fn: string, query: unknown, key: unknown, value
   const v = checkFloatTensor(fn, 'value', value);
   const enableGqa = checkBoolean(fn, 'enableGqa', o.enableGqa);
   const layout = checkLayout(fn, q, k, v, enableGqa);
+  checkAttentionSize(fn, { ...layout, rank: q.rank });
   const scalars = checkScalars(fn, o, layout.e);
   const mask = prepareMask(fn, o.attnMask, q, layout);
   const scoreFields = checkScoreOptions(fn, o, layout);

@@ -1,4 +1,4 @@
-import { ScaledotError, Tensor, rounder } from '../tensor/index.js';
+import { ScaledotError, Tensor, checkBufferSize, formatShape, rounder } from '../tensor/index.js';
 import { prepareAttention, type AttentionOptions } from './options.js';
 import { rowScores, softmaxInPlace } from './reference.js';
 
@@ -21,6 +21,8 @@ export function attentionWeights(query: Tensor, key: Tensor, value: Tensor, opti
     throw new ScaledotError('E_OPTION', `${fn}: dropoutP is ${p.dropoutP}; the weights are defined without dropout, so it must be 0 or absent`);
   }
   const { batch, hq, l, s } = p;
+  const shape = [...query.shape.slice(0, -1), s];
+  checkBufferSize(fn, `the weights (..., Hq, L, S) = ${formatShape(shape)}`, batch * hq * l * s, p.dtype === 'float64' ? 8 : 4, p.dtype);
   const out = p.dtype === 'float64' ? new Float64Array(batch * hq * l * s) : new Float32Array(batch * hq * l * s);
   const round = p.dtype === 'float64' ? (x: number) => x : rounder(p.dtype);
   const row = new Float64Array(s);
@@ -34,5 +36,5 @@ export function attentionWeights(query: Tensor, key: Tensor, value: Tensor, opti
       }
     }
   }
-  return new Tensor(out, [...query.shape.slice(0, -1), s], p.dtype);
+  return new Tensor(out, shape, p.dtype);
 }

@@ -25,10 +25,10 @@ export function registerLab(program: Command): void {
   program
     .command('lab')
     .description('run the experiments (C1–C7; C8 with --full) and write the report: index.html, results.json, one CSV per claim')
-    .option('--quick', 'smaller samples and d_k ≤ 1024: a few seconds')
+    .option('--quick', 'smaller samples and d_k ≤ 1024: a few seconds; a smoke test, too small for most verdicts')
     .option('--full', 'also run the long experiments (training, C8)')
     .option('--seed <n>', 'seed of every random number in the run', String(DEFAULT_SEED))
-    .option('--only <ids>', 'comma-separated claims to run, e.g. C2,C3')
+    .option('--only <ids>', 'comma-separated claims to run, e.g. C2,C3 (C8 only with --full)')
     .option('--out <dir>', 'folder to write the report into, created if missing; only files an earlier report wrote (listed in its scaledot-report.json) are replaced', 'report')
     .addOption(new Option('--json', 'print results.json to stdout (the summary table goes to stderr)'))
     .action(async (options: LabCliOptions) => {
@@ -81,7 +81,15 @@ export function summaryTable(results: LabResults): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => [...l[i]].length)));
   const pad = (cells: string[]): string => cells.map((cell, i) => cell + ' '.repeat(widths[i] - [...cell].length)).join('  ').trimEnd();
-  return [pad(header), pad(widths.map((w) => '-'.repeat(w))), ...lines.map(pad)].join('\n') + '\n';
+  const table = [pad(header), pad(widths.map((w) => '-'.repeat(w))), ...lines.map(pad)];
+  if (results.mode === 'quick') {
+    const inconclusive = results.claims.filter((c) => c.verdict === 'inconclusive').length;
+    table.push(
+      `quick run: a smoke test with small samples${inconclusive > 0 ? ` (${inconclusive} of ${results.claims.length} inconclusive: too little data to decide)` : ''}; ` +
+        'run without --quick for the verdicts',
+    );
+  }
+  return table.join('\n') + '\n';
 }
 
 function progressBar(): (label: string, fraction: number) => void {

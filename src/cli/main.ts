@@ -22,19 +22,33 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * The exit codes, one convention for every command (README, "The command"):
+ * 0 done (and --help, --version); 2 the command line or its input was refused
+ * (commander's unknown option or missing argument, and every ScaledotError the
+ * checks raise) before any work; 1 an unexpected failure (a bug: the stack is
+ * printed); 130 interrupted (Ctrl-C or SIGTERM), as a shell reports SIGINT.
+ */
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+
 /** Runs the CLI on the given arguments and resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return EXIT.ok;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; train's interruption carries 130; every other one is a usage error.
+      if (err.exitCode === 0 || err.exitCode === EXIT.interrupted) return err.exitCode;
+      return EXIT.usage;
+    }
     if (err instanceof ScaledotError) {
       process.stderr.write(`scaledot: ${err.message} (${err.code})\n`);
-      return 2;
+      return EXIT.usage;
     }
-    throw err;
+    process.stderr.write(`scaledot: unexpected error, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return EXIT.failure;
   }
 }
 

@@ -31,19 +31,22 @@ interface TrainOptions {
   saveQk?: string;
 }
 
-function integer(fn: string, name: string, raw: string | undefined): number | undefined {
+/** An integer option, checked here so the message names the flag as typed (--head-dim), not the config field (headDim). */
+function integer(fn: string, name: string, raw: string | undefined, min = -Infinity): number | undefined {
   if (raw === undefined) return undefined;
   const v = Number(raw);
   if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(v)) {
     throw new ScaledotError('E_OPTION', `${fn}: ${name} is ${JSON.stringify(raw)}; expected an integer`);
   }
+  if (v < min) throw new ScaledotError('E_OPTION', `${fn}: ${name} is ${v}; expected ${min === 1 ? 'a positive integer' : `an integer >= ${min}`}`);
   return v;
 }
 
 /**
  * The --json document. `steps` is the number of steps taken; a run stopped by
  * Ctrl-C or SIGTERM is marked `interrupted: true` and has fewer than
- * `stepsRequested`.
+ * `stepsRequested`. `evalEvery` and `validations` say how often the
+ * validation set was evaluated (the curve has one point per validation).
  */
 export function trainJson(r: TrainResult): object {
   return {
@@ -53,6 +56,9 @@ export function trainJson(r: TrainResult): object {
     steps: r.stepsDone,
     stepsRequested: r.config.steps,
     interrupted: r.interrupted,
+    // How often validation ran: every evalEvery steps and at the last step, `validations` times in all.
+    evalEvery: r.config.evalEvery,
+    validations: r.curve.length,
     seed: r.config.seed,
     curve: r.curve.map((p) => ({ step: p.step, trainLoss: p.trainLoss, valLoss: p.valLoss, accuracy: p.accuracy })),
     final: { trainLoss: r.final.trainLoss, valLoss: r.final.valLoss, accuracy: r.final.accuracy },
@@ -157,16 +163,15 @@ async function runTrain(opts: TrainOptions): Promise<number> {
   const config: TrainConfig = {
     task,
     scaleRule: checkScaleRule(fn, opts.scale),
-    headDim: integer(fn, '--head-dim', opts.headDim) as number,
-    steps: integer(fn, '--steps', opts.steps) ?? TRAIN_DEFAULTS.steps[task],
+    headDim: integer(fn, '--head-dim', opts.headDim, 1) as number,
+    steps: integer(fn, '--steps', opts.steps, 1) ?? TRAIN_DEFAULTS.steps[task],
     seed: integer(fn, '--seed', opts.seed) as number,
-    width: integer(fn, '--width', opts.width),
-    batchSize: integer(fn, '--batch-size', opts.batchSize),
+    width: integer(fn, '--width', opts.width, 1),
+    batchSize: integer(fn, '--batch-size', opts.batchSize, 1),
     optimizer: opts.optimizer as OptimizerName,
     lr,
   };
-  const sampleCount = integer(fn, '--sample', opts.sample) ?? 0;
-  if (sampleCount < 0) throw new ScaledotError('E_OPTION', `${fn}: --sample is ${sampleCount}; expected an integer >= 0`);
+  const sampleCount = integer(fn, '--sample', opts.sample, 0) ?? 0;
   if (sampleCount > 0 && task !== 'names') throw new ScaledotError('E_OPTION', `${fn}: --sample generates names, so it needs --task names (got --task ${task})`);
   resolveTrainConfig(config); // every option checked before any work
   if (opts.json !== undefined) checkJsonWritable(opts.json);

@@ -42,6 +42,10 @@ export function selectExperiments(mode: LabMode, only?: readonly string[]): Expe
     if (!experiment) {
       throw new ScaledotError('E_OPTION', `lab: --only names ${JSON.stringify(raw)}, which is not an experiment; expected a comma-separated list of ${known.join(', ')}`);
     }
+    // The help says long experiments need --full; --only does not sneak one into a quick run.
+    if (experiment.fullOnly && mode !== 'full') {
+      throw new ScaledotError('E_OPTION', `lab: --only names ${experiment.id}, a long experiment (${experiment.title}); it runs only with --full, e.g. --full --only ${experiment.id}`);
+    }
     if (!picked.includes(experiment)) picked.push(experiment);
   }
   return EXPERIMENTS.filter((e) => picked.includes(e));

@@ -23,7 +23,7 @@ export { BigramModel } from './data/bigram.js';
 export { scoredCount, type Batch } from './data/batch.js';
 export { TASKS, checkTask, makeRecallTask, makeNamesTask, type Task, type TaskName, type RecallTask, type NamesTask } from './tasks.js';
 export {
-  train, trainSync, Trainer, evaluate, resolveTrainConfig, OPTIMIZERS,
+  train, trainSync, Trainer, evaluate, resolveTrainConfig, validationCadence, OPTIMIZERS,
   type TrainConfig, type TrainResult, type TrainHooks, type CurvePoint, type LengthPoint, type OptimizerName, type Evaluation,
 } from './train.js';
 export { sampleNames, type SampleOptions } from './sample.js';

@@ -29,7 +29,11 @@ export interface TrainConfig {
   weightDecay?: number;
   /** Global gradient-norm clip. */
   clip?: number;
-  /** Curve points: every `evalEvery` steps (default steps/20). */
+  /**
+   * Curve points: every `evalEvery` steps and at the last. Default: steps/20,
+   * but never more often than one validation per validation set's worth of
+   * training sequences (validationCadence), so a short run is not mostly validation.
+   */
   evalEvery?: number;
   /** Recall: pairs per training sequence and distinct keys. */
   recallPairs?: number;
@@ -91,6 +95,17 @@ export interface TrainHooks {
 
 function positiveInt(fn: string, name: string, v: number): void {
   if (!Number.isSafeInteger(v) || v <= 0) throw new ScaledotError('E_OPTION', `${fn}: ${name} is ${v}; expected a positive integer`);
+}
+
+/**
+ * How many steps apart the default validations are: steps/20, and at least as
+ * many steps as it takes to train on as many sequences as one validation
+ * reads. So validation costs at most about as much as training (a 30-step
+ * recall run validated 15 times, each validation 8 steps' worth, spent most of
+ * its time there), while a long run keeps its 20 points.
+ */
+export function validationCadence(steps: number, batchSize: number, validationSequences: number): number {
+  return Math.max(1, Math.round(steps / 20), Math.ceil(validationSequences / batchSize));
 }
 
 /** Fills the defaults and checks every option before any work. */
@@ -195,11 +210,13 @@ export class Trainer {
   private lastQGrad = NaN;
 
   constructor(config: TrainConfig, private readonly hooks: Omit<TrainHooks, 'signal'> = {}) {
-    const c = resolveTrainConfig(config);
+    const resolved = resolveTrainConfig(config);
+    this.task = resolved.task === 'recall'
+      ? makeRecallTask(resolved.seed, resolved.recallPairs, resolved.recallSymbols, resolved.validationSize)
+      : makeNamesTask(resolved.seed, undefined, resolved.validationSize);
+    const validationSequences = this.task.validation.reduce((sum, b) => sum + b.batch, 0);
+    const c = { ...resolved, evalEvery: config.evalEvery ?? validationCadence(resolved.steps, resolved.batchSize, validationSequences) };
     this.config = c;
-    this.task = c.task === 'recall'
-      ? makeRecallTask(c.seed, c.recallPairs, c.recallSymbols, c.validationSize)
-      : makeNamesTask(c.seed, undefined, c.validationSize);
     this.model = new Transformer({
       vocabSize: this.task.vocabSize, width: c.width, layers: c.layers, heads: c.heads, headDim: c.headDim,
       scaleRule: c.scaleRule, dtype: c.dtype, impl: c.impl, seed: c.seed,

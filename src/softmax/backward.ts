@@ -33,8 +33,11 @@ export function softmaxBackwardRow(y: StridedRow, dy: StridedRow, out: StridedRo
  *
  *   ∂L/∂xᵢ = dzᵢ − exp(zᵢ) Σⱼ dzⱼ
  *
- * since ∂zⱼ/∂xᵢ = δᵢⱼ − softmax(x)ᵢ. A fully masked row (z all −∞) gives
- * dz back unchanged, as exp(−∞) = 0. `out` may be `z` or `dz`.
+ * since ∂zⱼ/∂xᵢ = δᵢⱼ − softmax(x)ᵢ. A fully masked row (z all −∞) gets a
+ * zero gradient, as softmaxBackward and attention give: its softmax is zeros
+ * by definition here, a constant, so nothing flows back to x. (The formula
+ * alone would pass dz through unchanged, exp(−∞) being 0.) In a row with a
+ * finite entry the formula holds everywhere. `out` may be `z` or `dz`.
  */
 export function logSoftmaxBackwardRow(z: StridedRow, dz: StridedRow, out: StridedRow, dtype: FloatDType): void {
   const { store, accumulate } = dtypeArithmetic(dtype);
@@ -42,9 +45,13 @@ export function logSoftmaxBackwardRow(z: StridedRow, dz: StridedRow, out: Stride
   const zd = z.data;
   const dd = dz.data;
   let s = 0;
-  for (let i = 0, r = dz.offset; i < length; i++, r += dz.stride) s = accumulate(s + dd[r]);
+  let masked = true;
+  for (let i = 0, p = z.offset, r = dz.offset; i < length; i++, p += z.stride, r += dz.stride) {
+    s = accumulate(s + dd[r]);
+    if (zd[p] !== -Infinity) masked = false;
+  }
   const o = out.data;
   for (let i = 0, p = z.offset, r = dz.offset, q = out.offset; i < length; i++, p += z.stride, r += dz.stride, q += out.stride) {
-    o[q] = store(dd[r] - store(store(Math.exp(zd[p])) * s));
+    o[q] = masked ? 0 : store(dd[r] - store(store(Math.exp(zd[p])) * s));
   }
 }

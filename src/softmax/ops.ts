@@ -1,6 +1,7 @@
 import {
   ScaledotError, Tensor, allocate, checkFloatTensor, formatShape, normalizeAxis, sizeOf, type FloatDType,
 } from '../tensor/index.js';
+import { describeValue, isPlainObject } from '../tensor/plain.js';
 import { dtypeArithmetic } from './arithmetic.js';
 import { softmaxBackwardRow, logSoftmaxBackwardRow } from './backward.js';
 import { logSoftmaxRow, logsumexpRow } from './log.js';
@@ -46,8 +47,8 @@ export function softmaxRow(x: StridedRow, out: StridedRow, dtype: FloatDType, al
 /** Rejects a non-object and any key the op does not know (a typo would otherwise be ignored silently). */
 function checkOptions(fn: string, options: unknown, known: readonly string[]): Record<string, unknown> {
   if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new ScaledotError('E_OPTION', `${fn}: options must be an object like { axis: -1 }, got ${String(options)}`);
+  if (!isPlainObject(options)) {
+    throw new ScaledotError('E_OPTION', `${fn}: options must be a plain object like { axis: -1 }, got ${describeValue(options)}`);
   }
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {

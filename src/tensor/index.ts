@@ -9,3 +9,4 @@ export {
   Tensor, tensor, zeros, full, randn, allocate, storageClass, checkTensor, checkFloatTensor,
   type TensorData, type NestedArray, type TensorOptions, type RandnOptions,
 } from './tensor.js';
+export { MAX_BUFFER_BYTES, checkBufferSize } from './size.js';

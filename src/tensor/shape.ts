@@ -27,7 +27,14 @@ export function checkShape(fn: string, arg: string, shape: unknown): number[] {
 /** A possibly negative axis turned into an index into a shape of the given rank. */
 export function normalizeAxis(fn: string, axis: unknown, shape: readonly number[]): number {
   const rank = shape.length;
-  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank) {
+  // "1" and 1.5 are not out of range: they are not axes at all.
+  if (typeof axis !== 'number' || !Number.isInteger(axis)) {
+    throw new ScaledotError(
+      'E_OPTION',
+      `${fn}: axis ${typeof axis === 'string' ? `${JSON.stringify(axis)} (a string)` : String(axis)} must be an integer; expected one in [${-rank}, ${rank - 1}] for a tensor of shape ${formatShape(shape)}`,
+    );
+  }
+  if (axis < -rank || axis >= rank) {
     throw new ScaledotError(
       'E_OPTION',
       `${fn}: axis ${String(axis)} is out of range for a tensor of shape ${formatShape(shape)} (rank ${rank}); expected an integer in [${-rank}, ${rank - 1}]`,

@@ -2,6 +2,7 @@ import { checkDType, rounder, type DType, type FloatDType } from './dtype.js';
 import { ScaledotError, formatShape } from './error.js';
 import { Rng } from './random.js';
 import { checkShape, sizeOf } from './shape.js';
+import { checkBufferSize } from './size.js';
 
 export type TensorData = Float64Array | Float32Array | Uint8Array;
 
@@ -82,6 +83,11 @@ export function storageClass(dtype: DType): Float64ArrayConstructor | Float32Arr
   return Float32Array;
 }
 
+/** E_SIZE before a tensor of this shape is allocated past MAX_BUFFER_BYTES (size.ts). */
+function checkShapeSize(fn: string, dims: readonly number[], dtype: DType): void {
+  checkBufferSize(fn, `shape ${formatShape(dims)}`, sizeOf(dims), storageClass(dtype).BYTES_PER_ELEMENT, dtype);
+}
+
 /** A zero-filled typed array of the storage class of a dtype. */
 export function allocate(dtype: DType, size: number): TensorData {
   return new (storageClass(dtype))(size);
@@ -156,6 +162,7 @@ export function tensor(values: NestedArray[] | ArrayLike<number>, shape?: readon
 export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
   const dims = checkShape('zeros', 'shape', shape as unknown);
   const dtype = checkDType('zeros', 'dtype', options.dtype ?? 'float32');
+  checkShapeSize('zeros', dims, dtype);
   return new Tensor(allocate(dtype, sizeOf(dims)), dims, dtype);
 }
 
@@ -163,6 +170,7 @@ export function zeros(shape: readonly number[], options: TensorOptions = {}): Te
 export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
   const dims = checkShape('full', 'shape', shape as unknown);
   const dtype = checkDType('full', 'dtype', options.dtype ?? 'float32');
+  checkShapeSize('full', dims, dtype);
   const data = allocate(dtype, sizeOf(dims));
   data.fill(dtype === 'bool' ? (value ? 1 : 0) : rounder(dtype)(value));
   return new Tensor(data, dims, dtype);
@@ -184,6 +192,7 @@ export function randn(shape: readonly number[], options: RandnOptions = {}): Ten
   const { seed = 0, std = 1, mean = 0 } = options;
   if (!Number.isFinite(std) || std < 0) throw new ScaledotError('E_OPTION', `${fn}: std is ${std}; expected a finite number >= 0`);
   if (!Number.isFinite(mean)) throw new ScaledotError('E_OPTION', `${fn}: mean is ${mean}; expected a finite number`);
+  checkShapeSize(fn, dims, dtype);
   const rng = new Rng(seed);
   const round = rounder(dtype);
   const data = allocate(dtype, sizeOf(dims));

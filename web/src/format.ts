@@ -33,9 +33,49 @@ export function byId<T extends HTMLElement>(id: string): T {
   return element as T;
 }
 
-/** A seed box's value as a non-negative integer (0 when empty or unparsable). */
-export function readSeed(input: HTMLInputElement): number {
-  return Math.max(0, Math.floor(Number(input.value) || 0));
+/**
+ * Writes a figure as JavaScript prints it: the shortest digits that read back
+ * as the same double, so two neighbouring values never look alike.
+ */
+export function showExactFigure(root: ParentNode, testId: string, value: number): void {
+  const element = byTestId(root, testId);
+  element.textContent = Number.isFinite(value) ? String(value).replace('-', '−') : formatNumber(value);
+  element.dataset.value = String(value);
+  element.classList.toggle('nonfinite', !Number.isFinite(value));
+}
+
+/** The largest seed a box takes (its max attribute). */
+export const MAX_SEED = 1_000_000;
+
+/**
+ * A seed box's value when it is a whole number from 0 to MAX_SEED; otherwise
+ * `last`, and the box says why beside it (red border, a message for screen
+ * readers too) rather than quietly computing with another seed.
+ */
+export function checkedSeed(input: HTMLInputElement, last: number): number {
+  const text = input.value.trim();
+  const value = Number(text);
+  const ok = /^\d+$/.test(text) && value <= MAX_SEED;
+  input.setAttribute('aria-invalid', String(!ok));
+  fieldMessage(input, ok ? '' : `seed must be a whole number from 0 to ${MAX_SEED.toLocaleString('en')}; still using ${last}`);
+  return ok ? value : last;
+}
+
+/** A message under a form field (empty: none), tied to it with aria-describedby. */
+export function fieldMessage(input: HTMLElement, message: string): void {
+  const id = `${input.id}-error`;
+  let element = document.getElementById(id);
+  if (element === null) {
+    element = document.createElement('span');
+    element.id = id;
+    element.className = 'field-error';
+    element.dataset.testid = id;
+    element.setAttribute('role', 'status');
+    input.insertAdjacentElement('afterend', element);
+    input.setAttribute('aria-describedby', id);
+  }
+  element.textContent = message;
+  element.hidden = message === '';
 }
 
 /**

@@ -51,6 +51,9 @@ export interface ScaleSample {
   logitStd: number;
 }
 
+/** The largest n the page offers; the keys of a smaller n are the first rows of this draw. */
+export const MAX_KEYS = 1024;
+
 /**
  * The unscaled dot products q·k of every query with every key at every d_k of
  * the grid. The recipe, stated so that anyone (the browser test among them)
@@ -62,41 +65,79 @@ export interface ScaleSample {
  * Using prefixes of one draw (common random numbers) makes the curves over
  * d_k smooth, and it is cheap: each dot product at d_k = 2m continues the sum
  * at d_k = m, so the whole grid costs one pass over 4096 components.
+ *
+ * Two facts make every control cheap after the first draw. randn(σ) is σ times
+ * randn(1) element for element, so the table holds the dots of σ = 1 and a
+ * logit is dot · σ² · s (equal to the recipe's up to rounding, ~1e-16
+ * relative). And randn fills row by row, so the keys of n are the first n rows
+ * of the keys of 1024: the table grows key by key (`growDotTable`) and never
+ * recomputes a key it has, whichever way n moves.
  */
 export interface DotTable {
-  n: number;
-  std: number;
   seed: number;
-  /** dots[g][r * n + j] = Σ_{i < DK_GRID[g]} Q[r, i] K[j, i], summed in order of i. */
+  /** How many keys have their dot products computed so far. */
+  keys: number;
+  /** Q of σ = 1, [QUERY_ROWS, MAX_DK]. */
+  q: Float64Array;
+  /** K of σ = 1, [MAX_KEYS, MAX_DK]. */
+  k: Float64Array;
+  /** dots[g][j * QUERY_ROWS + r] = Σ_{i < DK_GRID[g]} Q[r, i] K[j, i], summed in order of i. */
   dots: Float64Array[];
 }
 
-export function dotTable(n: number, std: number, seed: number): DotTable {
-  const q = randn([QUERY_ROWS, MAX_DK], { seed, std, dtype: 'float64' }).data;
-  const k = randn([n, MAX_DK], { seed: seed + 1, std, dtype: 'float64' }).data;
-  const dots = DK_GRID.map(() => new Float64Array(QUERY_ROWS * n));
-  for (let r = 0; r < QUERY_ROWS; r++) {
-    for (let j = 0; j < n; j++) {
+export function emptyDotTable(seed: number): DotTable {
+  return {
+    seed,
+    keys: 0,
+    q: randn([QUERY_ROWS, MAX_DK], { seed, dtype: 'float64' }).data as Float64Array,
+    k: randn([MAX_KEYS, MAX_DK], { seed: seed + 1, dtype: 'float64' }).data as Float64Array,
+    dots: DK_GRID.map(() => new Float64Array(QUERY_ROWS * MAX_KEYS)),
+  };
+}
+
+/**
+ * Computes the dot products of keys up to n. `stop` is asked after each key
+ * (131,072 multiply-adds): when it says so, the table keeps the keys it has
+ * (each is complete) and this returns false, so stale work ends early.
+ */
+export function growDotTable(table: DotTable, n: number, stop: () => boolean = () => false): boolean {
+  const { q, k, dots } = table;
+  for (let j = table.keys; j < n; j++) {
+    if (stop()) return false;
+    for (let r = 0; r < QUERY_ROWS; r++) {
       let dot = 0;
       let i = 0;
       for (let g = 0; g < DK_GRID.length; g++) {
         for (; i < DK_GRID[g]; i++) dot += q[r * MAX_DK + i] * k[j * MAX_DK + i];
-        dots[g][r * n + j] = dot;
+        dots[g][j * QUERY_ROWS + r] = dot;
       }
     }
+    table.keys = j + 1;
   }
-  return { n, std, seed, dots };
+  return true;
 }
 
-/** The logits Q Kᵀ · dk^-a of one setting and the library's softmax of each row. */
+/** A table with the first n keys of a seed, in one go. */
+export function dotTable(n: number, seed: number): DotTable {
+  const table = emptyDotTable(seed);
+  growDotTable(table, n);
+  return table;
+}
+
+/** The logits Q Kᵀ · σ² · dk^-a of one setting and the library's softmax of each row. */
 export function sampleScale(settings: ScaleSettings, table: DotTable): ScaleSample {
   const { dk, n, a, std, seed } = settings;
   const g = DK_GRID.indexOf(dk);
-  if (g < 0 || table.n !== n || table.std !== std || table.seed !== seed) {
+  if (g < 0 || n > table.keys || table.seed !== seed) {
     throw new Error(`sampleScale: no dot products for ${JSON.stringify(settings)} in this table`);
   }
   const scale = dk ** -a;
-  const logits = table.dots[g].map((dot) => dot * scale);
+  const factor = std * std * scale;
+  const dots = table.dots[g];
+  const logits = new Float64Array(QUERY_ROWS * n);
+  for (let r = 0; r < QUERY_ROWS; r++) {
+    for (let j = 0; j < n; j++) logits[r * n + j] = dots[j * QUERY_ROWS + r] * factor;
+  }
   const probs = softmax(tensor(logits, [QUERY_ROWS, n], { dtype: 'float64' }), { axis: -1 }).data as Float64Array;
   const rows: RowStats[] = [];
   for (let r = 0; r < QUERY_ROWS; r++) rows.push(rowStats(probs, r * n, n));
@@ -124,9 +165,17 @@ export interface CurvePoint {
   first: number;
 }
 
-/** One point per d_k of the grid and per statistic: the curve the current point sits on. */
-export function curveAgainstDk(settings: Omit<ScaleSettings, 'dk'>, table: DotTable): CurvePoint[] {
-  return DK_GRID.flatMap((dk) => summarize(sampleScale({ ...settings, dk }, table)));
+/**
+ * One point per d_k of the grid and per statistic: the curve the current point
+ * sits on; null when `stop` says so between two d_k (stale work ends early).
+ */
+export function curveAgainstDk(settings: Omit<ScaleSettings, 'dk'>, table: DotTable, stop: () => boolean = () => false): CurvePoint[] | null {
+  const curve: CurvePoint[] = [];
+  for (const dk of DK_GRID) {
+    if (stop()) return null;
+    curve.push(...summarize(sampleScale({ ...settings, dk }, table)));
+  }
+  return curve;
 }
 
 export function summarize(sample: ScaleSample): CurvePoint[] {

@@ -1,6 +1,6 @@
 import { dtypeInfo, isFloatDType, type FloatDType } from '../../src/index.js';
 import { LiveChart, type Datum } from './chart.js';
-import { byId, byTestId, formatNumber, renderQueue, showFigure } from './format.js';
+import { byId, byTestId, fieldMessage, formatNumber, renderQueue, showExactFigure, showFigure } from './format.js';
 import { ALGORITHMS, breakingPoint, compareSoftmax } from './overflow.js';
 import { overflowBarsSpec } from './specs.js';
 
@@ -13,7 +13,7 @@ export async function mountOverflowSection(section: HTMLElement): Promise<void> 
   const shift = byId<HTMLInputElement>('overflow-shift');
   const editor = byId('overflow-logits');
   const body = byId('overflow-rows');
-  const chart = new LiveChart(byId('chart-overflow'), overflowBarsSpec());
+  const chart = new LiveChart(byId('chart-overflow'), overflowBarsSpec(), 'Naive, safe and online softmax');
 
   const base = [...DEFAULT_LOGITS];
   const sliders: HTMLInputElement[] = [];
@@ -29,24 +29,32 @@ export async function mountOverflowSection(section: HTMLElement): Promise<void> 
     slider.type = 'range';
     slider.id = sliderId;
     slider.dataset.testid = `overflow-logit-${i}-slider`;
+    // A text box, not type="number": Chromium reads "1,5" in a number box as 15, and an
+    // unparsable number box reports an empty value, so the page could not say what was wrong.
     const box = document.createElement('input');
-    box.type = 'number';
-    box.step = 'any';
+    box.type = 'text';
+    box.inputMode = 'decimal';
+    box.id = `overflow-logit-${i}`;
     box.value = String(value);
     box.dataset.testid = `overflow-logit-${i}`;
     box.setAttribute('aria-label', `logit x${i + 1}`);
     slider.addEventListener('input', () => {
       base[i] = Number(slider.value);
       box.value = slider.value;
+      box.setAttribute('aria-invalid', 'false');
+      fieldMessage(box, '');
       schedule();
     });
     box.addEventListener('change', () => {
-      const typed = Number(box.value);
-      // An empty or unparsable box keeps the last good value rather than feeding NaN to the demo.
-      if (box.value.trim() === '' || !Number.isFinite(typed)) {
-        box.value = String(base[i]);
+      const typed = parseDecimal(box.value);
+      box.setAttribute('aria-invalid', String(typed === null));
+      // Refused, and said: the demo keeps computing with the last good value.
+      if (typed === null) {
+        const hint = box.value.includes(',') ? '; write decimals with a point, e.g. 1.5' : '';
+        fieldMessage(box, `x${i + 1}: “${box.value}” is not a number${hint}; still using ${base[i]}`);
         return;
       }
+      fieldMessage(box, '');
       base[i] = typed;
       slider.value = String(typed);
       schedule();
@@ -97,6 +105,8 @@ export async function mountOverflowSection(section: HTMLElement): Promise<void> 
     const dtype = currentDType();
     const c = Number(shift.value);
     byId('overflow-shift-out').textContent = formatNumber(c);
+    shift.setAttribute('aria-valuetext', `add c = ${formatNumber(c)} to every logit`);
+    sliders.forEach((slider, i) => slider.setAttribute('aria-valuetext', `logit x${i + 1} = ${formatNumber(base[i])}`));
     const result = compareSoftmax(base.map((x) => x + c), dtype);
     const info = dtypeInfo(dtype);
     const edge = breakingPoint(dtype);
@@ -104,15 +114,26 @@ export async function mountOverflowSection(section: HTMLElement): Promise<void> 
     byTestId(section, 'overflow-table-dtype').textContent = dtype;
     showFigure(section, 'overflow-lnmax', info.lnMax, 6);
     showFigure(section, 'overflow-max', info.max, 5);
-    showFigure(section, 'overflow-last-finite', edge.lastFinite, 10);
-    showFigure(section, 'overflow-first-overflow', edge.firstOverflow, 10);
+    showExactFigure(section, 'overflow-last-finite', edge.lastFinite);
+    showExactFigure(section, 'overflow-first-overflow', edge.firstOverflow);
     const largest = Math.max(...result.stored);
     showFigure(section, 'overflow-largest', largest, 8);
     const verdict = byTestId(section, 'overflow-verdict');
-    const over = largest > info.lnMax;
-    verdict.textContent = over ? '> ln(max): exp overflows, the naive softmax breaks' : '≤ ln(max): every exp is finite';
-    verdict.classList.toggle('bad', over);
-    verdict.dataset.value = over ? 'over' : 'under';
+    // The verdict reads the naive column itself, so it can never contradict the table;
+    // the thresholds only say why.
+    const naiveSum = result.outputs.naive.reduce((x, y) => x + y, 0);
+    const state = !result.finite.naive ? (largest > info.lnMax ? 'over' : 'underflow') : Math.abs(naiveSum - 1) > 0.5 ? 'sum' : 'under';
+    const smallest = info.minNormal * info.eps;
+    verdict.textContent = {
+      under: '≤ ln(max): every exp is finite and their sum is positive',
+      over: '> ln(max): exp overflows to Infinity, the naive softmax breaks (Infinity/Infinity = NaN)',
+      underflow:
+        `every exp underflows: below ln of half the smallest positive ${dtype} (${formatNumber(Math.log(smallest / 2))}) exp rounds to 0, ` +
+        'the sum is 0 and the naive softmax divides 0 by 0 (NaN)',
+      sum: `every exp is finite but their sum overflows: the naive row sums to ${formatNumber(naiveSum)}, not 1`,
+    }[state];
+    verdict.classList.toggle('bad', state !== 'under');
+    verdict.dataset.value = state;
 
     result.stored.forEach((x, i) => {
       const row = cells[i];
@@ -141,7 +162,8 @@ export async function mountOverflowSection(section: HTMLElement): Promise<void> 
         rows.push({ algorithm, key: `x${i + 1}`, bar: finite ? value : 0, finite, label: formatNumber(value) });
       });
     }
-    await chart.show({ results: rows });
+    const broken = ALGORITHMS.filter((algorithm) => !result.finite[algorithm]);
+    await chart.show({ results: rows }, `${dtype} softmax of ${base.length} logits by the naive, safe and online algorithms; ${broken.length === 0 ? 'all finite' : `${broken.join(' and ')} gave Infinity or NaN`}`);
   };
 
   const { schedule, settled } = renderQueue(render);
@@ -161,4 +183,12 @@ function niceStep(x: number): number {
   const power = 10 ** Math.floor(Math.log10(x));
   const mantissa = x / power;
   return (mantissa >= 5 ? 5 : mantissa >= 2 ? 2 : 1) * power;
+}
+
+/** A decimal as people type it ("-2", "88.7", "1e3"); null for anything else ("1,5", "", "abc", "0x10"). */
+export function parseDecimal(text: string): number | null {
+  const trimmed = text.trim().replace('−', '-');
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(trimmed)) return null;
+  const value = Number(trimmed);
+  return Number.isFinite(value) ? value : null;
 }

@@ -1,6 +1,6 @@
 import { SCALE_RULES, type CurvePoint, type ScaleRule } from '../../src/nn/index.js';
 import { LiveChart, type Datum } from './chart.js';
-import { byId, byTestId, formatNumber, readSeed } from './format.js';
+import { byId, byTestId, checkedSeed, formatNumber } from './format.js';
 import { trainingEntropySpec, trainingLossSpec } from './specs.js';
 import type { TrainingChoice } from './training-config.js';
 import type { TrainingMessage } from './train-worker.js';
@@ -33,6 +33,8 @@ export function mountTrainingSection(section: HTMLElement): void {
     for (const rule of SCALE_RULES) select.add(new Option(rule, rule, rule === chosen, rule === chosen));
   }
 
+  let seedValue = checkedSeed(seed, 1);
+  seed.addEventListener('input', () => (seedValue = checkedSeed(seed, seedValue)));
   let runs: Run[] = [];
   let drawing = Promise.resolve();
   let drawQueued = false;
@@ -45,8 +47,15 @@ export function mountTrainingSection(section: HTMLElement): void {
       drawQueued = false;
       const steps: Datum[] = runs.flatMap((run, order) => run.losses.map((loss, i) => ({ rule: run.label, order, step: i + 1, loss })));
       const points: Datum[] = runs.flatMap((run, order) => run.points.map((p) => ({ rule: run.label, order, step: p.step, valLoss: p.valLoss, attnEntropy: p.attnEntropy })));
+      const latest = runs.map((run) => `${run.label} ${formatNumber(run.losses[run.losses.length - 1] ?? NaN)} at step ${run.losses.length}`).join(', ');
+      const entropies = runs.map((run) => `${run.label} ${formatNumber(run.points[run.points.length - 1]?.attnEntropy ?? NaN)}`).join(', ');
       drawing = drawing
-        .then(() => Promise.all([lossChart.show({ steps, points }), entropyChart.show({ points })]))
+        .then(() =>
+          Promise.all([
+            lossChart.show({ steps, points }, `training loss against step for ${runs.map((run) => run.label).join(' and ')}; latest ${latest}`),
+            entropyChart.show({ points }, `attention entropy at the validation points; latest ${entropies}`),
+          ]),
+        )
         .then(() => undefined)
         .catch(reportError);
     });
@@ -70,8 +79,11 @@ export function mountTrainingSection(section: HTMLElement): void {
 
   const finish = (message: string): void => {
     for (const run of runs) run.worker.terminate();
+    // Disabling the focused Stop button would drop focus to the top of the page: hand it to Train.
+    const hadFocus = document.activeElement === stop;
     start.disabled = false;
     stop.disabled = true;
+    if (hadFocus) start.focus();
     status.textContent = message;
     section.dataset.state = 'idle';
   };
@@ -80,8 +92,11 @@ export function mountTrainingSection(section: HTMLElement): void {
     for (const run of runs) run.worker.terminate();
     rows.replaceChildren();
     byId('training-results').hidden = false;
+    // A new run starts from empty charts: a stopped earlier run's curves and legend must not linger.
+    runs = [];
+    drawing = drawing.then(() => Promise.all([lossChart.clear(), entropyChart.clear()])).then(() => undefined).catch(reportError);
     const labels = [ruleA.value, ruleB.value];
-    const base = { headDim: Number(headDim.value), steps: Number(steps.value), seed: readSeed(seed) };
+    const base = { headDim: Number(headDim.value), steps: Number(steps.value), seed: seedValue };
     const started = performance.now();
     runs = labels.map((label, i) => {
       const worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
@@ -120,8 +135,10 @@ export function mountTrainingSection(section: HTMLElement): void {
     });
     section.dataset.settings = JSON.stringify({ rules: labels, ...base });
     section.dataset.state = 'training';
-    start.disabled = true;
+    const hadFocus = document.activeElement === start;
     stop.disabled = false;
+    if (hadFocus) stop.focus();
+    start.disabled = true;
     status.textContent = `Training ${labels.join(' and ')} for ${base.steps} steps…`;
   });
 

@@ -38,12 +38,12 @@ export function renderHtml(results: LabResults, chartSvgs: ReadonlyMap<string, r
 
 <section class="summary">
 <h2>Summary</h2>
-<table>
+<div class="table-wrap"><table>
 <thead><tr><th>Claim</th><th>Headline check</th><th class="num">Measured</th><th class="num">Predicted</th><th class="num">Tolerance</th><th>Checks</th><th>Verdict</th></tr></thead>
 <tbody>
 ${claims.map(summaryRow).join('\n')}
 </tbody>
-</table>
+</table></div>
 <p class="rule"><strong>Decision rule.</strong> ${esc(results.verdictRule)}</p>
 </section>
 
@@ -79,12 +79,12 @@ function claimSection(claim: ClaimResult, svgs: readonly string[]): string {
 <div class="charts">${svgs.map((svg) => `<figure>${svg}</figure>`).join('\n')}</div>
 <p><strong>What it means.</strong> ${esc(claim.meaning)}</p>
 ${findings}
-<table class="checks">
+<div class="table-wrap"><table class="checks">
 <thead><tr><th>Check</th><th>Prediction</th><th class="num">Measured</th><th class="num">Predicted</th><th class="num">Tolerance</th><th class="num">Alternative</th><th>Verdict</th></tr></thead>
 <tbody>
 ${claim.checks.map(checkRow).join('\n')}
 </tbody>
-</table>
+</table></div>
 <p class="meta">Figures: <code>${claim.id}-${claim.slug}.csv</code> · ${esc(parameterText(claim))}</p>
 </section>`;
 }
@@ -133,11 +133,15 @@ a { color: var(--accent); text-decoration: none; }
 .verdict.fails { background: #fbe4e6; color: #a3202e; }
 .verdict.inconclusive { background: #fdf1dc; color: #8a5a00; }
 h2 .verdict { margin-left: 8px; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 14px 22px; margin: 14px 0; align-items: start; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(480px, 100%), 1fr)); gap: 14px 22px; margin: 14px 0; align-items: start; }
 figure { margin: 0; }
 figure svg { width: 100%; max-width: 560px; height: auto; }
 .finding { background: #f3f6fb; border-left: 3px solid #6a4c93; padding: 10px 14px; margin: 12px 0; font-size: 15px; }
 .rule { font-size: 13px; color: var(--muted); }
 code { font: 13px Menlo, Consolas, monospace; background: #f2f4f7; padding: 1px 4px; border-radius: 3px; }
+/* A phone reads the page without scrolling it sideways: wide tables scroll inside their own box. */
+.table-wrap { overflow-x: auto; }
+code { overflow-wrap: anywhere; }
+@media (max-width: 600px) { main { padding: 20px 14px 40px; } h1 { font-size: 26px; } .statement, .lede { font-size: 16px; } }
 footer { margin-top: 40px; padding-top: 20px; border-top: 1px solid var(--rule); }
 `;
