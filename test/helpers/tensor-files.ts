@@ -81,14 +81,20 @@ const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.en
  * Whether python3 with NumPy is here. On a developer machine without it the
  * NumPy tests are skipped with this message; under CI=true they run and fail.
  */
+/**
+ * The first python3 that imports NumPy: the one on PATH (which may be a
+ * pyenv or venv Python), else Debian's, where python3-numpy installs it.
+ */
+const PYTHON = ['python3', '/usr/bin/python3'].find((exe) => spawnSync(exe, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0) ?? 'python3';
+
 export const numpySkip: string | false = (() => {
-  const probe = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
+  const probe = spawnSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' });
   if (probe.status === 0 || inCi) return false;
   return "python3 with NumPy not found: install Debian's python3-numpy to run the NumPy file tests; under CI=true they fail instead";
 })();
 
 /** Runs a Python script (NumPy imported as np) in `cwd`; throws with its stderr if it fails. */
 export function python(script: string, cwd: string): void {
-  const r = spawnSync('python3', ['-c', `import numpy as np\n${script}`], { cwd, encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', `import numpy as np\n${script}`], { cwd, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`python3 failed (${r.status}): ${r.stderr || r.error?.message}`);
 }
