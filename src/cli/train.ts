@@ -1,7 +1,7 @@
 import { renameSync, writeFileSync, unlinkSync } from 'node:fs';
 import { CommanderError, type Command } from 'commander';
 import {
-  OPTIMIZERS, SCALE_RULES, TASKS, checkScaleRule, checkTask, resolveTrainConfig, sampleNames, train,
+  ATTENTION_RULES, OPTIMIZERS, TASKS, checkScaleRule, checkTask, resolveTrainConfig, sampleNames, train,
   type NamesTask, type OptimizerName, type TrainConfig, type TrainResult,
 } from '../nn/index.js';
 import { ScaledotError } from '../tensor/index.js';
@@ -100,7 +100,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('Train a small transformer whose attention scale rule is a parameter, on associative recall or character-level names.')
     .option('--task <task>', `task: ${TASKS.join(' | ')}`, TRAIN_DEFAULTS.task)
-    .option('--scale <rule>', `attention scale rule: ${SCALE_RULES.join(' | ')}`, TRAIN_DEFAULTS.scale)
+    .option('--scale <rule>', `attention scale rule: ${ATTENTION_RULES.join(' | ')}`, TRAIN_DEFAULTS.scale)
     .option('--head-dim <d>', 'attention head dimension (must divide the width)', String(TRAIN_DEFAULTS.headDim))
     .option('--steps <n>', `training steps (default ${TRAIN_DEFAULTS.steps.names} for names, ${TRAIN_DEFAULTS.steps.recall} for recall)`)
     .option('--seed <s>', 'seed for data, split, initialisation and sampling', String(TRAIN_DEFAULTS.seed))

@@ -1,14 +1,16 @@
 import type { AttentionImpl } from '../attention/index.js';
-import { softmax } from '../softmax/index.js';
 import { Rng, type FloatDType } from '../tensor/index.js';
 import { Var, parameter } from './autograd.js';
-import { attentionScores, causalAttention, causalMask, softcap, softcapAttention } from './attention-ops.js';
+import { adaptiveTemperature } from './adaptive-temperature.js';
+import { attentionScores, causalAttention, causalMask, softcap, softmaxLast, weightedValues } from './attention-ops.js';
+import { attentionStats, type AttentionStats } from './attention-stats.js';
 import { filledData } from './init.js';
 import { Linear, prefixed, type Module } from './layers.js';
 import { mergeHeads, splitHeads } from './head-ops.js';
 import { l2Normalize, scaleHeads } from './ops.js';
 import { rope } from './rope.js';
-import { ruleScale, type ScaleRule } from './scale-rules.js';
+import { SSMAX_INIT_S, ruleScale, type ScaleRule } from './scale-rules.js';
+import { sinkSoftmax } from './sink-ops.js';
 
 export interface AttentionLayerOptions {
   width: number;
@@ -18,6 +20,8 @@ export interface AttentionLayerOptions {
   softcap: number;
   impl: AttentionImpl;
   dtype: FloatDType;
+  /** Rotary positions on q and k (default); off for set tasks, where order means nothing. */
+  rope?: boolean;
 }
 
 /**
@@ -34,9 +38,15 @@ export class MultiHeadAttention implements Module {
   readonly wo: Linear;
   /** qk-norm's per-head log temperature; null under other rules. */
   readonly logTau: Var | null;
+  /** ssmax's per-head log s (logits times s·ln n); null under other rules. */
+  readonly logS: Var | null;
+  /** sink's per-head sink logit; null under other rules (softmax1 fixes it at 0 without a parameter). */
+  readonly sinkLogit: Var | null;
   readonly options: AttentionLayerOptions;
-  /** Set by forward when asked to measure: mean attention entropy (nats) over heads and query rows. */
-  lastEntropy = NaN;
+  /** Inference only: Veličković et al.'s adaptive temperature on every row (see adaptive-temperature.ts). */
+  adaptive = false;
+  /** Set by forward when asked to measure. */
+  lastStats: AttentionStats | null = null;
 
   constructor(rng: Rng, options: AttentionLayerOptions) {
     const { width, heads, headDim, dtype } = options;
@@ -48,23 +58,53 @@ export class MultiHeadAttention implements Module {
     this.wo = new Linear(rng, inner, width, { bias: false, dtype });
     // τ = √d_k at start gives q̂·k̂·τ the unit variance that rsqrt gives q·k/√d_k.
     this.logTau = options.rule === 'qk-norm' ? parameter(filledData(heads, 0.5 * Math.log(headDim), dtype), [heads]) : null;
+    this.logS = options.rule === 'ssmax' ? parameter(filledData(heads, Math.log(SSMAX_INIT_S), dtype), [heads]) : null;
+    this.sinkLogit = options.rule === 'sink' ? parameter(filledData(heads, 0, dtype), [heads]) : null;
+  }
+
+  /** Mean attention entropy of the last measured forward (NaN if none). */
+  get lastEntropy(): number {
+    return this.lastStats?.meanEntropy ?? NaN;
   }
 
   forward(x: Var, measure = false): Var {
     const { heads, headDim, rule } = this.options;
     const seqLen = x.shape[1];
-    let q = rope(splitHeads(this.wq.forward(x), heads));
-    let k = rope(splitHeads(this.wk.forward(x), heads));
+    const rotate = this.options.rope ?? true;
+    let q = splitHeads(this.wq.forward(x), heads);
+    let k = splitHeads(this.wk.forward(x), heads);
+    if (rotate) {
+      q = rope(q);
+      k = rope(k);
+    }
     const v = splitHeads(this.wv.forward(x), heads);
     if (this.logTau !== null) {
       q = scaleHeads(l2Normalize(q), this.logTau);
       k = l2Normalize(k);
     }
+    if (this.logS !== null) q = scaleHeads(q, this.logS);
     const scale = ruleScale(rule, headDim, seqLen);
     const cap = rule === 'softcap' ? this.options.softcap : null;
-    if (measure) this.lastEntropy = attentionEntropy(q, k, scale, cap);
-    const out = cap === null ? causalAttention(q, k, v, scale, this.options.impl) : softcapAttention(q, k, v, scale, cap);
-    return this.wo.forward(mergeHeads(out));
+    const sinkRule = rule === 'sink' || rule === 'softmax1';
+    const fast = cap === null && !sinkRule && !this.adaptive;
+    if (fast) {
+      if (measure) this.lastStats = attentionStats(this.logits(constantOf(q), constantOf(k), scale, cap).data, [...q.shape.slice(0, 3), k.shape[2]], null);
+      return this.wo.forward(mergeHeads(causalAttention(q, k, v, scale, this.options.impl)));
+    }
+    // The explicit path: the scores are materialised, which is fine at the lengths trained here.
+    let logits = this.logits(q, k, scale, cap);
+    if (this.adaptive) logits = adaptiveTemperature(logits);
+    const sink = rule === 'sink' ? this.sinkLogit : null;
+    if (measure) this.lastStats = attentionStats(logits.data, logits.shape, sinkRule ? (sink?.data ?? [...Array<number>(heads).fill(0)]) : null);
+    const p = sinkRule ? sinkSoftmax(logits, sink) : softmaxLast(logits);
+    return this.wo.forward(mergeHeads(weightedValues(p, v)));
+  }
+
+  /** Masked logits [B, H, T, S] as the softmax sees them. */
+  private logits(q: Var, k: Var, scale: number, cap: number | null): Var {
+    let scores = attentionScores(q, k, scale);
+    if (cap !== null) scores = softcap(scores, cap);
+    return causalMask(scores);
   }
 
   parameters(): [string, Var][] {
@@ -72,6 +112,8 @@ export class MultiHeadAttention implements Module {
       ...prefixed('wq', this.wq), ...prefixed('wk', this.wk), ...prefixed('wv', this.wv), ...prefixed('wo', this.wo),
     ];
     if (this.logTau !== null) own.push(['logTau', this.logTau]);
+    if (this.logS !== null) own.push(['logS', this.logS]);
+    if (this.sinkLogit !== null) own.push(['sinkLogit', this.sinkLogit]);
     return own;
   }
 }
@@ -84,19 +126,8 @@ export class MultiHeadAttention implements Module {
 export function attentionEntropy(q: Var, k: Var, scale: number, cap: number | null): number {
   let scores = attentionScores(constantOf(q), constantOf(k), scale);
   if (cap !== null) scores = softcap(scores, cap);
-  const p = softmax(causalMask(scores).toTensor(), { axis: -1 }).data;
-  const s = k.shape[2];
-  const rows = p.length / s;
-  let total = 0;
-  for (let r = 0; r < rows; r++) {
-    let h = 0;
-    for (let j = 0; j < s; j++) {
-      const pj = p[r * s + j];
-      if (pj > 0) h -= pj * Math.log(pj);
-    }
-    total += h;
-  }
-  return total / rows;
+  const logits = causalMask(scores);
+  return attentionStats(logits.data, logits.shape, null).meanEntropy;
 }
 
 function constantOf(x: Var): Var {

@@ -1,0 +1,96 @@
+import type { Data } from './autograd.js';
+
+/** What one forward's attention rows looked like, per layer (measured outside the graph). */
+export interface AttentionStats {
+  /** Mean entropy (nats) over heads and rows: 0 one-hot, ln n uniform. */
+  meanEntropy: number;
+  /** Per head: mean entropy over its rows (batch and positions). */
+  headEntropy: number[];
+  /** The largest logit any row fed its softmax (after the scale rule). */
+  maxLogit: number;
+  /** Per head: mean attention on key 0 over rows that see more than one key. */
+  firstShare: number[];
+  /** Per head: mean weight on the sink (0 without one). */
+  sinkShare: number[];
+  /** Rows checked against Zhai et al.'s entropy bound, and how many fell below it (beyond rounding). */
+  boundRows: number;
+  boundViolations: number;
+  /** The smallest margin H − H_min(spread) over rows (nats). */
+  boundMargin: number;
+}
+
+/**
+ * Zhai et al. 2023's lower bound: a row of n logits whose spread (max − min)
+ * is β has entropy at least that of one logit at the top and n − 1 at the
+ * bottom,  H_min = ln(1 + (n − 1)e^(−β)) + β(n − 1)e^(−β) / (1 + (n − 1)e^(−β)).
+ */
+export function entropyLowerBound(spread: number, n: number): number {
+  if (n <= 1) return 0;
+  const w = (n - 1) * Math.exp(-spread);
+  return Math.log1p(w) + (spread * w) / (1 + w);
+}
+
+/**
+ * The figures of AttentionStats from logits [B, H, T, S] (−∞ where masked)
+ * and an optional per-head sink logit (softmax₁: 0), which joins each row.
+ */
+export function attentionStats(logits: Data, shape: readonly number[], sink: ArrayLike<number> | null): AttentionStats {
+  const [b, h, t, s] = shape;
+  const headEntropy = new Array<number>(h).fill(0);
+  const firstShare = new Array<number>(h).fill(0);
+  const firstRows = new Array<number>(h).fill(0);
+  const sinkShare = new Array<number>(h).fill(0);
+  let maxLogit = -Infinity;
+  let violations = 0;
+  let margin = Infinity;
+  for (let r = 0; r < b * h * t; r++) {
+    const head = Math.floor(r / t) % h;
+    const o = r * s;
+    const bias = sink === null ? -Infinity : sink[head];
+    let m = bias;
+    let lo = bias;
+    let live = sink === null ? 0 : 1;
+    for (let j = 0; j < s; j++) {
+      const x = logits[o + j];
+      if (x === -Infinity) continue;
+      live++;
+      if (x > m) m = x;
+      if (x < lo) lo = x;
+      if (x > maxLogit) maxLogit = x;
+    }
+    if (live === 0) continue;
+    let l = bias === -Infinity ? 0 : Math.exp(bias - m);
+    let weighted = bias === -Infinity ? 0 : l * (bias - m);
+    for (let j = 0; j < s; j++) {
+      const x = logits[o + j];
+      if (x === -Infinity) continue;
+      const e = Math.exp(x - m);
+      l += e;
+      weighted += e * (x - m);
+    }
+    // H = ln l − Σ p (x − m), from the unnormalised weights: no log per entry.
+    const entropy = Math.log(l) - weighted / l;
+    headEntropy[head] += entropy;
+    if (bias !== -Infinity) sinkShare[head] += Math.exp(bias - m) / l;
+    if (live - (sink === null ? 0 : 1) > 1 && logits[o] !== -Infinity) {
+      firstShare[head] += Math.exp(logits[o] - m) / l;
+      firstRows[head]++;
+    }
+    const gap = entropy - entropyLowerBound(m - lo, live);
+    if (gap < margin) margin = gap;
+    // Rounding of H (a sum of `live` terms of size up to |x − m|) allows a few ulps per term.
+    if (gap < -1e-12 * live * (1 + m - lo)) violations++;
+  }
+  const perHead = b * t;
+  const he = headEntropy.map((x) => x / perHead);
+  return {
+    meanEntropy: he.reduce((a, x) => a + x, 0) / h,
+    headEntropy: he,
+    maxLogit,
+    firstShare: firstShare.map((x, i) => (firstRows[i] > 0 ? x / firstRows[i] : 0)),
+    sinkShare: sinkShare.map((x) => x / perHead),
+    boundRows: b * h * t,
+    boundViolations: violations,
+    boundMargin: margin,
+  };
+}
