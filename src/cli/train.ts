@@ -1,8 +1,8 @@
 import { renameSync, writeFileSync, unlinkSync } from 'node:fs';
 import { CommanderError, type Command } from 'commander';
 import {
-  ATTENTION_RULES, OPTIMIZERS, TASKS, checkScaleRule, checkTask, resolveTrainConfig, sampleNames, train,
-  type NamesTask, type OptimizerName, type TrainConfig, type TrainResult,
+  ATTENTION_RULES, DIVERGENCE_FACTOR, OPTIMIZERS, TASKS, checkScaleRule, checkTask, resolveTrainConfig, sampleNames, train,
+  type Evaluation, type NamesTask, type OptimizerName, type TrainConfig, type TrainResult,
 } from '../nn/index.js';
 import { ScaledotError } from '../tensor/index.js';
 
@@ -11,7 +11,7 @@ export const TRAIN_DEFAULTS = {
   task: 'names',
   scale: 'rsqrt',
   headDim: 16,
-  steps: { names: 1000, recall: 300 },
+  steps: { names: 1000, recall: 300, maxretrieval: 300 },
   seed: 0,
 } as const;
 
@@ -27,6 +27,8 @@ interface TrainOptions {
   batchSize?: string;
   json?: string;
   sample?: string;
+  lengths?: string;
+  adaptiveTemperature?: boolean;
 }
 
 function integer(fn: string, name: string, raw: string | undefined): number | undefined {
@@ -38,16 +40,35 @@ function integer(fn: string, name: string, raw: string | undefined): number | un
   return v;
 }
 
-/** The --json document: exactly the issue's schema. `steps` is the number of steps taken (fewer than asked if stopped). */
+/** A figure as JSON: a number, or null where none was measured (never NaN, which JSON cannot hold). */
+const figure = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
+
+/**
+ * The --json document. `steps` is the number of steps taken (fewer than asked
+ * if stopped or diverged); `diverged` and `divergedAt` say whether a step's
+ * loss went non-finite or past DIVERGENCE_FACTOR × the first (training stopped
+ * there); curve points carry the last step's largest attention logit and
+ * smallest per-head entropy, and `stepLog` has them for every step.
+ */
 export function trainJson(r: TrainResult): object {
+  const evaluation = (e: Evaluation): object => ({ valLoss: figure(e.valLoss), accuracy: figure(e.accuracy), attnEntropy: figure(e.attnEntropy), maxWeight: figure(e.maxWeight) });
   return {
     task: r.config.task,
     scale: r.config.scaleRule,
     headDim: r.config.headDim,
     steps: r.stepsDone,
     seed: r.config.seed,
-    curve: r.curve.map((p) => ({ step: p.step, trainLoss: p.trainLoss, valLoss: p.valLoss, accuracy: p.accuracy })),
-    final: { trainLoss: r.final.trainLoss, valLoss: r.final.valLoss, accuracy: r.final.accuracy },
+    lr: r.config.lr,
+    diverged: r.divergedAt !== null,
+    divergedAt: r.divergedAt,
+    curve: r.curve.map((p) => ({
+      step: p.step, trainLoss: figure(p.trainLoss), valLoss: figure(p.valLoss), accuracy: figure(p.accuracy), maxLogit: figure(p.maxLogit), minEntropy: figure(p.minEntropy),
+    })),
+    stepLog: r.steps.map((p) => ({ step: p.step, loss: figure(p.loss), maxLogit: figure(p.maxLogit), minEntropy: figure(p.minEntropy) })),
+    final: { trainLoss: figure(r.final.trainLoss), valLoss: figure(r.final.valLoss), accuracy: figure(r.final.accuracy) },
+    ...(r.lengths.length > 0
+      ? { lengths: r.lengths.map((l) => ({ multiple: l.multiple, length: l.length, ...evaluation(l), adaptive: l.adaptive === null ? null : evaluation(l.adaptive) })) }
+      : {}),
   };
 }
 
@@ -79,13 +100,22 @@ export function formatReport(r: TrainResult, samples: string[]): string {
   for (const p of r.curve) lines.push(`${String(p.step).padStart(6)}  ${f4(p.trainLoss).padStart(9)}  ${f4(p.valLoss).padStart(7)}  ${f4(p.accuracy).padStart(8)}`);
   lines.push('');
   const unit = c.task === 'names' ? 'nats/char' : 'nats/answer';
+  if (r.divergedAt !== null) lines.push(`diverged at step ${r.divergedAt} (loss not finite or above ${DIVERGENCE_FACTOR}× the first step's); training stopped there`);
   lines.push(`final after ${r.stepsDone} steps (${r.seconds.toFixed(1)} s)${r.interrupted ? ', stopped early' : ''}:`);
   lines.push(`  train loss ${f4(r.final.trainLoss)} ${unit}`);
   lines.push(`  validation loss ${f4(r.final.valLoss)} ${unit}`);
-  lines.push(`  accuracy ${f4(r.final.accuracy)} (${c.task === 'names' ? 'next character, top-1' : 'recalled values, top-1'})`);
+  lines.push(`  accuracy ${f4(r.final.accuracy)} (${c.task === 'names' ? 'next character, top-1' : c.task === 'recall' ? 'recalled values, top-1' : 'retrieved items, top-1'})`);
   if (r.bigramValLoss !== null) {
     const gap = r.bigramValLoss - r.final.valLoss;
     lines.push(`  character-bigram baseline (add-one, same split) ${f4(r.bigramValLoss)} nats/char: the model is ${gap >= 0 ? 'better' : 'worse'} by ${f4(Math.abs(gap))}`);
+  }
+  if (r.lengths.length > 0) {
+    lines.push('');
+    lines.push(`  length  accuracy  max weight${r.config.adaptiveTemperature ? '  accuracy (adaptive)  max weight (adaptive)' : ''}`);
+    for (const l of r.lengths) {
+      const extra = l.adaptive === null ? '' : `  ${f4(l.adaptive.accuracy).padStart(19)}  ${f4(l.adaptive.maxWeight).padStart(21)}`;
+      lines.push(`${String(l.length).padStart(8)}  ${f4(l.accuracy).padStart(8)}  ${f4(l.maxWeight).padStart(10)}${extra}`);
+    }
   }
   if (samples.length > 0) {
     lines.push('');
@@ -98,7 +128,7 @@ export function formatReport(r: TrainResult, samples: string[]): string {
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('Train a small transformer whose attention scale rule is a parameter, on associative recall or character-level names.')
+    .description('Train a small transformer whose attention scale rule is a parameter, on associative recall, character-level names or max-retrieval.')
     .option('--task <task>', `task: ${TASKS.join(' | ')}`, TRAIN_DEFAULTS.task)
     .option('--scale <rule>', `attention scale rule: ${ATTENTION_RULES.join(' | ')}`, TRAIN_DEFAULTS.scale)
     .option('--head-dim <d>', 'attention head dimension (must divide the width)', String(TRAIN_DEFAULTS.headDim))
@@ -110,6 +140,8 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n>', 'sequences per step (default 32)')
     .option('--json <file>', 'write the loss curve and final figures as JSON')
     .option('--sample <k>', 'print k names generated by the trained model (names task)')
+    .option('--lengths <list>', 'recall, maxretrieval: also evaluate at these multiples of the training length, e.g. 1,4,16')
+    .option('--adaptive-temperature', 'also evaluate the --lengths sweep (or the training length) with adaptive temperature at inference (Veličković et al. 2024)')
     .action(async (opts: TrainOptions) => {
       const code = await runTrain(opts);
       // main() turns a CommanderError into its exit code: 130, as a shell reports a run stopped by SIGINT.
@@ -136,6 +168,12 @@ async function runTrain(opts: TrainOptions): Promise<number> {
   const sampleCount = integer(fn, '--sample', opts.sample) ?? 0;
   if (sampleCount < 0) throw new ScaledotError('E_OPTION', `${fn}: --sample is ${sampleCount}; expected an integer >= 0`);
   if (sampleCount > 0 && task !== 'names') throw new ScaledotError('E_OPTION', `${fn}: --sample generates names, so it needs --task names (got --task ${task})`);
+  const lengths = opts.lengths === undefined ? undefined : opts.lengths.split(',').map((m) => integer(fn, '--lengths', m) as number);
+  if (lengths !== undefined && task === 'names') throw new ScaledotError('E_OPTION', `${fn}: --lengths sweeps recall or maxretrieval sequences; --task names has none`);
+  if (opts.adaptiveTemperature && task === 'names') throw new ScaledotError('E_OPTION', `${fn}: --adaptive-temperature evaluates the recall or maxretrieval length sweep; --task names has none`);
+  config.lengthMultiples = lengths ?? (opts.adaptiveTemperature ? [1] : undefined);
+  config.adaptiveTemperature = opts.adaptiveTemperature === true;
+  config.trackAttention = opts.json !== undefined;
   resolveTrainConfig(config); // every option checked before any work
 
   const controller = new AbortController();

@@ -1,12 +1,12 @@
 import type { AttentionImpl } from '../attention/index.js';
-import { Rng, type FloatDType } from '../tensor/index.js';
+import { Rng, ScaledotError, type FloatDType } from '../tensor/index.js';
 import { Var, parameter } from './autograd.js';
 import { adaptiveTemperature } from './adaptive-temperature.js';
 import { attentionScores, causalAttention, causalMask, softcap, softmaxLast, weightedValues } from './attention-ops.js';
 import { attentionStats, type AttentionStats } from './attention-stats.js';
 import { filledData } from './init.js';
 import { Linear, prefixed, type Module } from './layers.js';
-import { mergeHeads, splitHeads } from './head-ops.js';
+import { lastRow, mergeHeads, splitHeads } from './head-ops.js';
 import { l2Normalize, scaleHeads } from './ops.js';
 import { rope } from './rope.js';
 import { SSMAX_INIT_S, ruleScale, type ScaleRule } from './scale-rules.js';
@@ -67,11 +67,13 @@ export class MultiHeadAttention implements Module {
     return this.lastStats?.meanEntropy ?? NaN;
   }
 
-  forward(x: Var, measure = false): Var {
+  /** x: [B, T, W] → [B, T, W], or [B, 1, W] for the last query row alone (`lastOnly`, which needs rope off). */
+  forward(x: Var, measure = false, lastOnly = false): Var {
     const { heads, headDim, rule } = this.options;
     const seqLen = x.shape[1];
     const rotate = this.options.rope ?? true;
-    let q = splitHeads(this.wq.forward(x), heads);
+    if (lastOnly && rotate) throw new ScaledotError('E_OPTION', 'MultiHeadAttention: lastOnly reads the last row without its position, so it needs rope: false');
+    let q = splitHeads(this.wq.forward(lastOnly ? lastRow(x) : x), heads);
     let k = splitHeads(this.wk.forward(x), heads);
     if (rotate) {
       q = rope(q);

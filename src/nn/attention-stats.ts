@@ -6,6 +6,8 @@ export interface AttentionStats {
   meanEntropy: number;
   /** Per head: mean entropy over its rows (batch and positions). */
   headEntropy: number[];
+  /** Mean over heads and rows of the row's largest attention weight (1 one-hot, 1/n uniform). */
+  meanMaxWeight: number;
   /** The largest logit any row fed its softmax (after the scale rule). */
   maxLogit: number;
   /** Per head: mean attention on key 0 over rows that see more than one key. */
@@ -41,6 +43,7 @@ export function attentionStats(logits: Data, shape: readonly number[], sink: Arr
   const firstRows = new Array<number>(h).fill(0);
   const sinkShare = new Array<number>(h).fill(0);
   let maxLogit = -Infinity;
+  let maxWeight = 0;
   let violations = 0;
   let margin = Infinity;
   for (let r = 0; r < b * h * t; r++) {
@@ -70,6 +73,10 @@ export function attentionStats(logits: Data, shape: readonly number[], sink: Arr
     }
     // H = ln l − Σ p (x − m), from the unnormalised weights: no log per entry.
     const entropy = Math.log(l) - weighted / l;
+    // The row's top key has weight e^(x_max − m)/l; m may be the sink's logit.
+    let top = -Infinity;
+    for (let j = 0; j < s; j++) if (logits[o + j] > top) top = logits[o + j];
+    if (top !== -Infinity) maxWeight += Math.exp(top - m) / l;
     headEntropy[head] += entropy;
     if (bias !== -Infinity) sinkShare[head] += Math.exp(bias - m) / l;
     if (live - (sink === null ? 0 : 1) > 1 && logits[o] !== -Infinity) {
@@ -85,6 +92,7 @@ export function attentionStats(logits: Data, shape: readonly number[], sink: Arr
   const he = headEntropy.map((x) => x / perHead);
   return {
     meanEntropy: he.reduce((a, x) => a + x, 0) / h,
+    meanMaxWeight: maxWeight / (b * h * t),
     headEntropy: he,
     maxLogit,
     firstShare: firstShare.map((x, i) => (firstRows[i] > 0 ? x / firstRows[i] : 0)),

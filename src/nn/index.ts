@@ -20,11 +20,13 @@ export { recallBatch, recallLength, recallVocabSize, type RecallSpec } from './d
 export { loadNames, splitNames, namesBatch, charIndex, BOUNDARY, type NamesData } from './data/names.js';
 export { BigramModel } from './data/bigram.js';
 export { scoredCount, type Batch } from './data/batch.js';
-export { TASKS, checkTask, makeRecallTask, makeNamesTask, type Task, type TaskName, type RecallTask, type NamesTask } from './tasks.js';
+export { TASKS, checkTask, makeRecallTask, makeNamesTask, makeMaxRetrievalTask, type Task, type TaskName, type RecallTask, type NamesTask, type MaxRetrievalTask } from './tasks.js';
 export {
-  train, trainSync, Trainer, evaluate, resolveTrainConfig, OPTIMIZERS,
-  type TrainConfig, type TrainResult, type TrainHooks, type CurvePoint, type LengthPoint, type OptimizerName, type Evaluation,
+  train, trainSync, Trainer, evaluate, resolveTrainConfig, OPTIMIZERS, DIVERGENCE_FACTOR,
+  type TrainConfig, type ResolvedTrainConfig, type TrainResult, type TrainHooks, type CurvePoint, type StepPoint, type LengthPoint, type OptimizerName, type Evaluation,
 } from './train.js';
+export { maxRetrievalBatch, maxRetrievalVocabSize, MAX_RETRIEVAL_DEFAULTS, type MaxRetrievalSpec } from './data/maxretrieval.js';
+export { lastRow } from './head-ops.js';
 export { sampleNames } from './sample.js';
 export { trainManySync, type TrainManyOptions } from './parallel.js';
 export { recordOf, type TrainRecord } from './train-record.js';
