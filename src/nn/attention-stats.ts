@@ -8,10 +8,14 @@ export interface AttentionStats {
   headEntropy: number[];
   /** Mean over heads and rows of the row's largest attention weight (1 one-hot, 1/n uniform). */
   meanMaxWeight: number;
+  /** Over rows: count, Σ and Σ² of the largest weight w and of its odds (1 − w)/w, for standard errors across batches. */
+  rowSums: { rows: number; maxWeight: number; maxWeightSq: number; topOdds: number; topOddsSq: number };
   /** The largest logit any row fed its softmax (after the scale rule). */
   maxLogit: number;
   /** Per head: mean attention on key 0 over rows that see more than one key. */
   firstShare: number[];
+  /** Per head: what firstShare would be if every row were uniform over its keys (the mean of 1/keys over the same rows). */
+  firstUniform: number[];
   /** Per head: mean weight on the sink (0 without one). */
   sinkShare: number[];
   /** Rows checked against Zhai et al.'s entropy bound, and how many fell below it (beyond rounding). */
@@ -41,9 +45,11 @@ export function attentionStats(logits: Data, shape: readonly number[], sink: Arr
   const headEntropy = new Array<number>(h).fill(0);
   const firstShare = new Array<number>(h).fill(0);
   const firstRows = new Array<number>(h).fill(0);
+  const firstUniform = new Array<number>(h).fill(0);
   const sinkShare = new Array<number>(h).fill(0);
   let maxLogit = -Infinity;
   let maxWeight = 0;
+  const rowSums = { rows: 0, maxWeight: 0, maxWeightSq: 0, topOdds: 0, topOddsSq: 0 };
   let violations = 0;
   let margin = Infinity;
   for (let r = 0; r < b * h * t; r++) {
@@ -76,11 +82,32 @@ export function attentionStats(logits: Data, shape: readonly number[], sink: Arr
     // The row's top key has weight e^(x_max − m)/l; m may be the sink's logit.
     let top = -Infinity;
     for (let j = 0; j < s; j++) if (logits[o + j] > top) top = logits[o + j];
-    if (top !== -Infinity) maxWeight += Math.exp(top - m) / l;
+    if (top !== -Infinity) {
+      const w = Math.exp(top - m) / l;
+      // (1 − w)/w = Σ_{j ≠ top} e^(xⱼ − x_top), summed directly so a near-one-hot row keeps its digits.
+      let odds = bias === -Infinity ? 0 : Math.exp(bias - top);
+      let skipped = false;
+      for (let j = 0; j < s; j++) {
+        const x = logits[o + j];
+        if (x === -Infinity) continue;
+        if (x === top && !skipped) {
+          skipped = true;
+          continue;
+        }
+        odds += Math.exp(x - top);
+      }
+      maxWeight += w;
+      rowSums.rows++;
+      rowSums.maxWeight += w;
+      rowSums.maxWeightSq += w * w;
+      rowSums.topOdds += odds;
+      rowSums.topOddsSq += odds * odds;
+    }
     headEntropy[head] += entropy;
     if (bias !== -Infinity) sinkShare[head] += Math.exp(bias - m) / l;
     if (live - (sink === null ? 0 : 1) > 1 && logits[o] !== -Infinity) {
       firstShare[head] += Math.exp(logits[o] - m) / l;
+      firstUniform[head] += 1 / (live - (sink === null ? 0 : 1));
       firstRows[head]++;
     }
     const gap = entropy - entropyLowerBound(m - lo, live);
@@ -93,9 +120,11 @@ export function attentionStats(logits: Data, shape: readonly number[], sink: Arr
   return {
     meanEntropy: he.reduce((a, x) => a + x, 0) / h,
     meanMaxWeight: maxWeight / (b * h * t),
+    rowSums,
     headEntropy: he,
     maxLogit,
     firstShare: firstShare.map((x, i) => (firstRows[i] > 0 ? x / firstRows[i] : 0)),
+    firstUniform: firstUniform.map((x, i) => (firstRows[i] > 0 ? x / firstRows[i] : 0)),
     sinkShare: sinkShare.map((x) => x / perHead),
     boundRows: b * h * t,
     boundViolations: violations,

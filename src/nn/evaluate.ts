@@ -9,6 +9,24 @@ export interface Evaluation {
   attnEntropy: number;
   /** Mean over layers, heads and rows of the largest attention weight in a row. */
   maxWeight: number;
+  /** Last layer, over every measured row: the largest weight w's mean and standard error, and those of its odds (1 − w)/w. */
+  rows: { count: number; maxWeight: number; maxWeightSe: number; topOdds: number; topOddsSe: number };
+  /** Per layer and head, averaged over the measured batches: entropy, weight on key 0 (and its uniform baseline), weight on the sink. */
+  heads: HeadFigures[];
+}
+
+export interface HeadFigures {
+  layer: number;
+  head: number;
+  entropy: number;
+  firstShare: number;
+  firstUniform: number;
+  sinkShare: number;
+}
+
+function meanAndSe(sum: number, sumSq: number, n: number): [number, number] {
+  const m = sum / n;
+  return [m, n > 1 ? Math.sqrt(Math.max(sumSq / n - m * m, 0) / (n - 1)) : NaN];
 }
 
 /** The targets the model's logits line up with: all positions, or (readout 'last') each sequence's last one. */
@@ -30,6 +48,8 @@ export function evaluate(model: Transformer, batches: readonly Batch[], options:
   let entropy = 0;
   let maxWeight = 0;
   let measured = 0;
+  const sums = { rows: 0, maxWeight: 0, maxWeightSq: 0, topOdds: 0, topOddsSq: 0 };
+  let heads: HeadFigures[] = [];
   model.setAdaptiveTemperature(options.adaptive ?? false);
   try {
     batches.forEach((b, bi) => {
@@ -40,6 +60,15 @@ export function evaluate(model: Transformer, batches: readonly Batch[], options:
         entropy += stats.reduce((s, x) => s + (x?.meanEntropy ?? NaN), 0) / stats.length;
         maxWeight += stats.reduce((s, x) => s + (x?.meanMaxWeight ?? NaN), 0) / stats.length;
         measured++;
+        stats.forEach((layer, li) => layer?.headEntropy.forEach((entropy, hi) => {
+          const at = heads.find((x) => x.layer === li && x.head === hi) ?? heads[heads.push({ layer: li, head: hi, entropy: 0, firstShare: 0, firstUniform: 0, sinkShare: 0 }) - 1];
+          at.entropy += entropy;
+          at.firstShare += layer.firstShare[hi];
+          at.firstUniform += layer.firstUniform[hi];
+          at.sinkShare += layer.sinkShare[hi];
+        }));
+        const lastLayer = stats[stats.length - 1]?.rowSums;
+        if (lastLayer) for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] += lastLayer[key];
       }
       const targets = readoutTargets(model, b);
       const scored = scoredCount({ ...b, targets });
@@ -57,5 +86,12 @@ export function evaluate(model: Transformer, batches: readonly Batch[], options:
   } finally {
     model.setAdaptiveTemperature(false);
   }
-  return { valLoss: total / count, accuracy: correct / count, attnEntropy: entropy / measured, maxWeight: maxWeight / measured };
+  heads = heads.map((x) => ({ ...x, entropy: x.entropy / measured, firstShare: x.firstShare / measured, firstUniform: x.firstUniform / measured, sinkShare: x.sinkShare / measured }));
+  const [w, wSe] = meanAndSe(sums.maxWeight, sums.maxWeightSq, sums.rows);
+  const [odds, oddsSe] = meanAndSe(sums.topOdds, sums.topOddsSq, sums.rows);
+  return {
+    valLoss: total / count, accuracy: correct / count, attnEntropy: entropy / measured, maxWeight: maxWeight / measured,
+    rows: { count: sums.rows, maxWeight: w, maxWeightSe: wSe, topOdds: odds, topOddsSe: oddsSe },
+    heads,
+  };
 }

@@ -23,7 +23,7 @@ export { scoredCount, type Batch } from './data/batch.js';
 export { TASKS, checkTask, makeRecallTask, makeNamesTask, makeMaxRetrievalTask, type Task, type TaskName, type RecallTask, type NamesTask, type MaxRetrievalTask } from './tasks.js';
 export {
   train, trainSync, Trainer, evaluate, resolveTrainConfig, OPTIMIZERS, DIVERGENCE_FACTOR,
-  type TrainConfig, type ResolvedTrainConfig, type TrainResult, type TrainHooks, type CurvePoint, type StepPoint, type LengthPoint, type OptimizerName, type Evaluation,
+  type TrainConfig, type ResolvedTrainConfig, type TrainResult, type TrainHooks, type CurvePoint, type StepPoint, type LengthPoint, type OptimizerName, type Evaluation, type HeadFigures,
 } from './train.js';
 export { maxRetrievalBatch, maxRetrievalVocabSize, MAX_RETRIEVAL_DEFAULTS, type MaxRetrievalSpec } from './data/maxretrieval.js';
 export { lastRow } from './head-ops.js';

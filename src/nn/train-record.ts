@@ -13,6 +13,7 @@ export interface TrainRecord {
   steps: StepPoint[];
   entropyBound: TrainResult['entropyBound'];
   initLoss: number;
+  heads: TrainResult['heads'];
   final: TrainResult['final'];
   initQGradNorm: number;
   lengths: LengthPoint[];
@@ -23,7 +24,7 @@ export interface TrainRecord {
 export function recordOf(r: TrainResult): TrainRecord {
   return {
     config: r.config, stepsDone: r.stepsDone, interrupted: r.interrupted, divergedAt: r.divergedAt, curve: r.curve,
-    steps: r.steps, entropyBound: r.entropyBound, initLoss: r.initLoss, final: r.final,
+    steps: r.steps, entropyBound: r.entropyBound, initLoss: r.initLoss, heads: r.heads, final: r.final,
     initQGradNorm: r.initQGradNorm, lengths: r.lengths, bigramValLoss: r.bigramValLoss, seconds: r.seconds,
   };
 }

@@ -1,6 +1,6 @@
 import { Rng } from '../tensor/index.js';
 import { backward, type Var } from './autograd.js';
-import { evaluate, readoutTargets, type Evaluation } from './evaluate.js';
+import { evaluate, readoutTargets, type Evaluation, type HeadFigures } from './evaluate.js';
 import { crossEntropy } from './loss.js';
 import { AdamW, SgdMomentum, clipGradNorm, gradNorm, learningRate, type Optimizer } from './optim.js';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './train-config.js';
@@ -8,7 +8,7 @@ import { makeMaxRetrievalTask, makeNamesTask, makeRecallTask, type MaxRetrievalT
 import { Transformer } from './transformer.js';
 
 export { OPTIMIZERS, resolveTrainConfig, type OptimizerName, type ResolvedTrainConfig, type TrainConfig } from './train-config.js';
-export { evaluate, type Evaluation } from './evaluate.js';
+export { evaluate, type Evaluation, type HeadFigures } from './evaluate.js';
 
 /** A run has diverged when a step's loss is not finite or exceeds this multiple of the first step's loss. */
 export const DIVERGENCE_FACTOR = 3;
@@ -67,6 +67,8 @@ export interface TrainResult {
   /** The first step's training loss (what a diverged run is counted at). */
   initLoss: number;
   lengths: LengthPoint[];
+  /** With trackAttention: each head's figures over the whole validation set at the end (empty otherwise). */
+  heads: HeadFigures[];
   /** Names: the add-one character-bigram baseline on the same validation names. */
   bigramValLoss: number | null;
   seconds: number;
@@ -227,11 +229,12 @@ export class Trainer {
         });
       }
     }
+    const heads = c.trackAttention ? evaluate(this.model, this.task.validation, { measureAll: true }).heads : [];
     const bigramValLoss = this.task.name === 'names' ? (this.task as NamesTask).bigram.loss(this.task.validation).nats : null;
     return {
       config: c, stepsDone: this.step, interrupted: this.step < c.steps && this.divergedAt === null, divergedAt: this.divergedAt,
       curve: this.curve, steps: this.steps, entropyBound: { ...this.entropyBound }, final,
-      initQGradNorm: this.initQGradNorm, initLoss: this.initLoss, lengths, bigramValLoss,
+      initQGradNorm: this.initQGradNorm, initLoss: this.initLoss, lengths, heads, bigramValLoss,
       seconds: (performance.now() - this.started) / 1000, model: this.model, task: this.task,
     };
   }
