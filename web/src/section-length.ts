@@ -1,7 +1,8 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { LiveChart, type Datum } from './chart.js';
 import { byId, readSeed, renderQueue, showFigure } from './format.js';
-import { N_GRID, VARIANTS, lengthCurvePoints, lengthFigures, type LengthPoint, type LengthSettings } from './length-stats.js';
+import { VARIANTS, type LengthPoint, type LengthSettings } from './length-stats.js';
+import type { LengthReply, LengthRequest } from './length-worker.js';
 
 const COLOURS = ['#1f3b73', '#d9480f', '#2b8a3e'];
 
@@ -33,6 +34,21 @@ export async function mountLengthSection(section: HTMLElement): Promise<void> {
   const needleChart = new LiveChart(byId('chart-length-needle'), lengthSpec('Needle: weight on the +3 key', 'needleMaxProb', 'max p'));
   const randomChart = new LiveChart(byId('chart-length-random'), lengthSpec('Random row: entropy relative to uniform', 'randomRelEntropy', 'H / ln n'));
 
+  // Every figure is computed in a Web Worker (length-worker.ts); a render waits for its own reply.
+  const worker = new Worker(new URL('./length-worker.ts', import.meta.url), { type: 'module' });
+  const waiting = new Map<number, (reply: LengthReply) => void>();
+  worker.onmessage = (event: MessageEvent<LengthReply>) => {
+    waiting.get(event.data.id)?.(event.data);
+    waiting.delete(event.data.id);
+  };
+  let nextId = 0;
+  const ask = (settings: LengthSettings, withCurve: boolean): Promise<LengthReply> =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      waiting.set(id, resolve);
+      worker.postMessage({ id, settings, withCurve } satisfies LengthRequest);
+    });
+
   const read = (): LengthSettings => ({ n: Math.round(10 ** Number(n.value)), s: Number(s.value), sigma: Number(sigma.value), seed: readSeed(seed) });
   let curveKey = '';
   let curve: LengthPoint[] = [];
@@ -43,19 +59,14 @@ export async function mountLengthSection(section: HTMLElement): Promise<void> {
     byId('length-n-out').textContent = String(settings.n);
     byId('length-s-out').textContent = settings.s.toFixed(2);
     byId('length-sigma-out').textContent = settings.sigma.toFixed(2);
-    // The curves depend on s, σ and the seed, not on n: moving n only recomputes the current row (≤ 10⁵ keys, a few ms).
+    // The curves depend on s, σ and the seed, not on n: moving n only recomputes the current row.
     const key = `${settings.s}/${settings.sigma}/${settings.seed}`;
-    if (key !== curveKey) {
-      // One n per task, yielding in between: the largest (10⁵ keys, six softmaxes) takes tens of ms, the whole grid would block the page.
-      const points: LengthPoint[] = [];
-      for (const at of N_GRID) {
-        points.push(...lengthCurvePoints(settings, at));
-        await new Promise<void>((resolve) => setTimeout(resolve, 0));
-      }
-      curve = points;
+    const reply = await ask(settings, key !== curveKey);
+    if (reply.curve !== null) {
+      curve = reply.curve;
       curveKey = key;
     }
-    const figures = lengthFigures(settings);
+    const figures = reply.figures;
     for (const variant of VARIANTS) {
       showFigure(section, `length-needle-${variant}`, figures.needle[variant].maxProb);
       showFigure(section, `length-random-${variant}`, figures.random[variant].relEntropy);
