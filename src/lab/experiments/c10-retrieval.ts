@@ -42,7 +42,7 @@ export const retrieval: Experiment = {
     'so the odds against the winner, (1 − w)/w = Σⱼ e^(zⱼ − z_win), have mean (n − 1)·c: linear in n, and the top weight w falls like 1/n (C9\'s needle with s = 0). ' +
     'Multiplying the logits by a factor growing like ln n (log-length, SSMax) turns the lead into a power of n and can hold it; adaptive temperature (Veličković et al. 2024) ' +
     'sharpens a row at inference by an inverse temperature fitted to its entropy, which helps only while the entropy is in the range the fit covers. ' +
-    'Sized for `--full`: about 3 minutes on two cores (800 steps, 2 seeds per rule, 200 test sets per size).',
+    'Sized for `--full`: about 70 CPU-seconds, under a minute on two quiet cores (800 steps, 2 seeds per rule, 200 test sets per size).',
   fullOnly: true,
   run({ settings, seedFor, progress }) {
     const plan = c10Plan(settings.mode);

@@ -16,18 +16,18 @@ export interface C11Plan {
 export function c11Plan(mode: LabMode): C11Plan {
   return mode === 'quick'
     ? { steps: 12, seeds: 1, lrs: geomspace(1e-3, 3e-1, 3), rowEvery: 4 }
-    : { steps: 250, seeds: 2, lrs: geomspace(1e-3, 3e-1, 6), rowEvery: 10 };
+    : { steps: 200, seeds: 2, lrs: geomspace(1e-3, 3e-1, 6), rowEvery: 10 };
 }
 
 const RULES: ScaleRule[] = ['rsqrt', 'qk-norm'];
 /** A head's entropy has collapsed when it falls below this share of its value at the first step. */
 const COLLAPSE = 0.1;
 
-/** The C11 training runs at one learning rate: the recall task, a 2-layer model with 4 heads of width 8. */
+/** The C11 training run at one learning rate: recall at 4 pairs (16 tokens), a 2-layer model with 4 heads of dim 8 (about 50 ms of CPU a step). */
 export function c11Config(rule: ScaleRule, lr: number, seed: number, steps: number): TrainConfig {
   return {
-    task: 'recall', scaleRule: rule, headDim: 8, width: 32, layers: 2, steps, lr, batchSize: 32, seed, evalEvery: steps,
-    validationSize: 64, trackAttention: true,
+    task: 'recall', scaleRule: rule, headDim: 8, width: 32, layers: 2, steps, lr, batchSize: 16, seed, evalEvery: steps,
+    recallPairs: 4, recallSymbols: 16, validationSize: 64, trackAttention: true,
   };
 }
 
@@ -52,7 +52,7 @@ export const learningRate: Experiment = {
     'QK-norm (ViT-22B) normalises q and k, so |q̂·k̂| ≤ 1 and a logit cannot exceed the learnt temperature τ. ' +
     'Zhai et al.\'s bound is exact: a row whose logits span β has entropy at least ln(1 + (n − 1)e^(−β)) + β(n − 1)e^(−β)/(1 + (n − 1)e^(−β)). ' +
     `A run diverges here when a step's loss is not finite or exceeds ${DIVERGENCE_FACTOR}× the first step's; it stops there and counts at its initial loss. ` +
-    'Sized for `--full`: about 3 minutes on two cores (6 learning rates × 2 rules × 2 seeds, 250 AdamW steps each, gradient clipping at 1).',
+    'Sized for `--full`: about 4 CPU-minutes, 2 to 3 minutes on two quiet cores (6 learning rates × 2 rules × 2 seeds, 200 AdamW steps each, gradient clipping at 1).',
   fullOnly: true,
   run({ settings, seedFor, progress }) {
     const plan = c11Plan(settings.mode);
@@ -152,7 +152,7 @@ export const learningRate: Experiment = {
       ],
       parameters: {
         steps: plan.steps, seeds: plan.seeds, learningRates: plan.lrs, rules: RULES, divergenceFactor: DIVERGENCE_FACTOR, collapseShare: COLLAPSE,
-        model: 'recall (8 pairs), 2 layers, 4 heads of dim 8, width 32; AdamW, weight decay 0.01, clip 1, 5% warmup then cosine', stepRowEvery: plan.rowEvery,
+        model: 'recall (4 pairs of 16 symbols), 2 layers, 4 heads of dim 8, width 32, batch 16; AdamW, weight decay 0.01, clip 1, 5% warmup then cosine', stepRowEvery: plan.rowEvery,
       },
     };
   },
