@@ -1,6 +1,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { combineVerdicts, deriveSeed, resultsJson, runLab, within } from '../src/lab/index.js';
+import { EXPERIMENTS, combineVerdicts, deriveSeed, resultsJson, runLab, within } from '../src/lab/index.js';
+import { renderSvg } from '../src/lab/render-svg.js';
 import { trainSync, type ScaleRule } from '../src/nn/index.js';
 import { c11Config, c11Plan } from '../src/lab/experiments/c11-lr.js';
 
@@ -47,6 +48,14 @@ describe('C10–C12 (quick plans, results.json)', () => {
       assert.equal(c.verdict, combineVerdicts(verdicts));
       assert.ok(c.rows.length > 0 && c.meaning.length > 50);
       for (const row of c.rows) for (const v of Object.values(row)) assert.ok(v !== 'NaN', `${c.id}: NaN in a row ${JSON.stringify(row)}`);
+    }
+  });
+
+  it('draw their charts from their own rows', async () => {
+    for (const c of claims) {
+      const charts = EXPERIMENTS.find((e) => e.id === c.id)!.charts(c);
+      assert.ok(charts.length >= 2, c.id);
+      for (const chart of charts) assert.match(await renderSvg(chart, c.id), /<svg/);
     }
   });
 

@@ -113,8 +113,8 @@ export const learningRate: Experiment = {
       makeCheck({
         id: 'C11.a', statement: 'QK-norm holds the logits: its largest logit does not grow with the learning rate (1/√d_k\'s growth is the rival).',
         quantity: `slope of ln(largest attention logit over training) on ln(learning rate), qk-norm, ${plan.lrs.length} learning rates × ${plan.seeds} seed(s)`,
-        measured: qkFit.slope, predicted: 0, tolerance: Z * Math.hypot(qkFit.se, rsqrtFit.se),
-        toleranceBasis: `${Z} standard errors of the difference of the two rules' slopes, from the residuals of each fit`, alternative: rsqrtFit.slope,
+        measured: qkFit.slope, predicted: 0, tolerance: Z * qkFit.se,
+        toleranceBasis: `${Z} standard errors of qk-norm's slope, from the residuals of its fit over learning rates and seeds`, alternative: rsqrtFit.slope,
       }),
       makeCheck({
         id: 'C11.b', statement: `Entropy collapse precedes divergence: a run that diverges first has a head fall below ${COLLAPSE} of its initial entropy.`,
