@@ -124,8 +124,20 @@ describe('attention statistics', () => {
   it('no row has less entropy than Zhai et al.\'s bound for its spread; one-up rows meet it', () => {
     fc.assert(fc.property(fc.array(fc.double({ min: -20, max: 20, noNaN: true }), { minLength: 2, maxLength: 12 }), (xs) => {
       const stats = attentionStats(Float64Array.from(xs), [1, 1, 1, xs.length], null);
-      return stats.boundViolations === 0 && stats.boundMargin > -1e-9;
+      // The margin is H − bound computed here: finite, never below −rounding.
+      const m = Math.max(...xs);
+      const w = xs.map((x) => Math.exp(x - m));
+      const total = w.reduce((a, b) => a + b, 0);
+      const h = -w.reduce((a, x) => a + (x / total) * Math.log(x / total), 0);
+      const spread = m - Math.min(...xs);
+      const k = (xs.length - 1) * Math.exp(-spread);
+      const bound = Math.log1p(k) + (spread * k) / (1 + k);
+      return stats.boundRows === 1 && stats.boundViolations === 0 && Number.isFinite(stats.boundMargin) && stats.boundMargin > -1e-9 &&
+        Math.abs(stats.boundMargin - (h - bound)) < 1e-9;
     }));
+    // A uniform row sits on the bound (spread 0: bound ln n), as does a one-up row.
+    assert.ok(Math.abs(attentionStats(Float64Array.from([2, 2, 2, 2]), [1, 1, 1, 4], null).boundMargin) < 1e-12);
+    assert.ok(Math.abs(attentionStats(Float64Array.from([5, 1, 1, 1, -Infinity]), [1, 1, 1, 5], null).boundMargin) < 1e-12);
     const spread = 3.7;
     const n = 9;
     const oneUp = [spread, ...Array<number>(n - 1).fill(0)];

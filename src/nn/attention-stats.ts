@@ -57,8 +57,9 @@ export function attentionStats(logits: Data, shape: readonly number[], sink: Arr
     const head = Math.floor(r / t) % h;
     const o = r * s;
     const bias = sink === null ? -Infinity : sink[head];
+    // Without a sink both start empty (m at −∞, lo at +∞); a sink is one more logit of the row.
     let m = bias;
-    let lo = bias;
+    let lo = sink === null ? Infinity : bias;
     let live = sink === null ? 0 : 1;
     for (let j = 0; j < s; j++) {
       const x = logits[o + j];
