@@ -102,6 +102,7 @@ describe('C10–C12 (quick plans, results.json)', () => {
       }
     }
     assert.equal(check('C11.c').measured, runs.reduce((a: number, r: any) => a + r.boundViolations, 0));
+    assert.equal(check('C11.d').measured, runs.reduce((a: number, r: any) => a + r.exactViolations, 0));
     for (const r of runs) assert.ok(r.boundRows > 0, 'every run checked rows against the bound');
     // Held back: the first run trained again here, from its documented config and derived seed.
     const first = runs.find((r: any) => r.rule === 'rsqrt' && r.lr === lrs[0] && r.seed === 0);

@@ -5,7 +5,7 @@ import { Rng } from '../src/tensor/index.js';
 import { Var, backward, parameter, result, type Data } from '../src/nn/autograd.js';
 import { sinkSoftmax } from '../src/nn/sink-ops.js';
 import { adaptiveInverseTemperature, adaptiveTemperature } from '../src/nn/adaptive-temperature.js';
-import { attentionStats, entropyLowerBound } from '../src/nn/attention-stats.js';
+import { attentionStats, entropyLowerBound, exactEntropyMinimum } from '../src/nn/attention-stats.js';
 import { MultiHeadAttention } from '../src/nn/attention-layer.js';
 import { finiteDifferenceGradient } from './helpers/finite-diff.js';
 
@@ -121,27 +121,46 @@ describe('adaptive temperature', () => {
 });
 
 describe('attention statistics', () => {
-  it('no row has less entropy than Zhai et al.\'s bound for its spread; one-up rows meet it', () => {
+  it("no row has less entropy than the exact minimum for its spread; the one-up row (Zhai et al.'s form) is not always that minimum", () => {
     fc.assert(fc.property(fc.array(fc.double({ min: -20, max: 20, noNaN: true }), { minLength: 2, maxLength: 12 }), (xs) => {
       const stats = attentionStats(Float64Array.from(xs), [1, 1, 1, xs.length], null);
-      // The margin is H − bound computed here: finite, never below −rounding.
+      // The margins are H − bound computed here: finite; the exact one never below −rounding.
       const m = Math.max(...xs);
       const w = xs.map((x) => Math.exp(x - m));
       const total = w.reduce((a, b) => a + b, 0);
       const h = -w.reduce((a, x) => a + (x / total) * Math.log(x / total), 0);
       const spread = m - Math.min(...xs);
       const k = (xs.length - 1) * Math.exp(-spread);
-      const bound = Math.log1p(k) + (spread * k) / (1 + k);
-      return stats.boundRows === 1 && stats.boundViolations === 0 && Number.isFinite(stats.boundMargin) && stats.boundMargin > -1e-9 &&
-        Math.abs(stats.boundMargin - (h - bound)) < 1e-9;
+      const oneUp = Math.log1p(k) + (spread * k) / (1 + k);
+      return stats.boundRows === 1 && stats.exactViolations === 0 && stats.exactMargin > -1e-9 &&
+        Math.abs(stats.boundMargin - (h - oneUp)) < 1e-9 && stats.exactMargin >= stats.boundMargin - 1e-12;
     }));
-    // A uniform row sits on the bound (spread 0: bound ln n), as does a one-up row.
-    assert.ok(Math.abs(attentionStats(Float64Array.from([2, 2, 2, 2]), [1, 1, 1, 4], null).boundMargin) < 1e-12);
-    assert.ok(Math.abs(attentionStats(Float64Array.from([5, 1, 1, 1, -Infinity]), [1, 1, 1, 5], null).boundMargin) < 1e-12);
+    // Brute force over rows whose logits sit on a 4-level grid of the spread: none has less entropy than the exact minimum.
+    for (const n of [2, 3, 5]) {
+      const spread = 2.5;
+      let least = Infinity;
+      for (let code = 0; code < 4 ** n; code++) {
+        const xs = Array.from({ length: n }, (_, i) => (Math.floor(code / 4 ** i) % 4) * (spread / 3));
+        if (Math.max(...xs) - Math.min(...xs) !== spread) continue;
+        const w = xs.map((x) => Math.exp(x));
+        const z = w.reduce((a, b) => a + b, 0);
+        least = Math.min(least, -w.reduce((a, x) => a + (x / z) * Math.log(x / z), 0));
+      }
+      assert.ok(least >= exactEntropyMinimum(spread, n) - 1e-12 && least - exactEntropyMinimum(spread, n) < 1e-12, `n = ${n}`);
+    }
+    // n = 16, spread 3: two logits at the top have less entropy (1.768) than the one-up row (1.840).
+    const twoUp = Float64Array.from([3, 3, ...Array<number>(14).fill(0)]);
+    const stats = attentionStats(twoUp, [1, 1, 1, 16], null);
+    assert.equal(stats.boundViolations, 1);
+    assert.ok(Math.abs(stats.boundMargin - (1.7675 - 1.8404)) < 1e-3);
+    assert.ok(Math.abs(stats.exactMargin) < 1e-12);
+    assert.ok(Math.abs(entropyLowerBound(3.7, 9) - exactEntropyMinimum(30, 9)) > 0);
+    // A uniform row sits on both (spread 0: ln n).
+    assert.ok(Math.abs(attentionStats(Float64Array.from([2, 2, 2, 2]), [1, 1, 1, 4], null).exactMargin) < 1e-12);
     const spread = 3.7;
     const n = 9;
-    const oneUp = [spread, ...Array<number>(n - 1).fill(0)];
-    const p = oneUp.map((v) => Math.exp(v) / (Math.exp(spread) + n - 1));
+    const oneUpRow = [spread, ...Array<number>(n - 1).fill(0)];
+    const p = oneUpRow.map((v) => Math.exp(v) / (Math.exp(spread) + n - 1));
     const h = -p.reduce((a, q) => a + q * Math.log(q), 0);
     assert.ok(Math.abs(entropyLowerBound(spread, n) - h) < 1e-12);
   });

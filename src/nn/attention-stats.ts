@@ -18,11 +18,14 @@ export interface AttentionStats {
   firstUniform: number[];
   /** Per head: mean weight on the sink (0 without one). */
   sinkShare: number[];
-  /** Rows checked against Zhai et al.'s entropy bound, and how many fell below it (beyond rounding). */
+  /** Rows of two or more keys checked against the one-up entropy (entropyLowerBound), and how many fell below it (beyond rounding). */
   boundRows: number;
   boundViolations: number;
-  /** The smallest margin H − H_min(spread) over rows (nats). */
+  /** The smallest margin H − entropyLowerBound(spread, n) over rows (nats). */
   boundMargin: number;
+  /** The same against the exact minimum for the spread (exactEntropyMinimum): rows below it, and the smallest margin. */
+  exactViolations: number;
+  exactMargin: number;
 }
 
 /**
@@ -34,6 +37,26 @@ export function entropyLowerBound(spread: number, n: number): number {
   if (n <= 1) return 0;
   const w = (n - 1) * Math.exp(-spread);
   return Math.log1p(w) + (spread * w) / (1 + w);
+}
+
+/**
+ * The least entropy any row of n logits with spread β can have. ∂H/∂xⱼ =
+ * −pⱼ(xⱼ − Σpx), so moving a logit away from the mean lowers H: a minimum
+ * has every logit at an end of its range, k at the top and n − k at the
+ * bottom, and this is the least of those n − 1 two-level rows. k = 1 (the
+ * one-up row of entropyLowerBound) is the least only for large β: at n = 16,
+ * β = 3 two logits at the top give 1.768 nats against one's 1.840.
+ */
+export function exactEntropyMinimum(spread: number, n: number): number {
+  if (n <= 1) return 0;
+  const e = Math.exp(-spread);
+  let least = Infinity;
+  for (let k = 1; k < n; k++) {
+    // k at the top (weight 1 each, relative), n − k at the bottom (weight e^(−β)).
+    const z = k + (n - k) * e;
+    least = Math.min(least, Math.log(z) + (spread * (n - k) * e) / z);
+  }
+  return least;
 }
 
 /**
@@ -52,6 +75,8 @@ export function attentionStats(logits: Data, shape: readonly number[], sink: Arr
   const rowSums = { rows: 0, maxWeight: 0, maxWeightSq: 0, topOdds: 0, topOddsSq: 0 };
   let violations = 0;
   let boundRows = 0;
+  let exactViolations = 0;
+  let exactMargin = Infinity;
   let margin = Infinity;
   for (let r = 0; r < b * h * t; r++) {
     const head = Math.floor(r / t) % h;
@@ -118,7 +143,11 @@ export function attentionStats(logits: Data, shape: readonly number[], sink: Arr
       if (gap < margin) margin = gap;
       boundRows++;
       // Rounding of H (a sum of `live` terms of size up to |x − m|) allows a few ulps per term.
-      if (gap < -1e-12 * live * (1 + m - lo)) violations++;
+      const rounding = 1e-12 * live * (1 + m - lo);
+      if (gap < -rounding) violations++;
+      const exact = entropy - exactEntropyMinimum(m - lo, live);
+      if (exact < exactMargin) exactMargin = exact;
+      if (exact < -rounding) exactViolations++;
     }
   }
   const perHead = b * t;
@@ -133,6 +162,8 @@ export function attentionStats(logits: Data, shape: readonly number[], sink: Arr
     firstUniform: firstUniform.map((x, i) => (firstRows[i] > 0 ? x / firstRows[i] : 0)),
     sinkShare: sinkShare.map((x) => x / perHead),
     boundRows,
+    exactViolations,
+    exactMargin,
     boundViolations: violations,
     boundMargin: margin,
   };

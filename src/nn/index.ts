@@ -12,7 +12,7 @@ export { Linear, Embedding, LayerNorm, RMSNorm, MLP, residual, type Module, type
 export { MultiHeadAttention, attentionEntropy, type AttentionLayerOptions } from './attention-layer.js';
 export { sinkSoftmax } from './sink-ops.js';
 export { adaptiveTemperature, adaptiveInverseTemperature, ADAPTIVE_POLY } from './adaptive-temperature.js';
-export { attentionStats, entropyLowerBound, type AttentionStats } from './attention-stats.js';
+export { attentionStats, entropyLowerBound, exactEntropyMinimum, type AttentionStats } from './attention-stats.js';
 export { Transformer, type TransformerConfig } from './transformer.js';
 export { AdamW, SgdMomentum, clipGradNorm, gradNorm, learningRate, type Optimizer, type AdamWOptions, type SgdOptions } from './optim.js';
 export { SCALE_RULES, ATTENTION_RULES, DEFAULT_SOFTCAP, SSMAX_INIT_S, checkScaleRule, ruleScale, type ScaleRule } from './scale-rules.js';

@@ -59,8 +59,8 @@ export interface TrainResult {
   curve: CurvePoint[];
   /** With trackAttention: every step's figures. */
   steps: StepPoint[];
-  /** With trackAttention: attention rows checked against Zhai et al.'s entropy bound over all steps, rows below it, the smallest margin (nats). */
-  entropyBound: { rows: number; violations: number; minMargin: number };
+  /** With trackAttention: attention rows checked over all steps against the one-up entropy and the exact minimum for their spread: rows below each, the smallest margins (nats). */
+  entropyBound: { rows: number; violations: number; minMargin: number; exactViolations: number; exactMinMargin: number };
   final: { trainLoss: number; valLoss: number; accuracy: number; attnEntropy: number };
   /** ‖∂L/∂W_q‖ at initialisation: the first step's gradient. */
   initQGradNorm: number;
@@ -107,7 +107,7 @@ export class Trainer {
   readonly model: Transformer;
   readonly curve: CurvePoint[] = [];
   readonly steps: StepPoint[] = [];
-  readonly entropyBound = { rows: 0, violations: 0, minMargin: Infinity };
+  readonly entropyBound = { rows: 0, violations: 0, minMargin: Infinity, exactViolations: 0, exactMinMargin: Infinity };
   step = 0;
   initQGradNorm = NaN;
   initLoss = NaN;
@@ -191,6 +191,8 @@ export class Trainer {
       this.entropyBound.rows += stats.boundRows;
       this.entropyBound.violations += stats.boundViolations;
       this.entropyBound.minMargin = Math.min(this.entropyBound.minMargin, stats.boundMargin);
+      this.entropyBound.exactViolations += stats.exactViolations;
+      this.entropyBound.exactMinMargin = Math.min(this.entropyBound.exactMinMargin, stats.exactMargin);
     }
     this.lastStep = { step: this.step + 1, loss, maxLogit, minEntropy };
     this.steps.push(this.lastStep);
