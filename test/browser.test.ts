@@ -264,6 +264,73 @@ describe('the explainer page in headless Chromium', { skip }, () => {
     await page.getByTestId('section-training').screenshot({ path: join(screenshots, 'browser-training.png') });
   });
 
+  it('the Length section shows what the library computes in Node at n up to 10⁵, with no long task over 200 ms', async () => {
+    // Held back from the page's code: the needle and the random row rebuilt here, β(H) from the paper's polynomial typed in again.
+    const beta = (h: number): number => (h > 0.5 ? Math.max(((((-0.037 * h + 0.481) * h - 2.3) * h + 4.917) * h - 1.791), 1) : 1);
+    const rowFigures = (logits: Float64Array, factor: number): { maxProb: number; entropy: number } => {
+      const p = softmax(tensor(logits.map((x) => x * factor), [logits.length], { dtype: 'float64' })).data;
+      let maxProb = 0;
+      let entropy = 0;
+      for (const q of p) {
+        maxProb = Math.max(maxProb, q);
+        if (q > 0) entropy -= q * Math.log(q);
+      }
+      return { maxProb, entropy };
+    };
+    const expected = (settings: { n: number; s: number; sigma: number; seed: number }): Record<string, number> => {
+      const out: Record<string, number> = {};
+      const needle = new Float64Array(settings.n).fill(-2);
+      needle[0] = 3;
+      const random = randn([settings.n], { seed: settings.seed, std: settings.sigma, dtype: 'float64' }).data as Float64Array;
+      for (const [part, logits] of [['needle', needle], ['random', random]] as const) {
+        const plain = rowFigures(logits, 1);
+        const variants = { plain, 'log-n': rowFigures(logits, settings.s * Math.log(settings.n)), adaptive: rowFigures(logits, beta(plain.entropy)) };
+        for (const [name, f] of Object.entries(variants)) out[`length-${part}-${name}`] = part === 'needle' ? f.maxProb : f.entropy / Math.log(settings.n);
+      }
+      return out;
+    };
+    const check = async (label: string): Promise<Record<string, number>> => {
+      const settings = (await settingsOf('length')) as { n: number; s: number; sigma: number; seed: number };
+      const want = expected(settings);
+      for (const [id, value] of Object.entries(want)) {
+        const shown = await figure(id);
+        assert.ok(relativeError(shown, value) < 1e-9, `${label}: ${id} shown ${shown}, Node ${value} (${JSON.stringify(settings)})`);
+      }
+      return want;
+    };
+    await page.setViewportSize({ width: 1200, height: 900 });
+    await page.evaluate(() => {
+      const w = window as unknown as { longTasks: number[] };
+      w.longTasks = [];
+      new PerformanceObserver((list) => list.getEntries().forEach((e) => w.longTasks.push(e.duration))).observe({ type: 'longtask' });
+    });
+    const start = await check('defaults');
+    await page.locator('#length-n').focus();
+    await page.keyboard.press('End');
+    await page.waitForFunction(() => {
+      const section = document.querySelector<HTMLElement>('[data-testid="section-length"]')!;
+      return section.dataset.rendered === section.dataset.settings && JSON.parse(section.dataset.settings!).n === 100000;
+    });
+    const long = await check('n = 10⁵');
+    // Plain fades, s = 0.43 > 1/5 keeps the needle, and the random row flattens relative to ln n.
+    assert.ok(long['length-needle-plain'] < start['length-needle-plain'] / 10);
+    assert.ok(long['length-needle-log-n'] > 0.99);
+    assert.ok(long['length-random-plain'] > start['length-random-plain']);
+    // A new s recomputes both curves over n up to 10⁵.
+    await page.locator('#length-s').evaluate((el: HTMLInputElement) => {
+      el.value = '0.2';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await page.waitForFunction(() => {
+      const section = document.querySelector<HTMLElement>('[data-testid="section-length"]')!;
+      return section.dataset.rendered === section.dataset.settings && JSON.parse(section.dataset.settings!).s === 0.2;
+    });
+    await check('s = 0.2, n = 10⁵');
+    const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
+    assert.ok(Math.max(0, ...longTasks) < 200, `long tasks (ms): ${longTasks.join(', ')}`);
+    await page.getByTestId('section-length').screenshot({ path: join(screenshots, 'browser-length.png') });
+  });
+
   it('reads on a phone-width screen: no horizontal scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForTimeout(300);

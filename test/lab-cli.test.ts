@@ -73,12 +73,12 @@ describe('scaledot lab (CLI)', () => {
     assert.ok(line.trimEnd().endsWith(results.claims[0].verdict));
   });
 
-  it('rejects an unknown option, --only C9, a bad seed and --quick with --full, leaving the previous report untouched', async () => {
+  it('rejects an unknown option, --only C99, a bad seed and --quick with --full, leaving the previous report untouched', async () => {
     const out = join(scratch(), 'report');
     const before = previousReport(out);
     const cases: [string[], RegExp][] = [
       [['--bogus'], /unknown option '--bogus'/],
-      [['--only', 'C2,C9'], /C9.*not an experiment/],
+      [['--only', 'C2,C99'], /C99.*not an experiment/],
       [['--seed', 'abc'], /--seed/],
       [['--quick', '--full'], /contradict/],
     ];

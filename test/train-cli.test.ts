@@ -70,10 +70,13 @@ describe('scaledot train', () => {
     const r = await spawnCli(['train', '--task', 'names', '--scale', 'qk-norm', '--steps', '4', '--seed', '5', '--sample', '3', '--json', file, ...SMALL]);
     assert.equal(r.code, 0, r.err);
     const doc = JSON.parse(readFileSync(file, 'utf8'));
-    assert.deepEqual(Object.keys(doc), ['task', 'scale', 'headDim', 'steps', 'stepsRequested', 'interrupted', 'evalEvery', 'validations', 'seed', 'curve', 'final']);
-    assert.deepEqual([doc.task, doc.scale, doc.headDim, doc.steps, doc.stepsRequested, doc.interrupted, doc.seed], ['names', 'qk-norm', 8, 4, 4, false, 5]);
+    assert.deepEqual(Object.keys(doc), ['task', 'scale', 'headDim', 'steps', 'stepsRequested', 'interrupted', 'evalEvery', 'validations', 'seed', 'lr', 'diverged', 'divergedAt', 'curve', 'stepLog', 'final']);
+    assert.deepEqual([doc.task, doc.scale, doc.headDim, doc.steps, doc.stepsRequested, doc.interrupted, doc.seed, doc.diverged, doc.divergedAt], ['names', 'qk-norm', 8, 4, 4, false, 5, false, null]);
     assert.ok(doc.curve.length >= 1);
-    for (const p of doc.curve) assert.deepEqual(Object.keys(p), ['step', 'trainLoss', 'valLoss', 'accuracy']);
+    for (const p of doc.curve) assert.deepEqual(Object.keys(p), ['step', 'trainLoss', 'valLoss', 'accuracy', 'maxLogit', 'minEntropy']);
+    assert.deepEqual(doc.stepLog.map((p: any) => p.step), [1, 2, 3, 4]);
+    for (const p of doc.stepLog) assert.ok(Number.isFinite(p.maxLogit) && p.minEntropy >= 0, JSON.stringify(p));
+    assert.equal(doc.curve.at(-1).maxLogit, doc.stepLog.at(-1).maxLogit);
     assert.deepEqual(Object.keys(doc.final), ['trainLoss', 'valLoss', 'accuracy']);
     assert.equal(doc.final.valLoss, doc.curve[doc.curve.length - 1].valLoss);
     assert.match(r.out, /character-bigram baseline \(add-one, same split\) \d\.\d+ nats\/char/);
@@ -112,5 +115,31 @@ describe('scaledot train', () => {
       assert.equal(r.out, '');
     }
     assert.deepEqual(readdirSync(dir), [], 'the probe leaves nothing behind');
+  });
+
+  it('a run that diverges stops cleanly, says so, and writes no NaN', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scaledot-diverge-'));
+    const file = join(dir, 'run.json');
+    const r = await spawnCli(['train', '--task', 'recall', '--steps', '50', '--lr', '1000', '--json', file, ...SMALL]);
+    assert.equal(r.code, 0, r.err);
+    const text = readFileSync(file, 'utf8');
+    const doc = JSON.parse(text);
+    assert.equal(doc.diverged, true);
+    assert.ok(Number.isInteger(doc.divergedAt) && doc.divergedAt <= 50 && doc.steps === doc.divergedAt - 1, `${doc.divergedAt} ${doc.steps}`);
+    assert.ok(!/NaN|Infinity/.test(text));
+    assert.match(r.out, /diverged at step \d+/);
+  });
+
+  it('maxretrieval sweeps set sizes with and without adaptive temperature', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scaledot-maxret-'));
+    const file = join(dir, 'run.json');
+    const r = await spawnCli(['train', '--task', 'maxretrieval', '--scale', 'ssmax', '--steps', '3', '--lengths', '1,4', '--adaptive-temperature', '--json', file, ...SMALL]);
+    assert.equal(r.code, 0, r.err);
+    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    assert.deepEqual(doc.lengths.map((l: any) => l.length), [17, 65]);
+    for (const l of doc.lengths) {
+      assert.ok(l.maxWeight > 0 && l.maxWeight <= 1 && l.adaptive.maxWeight >= l.maxWeight - 1e-12, 'adaptive temperature never flattens a row');
+    }
+    assert.match(r.out, /accuracy \(adaptive\)/);
   });
 });

@@ -24,11 +24,11 @@ interface LabCliOptions {
 export function registerLab(program: Command): void {
   program
     .command('lab')
-    .description('run the experiments (C1–C7; C8 with --full) and write the report: index.html, results.json, one CSV per claim')
+    .description('run the experiments (C1–C7 and C9; C8 and C10–C12 with --full) and write the report: index.html, results.json, one CSV per claim')
     .option('--quick', 'smaller samples and d_k ≤ 1024: a few seconds; a smoke test, too small for most verdicts')
-    .option('--full', 'also run the long experiments (training, C8)')
+    .option('--full', 'also run the long experiments (training: C8, C10–C12)')
     .option('--seed <n>', 'seed of every random number in the run', String(DEFAULT_SEED))
-    .option('--only <ids>', 'comma-separated claims to run, e.g. C2,C3 (C8 only with --full)')
+    .option('--only <ids>', 'comma-separated claims to run, e.g. C2,C9 (C1–C12; C8 and C10–C12 only with --full)')
     .option('--out <dir>', 'folder to write the report into, created if missing; only files an earlier report wrote (listed in its scaledot-report.json) are replaced', 'report')
     .addOption(new Option('--json', 'print results.json to stdout (the summary table goes to stderr)'))
     .action(async (options: LabCliOptions) => {

@@ -1,8 +1,8 @@
 import { renameSync, statSync, writeFileSync, unlinkSync } from 'node:fs';
 import { CommanderError, type Command } from 'commander';
 import {
-  OPTIMIZERS, SCALE_RULES, TASKS, checkScaleRule, checkTask, resolveTrainConfig, sampleNames, train,
-  type NamesTask, type OptimizerName, type TrainConfig, type TrainResult,
+  ATTENTION_RULES, DIVERGENCE_FACTOR, OPTIMIZERS, TASKS, checkScaleRule, checkTask, resolveTrainConfig, sampleNames, train,
+  type Evaluation, type NamesTask, type OptimizerName, type TrainConfig, type TrainResult,
 } from '../nn/index.js';
 import { ScaledotError } from '../tensor/index.js';
 import { prepareSaveQk } from './save-qk.js';
@@ -12,7 +12,7 @@ export const TRAIN_DEFAULTS = {
   task: 'names',
   scale: 'rsqrt',
   headDim: 16,
-  steps: { names: 1000, recall: 300 },
+  steps: { names: 1000, recall: 300, maxretrieval: 300 },
   seed: 0,
 } as const;
 
@@ -29,6 +29,8 @@ interface TrainOptions {
   json?: string;
   sample?: string;
   saveQk?: string;
+  lengths?: string;
+  adaptiveTemperature?: boolean;
 }
 
 /** An integer option, checked here so the message names the flag as typed (--head-dim), not the config field (headDim). */
@@ -42,13 +44,21 @@ function integer(fn: string, name: string, raw: string | undefined, min = -Infin
   return v;
 }
 
+/** A figure as JSON: a number, or null where none was measured (never NaN, which JSON cannot hold). */
+const figure = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
+
 /**
  * The --json document. `steps` is the number of steps taken; a run stopped by
  * Ctrl-C or SIGTERM is marked `interrupted: true` and has fewer than
  * `stepsRequested`. `evalEvery` and `validations` say how often the
  * validation set was evaluated (the curve has one point per validation).
+ * `diverged` and `divergedAt` say whether a step's loss went non-finite or
+ * past DIVERGENCE_FACTOR × the first (training stopped there); curve points
+ * carry the last step's largest attention logit and smallest per-head
+ * entropy, and `stepLog` has them for every step.
  */
 export function trainJson(r: TrainResult): object {
+  const evaluation = (e: Evaluation): object => ({ valLoss: figure(e.valLoss), accuracy: figure(e.accuracy), attnEntropy: figure(e.attnEntropy), maxWeight: figure(e.maxWeight) });
   return {
     task: r.config.task,
     scale: r.config.scaleRule,
@@ -60,8 +70,17 @@ export function trainJson(r: TrainResult): object {
     evalEvery: r.config.evalEvery,
     validations: r.curve.length,
     seed: r.config.seed,
-    curve: r.curve.map((p) => ({ step: p.step, trainLoss: p.trainLoss, valLoss: p.valLoss, accuracy: p.accuracy })),
-    final: { trainLoss: r.final.trainLoss, valLoss: r.final.valLoss, accuracy: r.final.accuracy },
+    lr: r.config.lr,
+    diverged: r.divergedAt !== null,
+    divergedAt: r.divergedAt,
+    curve: r.curve.map((p) => ({
+      step: p.step, trainLoss: figure(p.trainLoss), valLoss: figure(p.valLoss), accuracy: figure(p.accuracy), maxLogit: figure(p.maxLogit), minEntropy: figure(p.minEntropy),
+    })),
+    stepLog: r.steps.map((p) => ({ step: p.step, loss: figure(p.loss), maxLogit: figure(p.maxLogit), minEntropy: figure(p.minEntropy) })),
+    final: { trainLoss: figure(r.final.trainLoss), valLoss: figure(r.final.valLoss), accuracy: figure(r.final.accuracy) },
+    ...(r.lengths.length > 0
+      ? { lengths: r.lengths.map((l) => ({ multiple: l.multiple, length: l.length, ...evaluation(l), adaptive: l.adaptive === null ? null : evaluation(l.adaptive) })) }
+      : {}),
   };
 }
 
@@ -116,13 +135,22 @@ export function formatReport(r: TrainResult, samples: string[]): string {
   for (const p of r.curve) lines.push(`${String(p.step).padStart(6)}  ${f4(p.trainLoss).padStart(9)}  ${f4(p.valLoss).padStart(7)}  ${f4(p.accuracy).padStart(8)}`);
   lines.push('');
   const unit = c.task === 'names' ? 'nats/char' : 'nats/answer';
+  if (r.divergedAt !== null) lines.push(`diverged at step ${r.divergedAt} (loss not finite or above ${DIVERGENCE_FACTOR}× the first step's); training stopped there`);
   lines.push(`final after ${r.stepsDone} steps (${r.seconds.toFixed(1)} s)${r.interrupted ? ', stopped early' : ''}:`);
   lines.push(`  train loss ${f4(r.final.trainLoss)} ${unit}`);
   lines.push(`  validation loss ${f4(r.final.valLoss)} ${unit}`);
-  lines.push(`  accuracy ${f4(r.final.accuracy)} (${c.task === 'names' ? 'next character, top-1' : 'recalled values, top-1'})`);
+  lines.push(`  accuracy ${f4(r.final.accuracy)} (${c.task === 'names' ? 'next character, top-1' : c.task === 'recall' ? 'recalled values, top-1' : 'retrieved items, top-1'})`);
   if (r.bigramValLoss !== null) {
     const gap = r.bigramValLoss - r.final.valLoss;
     lines.push(`  character-bigram baseline (add-one, same split) ${f4(r.bigramValLoss)} nats/char: the model is ${gap >= 0 ? 'better' : 'worse'} by ${f4(Math.abs(gap))}`);
+  }
+  if (r.lengths.length > 0) {
+    lines.push('');
+    lines.push(`  length  accuracy  max weight${r.config.adaptiveTemperature ? '  accuracy (adaptive)  max weight (adaptive)' : ''}`);
+    for (const l of r.lengths) {
+      const extra = l.adaptive === null ? '' : `  ${f4(l.adaptive.accuracy).padStart(19)}  ${f4(l.adaptive.maxWeight).padStart(21)}`;
+      lines.push(`${String(l.length).padStart(8)}  ${f4(l.accuracy).padStart(8)}  ${f4(l.maxWeight).padStart(10)}${extra}`);
+    }
   }
   if (samples.length > 0) {
     lines.push('');
@@ -135,9 +163,9 @@ export function formatReport(r: TrainResult, samples: string[]): string {
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('Train a small transformer whose attention scale rule is a parameter, on associative recall or character-level names.')
+    .description('Train a small transformer whose attention scale rule is a parameter, on associative recall, character-level names or max-retrieval.')
     .option('--task <task>', `task: ${TASKS.join(' | ')}`, TRAIN_DEFAULTS.task)
-    .option('--scale <rule>', `attention scale rule: ${SCALE_RULES.join(' | ')}`, TRAIN_DEFAULTS.scale)
+    .option('--scale <rule>', `attention scale rule: ${ATTENTION_RULES.join(' | ')}`, TRAIN_DEFAULTS.scale)
     .option('--head-dim <d>', 'attention head dimension (must divide the width)', String(TRAIN_DEFAULTS.headDim))
     .option('--steps <n>', `training steps (default ${TRAIN_DEFAULTS.steps.names} for names, ${TRAIN_DEFAULTS.steps.recall} for recall)`)
     .option('--seed <s>', 'seed for data, split, initialisation and sampling', String(TRAIN_DEFAULTS.seed))
@@ -148,6 +176,8 @@ export function registerTrain(program: Command): void {
     .option('--json <file>', 'write the loss curve and final figures as JSON')
     .option('--sample <k>', 'print k names generated by the trained model (names task)')
     .option('--save-qk <file>', "after training, write each layer's Q and K on a held-out batch (.safetensors, for scaledot inspect)")
+    .option('--lengths <list>', 'recall, maxretrieval: also evaluate at these multiples of the training length, e.g. 1,4,16')
+    .option('--adaptive-temperature', 'also evaluate the --lengths sweep (or the training length) with adaptive temperature at inference (Veličković et al. 2024)')
     .action(async (opts: TrainOptions) => {
       const code = await runTrain(opts);
       // main() turns a CommanderError into its exit code: 130, as a shell reports a run stopped by SIGINT.
@@ -173,6 +203,12 @@ async function runTrain(opts: TrainOptions): Promise<number> {
   };
   const sampleCount = integer(fn, '--sample', opts.sample, 0) ?? 0;
   if (sampleCount > 0 && task !== 'names') throw new ScaledotError('E_OPTION', `${fn}: --sample generates names, so it needs --task names (got --task ${task})`);
+  const lengths = opts.lengths === undefined ? undefined : opts.lengths.split(',').map((m) => integer(fn, '--lengths', m) as number);
+  if (lengths !== undefined && task === 'names') throw new ScaledotError('E_OPTION', `${fn}: --lengths sweeps recall or maxretrieval sequences; --task names has none`);
+  if (opts.adaptiveTemperature && task === 'names') throw new ScaledotError('E_OPTION', `${fn}: --adaptive-temperature evaluates the recall or maxretrieval length sweep; --task names has none`);
+  config.lengthMultiples = lengths ?? (opts.adaptiveTemperature ? [1] : undefined);
+  config.adaptiveTemperature = opts.adaptiveTemperature === true;
+  config.trackAttention = opts.json !== undefined;
   resolveTrainConfig(config); // every option checked before any work
   if (opts.json !== undefined) checkJsonWritable(opts.json);
   const saveQk = opts.saveQk === undefined ? null : prepareSaveQk(opts.saveQk);

@@ -45,3 +45,25 @@ export function mergeHeads(x: Var): Var {
   });
   return y;
 }
+
+/**
+ * lastRow(x) : [..., T, D] → [..., 1, D], the last position only. A model
+ * whose loss reads only the last position (a set task) needs only that row
+ * from its final attention, so the cost is O(T), not O(T²), at long lengths.
+ */
+export function lastRow(x: Var): Var {
+  if (x.shape.length < 2 || x.shape[x.shape.length - 2] < 1) {
+    throw new ScaledotError('E_SHAPE', `lastRow: x has shape ${formatShape(x.shape)}; expected [..., T, D] with T >= 1`);
+  }
+  const t = x.shape[x.shape.length - 2];
+  const d = x.shape[x.shape.length - 1];
+  const blocks = x.size / (t * d);
+  const out = allocLike(x.data, blocks * d);
+  for (let b = 0; b < blocks; b++) out.set(x.data.subarray((b * t + t - 1) * d, (b * t + t) * d), b * d);
+  const y: Var = result(out, [...x.shape.slice(0, -2), 1, d], [x], () => {
+    const dy = y.grad as Data;
+    const dx = x.gradBuffer();
+    for (let b = 0; b < blocks; b++) for (let j = 0; j < d; j++) dx[(b * t + t - 1) * d + j] += dy[b * d + j];
+  });
+  return y;
+}

@@ -2,14 +2,15 @@ import { softmax } from '../softmax/index.js';
 import { Rng, ScaledotError, tensor } from '../tensor/index.js';
 import type { NamesData } from './data/names.js';
 import type { Transformer } from './transformer.js';
+import { cacheableRule } from './attention-layer.js';
 
 export interface SampleOptions {
   /**
    * Feed each new character alone through the model's decoder (a KV cache
    * per layer: O(n) positions per name of n characters) rather than the whole
-   * name so far through forward (O(n²)). Default true; the log-length scale
-   * rule always takes the full forward, since its scale depends on the length
-   * and so changes every earlier position's keys as the name grows.
+   * name so far through forward (O(n²)). Default true; the log-length and
+   * ssmax rules always take the full forward, since their scale depends on the
+   * length and so changes every earlier position's logits as the name grows.
    */
   cache?: boolean;
 }
@@ -29,7 +30,7 @@ export function sampleNames(
   const rng = new Rng(seed);
   const v = data.chars.length;
   const names: string[] = [];
-  const cached = (options.cache ?? true) && model.config.scaleRule !== 'log-length';
+  const cached = (options.cache ?? true) && cacheableRule(model.config.scaleRule);
   const decoder = cached ? model.decoder(1, maxLength + 1) : null;
   for (let n = 0; n < count; n++) {
     decoder?.reset();

@@ -2,9 +2,10 @@ import { Rng, ScaledotError } from '../tensor/index.js';
 import { BigramModel } from './data/bigram.js';
 import type { Batch } from './data/batch.js';
 import { charIndex, loadNames, namesBatch, splitNames, type NamesData } from './data/names.js';
+import { MAX_RETRIEVAL_DEFAULTS, maxRetrievalBatch, maxRetrievalVocabSize, type MaxRetrievalSpec } from './data/maxretrieval.js';
 import { recallBatch, recallVocabSize, type RecallSpec } from './data/recall.js';
 
-export const TASKS = ['recall', 'names'] as const;
+export const TASKS = ['recall', 'names', 'maxretrieval'] as const;
 export type TaskName = (typeof TASKS)[number];
 
 /** `task` if it names a training task; otherwise an E_OPTION ScaledotError from `fn` that lists the tasks. */
@@ -20,12 +21,24 @@ export interface Task {
   trainBatch(rng: Rng, batchSize: number): Batch;
   /** The validation set, fixed by the seed, in batches. */
   validation: Batch[];
+  /**
+   * A set task: no positions (no rotary, no token shift) and only the last
+   * position is scored, so the model reads out the last row alone.
+   */
+  setTask?: boolean;
 }
 
 export interface RecallTask extends Task {
   name: 'recall';
   spec: RecallSpec;
   /** A validation set at `multiple` × the training length (more pairs, same symbols). */
+  validationAt(multiple: number): Batch[];
+}
+
+export interface MaxRetrievalTask extends Task {
+  name: 'maxretrieval';
+  spec: MaxRetrievalSpec;
+  /** A validation set at `multiple` × the training set size (as many sequences at every size: the readout costs O(n) per sequence). */
   validationAt(multiple: number): Batch[];
 }
 
@@ -58,6 +71,27 @@ export function makeRecallTask(seed: number, pairs: number, symbols: number, val
     trainBatch: (rng, batchSize) => recallBatch(rng, batchSize, spec),
     validation: validationAt(1),
     validationAt,
+  };
+}
+
+/** Max-retrieval at set size `items` (see data/maxretrieval.ts); validation seeded apart from training. */
+export function makeMaxRetrievalTask(seed: number, items: number, validationSequences = VALIDATION_SEQUENCES): MaxRetrievalTask {
+  const spec: MaxRetrievalSpec = { items, ...MAX_RETRIEVAL_DEFAULTS };
+  const validationAt = (multiple: number): Batch[] => {
+    const rng = new Rng(seed + 2e6 + multiple);
+    const at = { ...spec, items: items * multiple };
+    const out: Batch[] = [];
+    for (let left = validationSequences; left > 0; left -= VALIDATION_BATCH) out.push(maxRetrievalBatch(rng, Math.min(left, VALIDATION_BATCH), at));
+    return out;
+  };
+  return {
+    name: 'maxretrieval',
+    spec,
+    vocabSize: maxRetrievalVocabSize(spec),
+    trainBatch: (rng, batchSize) => maxRetrievalBatch(rng, batchSize, spec),
+    validation: validationAt(1),
+    validationAt,
+    setTask: true,
   };
 }
 

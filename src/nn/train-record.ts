@@ -1,4 +1,4 @@
-import type { CurvePoint, LengthPoint, TrainResult } from './train.js';
+import type { CurvePoint, LengthPoint, StepPoint, TrainResult } from './train.js';
 
 /**
  * What a training run measured, without the model or the data: plain data
@@ -8,7 +8,12 @@ export interface TrainRecord {
   config: TrainResult['config'];
   stepsDone: number;
   interrupted: boolean;
+  divergedAt: number | null;
   curve: CurvePoint[];
+  steps: StepPoint[];
+  entropyBound: TrainResult['entropyBound'];
+  initLoss: number;
+  heads: TrainResult['heads'];
   final: TrainResult['final'];
   initQGradNorm: number;
   lengths: LengthPoint[];
@@ -19,7 +24,8 @@ export interface TrainRecord {
 /** A run's TrainRecord: its measurements, without the model or the data. */
 export function recordOf(r: TrainResult): TrainRecord {
   return {
-    config: r.config, stepsDone: r.stepsDone, interrupted: r.interrupted, curve: r.curve, final: r.final,
+    config: r.config, stepsDone: r.stepsDone, interrupted: r.interrupted, divergedAt: r.divergedAt, curve: r.curve,
+    steps: r.steps, entropyBound: r.entropyBound, initLoss: r.initLoss, heads: r.heads, final: r.final,
     initQGradNorm: r.initQGradNorm, lengths: r.lengths, bigramValLoss: r.bigramValLoss, seconds: r.seconds,
   };
 }

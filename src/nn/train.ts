@@ -1,50 +1,17 @@
-import type { AttentionImpl } from '../attention/index.js';
-import { Rng, ScaledotError, type FloatDType } from '../tensor/index.js';
+import { Rng } from '../tensor/index.js';
 import { backward, type Var } from './autograd.js';
-import { scoredCount, type Batch } from './data/batch.js';
-import { IGNORE, crossEntropy } from './loss.js';
+import { evaluate, readoutTargets, type Evaluation, type HeadFigures } from './evaluate.js';
+import { crossEntropy } from './loss.js';
 import { AdamW, SgdMomentum, clipGradNorm, gradNorm, learningRate, type Optimizer } from './optim.js';
-import { checkScaleRule, type ScaleRule } from './scale-rules.js';
-import { checkTask, makeNamesTask, makeRecallTask, type NamesTask, type RecallTask, type Task, type TaskName } from './tasks.js';
+import { resolveTrainConfig, validationCadence, type ResolvedTrainConfig, type TrainConfig } from './train-config.js';
+import { makeMaxRetrievalTask, makeNamesTask, makeRecallTask, type MaxRetrievalTask, type NamesTask, type RecallTask, type Task } from './tasks.js';
 import { Transformer } from './transformer.js';
 
-export const OPTIMIZERS = ['adamw', 'sgd'] as const;
-export type OptimizerName = (typeof OPTIMIZERS)[number];
+export { OPTIMIZERS, resolveTrainConfig, validationCadence, type OptimizerName, type ResolvedTrainConfig, type TrainConfig } from './train-config.js';
+export { evaluate, type Evaluation, type HeadFigures } from './evaluate.js';
 
-export interface TrainConfig {
-  task: TaskName;
-  scaleRule: ScaleRule;
-  headDim: number;
-  steps: number;
-  seed: number;
-  /** Residual width; default max(64, headDim). */
-  width?: number;
-  /** Attention heads; default width / headDim (which must then divide). */
-  heads?: number;
-  layers?: number;
-  batchSize?: number;
-  optimizer?: OptimizerName;
-  /** Peak learning rate; default AdamW 1e-2 on recall, 3e-3 on names; SGD 0.1. */
-  lr?: number;
-  weightDecay?: number;
-  /** Global gradient-norm clip. */
-  clip?: number;
-  /**
-   * Curve points: every `evalEvery` steps and at the last. Default: steps/20,
-   * but never more often than one validation per validation set's worth of
-   * training sequences (validationCadence), so a short run is not mostly validation.
-   */
-  evalEvery?: number;
-  /** Recall: pairs per training sequence and distinct keys. */
-  recallPairs?: number;
-  recallSymbols?: number;
-  /** Validation set size: names (default all) or recall sequences (default 256). */
-  validationSize?: number;
-  /** Recall: also evaluate at these multiples of the training length at the end. */
-  lengthMultiples?: number[];
-  dtype?: FloatDType;
-  impl?: AttentionImpl;
-}
+/** A run has diverged when a step's loss is not finite or exceeds this multiple of the first step's loss. */
+export const DIVERGENCE_FACTOR = 3;
 
 export interface CurvePoint {
   step: number;
@@ -58,26 +25,50 @@ export interface CurvePoint {
   qGradNorm: number;
   /** Mean attention entropy (nats) on the first validation batch. */
   attnEntropy: number;
+  /** Mean largest attention weight per row on the first validation batch. */
+  maxWeight: number;
+  /** With trackAttention: the last step's largest attention logit and smallest per-head entropy (else null). */
+  maxLogit: number | null;
+  minEntropy: number | null;
 }
 
-export interface LengthPoint {
+/** One training step's figures (with trackAttention). */
+export interface StepPoint {
+  step: number;
+  loss: number;
+  /** The largest logit any attention row fed its softmax, over layers and heads. */
+  maxLogit: number;
+  /** The smallest mean entropy of any one head (nats), over layers. */
+  minEntropy: number;
+}
+
+export interface LengthPoint extends Evaluation {
   multiple: number;
   length: number;
-  valLoss: number;
-  accuracy: number;
-  attnEntropy: number;
+  /** The same sweep with adaptive temperature at inference (only with adaptiveTemperature). */
+  adaptive: Evaluation | null;
 }
 
 export interface TrainResult {
-  config: Required<Omit<TrainConfig, 'lengthMultiples'>> & { lengthMultiples: number[] };
-  /** Steps actually taken (fewer than config.steps if stopped). */
+  config: ResolvedTrainConfig;
+  /** Steps actually taken (fewer than config.steps if stopped or diverged). */
   stepsDone: number;
   interrupted: boolean;
+  /** The step whose loss was not finite or above DIVERGENCE_FACTOR × the first; null if none. Training stopped there, before its update. */
+  divergedAt: number | null;
   curve: CurvePoint[];
+  /** With trackAttention: every step's figures. */
+  steps: StepPoint[];
+  /** With trackAttention: attention rows checked over all steps against the one-up entropy and the exact minimum for their spread: rows below each, the smallest margins (nats). */
+  entropyBound: { rows: number; violations: number; minMargin: number; exactViolations: number; exactMinMargin: number };
   final: { trainLoss: number; valLoss: number; accuracy: number; attnEntropy: number };
   /** ‖∂L/∂W_q‖ at initialisation: the first step's gradient. */
   initQGradNorm: number;
+  /** The first step's training loss (what a diverged run is counted at). */
+  initLoss: number;
   lengths: LengthPoint[];
+  /** With trackAttention: each head's figures over the whole validation set at the end (empty otherwise). */
+  heads: HeadFigures[];
   /** Names: the add-one character-bigram baseline on the same validation names. */
   bigramValLoss: number | null;
   seconds: number;
@@ -93,98 +84,15 @@ export interface TrainHooks {
   signal?: AbortSignal;
 }
 
-function positiveInt(fn: string, name: string, v: number): void {
-  if (!Number.isSafeInteger(v) || v <= 0) throw new ScaledotError('E_OPTION', `${fn}: ${name} is ${v}; expected a positive integer`);
-}
-
-/**
- * How many steps apart the default validations are: steps/20, and at least as
- * many steps as it takes to train on as many sequences as one validation
- * reads. So validation costs at most about as much as training (a 30-step
- * recall run validated 15 times, each validation 8 steps' worth, spent most of
- * its time there), while a long run keeps its 20 points.
- */
-export function validationCadence(steps: number, batchSize: number, validationSequences: number): number {
-  return Math.max(1, Math.round(steps / 20), Math.ceil(validationSequences / batchSize));
-}
-
-/** Fills the defaults and checks every option before any work. */
-export function resolveTrainConfig(config: TrainConfig): TrainResult['config'] {
-  const fn = 'train';
-  const task = checkTask(fn, config.task);
-  const scaleRule = checkScaleRule(fn, config.scaleRule);
-  positiveInt(fn, 'steps', config.steps);
-  positiveInt(fn, 'headDim', config.headDim);
-  if (!Number.isSafeInteger(config.seed)) throw new ScaledotError('E_OPTION', `${fn}: seed is ${config.seed}; expected an integer`);
-  const headDim = config.headDim;
-  const width = config.width ?? Math.max(64, headDim);
-  positiveInt(fn, 'width', width);
-  if (config.heads === undefined && width % headDim !== 0) {
-    throw new ScaledotError('E_OPTION', `${fn}: head dim ${headDim} does not divide the width ${width}; the heads split the width evenly, so choose a head dim that divides it`);
+function makeTask(c: ResolvedTrainConfig): Task {
+  switch (c.task) {
+    case 'recall':
+      return makeRecallTask(c.seed, c.recallPairs, c.recallSymbols, c.validationSize);
+    case 'names':
+      return makeNamesTask(c.seed, undefined, c.validationSize);
+    case 'maxretrieval':
+      return makeMaxRetrievalTask(c.seed, c.setSize, c.validationSize);
   }
-  const optimizer = config.optimizer ?? 'adamw';
-  if (!(OPTIMIZERS as readonly string[]).includes(optimizer)) {
-    throw new ScaledotError('E_OPTION', `${fn}: optimizer ${JSON.stringify(optimizer)} is unknown; expected one of ${OPTIMIZERS.join(', ')}`);
-  }
-  const resolved = {
-    task, scaleRule, headDim, width, steps: config.steps, seed: config.seed,
-    heads: config.heads ?? width / headDim,
-    layers: config.layers ?? 2,
-    batchSize: config.batchSize ?? 32,
-    optimizer,
-    lr: config.lr ?? (optimizer === 'sgd' ? 0.1 : task === 'recall' ? 1e-2 : 3e-3),
-    weightDecay: config.weightDecay ?? 0.01,
-    clip: config.clip ?? 1,
-    evalEvery: config.evalEvery ?? Math.max(1, Math.round(config.steps / 20)),
-    recallPairs: config.recallPairs ?? 8,
-    recallSymbols: config.recallSymbols ?? 32,
-    lengthMultiples: config.lengthMultiples ?? [],
-    validationSize: config.validationSize ?? (task === 'names' ? Number.MAX_SAFE_INTEGER : 256),
-    dtype: config.dtype ?? 'float64',
-    impl: config.impl ?? 'auto',
-  };
-  for (const key of ['heads', 'layers', 'batchSize', 'evalEvery', 'recallPairs', 'recallSymbols', 'validationSize'] as const) positiveInt(fn, key, resolved[key]);
-  for (const key of ['lr', 'weightDecay', 'clip'] as const) {
-    if (!Number.isFinite(resolved[key]) || resolved[key] < 0) throw new ScaledotError('E_OPTION', `${fn}: ${key} is ${resolved[key]}; expected a finite number >= 0`);
-  }
-  for (const m of resolved.lengthMultiples) positiveInt(fn, 'lengthMultiples[]', m);
-  if (task === 'recall') {
-    const longest = resolved.recallPairs * Math.max(1, ...resolved.lengthMultiples);
-    if (longest > resolved.recallSymbols) {
-      throw new ScaledotError('E_OPTION', `${fn}: recall needs ${longest} distinct keys at its longest length but recallSymbols is ${resolved.recallSymbols}`);
-    }
-  }
-  return resolved;
-}
-
-export interface Evaluation {
-  valLoss: number;
-  accuracy: number;
-  attnEntropy: number;
-}
-
-/** Loss (nats per scored token), top-1 accuracy and attention entropy over a set of batches. */
-export function evaluate(model: Transformer, batches: readonly Batch[]): Evaluation {
-  let total = 0;
-  let count = 0;
-  let correct = 0;
-  let attnEntropy = NaN;
-  batches.forEach((b, bi) => {
-    const logits = model.forward(b.ids, b.batch, b.length, bi === 0);
-    if (bi === 0) attnEntropy = model.attentionEntropy();
-    const scored = scoredCount(b);
-    total += crossEntropy(logits, b.targets).data[0] * scored;
-    count += scored;
-    const v = model.config.vocabSize;
-    for (let r = 0; r < b.targets.length; r++) {
-      const t = b.targets[r];
-      if (t === IGNORE) continue;
-      let best = 0;
-      for (let j = 1; j < v; j++) if (logits.data[r * v + j] > logits.data[r * v + best]) best = j;
-      if (best === t) correct++;
-    }
-  });
-  return { valLoss: total / count, accuracy: correct / count, attnEntropy };
 }
 
 /**
@@ -194,12 +102,16 @@ export function evaluate(model: Transformer, batches: readonly Batch[]): Evaluat
  * drives it synchronously with `trainSync`.
  */
 export class Trainer {
-  readonly config: TrainResult['config'];
+  readonly config: ResolvedTrainConfig;
   readonly task: Task;
   readonly model: Transformer;
   readonly curve: CurvePoint[] = [];
+  readonly steps: StepPoint[] = [];
+  readonly entropyBound = { rows: 0, violations: 0, minMargin: Infinity, exactViolations: 0, exactMinMargin: Infinity };
   step = 0;
   initQGradNorm = NaN;
+  initLoss = NaN;
+  divergedAt: number | null = null;
   private readonly params: Var[];
   private readonly optimizer: Optimizer;
   private readonly rng: Rng;
@@ -208,18 +120,19 @@ export class Trainer {
   private windowLoss = 0;
   private windowSteps = 0;
   private lastQGrad = NaN;
+  private lastStep: StepPoint | null = null;
 
   constructor(config: TrainConfig, private readonly hooks: Omit<TrainHooks, 'signal'> = {}) {
     const resolved = resolveTrainConfig(config);
-    this.task = resolved.task === 'recall'
-      ? makeRecallTask(resolved.seed, resolved.recallPairs, resolved.recallSymbols, resolved.validationSize)
-      : makeNamesTask(resolved.seed, undefined, resolved.validationSize);
+    this.task = makeTask(resolved);
     const validationSequences = this.task.validation.reduce((sum, b) => sum + b.batch, 0);
     const c = { ...resolved, evalEvery: config.evalEvery ?? validationCadence(resolved.steps, resolved.batchSize, validationSequences) };
     this.config = c;
+    const set = this.task.setTask === true;
     this.model = new Transformer({
       vocabSize: this.task.vocabSize, width: c.width, layers: c.layers, heads: c.heads, headDim: c.headDim,
       scaleRule: c.scaleRule, dtype: c.dtype, impl: c.impl, seed: c.seed,
+      ...(set ? { rope: false, tokenShift: false, readout: 'last' as const } : {}),
     });
     this.params = this.model.parameters().map(([, p]) => p);
     this.optimizer = c.optimizer === 'adamw'
@@ -230,17 +143,36 @@ export class Trainer {
   }
 
   get done(): boolean {
-    return this.step >= this.config.steps;
+    return this.step >= this.config.steps || this.divergedAt !== null;
   }
 
-  /** One optimisation step; adds a curve point every evalEvery steps and at the last. */
+  /**
+   * One optimisation step; adds a curve point every evalEvery steps and at the
+   * last. A step whose loss or gradient is not finite, or whose loss exceeds
+   * DIVERGENCE_FACTOR × the first step's, ends the run before its update, so
+   * the parameters stay finite.
+   */
   advance(): void {
     const c = this.config;
     const b = this.task.trainBatch(this.rng, c.batchSize);
-    const loss = crossEntropy(this.model.forward(b.ids, b.batch, b.length), b.targets);
+    const track = c.trackAttention;
+    const loss = crossEntropy(this.model.forward(b.ids, b.batch, b.length, track), readoutTargets(this.model, b));
+    const value = loss.data[0];
+    if (this.step === 0) this.initLoss = value;
+    if (track) this.recordStep(value);
+    if (!Number.isFinite(value) || value > DIVERGENCE_FACTOR * this.initLoss) {
+      this.divergedAt = this.step + 1;
+      return;
+    }
     backward(loss);
     this.lastQGrad = gradNorm(this.model.queryWeights());
     if (this.step === 0) this.initQGradNorm = this.lastQGrad;
+    const norm = gradNorm(this.params);
+    if (!Number.isFinite(norm)) {
+      this.optimizer.zeroGrad();
+      this.divergedAt = this.step + 1;
+      return;
+    }
     if (c.clip > 0) clipGradNorm(this.params, c.clip);
     this.optimizer.step(learningRate(this.step, c.steps, c.lr, this.warmup));
     this.optimizer.zeroGrad();
@@ -251,10 +183,28 @@ export class Trainer {
     if (this.step % c.evalEvery === 0 || this.step === c.steps) this.addPoint();
   }
 
+  private recordStep(loss: number): void {
+    let maxLogit = -Infinity;
+    let minEntropy = Infinity;
+    for (const stats of this.model.attentionStats()) {
+      if (stats === null) continue;
+      maxLogit = Math.max(maxLogit, stats.maxLogit);
+      minEntropy = Math.min(minEntropy, ...stats.headEntropy);
+      this.entropyBound.rows += stats.boundRows;
+      this.entropyBound.violations += stats.boundViolations;
+      this.entropyBound.minMargin = Math.min(this.entropyBound.minMargin, stats.boundMargin);
+      this.entropyBound.exactViolations += stats.exactViolations;
+      this.entropyBound.exactMinMargin = Math.min(this.entropyBound.exactMinMargin, stats.exactMargin);
+    }
+    this.lastStep = { step: this.step + 1, loss, maxLogit, minEntropy };
+    this.steps.push(this.lastStep);
+  }
+
   private addPoint(): void {
-    const ev = evaluate(this.model, this.task.validation);
+    const ev = evaluate(this.model, this.task.validation, { measureAll: this.task.setTask });
     const p: CurvePoint = {
       step: this.step, trainLoss: this.windowSteps > 0 ? this.windowLoss / this.windowSteps : NaN, qGradNorm: this.lastQGrad, ...ev,
+      maxLogit: this.lastStep?.maxLogit ?? null, minEntropy: this.lastStep?.minEntropy ?? null,
     };
     this.curve.push(p);
     this.hooks.onPoint?.(p);
@@ -265,23 +215,30 @@ export class Trainer {
   /** The result so far: a last curve point at the current step, the length sweep, the bigram baseline. */
   finish(): TrainResult {
     const c = this.config;
-    if (this.step > 0 && this.curve[this.curve.length - 1]?.step !== this.step) this.addPoint();
+    // A diverged run keeps the points it made before the step that diverged; none is evaluated after it.
+    if (this.step > 0 && this.divergedAt === null && this.curve[this.curve.length - 1]?.step !== this.step) this.addPoint();
     const last = this.curve[this.curve.length - 1];
     const final = last === undefined
       ? { trainLoss: NaN, ...evaluate(this.model, this.task.validation) }
       : { trainLoss: last.trainLoss, valLoss: last.valLoss, accuracy: last.accuracy, attnEntropy: last.attnEntropy };
     const lengths: LengthPoint[] = [];
-    if (this.task.name === 'recall') {
-      const recall = this.task as RecallTask;
-      for (const m of c.lengthMultiples) {
-        const batches = recall.validationAt(m);
-        lengths.push({ multiple: m, length: batches[0].length, ...evaluate(this.model, batches) });
+    if (this.task.name === 'recall' || this.task.name === 'maxretrieval') {
+      const swept = this.task as RecallTask | MaxRetrievalTask;
+      const measureAll = this.task.setTask;
+      for (const m of this.divergedAt === null ? c.lengthMultiples : []) {
+        const batches = swept.validationAt(m);
+        lengths.push({
+          multiple: m, length: batches[0].length, ...evaluate(this.model, batches, { measureAll }),
+          adaptive: c.adaptiveTemperature ? evaluate(this.model, batches, { measureAll, adaptive: true }) : null,
+        });
       }
     }
+    const heads = c.trackAttention ? evaluate(this.model, this.task.validation, { measureAll: true }).heads : [];
     const bigramValLoss = this.task.name === 'names' ? (this.task as NamesTask).bigram.loss(this.task.validation).nats : null;
     return {
-      config: c, stepsDone: this.step, interrupted: this.step < c.steps, curve: this.curve, final,
-      initQGradNorm: this.initQGradNorm, lengths, bigramValLoss,
+      config: c, stepsDone: this.step, interrupted: this.step < c.steps && this.divergedAt === null, divergedAt: this.divergedAt,
+      curve: this.curve, steps: this.steps, entropyBound: { ...this.entropyBound }, final,
+      initQGradNorm: this.initQGradNorm, initLoss: this.initLoss, lengths, heads, bigramValLoss,
       seconds: (performance.now() - this.started) / 1000, model: this.model, task: this.task,
     };
   }

@@ -1,7 +1,9 @@
 import { createKvCache, type AttentionImpl, type KvCache } from '../attention/index.js';
 import { Rng, ScaledotError, allocate, type FloatDType } from '../tensor/index.js';
 import { Var, type Data } from './autograd.js';
-import { MultiHeadAttention } from './attention-layer.js';
+import { MultiHeadAttention, cacheableRule } from './attention-layer.js';
+import type { AttentionStats } from './attention-stats.js';
+import { lastRow } from './head-ops.js';
 import { add, previousEmbedding } from './ops.js';
 import { Embedding, Linear, MLP, makeNorm, prefixed, residual, type Module, type NormKind } from './layers.js';
 import { DEFAULT_SOFTCAP, checkScaleRule, type ScaleRule } from './scale-rules.js';
@@ -25,6 +27,10 @@ export interface TransformerConfig {
   tokenShift?: boolean;
   /** The cap of the softcap rule. */
   softcap?: number;
+  /** Rotary positions (default true); a set task turns them off. */
+  rope?: boolean;
+  /** 'last': only the last position's logits are computed, [B, 1, V] (a set task's readout). */
+  readout?: 'all' | 'last';
   impl?: AttentionImpl;
   dtype?: FloatDType;
   seed?: number;
@@ -39,15 +45,17 @@ class Block implements Module {
   constructor(rng: Rng, c: Required<TransformerConfig>) {
     this.norm1 = makeNorm(c.norm, c.width, c.dtype);
     this.attn = new MultiHeadAttention(rng, {
-      width: c.width, heads: c.heads, headDim: c.headDim, rule: c.scaleRule, softcap: c.softcap, impl: c.impl, dtype: c.dtype,
+      width: c.width, heads: c.heads, headDim: c.headDim, rule: c.scaleRule, softcap: c.softcap, impl: c.impl, dtype: c.dtype, rope: c.rope,
     });
     this.norm2 = makeNorm(c.norm, c.width, c.dtype);
     this.mlp = new MLP(rng, c.width, c.mlpRatio, c.dtype);
   }
 
-  /** Pre-norm: x + attn(norm(x)), then + mlp(norm(x)). */
-  forward(x: Var, measure: boolean): Var {
-    const h = residual(x, (z) => this.attn.forward(this.norm1.forward(z), measure));
+  /** Pre-norm: x + attn(norm(x)), then + mlp(norm(x)); `lastOnly` keeps the last position alone. */
+  forward(x: Var, measure: boolean, lastOnly = false): Var {
+    const h = lastOnly
+      ? add(lastRow(x), this.attn.forward(this.norm1.forward(x), measure, true))
+      : residual(x, (z) => this.attn.forward(this.norm1.forward(z), measure));
     return residual(h, (z) => this.mlp.forward(this.norm2.forward(z)));
   }
 
@@ -77,7 +85,7 @@ export class Transformer implements Module {
   constructor(config: TransformerConfig) {
     const fn = 'Transformer';
     const c: Required<TransformerConfig> = {
-      mlpRatio: 4, norm: 'layer', tokenShift: true, softcap: DEFAULT_SOFTCAP, impl: 'auto', dtype: 'float32', seed: 0, ...config,
+      mlpRatio: 4, norm: 'layer', tokenShift: true, softcap: DEFAULT_SOFTCAP, rope: true, readout: 'all', impl: 'auto', dtype: 'float32', seed: 0, ...config,
     };
     c.scaleRule = checkScaleRule(fn, c.scaleRule);
     for (const key of ['vocabSize', 'width', 'layers', 'heads', 'headDim', 'mlpRatio'] as const) {
@@ -85,7 +93,10 @@ export class Transformer implements Module {
         throw new ScaledotError('E_OPTION', `${fn}: ${key} is ${String(c[key])}; expected a positive integer`);
       }
     }
-    if (c.headDim % 2 !== 0) {
+    if (c.readout === 'last' && c.rope) {
+      throw new ScaledotError('E_OPTION', `${fn}: readout 'last' reads the last row without its position, so it needs rope: false`);
+    }
+    if (c.rope && c.headDim % 2 !== 0) {
       throw new ScaledotError('E_OPTION', `${fn}: headDim is ${c.headDim}; rotary positions pair up dimensions, so it must be even`);
     }
     this.config = c;
@@ -97,11 +108,12 @@ export class Transformer implements Module {
     this.head = new Linear(rng, c.width, c.vocabSize, { dtype: c.dtype });
   }
 
-  /** Logits [B, T, V] for ids [B, T]; `measure` records each layer's attention entropy. */
+  /** Logits [B, T, V] for ids [B, T] ([B, 1, V] under readout 'last'); `measure` records each layer's attention statistics. */
   forward(ids: Int32Array, batch: number, length: number, measure = false): Var {
     let x = this.embed.forward(ids, [batch, length]);
     if (this.embedPrevious !== null) x = add(x, previousEmbedding(this.embedPrevious.table, ids, batch, length));
-    for (const block of this.blocks) x = block.forward(x, measure);
+    const last = this.config.readout === 'last';
+    this.blocks.forEach((block, i) => (x = block.forward(x, measure, last && i === this.blocks.length - 1)));
     return this.head.forward(this.normOut.forward(x));
   }
 
@@ -110,13 +122,13 @@ export class Transformer implements Module {
    * batch element), fed a chunk of ids at a time. step(ids [B, T]) returns the
    * logits [B, T, V] of those positions, the same as forward over everything
    * fed since the last reset, without recomputing the earlier positions.
-   * Not under the log-length rule: its scale depends on the whole length, so
+   * Not under the log-length or ssmax rules: their scale depends on the whole length, so
    * every cached key would change as the sequence grows.
    */
   decoder(batch: number, maxLength: number): Decoder {
     const { heads, headDim, dtype } = this.config;
-    if (this.config.scaleRule === 'log-length') {
-      throw new ScaledotError('E_OPTION', 'Transformer.decoder: the log-length scale rule depends on the sequence length, so a KV cache cannot hold its keys; use forward');
+    if (!cacheableRule(this.config.scaleRule)) {
+      throw new ScaledotError('E_OPTION', `Transformer.decoder: the ${this.config.scaleRule} scale rule depends on the sequence length, so a KV cache cannot hold its keys; use forward`);
     }
     const caches = this.blocks.map(() => createKvCache({ batch, heads, headDim, maxLength, dtype }));
     const previous = new Int32Array(batch).fill(-1); // the last id fed to each element (token shift)
@@ -138,6 +150,16 @@ export class Transformer implements Module {
   /** Mean attention entropy (nats) over layers, from the last forward with `measure`. */
   attentionEntropy(): number {
     return this.blocks.reduce((s, b) => s + b.attn.lastEntropy, 0) / this.blocks.length;
+  }
+
+  /** Each layer's attention statistics from the last forward with `measure` (null before one). */
+  attentionStats(): (AttentionStats | null)[] {
+    return this.blocks.map((b) => b.attn.lastStats);
+  }
+
+  /** Veličković et al.'s adaptive temperature in every attention row (inference only), on or off. */
+  setAdaptiveTemperature(on: boolean): void {
+    for (const b of this.blocks) b.attn.adaptive = on;
   }
 
   /** The query projections, whose gradient norm the lab follows. */

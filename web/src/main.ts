@@ -1,5 +1,6 @@
 import { byTestId } from './format.js';
 import { mountAttentionSection } from './section-attention.js';
+import { mountLengthSection } from './section-length.js';
 import { mountOverflowSection } from './section-overflow.js';
 import { mountScaleSection } from './section-scale.js';
 import { mountTrainingSection } from './section-training.js';
@@ -14,6 +15,7 @@ async function start(): Promise<void> {
     mountScaleSection(byTestId(document, 'section-scale')),
     mountOverflowSection(byTestId(document, 'section-overflow')),
     mountAttentionSection(byTestId(document, 'section-attention')),
+    mountLengthSection(byTestId(document, 'section-length')),
   ]);
   mountTrainingSection(byTestId(document, 'section-training'));
   document.body.dataset.ready = 'true';

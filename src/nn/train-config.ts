@@ -1,0 +1,118 @@
+import type { AttentionImpl } from '../attention/index.js';
+import { ScaledotError, type FloatDType } from '../tensor/index.js';
+import { checkScaleRule, type ScaleRule } from './scale-rules.js';
+import { checkTask, type TaskName } from './tasks.js';
+
+export const OPTIMIZERS = ['adamw', 'sgd'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+export interface TrainConfig {
+  task: TaskName;
+  scaleRule: ScaleRule;
+  headDim: number;
+  steps: number;
+  seed: number;
+  /** Residual width; default max(64, headDim). */
+  width?: number;
+  /** Attention heads; default width / headDim (which must then divide). */
+  heads?: number;
+  layers?: number;
+  batchSize?: number;
+  optimizer?: OptimizerName;
+  /** Peak learning rate; default AdamW 1e-2 on recall, 3e-3 on names; SGD 0.1. */
+  lr?: number;
+  weightDecay?: number;
+  /** Global gradient-norm clip. */
+  clip?: number;
+  /**
+   * Curve points: every `evalEvery` steps and at the last. Default: steps/20,
+   * but never more often than one validation per validation set's worth of
+   * training sequences (validationCadence), so a short run is not mostly validation.
+   */
+  evalEvery?: number;
+  /** Recall: pairs per training sequence and distinct keys. */
+  recallPairs?: number;
+  recallSymbols?: number;
+  /** Validation set size: names (default all) or recall sequences (default 256). */
+  validationSize?: number;
+  /** Recall and maxretrieval: also evaluate at these multiples of the training length (set size) at the end. */
+  lengthMultiples?: number[];
+  /** Maxretrieval: items per training set (default 16). */
+  setSize?: number;
+  /** Also evaluate the length sweep with adaptive temperature (Veličković et al.) at inference. */
+  adaptiveTemperature?: boolean;
+  /** Record every step's largest attention logit and smallest per-head entropy (costs one more pass over the scores). */
+  trackAttention?: boolean;
+  dtype?: FloatDType;
+  impl?: AttentionImpl;
+}
+
+function positiveInt(fn: string, name: string, v: number): void {
+  if (!Number.isSafeInteger(v) || v <= 0) throw new ScaledotError('E_OPTION', `${fn}: ${name} is ${v}; expected a positive integer`);
+}
+
+/**
+ * How many steps apart the default validations are: steps/20, and at least as
+ * many steps as it takes to train on as many sequences as one validation
+ * reads. So validation costs at most about as much as training (a 30-step
+ * recall run validated 15 times, each validation 8 steps' worth, spent most of
+ * its time there), while a long run keeps its 20 points.
+ */
+export function validationCadence(steps: number, batchSize: number, validationSequences: number): number {
+  return Math.max(1, Math.round(steps / 20), Math.ceil(validationSequences / batchSize));
+}
+
+/** Fills the defaults and checks every option before any work. */
+export type ResolvedTrainConfig = Required<Omit<TrainConfig, 'lengthMultiples'>> & { lengthMultiples: number[] };
+
+export function resolveTrainConfig(config: TrainConfig): ResolvedTrainConfig {
+  const fn = 'train';
+  const task = checkTask(fn, config.task);
+  const scaleRule = checkScaleRule(fn, config.scaleRule);
+  positiveInt(fn, 'steps', config.steps);
+  positiveInt(fn, 'headDim', config.headDim);
+  if (!Number.isSafeInteger(config.seed)) throw new ScaledotError('E_OPTION', `${fn}: seed is ${config.seed}; expected an integer`);
+  const headDim = config.headDim;
+  const width = config.width ?? Math.max(64, headDim);
+  positiveInt(fn, 'width', width);
+  if (config.heads === undefined && width % headDim !== 0) {
+    throw new ScaledotError('E_OPTION', `${fn}: head dim ${headDim} does not divide the width ${width}; the heads split the width evenly, so choose a head dim that divides it`);
+  }
+  const optimizer = config.optimizer ?? 'adamw';
+  if (!(OPTIMIZERS as readonly string[]).includes(optimizer)) {
+    throw new ScaledotError('E_OPTION', `${fn}: optimizer ${JSON.stringify(optimizer)} is unknown; expected one of ${OPTIMIZERS.join(', ')}`);
+  }
+  const resolved = {
+    task, scaleRule, headDim, width, steps: config.steps, seed: config.seed,
+    heads: config.heads ?? width / headDim,
+    layers: config.layers ?? 2,
+    batchSize: config.batchSize ?? 32,
+    optimizer,
+    lr: config.lr ?? (optimizer === 'sgd' ? 0.1 : task === 'recall' ? 1e-2 : 3e-3),
+    weightDecay: config.weightDecay ?? 0.01,
+    clip: config.clip ?? 1,
+    evalEvery: config.evalEvery ?? Math.max(1, Math.round(config.steps / 20)),
+    recallPairs: config.recallPairs ?? 8,
+    recallSymbols: config.recallSymbols ?? 32,
+    lengthMultiples: config.lengthMultiples ?? [],
+    setSize: config.setSize ?? 16,
+    adaptiveTemperature: config.adaptiveTemperature ?? false,
+    trackAttention: config.trackAttention ?? false,
+    validationSize: config.validationSize ?? (task === 'names' ? Number.MAX_SAFE_INTEGER : 256),
+    dtype: config.dtype ?? 'float64',
+    impl: config.impl ?? 'auto',
+  };
+  for (const key of ['heads', 'layers', 'batchSize', 'evalEvery', 'recallPairs', 'recallSymbols', 'validationSize', 'setSize'] as const) positiveInt(fn, key, resolved[key]);
+  for (const key of ['lr', 'weightDecay', 'clip'] as const) {
+    if (!Number.isFinite(resolved[key]) || resolved[key] < 0) throw new ScaledotError('E_OPTION', `${fn}: ${key} is ${resolved[key]}; expected a finite number >= 0`);
+  }
+  for (const m of resolved.lengthMultiples) positiveInt(fn, 'lengthMultiples[]', m);
+  if (task === 'recall') {
+    const longest = resolved.recallPairs * Math.max(1, ...resolved.lengthMultiples);
+    if (longest > resolved.recallSymbols) {
+      throw new ScaledotError('E_OPTION', `${fn}: recall needs ${longest} distinct keys at its longest length but recallSymbols is ${resolved.recallSymbols}`);
+    }
+  }
+  return resolved;
+}
+

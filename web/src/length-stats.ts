@@ -1,0 +1,86 @@
+import { adaptiveInverseTemperature, randn, softmax, tensor } from '../../src/index.js';
+
+/** The knobs of section 5. */
+export interface LengthSettings {
+  /** Keys in the row. */
+  n: number;
+  /** The log-n factor's s: logits times s·ln n (SSMax; the needle is kept iff s ≥ 1/5). */
+  s: number;
+  /** Standard deviation of the random row's logits. */
+  sigma: number;
+  seed: number;
+}
+
+export const VARIANTS = ['plain', 'log-n', 'adaptive'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+/** One row's figures: the needle's (key 0's) weight or the largest, and H / ln n. */
+export interface RowFigures {
+  maxProb: number;
+  relEntropy: number;
+}
+
+/** The needle of SSMax's figure: one logit +3, n − 1 at −2. */
+export function needleRow(n: number): Float64Array {
+  const row = new Float64Array(n).fill(-2);
+  row[0] = 3;
+  return row;
+}
+
+/** A random row of n logits N(0, σ²), from the library's seeded randn (the same numbers in Node and the browser). */
+export function randomRow(n: number, sigma: number, seed: number): Float64Array {
+  return randn([n], { seed, std: sigma, dtype: 'float64' }).data as Float64Array;
+}
+
+function figuresOf(p: Float64Array): RowFigures {
+  let top = 0;
+  let h = 0;
+  for (const pj of p) {
+    if (pj > top) top = pj;
+    if (pj > 0) h -= pj * Math.log(pj);
+  }
+  return { maxProb: top, relEntropy: p.length > 1 ? h / Math.log(p.length) : 0 };
+}
+
+function softmaxOf(logits: Float64Array, factor: number): Float64Array {
+  return softmax(tensor(factor === 1 ? logits : logits.map((x) => x * factor), [logits.length], { dtype: 'float64' })).data as Float64Array;
+}
+
+/**
+ * A row under the three rules, by the library's softmax: plain; logits times
+ * s·ln n; and adaptive temperature (Veličković et al.), which multiplies the
+ * plain row's logits by β(H) from the plain row's entropy H.
+ */
+export function rowUnderVariants(logits: Float64Array, s: number): Record<Variant, RowFigures> {
+  const n = logits.length;
+  const plainP = softmaxOf(logits, 1);
+  const plain = figuresOf(plainP);
+  const beta = adaptiveInverseTemperature(plain.relEntropy * Math.log(n));
+  return { plain, 'log-n': figuresOf(softmaxOf(logits, s * Math.log(n))), adaptive: figuresOf(softmaxOf(logits, beta)) };
+}
+
+/** The current n's figures for the needle and the random row. */
+export function lengthFigures(settings: LengthSettings): { needle: Record<Variant, RowFigures>; random: Record<Variant, RowFigures> } {
+  return {
+    needle: rowUnderVariants(needleRow(settings.n), settings.s),
+    random: rowUnderVariants(randomRow(settings.n, settings.sigma, settings.seed), settings.s),
+  };
+}
+
+/** The n grid of the curves: 2 to 10⁵, five points a decade. */
+export const N_GRID: readonly number[] = Array.from({ length: 25 }, (_, i) => Math.round(2 * (1e5 / 2) ** (i / 24)));
+
+/** One point of a curve, per variant: the needle's max p or the random row's H / ln n. */
+export interface LengthPoint {
+  n: number;
+  variant: Variant;
+  needleMaxProb: number;
+  randomRelEntropy: number;
+}
+
+/** Both curves at one n of N_GRID (its random row seeded from the seed and n); the page computes them one n at a time. */
+export function lengthCurvePoints(settings: Omit<LengthSettings, 'n'>, n: number): LengthPoint[] {
+  const needle = rowUnderVariants(needleRow(n), settings.s);
+  const random = rowUnderVariants(randomRow(n, settings.sigma, settings.seed + n), settings.s);
+  return VARIANTS.map((variant) => ({ n, variant, needleMaxProb: needle[variant].maxProb, randomRelEntropy: random[variant].relEntropy }));
+}
