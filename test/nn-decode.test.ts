@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng, ScaledotError } from '../src/tensor/index.js';
-import { SCALE_RULES, Transformer, sampleNames } from '../src/nn/index.js';
+import { ATTENTION_RULES, Transformer, sampleNames } from '../src/nn/index.js';
+import { cacheableRule } from '../src/nn/attention-layer.js';
 import type { NamesData } from '../src/nn/data/names.js';
 import { assertClose, maxAbs } from './helpers/close.js';
 
@@ -16,14 +17,18 @@ describe('Transformer.decoder', () => {
     assert.ok(cached.some((name) => name.length > 2), 'names long enough to use the cache');
   });
 
-  it('refuses the log-length rule, whose keys change with the length', () => {
-    const model = new Transformer({ vocabSize: 5, width: 8, layers: 1, heads: 1, headDim: 8, scaleRule: 'log-length' });
-    assert.throws(() => model.decoder(1, 4), (err: unknown) => err instanceof ScaledotError && err.code === 'E_OPTION' && /log-length/.test(err.message));
-  });
+  for (const scaleRule of ['log-length', 'ssmax'] as const) {
+    it(`refuses the ${scaleRule} rule, whose logits change with the length`, () => {
+      const model = new Transformer({ vocabSize: 5, width: 8, layers: 1, heads: 1, headDim: 8, scaleRule });
+      assert.throws(() => model.decoder(1, 4), (err: unknown) => err instanceof ScaledotError && err.code === 'E_OPTION' && err.message.includes(scaleRule));
+    });
+  }
 
-  for (const scaleRule of SCALE_RULES.filter((r) => r !== 'log-length')) {
+  for (const scaleRule of ATTENTION_RULES.filter(cacheableRule)) {
     it(`fed in chunks, gives the logits of the forward over the prefix at every position (${scaleRule}, token shift)`, () => {
       const model = new Transformer({ vocabSize: 11, width: 16, layers: 2, heads: 2, headDim: 8, scaleRule, dtype: 'float64', seed: 3 });
+      // A learnt sink starts at 0 (softmax1's): give each head its own, as training would.
+      for (const block of model.blocks) block.attn.sinkLogit?.data.set([0.7, -1.3]);
       const rng = new Rng(5);
       const [batch, length] = [2, 9];
       const ids = Int32Array.from({ length: batch * length }, () => rng.int(11));
