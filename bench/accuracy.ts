@@ -4,7 +4,7 @@ import { resolveBackend } from '../src/attention/backends.js';
 import { referenceBackward, referenceForward } from '../src/attention/reference.js';
 
 /**
- * Issue 4's accuracy goal, measured: every float32 backend against the
+ * The accuracy goal, measured: every float32 backend against the
  * float64 reference on the same float32 inputs (unit variance), forward and
  * backward, at full size (the unit tests check a slice of it).
  *

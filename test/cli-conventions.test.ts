@@ -32,7 +32,7 @@ async function cli(args: string[], failWrite = false): Promise<{ code: number; o
   }
 }
 
-describe('the command line: one exit-code convention, flags named as typed, help that matches behaviour (issue 13)', () => {
+describe('the command line: one exit-code convention, flags named as typed, help that matches behaviour', () => {
   it('exits 2 for every refused command line, commander\'s unknown options included, and 0 for --help and --version', async () => {
     for (const args of [['lab', '--bogus'], ['train', '--bogus'], ['serve', '--bogus'], ['bogus'], ['lab', '--seed'], ['lab', '--seed', 'x'], ['train', '--steps', '0']]) {
       const r = await cli(args);

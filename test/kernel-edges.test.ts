@@ -6,7 +6,7 @@ import {
 } from '../src/index.js';
 import { IMPLS, dtypesOf } from './helpers/backends.js';
 
-// The edges issue 13's fuzz run found: huge problems, odd option bags, masked rows, float16 gradients.
+// The edges a fuzz run of 2,600 attention and 4,000 softmax cases found: huge problems, odd option bags, masked rows, float16 gradients.
 
 const isCode = (code: string, message: RegExp) => (err: unknown): boolean => {
   assert.ok(err instanceof ScaledotError, `expected a ScaledotError, got ${String(err)}`);

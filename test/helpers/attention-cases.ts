@@ -53,7 +53,7 @@ export const CASES: AttentionCase[] = [
   // Longer sequences, so that tiled kernels cross block boundaries (and partial blocks) in L and S.
   { name: 'long: GQA, causal L > S', q: [1, 4, 70, 8], k: [1, 2, 45, 8], v: [1, 2, 45, 4], enableGqa: true, isCausal: true },
   { name: 'long: L < S, bool mask, causal, dropout', q: [1, 1, 40, 8], k: [1, 1, 133, 8], v: [1, 1, 133, 5], isCausal: true, dropoutP: 0.2, seed: 3, mask: { kind: 'bool', shape: [40, 133] } },
-  // The model options (issue 9), alone and together, with the alignment off = S − L they depend on.
+  // The model options (softcap, ALiBi, window, keyLengths, sinks), alone and together, with the alignment off = S − L they depend on.
   { name: 'softcap 0.8 (below the scores)', q: [2, 2, 5, 8], k: [2, 2, 7, 8], v: [2, 2, 7, 4], softcap: 0.8, scale: 0.7 },
   { name: 'ALiBi, causal L < S', q: [1, 4, 4, 4], k: [1, 4, 7, 4], v: [1, 4, 7, 3], alibiSlopes: [0.5, 0.25, 0.125, 0.0625], isCausal: true },
   { name: 'window [2, 1] L == S', q: [1, 2, 6, 4], k: [1, 2, 6, 4], v: [1, 2, 6, 4], window: [2, 1] },

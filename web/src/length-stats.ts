@@ -1,4 +1,5 @@
-import { adaptiveInverseTemperature, randn, softmax, tensor } from '../../src/index.js';
+import { randn, softmax, tensor } from '../../src/index.js';
+import { adaptiveInverseTemperature } from '../../src/nn/index.js';
 
 /** The knobs of section 5. */
 export interface LengthSettings {

@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { LiveChart, type Datum } from './chart.js';
-import { byId, readSeed, renderQueue, showFigure } from './format.js';
+import { byId, checkedSeed, renderQueue, showFigure } from './format.js';
 import { VARIANTS, type LengthPoint, type LengthSettings } from './length-stats.js';
 import type { LengthReply, LengthRequest } from './length-worker.js';
 
@@ -49,7 +49,11 @@ export async function mountLengthSection(section: HTMLElement): Promise<void> {
       worker.postMessage({ id, settings, withCurve } satisfies LengthRequest);
     });
 
-  const read = (): LengthSettings => ({ n: Math.round(10 ** Number(n.value)), s: Number(s.value), sigma: Number(sigma.value), seed: readSeed(seed) });
+  let lastSeed = checkedSeed(seed, 1);
+  const read = (): LengthSettings => {
+    lastSeed = checkedSeed(seed, lastSeed); // a bad seed is refused out loud; the last good one stays in use
+    return { n: Math.round(10 ** Number(n.value)), s: Number(s.value), sigma: Number(sigma.value), seed: lastSeed };
+  };
   let curveKey = '';
   let curve: LengthPoint[] = [];
 
@@ -75,8 +79,14 @@ export async function mountLengthSection(section: HTMLElement): Promise<void> {
     const current = (field: 'maxProb' | 'relEntropy', part: 'needle' | 'random', name: string): Datum[] =>
       VARIANTS.map((variant) => ({ n: settings.n, variant, [name]: figures[part][variant][field] }));
     await Promise.all([
-      needleChart.show({ curve: curve as unknown as Datum[], current: current('maxProb', 'needle', 'needleMaxProb') }),
-      randomChart.show({ curve: curve as unknown as Datum[], current: current('relEntropy', 'random', 'randomRelEntropy') }),
+      needleChart.show(
+        { curve: curve as unknown as Datum[], current: current('maxProb', 'needle', 'needleMaxProb') },
+        `Largest weight of a needle row against n, up to ${curve.length > 0 ? curve[curve.length - 1].n.toLocaleString('en') : 'n'} keys, for ${VARIANTS.join(', ')}; at n = ${settings.n.toLocaleString('en')}: ${VARIANTS.map((v) => `${v} ${figures.needle[v].maxProb.toPrecision(3)}`).join(', ')}.`,
+      ),
+      randomChart.show(
+        { curve: curve as unknown as Datum[], current: current('relEntropy', 'random', 'randomRelEntropy') },
+        `Entropy of a random row over ln n against n, for ${VARIANTS.join(', ')}; at n = ${settings.n.toLocaleString('en')}: ${VARIANTS.map((v) => `${v} ${figures.random[v].relEntropy.toPrecision(3)}`).join(', ')}.`,
+      ),
     ]);
     section.dataset.rendered = section.dataset.settings;
   };

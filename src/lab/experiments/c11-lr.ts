@@ -130,7 +130,7 @@ export const learningRate: Experiment = {
         alternative: share(collapsedStable.length, stable.length),
       }),
       makeCheck({
-        id: 'C11.c', statement: 'No measured head\'s entropy falls below Zhai et al.\'s bound in the form the issue gives it: the entropy of one logit at the top of the row\'s spread and the rest at the bottom.',
+        id: 'C11.c', statement: 'No measured head\'s entropy falls below Zhai et al.\'s bound in its one-up form: the entropy of one logit at the top of the row\'s spread and the rest at the bottom.',
         quantity: `attention rows (of two or more keys) below that one-up entropy, over every step of every run (${boundRows} rows)`,
         measured: violations, predicted: 0, tolerance: 0,
         toleranceBasis: 'exact: a row counts only if it is below the bound by more than the float64 rounding of its entropy (1e-12 per term)',
