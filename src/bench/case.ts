@@ -1,21 +1,22 @@
-import { randn } from '../src/index.js';
-import { median } from '../src/lab/index.js';
+import { randn } from '../index.js';
+import { median } from '../lab/index.js';
 import { sampledMaxError } from './check.js';
-import { benchImpls, type BenchInputs } from './impls.js';
+import { benchImpls, type BenchInputs, type Runner } from './impls.js';
 import { flopCount, parseShape, type Direction } from './shapes.js';
 
 /**
- * One benchmark case in a process of its own (started by run.ts), so the peak
- * RSS it reports belongs to this implementation and shape alone. Prints one
- * JSON line (CaseResult) on stdout.
- *
- *   node --expose-gc --import tsx bench/case.ts '{"impl":"tiled","shape":"8x1024x64","direction":"forward","targetMs":8000,"maxReps":15}'
+ * The cases of one shape and direction, run in a process of their own
+ * (case-main.ts, started by harness.ts). One implementation per process
+ * (the default) makes each peak RSS that implementation's alone. Several
+ * (--interleave) are timed in turn, one run each per round, so a change in
+ * the machine's load between them (this machine is shared) falls on all of
+ * them alike and their ratio stays fair; their memory is then not separable.
  */
 export interface CaseSpec {
-  impl: string;
+  impls: string[];
   shape: string;
   direction: Direction;
-  /** Keep timing until this much time is spent or maxReps runs are done (at least 3 runs); warm up for a tenth of it. */
+  /** Keep timing until this much time per implementation is spent or maxReps runs are done (at least 3 runs); warm up for a tenth of it. */
   targetMs: number;
   maxReps: number;
 }
@@ -27,10 +28,10 @@ export type CaseResult =
       minMs: number;
       reps: number;
       gflops: number;
-      /** Process peak RSS over the whole case (MiB). */
+      /** Process peak RSS over the whole case (MiB); with several implementations in one process, all of theirs. */
       peakRssMiB: number;
-      /** Peak RSS minus the RSS with the inputs allocated, after a GC, before the first run: what the implementation added. */
-      extraMiB: number;
+      /** Peak RSS minus the RSS with the inputs allocated, after a GC, before the first run: what the implementation added. Null when interleaved. */
+      extraMiB: number | null;
       /** Largest |error| against the float64 formula on sampled rows (output, or dQ for backward). */
       maxError: number;
       note: string;
@@ -51,51 +52,76 @@ function makeInputs(shapeText: string): BenchInputs {
   return { shape, q: make(1), k: make(2), v: make(3), dOut: make(4) };
 }
 
-export async function runCase(spec: CaseSpec): Promise<CaseResult> {
-  const impl = benchImpls().find((i) => i.name === spec.impl);
-  if (!impl) return { status: 'error', reason: `unknown implementation ${spec.impl}` };
+const reason = (err: unknown): string => (err instanceof Error ? err.message.split('\n')[0] : String(err));
+
+/** One result per entry of spec.impls, in that order. */
+export async function runCases(spec: CaseSpec): Promise<CaseResult[]> {
   const shape = parseShape(spec.shape);
-  const skip = impl.skip(shape, spec.direction);
-  if (skip) return { status: 'skipped', reason: skip };
-  const inputs = makeInputs(spec.shape);
-  const runner = await impl.setup(inputs, spec.direction);
+  const results: (CaseResult | null)[] = [];
+  const runners: (Runner | null)[] = [];
+  let inputs: BenchInputs | null = null;
+  for (const name of spec.impls) {
+    const impl = benchImpls().find((i) => i.name === name);
+    const skip = impl ? impl.skip(shape, spec.direction) : `unknown implementation ${name}`;
+    if (!impl || skip) {
+      results.push({ status: impl ? 'skipped' : 'error', reason: skip ?? '' });
+      runners.push(null);
+      continue;
+    }
+    inputs ??= makeInputs(spec.shape);
+    try {
+      runners.push(await impl.setup(inputs, spec.direction));
+      results.push(null);
+    } catch (err) {
+      runners.push(null);
+      results.push({ status: 'error', reason: reason(err) });
+    }
+  }
+  const live = runners.flatMap((r, i) => (r ? [{ runner: r, index: i, times: [] as number[] }] : []));
+  if (live.length === 0 || !inputs) return results as CaseResult[];
   gc();
   const rssBefore = process.memoryUsage().rss;
   // Warm-up, not counted: V8 optimises a hot loop only after it has run a
   // while, so small cases run until a tenth of the budget has passed.
-  const warmStart = performance.now();
-  for (let rep = 0; rep < 20 && (rep === 0 || performance.now() - warmStart < spec.targetMs / 10); rep++) await runner.run();
-  const times: number[] = [];
+  for (const l of live) {
+    const warmStart = performance.now();
+    try {
+      for (let rep = 0; rep < 20 && (rep === 0 || performance.now() - warmStart < spec.targetMs / 10); rep++) await l.runner.run();
+    } catch (err) {
+      results[l.index] = { status: 'error', reason: reason(err) };
+    }
+  }
+  const timed = live.filter((l) => results[l.index] === null);
   const started = performance.now();
-  while (times.length < spec.maxReps) {
-    // Collect the previous run's results first (outside the timing), so the
-    // peak RSS is one run's footprint, not several runs' uncollected outputs.
-    gc();
-    const t0 = performance.now();
-    await runner.run();
-    times.push(performance.now() - t0);
-    if (times.length >= 3 && performance.now() - started >= spec.targetMs) break;
+  for (let round = 0; timed.some((l) => l.times.length < spec.maxReps); round++) {
+    // Rotate the order every round, so no implementation always follows the same one.
+    for (let j = 0; j < timed.length; j++) {
+      const l = timed[(round + j) % timed.length];
+      if (l.times.length >= spec.maxReps) continue;
+      // Collect the previous run's results first (outside the timing), so the
+      // peak RSS is one run's footprint, not several runs' uncollected outputs.
+      gc();
+      const t0 = performance.now();
+      await l.runner.run();
+      l.times.push(performance.now() - t0);
+    }
+    if (round >= 2 && performance.now() - started >= spec.targetMs * timed.length) break;
   }
   const peakRss = process.resourceUsage().maxRSS * 1024;
-  const maxError = sampledMaxError(inputs, spec.direction, runner.result());
-  await runner.dispose?.();
-  const medianMs = median(times);
-  return {
-    status: 'ok',
-    medianMs,
-    minMs: Math.min(...times),
-    reps: times.length,
-    gflops: flopCount(shape, spec.direction) / (medianMs * 1e6),
-    peakRssMiB: peakRss / MIB,
-    extraMiB: Math.max(0, peakRss - rssBefore) / MIB,
-    maxError,
-    note: runner.note,
-  };
+  for (const l of timed) {
+    const medianMs = median(l.times);
+    results[l.index] = {
+      status: 'ok',
+      medianMs,
+      minMs: Math.min(...l.times),
+      reps: l.times.length,
+      gflops: flopCount(shape, spec.direction) / (medianMs * 1e6),
+      peakRssMiB: peakRss / MIB,
+      extraMiB: live.length === 1 ? Math.max(0, peakRss - rssBefore) / MIB : null,
+      maxError: sampledMaxError(inputs, spec.direction, l.runner.result()),
+      note: l.runner.note,
+    };
+  }
+  for (const l of live) await l.runner.dispose?.();
+  return results as CaseResult[];
 }
-
-const spec = JSON.parse(process.argv[2] ?? '{}') as CaseSpec;
-// Exit once the line is out: a peer's thread pool must not keep the process (and the run) waiting.
-const report = (result: CaseResult) => process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
-runCase(spec).then(report, (err: unknown) => {
-  report({ status: 'error', reason: err instanceof Error ? err.message.split('\n')[0] : String(err) });
-});

@@ -1,24 +1,36 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The peer libraries live in bench/peers, their own npm package with its own
- * lock, so that nobody who installs scaledot installs them. They are loaded
- * from there by path; a missing one is reported, not fatal.
+ * Where the peer libraries come from. In a checkout of the repository they
+ * live in bench/peers, their own npm package with its own lock, so that
+ * nobody who installs scaledot installs them (`npm run bench:peers-install`).
+ * From an installed package (`scaledot bench`) they are whatever the current
+ * directory's project has installed. A missing one is reported, not fatal.
  */
-export const PEERS_DIR = fileURLToPath(new URL('./peers/', import.meta.url));
-const requirePeer = createRequire(`${PEERS_DIR}package.json`);
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const REPO_PEERS = join(PACKAGE_ROOT, 'bench', 'peers');
+const inRepo = existsSync(join(REPO_PEERS, 'package.json'));
 
-export const PEERS_INSTALL_HINT = 'npm run bench:peers-install';
+/** The npm packages the peer rows load. */
+export const PEER_PACKAGES = ['onnxruntime-node', 'onnxruntime-web', '@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm'] as const;
+
+export const PEERS_INSTALL_HINT = inRepo
+  ? 'npm run bench:peers-install'
+  : `npm install ${PEER_PACKAGES.join(' ')} in the directory you run scaledot bench from`;
+
+const requirePeer = createRequire(inRepo ? join(REPO_PEERS, 'package.json') : join(process.cwd(), 'package.json'));
 
 /** The module, or the reason it cannot be loaded. */
 export function loadPeer<T>(name: string): { module: T } | { missing: string } {
-  if (!existsSync(`${PEERS_DIR}node_modules`)) return { missing: `bench/peers is not installed (${PEERS_INSTALL_HINT})` };
+  if (inRepo && !existsSync(join(REPO_PEERS, 'node_modules'))) return { missing: `bench/peers is not installed (${PEERS_INSTALL_HINT})` };
   try {
     return { module: requirePeer(name) as T };
   } catch (err) {
-    return { missing: `${name} does not load from bench/peers: ${(err as Error).message.split('\n')[0]} (${PEERS_INSTALL_HINT})` };
+    const where = inRepo ? 'bench/peers' : process.cwd();
+    return { missing: `${name} does not load from ${where}: ${(err as Error).message.split('\n')[0]} (${PEERS_INSTALL_HINT})` };
   }
 }
 
@@ -32,7 +44,7 @@ export function peerVersion(name: string): string | null {
 }
 
 // The slices of the peers' APIs the benchmark uses (they ship their own
-// types, but bench/peers may be absent when the project type-checks).
+// types, but the peers may be absent when the project type-checks).
 
 export interface OrtTensor {
   data: Float32Array;
@@ -46,11 +58,12 @@ export interface OrtSession {
 
 export interface Ort {
   InferenceSession: {
-    create(model: Uint8Array, options: { intraOpNumThreads: number; interOpNumThreads: number; graphOptimizationLevel: string; executionMode: string }): Promise<OrtSession>;
+    create(model: Uint8Array, options: Record<string, unknown>): Promise<OrtSession>;
   };
   Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => OrtTensor;
+  /** onnxruntime-web only: its WebAssembly settings, read when the first session is created. */
+  env?: { wasm: { numThreads?: number; simd?: boolean | 'relaxed' } };
 }
-
 export interface TfTensor {
   shape: number[];
   dataSync(): Float32Array;
