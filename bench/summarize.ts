@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { CaseResult } from './case.js';
+import type { CaseResult } from '../src/bench/case.js';
 
 /**
  * A results file of `npm run bench` as Markdown tables (for docs, so no
@@ -51,9 +51,9 @@ const out = [
   '',
   'Extra MiB / peak RSS MiB:',
   '',
-  grid('forward', (r) => `${r.extraMiB.toFixed(1)} / ${r.peakRssMiB.toFixed(0)}`),
+  grid('forward', (r) => `${r.extraMiB === null ? '-' : r.extraMiB.toFixed(1)} / ${r.peakRssMiB.toFixed(0)}`),
   '',
-  grid('backward', (r) => `${r.extraMiB.toFixed(1)} / ${r.peakRssMiB.toFixed(0)}`),
+  grid('backward', (r) => `${r.extraMiB === null ? '-' : r.extraMiB.toFixed(1)} / ${r.peakRssMiB.toFixed(0)}`),
   '',
   'Largest |error| on sampled rows (output forward, dQ backward):',
   '',

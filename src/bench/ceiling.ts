@@ -63,13 +63,16 @@ function trial(bytes: Uint8Array, threads: number, ms: number): Promise<number> 
   });
 }
 
-/** The module to measure: relaxed where the attention kernels run relaxed SIMD and the engine validates it. */
-function ceilingModule(relaxed: boolean): { bytes: Uint8Array; op: Ceiling['op'] } {
-  for (const [name, op] of relaxed ? [['ceiling-relaxed', 'relaxed-madd'], ['ceiling', 'mul+add']] as const : [['ceiling', 'mul+add']] as const) {
+/**
+ * The module to measure: relaxed SIMD wherever the engine validates it, the
+ * same order in which src/attention/wasm/loader.ts picks the attention module.
+ */
+function ceilingModule(): { bytes: Uint8Array<ArrayBuffer>; op: Ceiling['op'] } {
+  for (const [name, op] of [['ceiling-relaxed', 'relaxed-madd'], ['ceiling', 'mul+add']] as const) {
     const path = fileURLToPath(new URL(`../../wasm/${name}.wasm`, import.meta.url));
-    let bytes: Uint8Array;
+    let bytes: Uint8Array<ArrayBuffer>;
     try {
-      bytes = readFileSync(path);
+      bytes = new Uint8Array(readFileSync(path));
     } catch {
       throw new ScaledotError('E_IO', `bench: ${path} is missing; run npm run build:wasm`);
     }
@@ -79,9 +82,9 @@ function ceilingModule(relaxed: boolean): { bytes: Uint8Array; op: Ceiling['op']
 }
 
 /** Three trials of `ms` each on `threads` threads at once (default: every core); the median of their totals. */
-export async function measureCeiling(options: { relaxed: boolean; threads?: number; ms?: number }): Promise<Ceiling> {
+export async function measureCeiling(options: { threads?: number; ms?: number } = {}): Promise<Ceiling> {
   const threads = options.threads ?? os.availableParallelism();
-  const { bytes, op } = ceilingModule(options.relaxed);
+  const { bytes, op } = ceilingModule();
   const trials: number[] = [];
   for (let i = 0; i < 3; i++) trials.push(await trial(bytes, threads, options.ms ?? 500));
   return { gflops: median(trials), trials, threads, op };

@@ -10,26 +10,27 @@ import { fileURLToPath } from 'node:url';
  * From an installed package (`scaledot bench`) they are whatever the current
  * directory's project has installed. A missing one is reported, not fatal.
  */
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const REPO_PEERS = join(PACKAGE_ROOT, 'bench', 'peers');
-const inRepo = existsSync(join(REPO_PEERS, 'package.json'));
+/** Whether this is a checkout of the repository (with bench/) rather than an installed package. */
+export const IN_REPO = existsSync(join(REPO_PEERS, 'package.json'));
 
 /** The npm packages the peer rows load. */
 export const PEER_PACKAGES = ['onnxruntime-node', 'onnxruntime-web', '@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm'] as const;
 
-export const PEERS_INSTALL_HINT = inRepo
+export const PEERS_INSTALL_HINT = IN_REPO
   ? 'npm run bench:peers-install'
   : `npm install ${PEER_PACKAGES.join(' ')} in the directory you run scaledot bench from`;
 
-const requirePeer = createRequire(inRepo ? join(REPO_PEERS, 'package.json') : join(process.cwd(), 'package.json'));
+const requirePeer = createRequire(IN_REPO ? join(REPO_PEERS, 'package.json') : join(process.cwd(), 'package.json'));
 
 /** The module, or the reason it cannot be loaded. */
 export function loadPeer<T>(name: string): { module: T } | { missing: string } {
-  if (inRepo && !existsSync(join(REPO_PEERS, 'node_modules'))) return { missing: `bench/peers is not installed (${PEERS_INSTALL_HINT})` };
+  if (IN_REPO && !existsSync(join(REPO_PEERS, 'node_modules'))) return { missing: `bench/peers is not installed (${PEERS_INSTALL_HINT})` };
   try {
     return { module: requirePeer(name) as T };
   } catch (err) {
-    const where = inRepo ? 'bench/peers' : process.cwd();
+    const where = IN_REPO ? 'bench/peers' : process.cwd();
     return { missing: `${name} does not load from ${where}: ${(err as Error).message.split('\n')[0]} (${PEERS_INSTALL_HINT})` };
   }
 }
