@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -38,10 +38,17 @@ export function loadPeer<T>(name: string): { module: T } | { missing: string } {
 /** The installed version of a peer package, for the results file. */
 export function peerVersion(name: string): string | null {
   try {
-    return (requirePeer(`${name}/package.json`) as { version: string }).version;
+    // Walk up from the entry point: some packages (onnxruntime-web) do not export ./package.json.
+    for (let dir = dirname(requirePeer.resolve(name)); dir !== dirname(dir); dir = dirname(dir)) {
+      const file = join(dir, 'package.json');
+      if (!existsSync(file)) continue;
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === name) return pkg.version ?? null;
+    }
   } catch {
-    return null;
+    // not installed
   }
+  return null;
 }
 
 // The slices of the peers' APIs the benchmark uses (they ship their own
