@@ -36,7 +36,7 @@ export function ceilingPercent(result: CaseResult, ceilingGflops: number | null)
 
 /** The Markdown table of every row: figures for cases that ran, the reason for those that did not. */
 export function formatTable(rows: BenchRow[]): string {
-  const header = ['implementation', 'shape', 'direction', 'median ms', 'GFLOP/s', '% of ceiling', 'peak RSS MiB', 'extra MiB', 'max |err|', 'notes'];
+  const header = ['implementation', 'shape', 'direction', 'median ms', 'GFLOP/s', '% of ceiling', 'peak RSS MiB', 'extra MiB', 'max abs err', 'notes'];
   const lines = rows.map((r) => {
     const res = r.result;
     if (res.status !== 'ok') return [r.impl, r.shape, r.direction, '-', '-', '-', '-', '-', '-', `${res.status}: ${res.reason}`];
