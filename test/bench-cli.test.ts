@@ -4,7 +4,6 @@ import { EXIT, main } from '../src/cli/main.js';
 import { checkBenchOptions } from '../src/cli/bench.js';
 import { QUICK_SHAPES, FULL_SHAPES } from '../src/bench/shapes.js';
 import { ceilingPercent, formatCeiling, formatRatios, formatTable, type BenchRow } from '../src/bench/table.js';
-import type { Ceiling } from '../src/bench/ceiling.js';
 import { ScaledotError } from '../src/tensor/index.js';
 
 /** The CLI in this process with stdout and stderr captured; only for command lines refused before any work. */
@@ -74,8 +73,8 @@ describe('the bench table: % of ceiling and ratios from fixed figures', () => {
 
   it('prints the percentage in its column, a dash for what was not measured, and the reason of a skipped row', () => {
     const rows: BenchRow[] = [
-      { impl: 'wasm', shape: '8x1024x64', direction: 'forward', loadAvg1m: 3.25, result: ok(12.5, 42.9, null), ceilingPercent: 65.4 },
-      { impl: 'ort-web-mha', shape: '8x1024x64', direction: 'backward', loadAvg1m: 3, result: { status: 'skipped', reason: 'inference only' }, ceilingPercent: null },
+      { impl: 'wasm', shape: '8x1024x64', direction: 'forward', loadAvg1m: 3.25, result: ok(12.5, 42.9, null), ceilingGflops: 65.6, ceilingPercent: 65.4 },
+      { impl: 'ort-web-mha', shape: '8x1024x64', direction: 'backward', loadAvg1m: 3, result: { status: 'skipped', reason: 'inference only' }, ceilingGflops: 65.6, ceilingPercent: null },
     ];
     const lines = formatTable(rows).split('\n');
     const cells = (line: string) => line.split('|').slice(1, -1).map((c) => c.trim());
@@ -91,15 +90,14 @@ describe('the bench table: % of ceiling and ratios from fixed figures', () => {
   });
 
   it('states each peer\'s speed against the fastest of ours, per shape and direction', () => {
-    const row = (impl: string, ms: number): BenchRow => ({ impl, shape: '8x256x64', direction: 'forward', loadAvg1m: 1, result: ok(ms, 1, 1), ceilingPercent: null });
+    const row = (impl: string, ms: number): BenchRow => ({ impl, shape: '8x256x64', direction: 'forward', loadAvg1m: 1, result: ok(ms, 1, 1), ceilingGflops: null, ceilingPercent: null });
     const lines = formatRatios([row('tiled', 40), row('wasm', 10), row('ort-web-unfused', 25), row('tfjs-wasm', 30)], new Set(['tiled', 'wasm']));
     assert.deepEqual(lines, ['8x256x64 forward: wasm runs at 2.50x the speed of ort-web-unfused, 3.00x the speed of tfjs-wasm']);
   });
 
   it('names the ceiling it divides by, or says it was not measured', () => {
-    const c = (trials: number[]): Ceiling => ({ gflops: trials[1], trials, threads: 2, op: 'mul+add' });
-    const text = formatCeiling({ gflops: 30, before: c([29, 31, 33]), after: c([27, 28, 30]) });
-    assert.match(text, /^ceiling: 30\.0 GFLOP\/s of f32x4 mul\+add on 2 threads \(median of 6 trials, before the cases 31\.0, after 28\.0\)/);
+    const text = formatCeiling({ gflops: 30, trials: [31, 27, 33, 29, 30], threads: 2, op: 'mul+add', placement: 'between the timed runs' });
+    assert.match(text, /^ceiling: 30\.0 GFLOP\/s of f32x4 mul\+add on 2 threads \(median of 5 trials between the timed runs, range 27\.0-33\.0\)/);
     assert.match(formatCeiling(null), /not measured/);
   });
 });

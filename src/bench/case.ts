@@ -1,5 +1,6 @@
 import { randn } from '../index.js';
 import { median } from '../lab/index.js';
+import { CeilingPool, type Ceiling } from './ceiling.js';
 import { sampledMaxError } from './check.js';
 import { benchImpls, type BenchInputs, type Runner } from './impls.js';
 import { flopCount, parseShape, type Direction } from './shapes.js';
@@ -19,6 +20,14 @@ export interface CaseSpec {
   /** Keep timing until this much time per implementation is spent or maxReps runs are done (at least 3 runs); warm up for a tenth of it. */
   targetMs: number;
   maxReps: number;
+  /** If set, one trial of the SIMD ceiling (ceiling.ts) of this many ms per round, between the timed runs. */
+  ceilingMs?: number;
+}
+
+/** What a case process prints: one result per implementation, and the ceiling trials taken between its runs. */
+export interface CaseOutput {
+  results: CaseResult[];
+  ceiling: Ceiling | null;
 }
 
 export type CaseResult =
@@ -55,7 +64,7 @@ function makeInputs(shapeText: string): BenchInputs {
 const reason = (err: unknown): string => (err instanceof Error ? err.message.split('\n')[0] : String(err));
 
 /** One result per entry of spec.impls, in that order. */
-export async function runCases(spec: CaseSpec): Promise<CaseResult[]> {
+export async function runCases(spec: CaseSpec): Promise<CaseOutput> {
   const shape = parseShape(spec.shape);
   const results: (CaseResult | null)[] = [];
   const runners: (Runner | null)[] = [];
@@ -78,7 +87,7 @@ export async function runCases(spec: CaseSpec): Promise<CaseResult[]> {
     }
   }
   const live = runners.flatMap((r, i) => (r ? [{ runner: r, index: i, times: [] as number[] }] : []));
-  if (live.length === 0 || !inputs) return results as CaseResult[];
+  if (live.length === 0 || !inputs) return { results: results as CaseResult[], ceiling: null };
   gc();
   const rssBefore = process.memoryUsage().rss;
   // Warm-up, not counted: V8 optimises a hot loop only after it has run a
@@ -92,23 +101,34 @@ export async function runCases(spec: CaseSpec): Promise<CaseResult[]> {
     }
   }
   const timed = live.filter((l) => results[l.index] === null);
+  const running = () => timed.filter((l) => results[l.index] === null && l.times.length < spec.maxReps);
+  const pool = spec.ceilingMs ? new CeilingPool() : null;
+  const ceilingTrials: number[] = [];
   const started = performance.now();
-  for (let round = 0; timed.some((l) => l.times.length < spec.maxReps); round++) {
+  for (let round = 0; running().length > 0; round++) {
     // Rotate the order every round, so no implementation always follows the same one.
     for (let j = 0; j < timed.length; j++) {
       const l = timed[(round + j) % timed.length];
-      if (l.times.length >= spec.maxReps) continue;
+      if (results[l.index] !== null || l.times.length >= spec.maxReps) continue;
       // Collect the previous run's results first (outside the timing), so the
       // peak RSS is one run's footprint, not several runs' uncollected outputs.
       gc();
       const t0 = performance.now();
-      await l.runner.run();
-      l.times.push(performance.now() - t0);
+      try {
+        await l.runner.run();
+        l.times.push(performance.now() - t0);
+      } catch (err) {
+        // One implementation failing (a peer's size limit, say) must not take the others' figures with it.
+        results[l.index] = { status: 'error', reason: reason(err) };
+      }
     }
+    if (pool && spec.ceilingMs) ceilingTrials.push(await pool.trial(spec.ceilingMs));
     if (round >= 2 && performance.now() - started >= spec.targetMs * timed.length) break;
   }
+  await pool?.close();
   const peakRss = process.resourceUsage().maxRSS * 1024;
   for (const l of timed) {
+    if (results[l.index] !== null) continue;
     const medianMs = median(l.times);
     results[l.index] = {
       status: 'ok',
@@ -123,5 +143,6 @@ export async function runCases(spec: CaseSpec): Promise<CaseResult[]> {
     };
   }
   for (const l of live) await l.runner.dispose?.();
-  return results as CaseResult[];
+  const ceiling = pool && ceilingTrials.length > 0 ? { gflops: median(ceilingTrials), trials: ceilingTrials, threads: pool.threads, op: pool.op } : null;
+  return { results: results as CaseResult[], ceiling };
 }

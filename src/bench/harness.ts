@@ -4,8 +4,8 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from '../lab/index.js';
-import type { CaseResult, CaseSpec } from './case.js';
-import { measureCeiling } from './ceiling.js';
+import type { CaseOutput, CaseSpec } from './case.js';
+import { measureCeiling, type Ceiling } from './ceiling.js';
 import { benchImpls } from './impls.js';
 import { IN_REPO, PACKAGE_ROOT, PEERS_INSTALL_HINT, PEER_PACKAGES, peerVersion } from './peers.js';
 import type { Direction } from './shapes.js';
@@ -29,21 +29,21 @@ export interface BenchOptions {
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const CASE_MAIN = fileURLToPath(new URL(`./case-main.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url));
 
-function runChild(spec: CaseSpec): CaseResult[] {
+function runChild(spec: CaseSpec): CaseOutput {
   const loader = FROM_SOURCE ? ['--import', import.meta.resolve('tsx')] : [];
   const child = spawnSync(process.execPath, ['--expose-gc', ...loader, CASE_MAIN, JSON.stringify(spec)], {
     encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60 * 1000,
   });
   const line = child.stdout.trim().split('\n').pop() ?? '';
   try {
-    const results = JSON.parse(line) as CaseResult[];
-    if (Array.isArray(results) && results.length === spec.impls.length) return results;
+    const output = JSON.parse(line) as CaseOutput;
+    if (Array.isArray(output.results) && output.results.length === spec.impls.length) return output;
   } catch {
     // reported below
   }
   const why = child.error?.message ?? (child.signal ? `killed by ${child.signal}` : `exit code ${child.status}`);
   const stderr = child.stderr.trim().split('\n').slice(-3).join(' | ');
-  return spec.impls.map(() => ({ status: 'error', reason: `${why}${stderr ? `: ${stderr}` : ''}` }));
+  return { results: spec.impls.map(() => ({ status: 'error', reason: `${why}${stderr ? `: ${stderr}` : ''}` })), ceiling: null };
 }
 
 /** Writes via a temporary file and a rename, so a results file is whole or absent. */
@@ -60,23 +60,35 @@ function writeWhole(path: string, text: string): void {
  * and after, writes the record whole to JSON and returns it with its table.
  */
 export async function runBench(options: BenchOptions, progress: ((line: string) => void) | null): Promise<{ record: BenchRecord; text: string; file: string }> {
-  const before = options.ceiling ? await measureCeiling() : null;
   const groups = options.shapes.flatMap((shape) => options.directions.flatMap((direction) =>
     options.interleave ? [{ impls: options.impls, shape, direction }] : options.impls.map((impl) => ({ impls: [impl], shape, direction }))));
-  const rows: Omit<BenchRow, 'ceilingPercent'>[] = [];
+  const results: BenchRow[] = [];
+  const ceilings: Ceiling[] = [];
   const started = Date.now();
   for (const [index, g] of groups.entries()) {
     progress?.(`[${index + 1}/${groups.length}] ${g.impls.join(',')} ${g.shape} ${g.direction} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
-    const spec: CaseSpec = { ...g, targetMs: options.quick ? 1000 : 6000, maxReps: options.quick ? 5 : 15 };
+    // Interleaved, the ceiling takes its turn between the timed runs in the case's process; one case per
+    // process, it is measured here just before, so its worker threads stay out of the case's peak RSS.
+    const ceilingMs = options.quick ? 200 : 400;
+    const spec: CaseSpec = {
+      ...g, targetMs: options.quick ? 1000 : 6000, maxReps: options.quick ? 5 : 15,
+      ...(options.ceiling && options.interleave ? { ceilingMs } : {}),
+    };
+    const before = options.ceiling && !options.interleave ? await measureCeiling(3, ceilingMs) : null;
     const loadAvg1m = os.loadavg()[0];
-    runChild(spec).forEach((result, i) => rows.push({ impl: g.impls[i], shape: g.shape, direction: g.direction, loadAvg1m, result }));
+    const output = runChild(spec);
+    const ceiling = output.ceiling ?? before;
+    if (ceiling) ceilings.push(ceiling);
+    output.results.forEach((result, i) => results.push({
+      impl: g.impls[i], shape: g.shape, direction: g.direction, loadAvg1m, result,
+      ceilingGflops: ceiling?.gflops ?? null, ceilingPercent: ceilingPercent(result, ceiling?.gflops ?? null),
+    }));
   }
-  const after = options.ceiling ? await measureCeiling() : null;
-  let ceiling: BenchRecord['ceiling'] = null;
-  if (before && after) {
-    ceiling = { gflops: median([...before.trials, ...after.trials]), before, after };
-  }
-  const results = rows.map((r) => ({ ...r, ceilingPercent: ceilingPercent(r.result, ceiling?.gflops ?? null) }));
+  const trials = ceilings.flatMap((c) => c.trials);
+  const ceiling: BenchRecord['ceiling'] = ceilings.length === 0 ? null : {
+    gflops: median(trials), trials, threads: ceilings[0].threads, op: ceilings[0].op,
+    placement: options.interleave ? 'between the timed runs' : 'before each case',
+  };
 
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const record: BenchRecord = {

@@ -10,7 +10,9 @@ export interface BenchRow {
   /** The 1-minute load average when the case started. */
   loadAvg1m: number;
   result: CaseResult;
-  /** 100 · GFLOP/s ÷ the run's measured ceiling; null when the case did not run or no ceiling was measured. */
+  /** The ceiling measured with this case: between its runs (interleaved) or just before its process (one per case). */
+  ceilingGflops: number | null;
+  /** 100 · GFLOP/s ÷ ceilingGflops; null when the case did not run or no ceiling was measured. */
   ceilingPercent: number | null;
 }
 
@@ -20,8 +22,8 @@ export interface BenchRecord {
   machine: { cpu: string; cores: number; memoryGiB: number; node: string; platform: string };
   quick: boolean;
   interleave: boolean;
-  /** Measured before and after the cases; gflops is the median of all their trials. Null with --no-ceiling. */
-  ceiling: { gflops: number; before: Ceiling; after: Ceiling } | null;
+  /** Every trial of the run; gflops is their median. Null with --no-ceiling. */
+  ceiling: (Ceiling & { placement: 'between the timed runs' | 'before each case' }) | null;
   peers: Record<string, string | null>;
   results: BenchRow[];
 }
@@ -73,8 +75,8 @@ export function formatRatios(rows: BenchRow[], ours: ReadonlySet<string>): strin
 /** The line that states the ceiling the % column divides by. */
 export function formatCeiling(ceiling: BenchRecord['ceiling']): string {
   if (ceiling === null) return 'ceiling: not measured (--no-ceiling)';
-  const { before, after } = ceiling;
-  return `ceiling: ${fmt(ceiling.gflops, 1)} GFLOP/s of f32x4 ${before.op} on ${before.threads} threads ` +
-    `(median of ${before.trials.length + after.trials.length} trials, before the cases ${fmt(before.gflops, 1)}, after ${fmt(after.gflops, 1)}); ` +
-    '% of ceiling = GFLOP/s / ceiling';
+  const sorted = [...ceiling.trials].sort((a, b) => a - b);
+  return `ceiling: ${fmt(ceiling.gflops, 1)} GFLOP/s of f32x4 ${ceiling.op} on ${ceiling.threads} threads ` +
+    `(median of ${sorted.length} trials ${ceiling.placement}, range ${fmt(sorted[0], 1)}-${fmt(sorted[sorted.length - 1], 1)}); ` +
+    '% of ceiling = GFLOP/s / the ceiling measured with that case';
 }
