@@ -1,5 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EXIT, main } from '../src/cli/main.js';
 import { checkBenchOptions } from '../src/cli/bench.js';
 import { QUICK_SHAPES, FULL_SHAPES } from '../src/bench/shapes.js';
@@ -51,7 +54,9 @@ describe('scaledot bench: the command line is checked before any case runs', () 
   });
 
   it('exits 2 with the reason on stderr and nothing on stdout, for its own checks and for commander\'s', async () => {
-    for (const args of [['bench', '--impl', 'nope'], ['bench', '--shape', 'big'], ['bench', '--direction', 'up'], ['bench', '--bogus'], ['bench', '--impl']]) {
+    const blocked = join(mkdtempSync(join(tmpdir(), 'scaledot-bench-')), 'file');
+    writeFileSync(blocked, 'not a folder');
+    for (const args of [['bench', '--json', join(blocked, 'out.json')], ['bench', '--impl', 'nope'], ['bench', '--shape', 'big'], ['bench', '--direction', 'up'], ['bench', '--bogus'], ['bench', '--impl']]) {
       const r = await cli(args);
       assert.equal(r.code, EXIT.usage, `${args.join(' ')}: ${r.err}`);
       assert.equal(r.out, '', args.join(' '));

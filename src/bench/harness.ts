@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from '../lab/index.js';
+import { ScaledotError } from '../tensor/index.js';
 import type { CaseOutput, CaseSpec } from './case.js';
 import { measureCeiling, type Ceiling } from './ceiling.js';
 import { benchImpls } from './impls.js';
@@ -44,6 +45,24 @@ function runChild(spec: CaseSpec): CaseOutput {
   const why = child.error?.message ?? (child.signal ? `killed by ${child.signal}` : `exit code ${child.status}`);
   const stderr = child.stderr.trim().split('\n').slice(-3).join(' | ');
   return { results: spec.impls.map(() => ({ status: 'error', reason: `${why}${stderr ? `: ${stderr}` : ''}` })), ceiling: null };
+}
+
+/** The results file: the given one, or bench/results/<timestamp>.json in a checkout, ./scaledot-bench-<timestamp>.json otherwise. */
+export function resultsPath(given: string | undefined): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  return resolve(given ?? (IN_REPO ? join(PACKAGE_ROOT, 'bench', 'results', `${stamp}.json`) : `scaledot-bench-${stamp}.json`));
+}
+
+/** Fails now, not after a run of many minutes, where the results file cannot be written. */
+export function checkWritable(file: string): void {
+  const probe = `${file}.${process.pid}.probe`;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (err) {
+    throw new ScaledotError('E_IO', `bench: --json ${file} cannot be written: ${(err as Error).message}`);
+  }
 }
 
 /** Writes via a temporary file and a rename, so a results file is whole or absent. */
@@ -113,8 +132,7 @@ export async function runBench(options: BenchOptions, progress: ((line: string) 
   if (results.some((r) => r.result.status === 'skipped' && r.result.reason.includes(PEERS_INSTALL_HINT))) {
     lines.push('', `Peers not installed: ${PEERS_INSTALL_HINT}, to compare with onnxruntime (node and web) and TensorFlow.js.`);
   }
-  const stamp = record.date.replace(/[:.]/g, '-');
-  const file = resolve(options.json ?? (IN_REPO ? join(PACKAGE_ROOT, 'bench', 'results', `${stamp}.json`) : `scaledot-bench-${stamp}.json`));
+  const file = options.json ?? resultsPath(undefined);
   writeWhole(file, `${JSON.stringify(record, null, 2)}\n`);
   return { record, text: lines.join('\n'), file };
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runBench, type BenchOptions } from '../bench/harness.js';
+import { checkWritable, resultsPath, runBench, type BenchOptions } from '../bench/harness.js';
 import { benchImpls, defaultImplNames } from '../bench/impls.js';
 import { FULL_SHAPES, QUICK_SHAPES, parseShape, type Direction } from '../bench/shapes.js';
 import { ScaledotError } from '../tensor/index.js';
@@ -59,6 +59,8 @@ export function registerBench(program: Command): void {
     .option('--no-ceiling', 'skip measuring the SIMD multiply-add ceiling (and the % of ceiling column)')
     .action(async (options: BenchCliOptions) => {
       const plan = checkBenchOptions(options);
+      plan.json = resultsPath(plan.json);
+      checkWritable(plan.json);
       const tty = process.stderr.isTTY;
       const { text, file } = await runBench(plan, tty ? (line) => process.stderr.write(`\r\x1b[K${line}`) : null);
       if (tty) process.stderr.write('\r\x1b[K');
