@@ -3,6 +3,8 @@
 //   wasm/attention-relaxed.wasm          the same with relaxed-SIMD multiply-add
 //   wasm/attention-single.wasm           SIMD128 over an unshared memory (no SharedArrayBuffer)
 //   wasm/attention-single-relaxed.wasm   the same with relaxed-SIMD multiply-add
+// and, from assembly/ceiling.ts, wasm/ceiling.wasm and wasm/ceiling-relaxed.wasm:
+// the benchmark's multiply-add ceiling (src/bench/ceiling.ts), no memory.
 // The loader takes the best one the engine validates. Skips the work when
 // all are newer than every source, so `npm test` and `npm start` can depend
 // on it cheaply. Each file is written to a temporary name and renamed, so a
@@ -41,6 +43,11 @@ const targets = [
   { name: 'threads-relaxed', out: join(root, 'wasm', 'attention-relaxed.wasm') },
   { name: 'single', out: join(root, 'wasm', 'attention-single.wasm') },
   { name: 'single-relaxed', out: join(root, 'wasm', 'attention-single-relaxed.wasm') },
+  ...[['ceiling', 'simd'], ['ceiling-relaxed', 'simd,relaxed-simd']].map(([name, features]) => ({
+    name,
+    out: join(root, 'wasm', `${name}.wasm`),
+    args: [join(here, 'ceiling.ts'), '--runtime', 'stub', '--noAssert', '--use', 'abort=', '--optimizeLevel', '3', '--enable', features],
+  })),
 ];
 
 const sources = [join(here, 'asconfig.json'), fileURLToPath(import.meta.url), abiSource];
@@ -62,7 +69,8 @@ mkdirSync(join(root, 'wasm'), { recursive: true });
 for (const t of targets) {
   const tmp = `${t.out}.${process.pid}.tmp`;
   const { error, stderr } = await asc.main(
-    ['--config', join(here, 'asconfig.json'), '--target', t.name, '--outFile', tmp, '--memoryBase', String(abi.HEAP_BASE)],
+    t.args ? [...t.args, '--outFile', tmp]
+      : ['--config', join(here, 'asconfig.json'), '--target', t.name, '--outFile', tmp, '--memoryBase', String(abi.HEAP_BASE)],
     {},
   );
   if (error) {

@@ -68,12 +68,24 @@ describe('the packed package', () => {
     assert.equal(run(join(consumer, 'node_modules/.bin/scaledot'), ['--version'], consumer).trim(), pkg.version);
   });
 
+  it('runs scaledot bench from the installed package, a peer that is not installed reported in its row', () => {
+    const out = join(consumer, 'bench.json');
+    run(join(consumer, 'node_modules/.bin/scaledot'), ['bench', '--quick', '--impl', 'wasm,ort-web-unfused', '--shape', '2x64x16', '--direction', 'forward', '--no-ceiling', '--json', out], consumer);
+    const record = JSON.parse(readFileSync(out, 'utf8')) as { results: { impl: string; result: { status: string; reason?: string; maxError?: number } }[] };
+    const [wasm, ortWeb] = record.results;
+    assert.equal(wasm.impl, 'wasm');
+    assert.equal(wasm.result.status, 'ok');
+    assert.ok((wasm.result.maxError ?? Infinity) < 1e-5);
+    assert.equal(ortWeb.result.status, 'skipped');
+    assert.match(ortWeb.result.reason ?? '', /onnxruntime-web.*npm install/);
+  });
+
   it('ships only what package.json lists (no source, tests or tooling)', () => {
     const listing = run('tar', ['-tzf', tarball], staging).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
     const allowed = ['package.json', 'README.md', ...pkg.files];
     const stray = listing.filter((f) => !allowed.some((a) => f === a || f.startsWith(`${a}/`)));
     assert.deepEqual(stray, []);
-    for (const needed of ['dist/index.js', 'dist/nn/index.js', 'dist/lab/index.js', 'dist/cli/main.js', 'bin/scaledot.js', 'wasm/attention.wasm']) {
+    for (const needed of ['dist/index.js', 'dist/nn/index.js', 'dist/lab/index.js', 'dist/cli/main.js', 'bin/scaledot.js', 'wasm/attention.wasm', 'wasm/ceiling.wasm', 'dist/bench/case-main.js']) {
       assert.ok(listing.includes(needed), `the tarball lacks ${needed}`);
     }
   });

@@ -6,6 +6,7 @@ import { registerServe } from './serve.js';
 import { registerLab } from './lab.js';
 import { registerTrain } from './train.js';
 import { registerInspect } from './inspect.js';
+import { registerBench } from './bench.js';
 import { packageVersion } from './version.js';
 
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerLab(program);
   registerTrain(program);
   registerInspect(program);
+  registerBench(program);
   return program;
 }
 

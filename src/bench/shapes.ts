@@ -1,3 +1,5 @@
+import { ScaledotError } from '../tensor/index.js';
+
 /**
  * The benchmark's problem shapes and the FLOP counts its GFLOP/s divide by.
  * A shape is heads × N × d with L = S = N (batch 1; "8x1024x64" is 8 heads).
@@ -21,9 +23,9 @@ export const QUICK_SHAPES = ['8x256x64', '8x512x64', 'causal-1x2048x64'];
 /** "8x1024x64" or "causal-1x16384x64" → a shape; anything else is an error naming the form. */
 export function parseShape(text: string): BenchShape {
   const match = /^(causal-)?(\d+)x(\d+)x(\d+)$/.exec(text.trim());
-  if (!match) throw new Error(`bench: shape ${JSON.stringify(text)} is not HEADSxNxD or causal-HEADSxNxD (e.g. 8x1024x64)`);
+  if (!match) throw new ScaledotError('E_OPTION', `bench: shape ${JSON.stringify(text)} is not HEADSxNxD or causal-HEADSxNxD (e.g. 8x1024x64)`);
   const [heads, n, d] = [Number(match[2]), Number(match[3]), Number(match[4])];
-  if (heads < 1 || n < 1 || d < 1) throw new Error(`bench: shape ${text} needs every dimension >= 1`);
+  if (heads < 1 || n < 1 || d < 1) throw new ScaledotError('E_OPTION', `bench: shape ${text} needs every dimension >= 1`);
   return { name: text.trim(), heads, n, d, causal: match[1] !== undefined };
 }
 

@@ -1,0 +1,148 @@
+import { randn } from '../index.js';
+import { median } from '../lab/index.js';
+import { CeilingPool, type Ceiling } from './ceiling.js';
+import { sampledMaxError } from './check.js';
+import { benchImpls, type BenchInputs, type Runner } from './impls.js';
+import { flopCount, parseShape, type Direction } from './shapes.js';
+
+/**
+ * The cases of one shape and direction, run in a process of their own
+ * (case-main.ts, started by harness.ts). One implementation per process
+ * (the default) makes each peak RSS that implementation's alone. Several
+ * (--interleave) are timed in turn, one run each per round, so a change in
+ * the machine's load between them (this machine is shared) falls on all of
+ * them alike and their ratio stays fair; their memory is then not separable.
+ */
+export interface CaseSpec {
+  impls: string[];
+  shape: string;
+  direction: Direction;
+  /** Keep timing until this much time per implementation is spent or maxReps runs are done (at least 3 runs); warm up for a tenth of it. */
+  targetMs: number;
+  maxReps: number;
+  /** If set, one trial of the SIMD ceiling (ceiling.ts) of this many ms per round, between the timed runs. */
+  ceilingMs?: number;
+}
+
+/** What a case process prints: one result per implementation, and the ceiling trials taken between its runs. */
+export interface CaseOutput {
+  results: CaseResult[];
+  ceiling: Ceiling | null;
+}
+
+export type CaseResult =
+  | {
+      status: 'ok';
+      medianMs: number;
+      minMs: number;
+      reps: number;
+      gflops: number;
+      /** Process peak RSS over the whole case (MiB); with several implementations in one process, all of theirs. */
+      peakRssMiB: number;
+      /** Peak RSS minus the RSS with the inputs allocated, after a GC, before the first run: what the implementation added. Null when interleaved. */
+      extraMiB: number | null;
+      /** Largest |error| against the float64 formula on sampled rows (output, or dQ for backward). */
+      maxError: number;
+      note: string;
+    }
+  | { status: 'skipped' | 'error'; reason: string };
+
+const MIB = 1024 * 1024;
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** Seeded unit-variance float32 inputs, [heads, n, d]. */
+function makeInputs(shapeText: string): BenchInputs {
+  const shape = parseShape(shapeText);
+  const dims = [shape.heads, shape.n, shape.d];
+  const make = (seed: number) => randn(dims, { seed, dtype: 'float32' }).data as Float32Array;
+  return { shape, q: make(1), k: make(2), v: make(3), dOut: make(4) };
+}
+
+const reason = (err: unknown): string => (err instanceof Error ? err.message.split('\n')[0] : String(err));
+
+/** One result per entry of spec.impls, in that order. */
+export async function runCases(spec: CaseSpec): Promise<CaseOutput> {
+  const shape = parseShape(spec.shape);
+  const results: (CaseResult | null)[] = [];
+  const runners: (Runner | null)[] = [];
+  let inputs: BenchInputs | null = null;
+  for (const name of spec.impls) {
+    const impl = benchImpls().find((i) => i.name === name);
+    const skip = impl ? impl.skip(shape, spec.direction) : `unknown implementation ${name}`;
+    if (!impl || skip) {
+      results.push({ status: impl ? 'skipped' : 'error', reason: skip ?? '' });
+      runners.push(null);
+      continue;
+    }
+    inputs ??= makeInputs(spec.shape);
+    try {
+      runners.push(await impl.setup(inputs, spec.direction));
+      results.push(null);
+    } catch (err) {
+      runners.push(null);
+      results.push({ status: 'error', reason: reason(err) });
+    }
+  }
+  const live = runners.flatMap((r, i) => (r ? [{ runner: r, index: i, times: [] as number[] }] : []));
+  if (live.length === 0 || !inputs) return { results: results as CaseResult[], ceiling: null };
+  gc();
+  const rssBefore = process.memoryUsage().rss;
+  // Warm-up, not counted: V8 optimises a hot loop only after it has run a
+  // while, so small cases run until a tenth of the budget has passed.
+  for (const l of live) {
+    const warmStart = performance.now();
+    try {
+      for (let rep = 0; rep < 20 && (rep === 0 || performance.now() - warmStart < spec.targetMs / 10); rep++) await l.runner.run();
+    } catch (err) {
+      results[l.index] = { status: 'error', reason: reason(err) };
+    }
+  }
+  const timed = live.filter((l) => results[l.index] === null);
+  const running = () => timed.filter((l) => results[l.index] === null && l.times.length < spec.maxReps);
+  const pool = spec.ceilingMs ? new CeilingPool() : null;
+  const ceilingTrials: number[] = [];
+  const started = performance.now();
+  for (let round = 0; running().length > 0; round++) {
+    // Rotate the order every round, so no implementation always follows the same one.
+    for (let j = 0; j < timed.length; j++) {
+      const l = timed[(round + j) % timed.length];
+      if (results[l.index] !== null || l.times.length >= spec.maxReps) continue;
+      // Collect the previous run's results first (outside the timing), so the
+      // peak RSS is one run's footprint, not several runs' uncollected outputs.
+      gc();
+      const t0 = performance.now();
+      try {
+        await l.runner.run();
+        l.times.push(performance.now() - t0);
+      } catch (err) {
+        // One implementation failing (a peer's size limit, say) must not take the others' figures with it.
+        results[l.index] = { status: 'error', reason: reason(err) };
+      }
+    }
+    if (pool && spec.ceilingMs) ceilingTrials.push(await pool.trial(spec.ceilingMs));
+    if (round >= 2 && performance.now() - started >= spec.targetMs * timed.length) break;
+  }
+  await pool?.close();
+  const peakRss = process.resourceUsage().maxRSS * 1024;
+  for (const l of timed) {
+    if (results[l.index] !== null) continue;
+    const medianMs = median(l.times);
+    results[l.index] = {
+      status: 'ok',
+      medianMs,
+      minMs: Math.min(...l.times),
+      reps: l.times.length,
+      gflops: flopCount(shape, spec.direction) / (medianMs * 1e6),
+      peakRssMiB: peakRss / MIB,
+      extraMiB: live.length === 1 ? Math.max(0, peakRss - rssBefore) / MIB : null,
+      maxError: sampledMaxError(inputs, spec.direction, l.runner.result()),
+      note: l.runner.note,
+    };
+  }
+  for (const l of live) await l.runner.dispose?.();
+  const ceiling = pool && ceilingTrials.length > 0 ? { gflops: median(ceilingTrials), trials: ceilingTrials, threads: pool.threads, op: pool.op } : null;
+  return { results: results as CaseResult[], ceiling };
+}

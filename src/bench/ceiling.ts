@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { median } from '../lab/index.js';
+import { ScaledotError } from '../tensor/index.js';
+
+/**
+ * The measured ceiling: how many GFLOP/s of f32x4 multiply-add this CPU and
+ * engine retire with every thread busy and nothing else to do (no loads,
+ * stores, exp or bounds checks; assembly/ceiling.ts). An attention kernel
+ * made of multiply-adds cannot beat it, so GFLOP/s ÷ ceiling says how much is
+ * left to gain. It is measured, not taken from a datasheet, so it moves with
+ * the machine's load like every other figure of the run.
+ */
+export interface Ceiling {
+  /** The median of the trials. */
+  gflops: number;
+  /** Each trial's total over all threads. */
+  trials: number[];
+  threads: number;
+  /** 'relaxed-madd' (fused where the CPU has FMA) or 'mul+add', matching the attention module the engine runs. */
+  op: 'relaxed-madd' | 'mul+add';
+}
+
+// Plain JavaScript, so the worker needs no TypeScript loader under tsx or from dist/.
+// Each message { ms, flag } is one trial: report ready, wait for the flag
+// (every thread starts together), run for ms, report the flops done.
+const WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { exports } = new WebAssembly.Instance(new WebAssembly.Module(workerData.bytes), {});
+const perIter = exports.flopsPerIteration();
+exports.run(100000, 1);                       // compile tiers up before the clock starts
+parentPort.on('message', ({ ms, flag }) => {
+  parentPort.postMessage('ready');
+  Atomics.wait(flag, 0, 0);
+  let iterations = 0, sink = 0, elapsed = 0;
+  const t0 = performance.now();
+  while ((elapsed = performance.now() - t0) < ms) { sink += exports.run(200000, 1); iterations += 200000; }
+  parentPort.postMessage({ flops: iterations * perIter, seconds: elapsed / 1000, sink });
+});
+`;
+
+/**
+ * The module to measure: relaxed SIMD wherever the engine validates it, the
+ * same order in which src/attention/wasm/loader.ts picks the attention module.
+ */
+function ceilingModule(): { bytes: Uint8Array<ArrayBuffer>; op: Ceiling['op'] } {
+  for (const [name, op] of [['ceiling-relaxed', 'relaxed-madd'], ['ceiling', 'mul+add']] as const) {
+    const path = fileURLToPath(new URL(`../../wasm/${name}.wasm`, import.meta.url));
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = new Uint8Array(readFileSync(path));
+    } catch {
+      throw new ScaledotError('E_IO', `bench: ${path} is missing; run npm run build:wasm`);
+    }
+    if (WebAssembly.validate(bytes)) return { bytes, op };
+  }
+  throw new ScaledotError('E_IO', 'bench: this engine does not validate WebAssembly SIMD128, so there is no SIMD ceiling to measure');
+}
+
+/** One worker per thread, kept between trials so a trial can sit between two timed runs of a benchmark. */
+export class CeilingPool {
+  readonly op: Ceiling['op'];
+  readonly threads: number;
+  private readonly workers: Worker[];
+
+  constructor(threads = os.availableParallelism()) {
+    const { bytes, op } = ceilingModule();
+    this.op = op;
+    this.threads = threads;
+    this.workers = Array.from({ length: threads }, () => new Worker(WORKER, { eval: true, workerData: { bytes } }));
+  }
+
+  /** One trial: every thread for `ms` at once; their total GFLOP/s. */
+  trial(ms: number): Promise<number> {
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    return new Promise((resolve, reject) => {
+      let ready = 0;
+      let done = 0;
+      let total = 0;
+      for (const worker of this.workers) {
+        const onMessage = (msg: 'ready' | { flops: number; seconds: number }) => {
+          if (msg === 'ready') {
+            if (++ready === this.workers.length) {
+              Atomics.store(flag, 0, 1);
+              Atomics.notify(flag, 0);
+            }
+            return;
+          }
+          worker.off('message', onMessage);
+          worker.off('error', reject);
+          total += msg.flops / msg.seconds / 1e9;
+          if (++done === this.workers.length) resolve(total);
+        };
+        worker.on('message', onMessage);
+        worker.once('error', reject);
+        worker.postMessage({ ms, flag });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** `count` trials of `ms` each on every core at once; gflops is their median. */
+export async function measureCeiling(count = 3, ms = 300): Promise<Ceiling> {
+  const pool = new CeilingPool();
+  try {
+    const trials: number[] = [];
+    for (let i = 0; i < count; i++) trials.push(await pool.trial(ms));
+    return { gflops: median(trials), trials, threads: pool.threads, op: pool.op };
+  } finally {
+    await pool.close();
+  }
+}

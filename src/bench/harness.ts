@@ -1,0 +1,138 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median } from '../lab/index.js';
+import { ScaledotError } from '../tensor/index.js';
+import type { CaseOutput, CaseSpec } from './case.js';
+import { measureCeiling, type Ceiling } from './ceiling.js';
+import { benchImpls } from './impls.js';
+import { IN_REPO, PACKAGE_ROOT, PEERS_INSTALL_HINT, PEER_PACKAGES, peerVersion } from './peers.js';
+import type { Direction } from './shapes.js';
+import { ceilingPercent, formatCeiling, formatRatios, formatTable, type BenchRecord, type BenchRow } from './table.js';
+
+/** A checked benchmark plan (src/cli/bench.ts checks the command line into one). */
+export interface BenchOptions {
+  quick: boolean;
+  impls: string[];
+  shapes: string[];
+  directions: Direction[];
+  /** Where the results go; default bench/results/<timestamp>.json in a checkout, ./scaledot-bench-<timestamp>.json otherwise. */
+  json?: string;
+  /** All implementations of a shape and direction in one process, timed in turn (fair ratios on a loaded machine). */
+  interleave: boolean;
+  ceiling: boolean;
+}
+
+// The child is this directory's case-main, as TypeScript under tsx in a
+// checkout or as JavaScript from dist/ in an installed package.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const CASE_MAIN = fileURLToPath(new URL(`./case-main.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url));
+
+function runChild(spec: CaseSpec): CaseOutput {
+  const loader = FROM_SOURCE ? ['--import', import.meta.resolve('tsx')] : [];
+  const child = spawnSync(process.execPath, ['--expose-gc', ...loader, CASE_MAIN, JSON.stringify(spec)], {
+    encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60 * 1000,
+  });
+  const line = child.stdout.trim().split('\n').pop() ?? '';
+  try {
+    const output = JSON.parse(line) as CaseOutput;
+    if (Array.isArray(output.results) && output.results.length === spec.impls.length) return output;
+  } catch {
+    // reported below
+  }
+  const why = child.error?.message ?? (child.signal ? `killed by ${child.signal}` : `exit code ${child.status}`);
+  const stderr = child.stderr.trim().split('\n').slice(-3).join(' | ');
+  return { results: spec.impls.map(() => ({ status: 'error', reason: `${why}${stderr ? `: ${stderr}` : ''}` })), ceiling: null };
+}
+
+/** The results file: the given one, or bench/results/<timestamp>.json in a checkout, ./scaledot-bench-<timestamp>.json otherwise. */
+export function resultsPath(given: string | undefined): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  return resolve(given ?? (IN_REPO ? join(PACKAGE_ROOT, 'bench', 'results', `${stamp}.json`) : `scaledot-bench-${stamp}.json`));
+}
+
+/** Fails now, not after a run of many minutes, where the results file cannot be written. */
+export function checkWritable(file: string): void {
+  const probe = `${file}.${process.pid}.probe`;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (err) {
+    throw new ScaledotError('E_IO', `bench: --json ${file} cannot be written: ${(err as Error).message}`);
+  }
+}
+
+/** Writes via a temporary file and a rename, so a results file is whole or absent. */
+function writeWhole(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+/**
+ * Runs every implementation × shape × direction, each in a child process
+ * (or, with interleave, each shape × direction), measures the ceiling before
+ * and after, writes the record whole to JSON and returns it with its table.
+ */
+export async function runBench(options: BenchOptions, progress: ((line: string) => void) | null): Promise<{ record: BenchRecord; text: string; file: string }> {
+  const groups = options.shapes.flatMap((shape) => options.directions.flatMap((direction) =>
+    options.interleave ? [{ impls: options.impls, shape, direction }] : options.impls.map((impl) => ({ impls: [impl], shape, direction }))));
+  const results: BenchRow[] = [];
+  const ceilings: Ceiling[] = [];
+  const started = Date.now();
+  for (const [index, g] of groups.entries()) {
+    progress?.(`[${index + 1}/${groups.length}] ${g.impls.join(',')} ${g.shape} ${g.direction} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    // Interleaved, the ceiling takes its turn between the timed runs in the case's process; one case per
+    // process, it is measured here just before, so its worker threads stay out of the case's peak RSS.
+    const ceilingMs = options.quick ? 200 : 400;
+    const spec: CaseSpec = {
+      ...g, targetMs: options.quick ? 1000 : 6000, maxReps: options.quick ? 5 : 15,
+      ...(options.ceiling && options.interleave ? { ceilingMs } : {}),
+    };
+    const before = options.ceiling && !options.interleave ? await measureCeiling(3, ceilingMs) : null;
+    const loadAvg1m = os.loadavg()[0];
+    const output = runChild(spec);
+    const ceiling = output.ceiling ?? before;
+    if (ceiling) ceilings.push(ceiling);
+    output.results.forEach((result, i) => results.push({
+      impl: g.impls[i], shape: g.shape, direction: g.direction, loadAvg1m, result,
+      ceilingGflops: ceiling?.gflops ?? null, ceilingPercent: ceilingPercent(result, ceiling?.gflops ?? null),
+    }));
+  }
+  const trials = ceilings.flatMap((c) => c.trials);
+  const ceiling: BenchRecord['ceiling'] = ceilings.length === 0 ? null : {
+    gflops: median(trials), trials, threads: ceilings[0].threads, op: ceilings[0].op,
+    placement: options.interleave ? 'between the timed runs' : 'before each case',
+  };
+
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const record: BenchRecord = {
+    date: new Date().toISOString(),
+    machine: { cpu, cores: os.cpus().length, memoryGiB: os.totalmem() / 1024 ** 3, node: process.version, platform: `${os.platform()} ${os.arch()}` },
+    quick: options.quick,
+    interleave: options.interleave,
+    ceiling,
+    peers: Object.fromEntries(PEER_PACKAGES.map((p) => [p, peerVersion(p)])),
+    results,
+  };
+  const ours = new Set(benchImpls().filter((i) => i.group === 'scaledot').map((i) => i.name));
+  const lines = [
+    `scaledot bench: ${cpu}, ${os.cpus().length} cores, Node ${process.version}${options.quick ? ', --quick' : ''}${options.interleave ? ', --interleave' : ''}`,
+    'GFLOP/s: 4·heads·pairs·d forward, 10·heads·pairs·d backward (pairs = N², or N(N+1)/2 causal); extra MiB: peak RSS minus RSS with the inputs allocated',
+    formatCeiling(ceiling),
+    '',
+    formatTable(results),
+  ];
+  const ratios = formatRatios(results, ours);
+  if (ratios.length > 0) lines.push('', ...ratios);
+  if (results.some((r) => r.result.status === 'skipped' && r.result.reason.includes(PEERS_INSTALL_HINT))) {
+    lines.push('', `Peers not installed: ${PEERS_INSTALL_HINT}, to compare with onnxruntime (node and web) and TensorFlow.js.`);
+  }
+  const file = options.json ?? resultsPath(undefined);
+  writeWhole(file, `${JSON.stringify(record, null, 2)}\n`);
+  return { record, text: lines.join('\n'), file };
+}

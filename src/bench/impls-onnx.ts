@@ -1,0 +1,78 @@
+import type { BenchImpl } from './impls.js';
+import { multiHeadAttentionModel, unfusedAttentionModel } from './onnx-model.js';
+import { loadPeer, type Ort, type OrtTensor } from './peers.js';
+
+/** [heads, n, d] ↔ [n, heads·d], the layout MultiHeadAttention takes. */
+function headsToRows(x: Float32Array, heads: number, n: number, d: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let h = 0; h < heads; h++) for (let i = 0; i < n; i++) out.set(x.subarray((h * n + i) * d, (h * n + i + 1) * d), (i * heads + h) * d);
+  return out;
+}
+
+function rowsToHeads(x: Float32Array, heads: number, n: number, d: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let h = 0; h < heads; h++) for (let i = 0; i < n; i++) out.set(x.subarray((i * heads + h) * d, (i * heads + h + 1) * d), (h * n + i) * d);
+  return out;
+}
+
+const ORT_THREADS = 2;
+
+/**
+ * ONNX Runtime running one of the two graphs of onnx-model.ts: natively
+ * (onnxruntime-node: C++, AVX where the CPU has it) or as WebAssembly
+ * (onnxruntime-web's wasm execution provider, what a browser user would
+ * pick; in Node its threads are emscripten pthreads on worker_threads).
+ * ORT_THREADS threads either way.
+ */
+export function onnxImpl(name: string, runtime: 'onnxruntime-node' | 'onnxruntime-web', fused: boolean): BenchImpl {
+  return {
+    name,
+    group: 'peer',
+    skip: (shape, direction) => {
+      if (direction === 'backward') return `${runtime} runs inference only (no backward)`;
+      const missing = loadPeer<Ort>(runtime);
+      return 'missing' in missing ? missing.missing : null;
+    },
+    async setup(inputs) {
+      const loaded = loadPeer<Ort>(runtime);
+      if ('missing' in loaded) throw new Error(loaded.missing);
+      const ort = loaded.module;
+      const { heads, n, d, causal } = inputs.shape;
+      const sh = { batch: 1, heads, l: n, s: n, d, causal };
+      const model = fused ? multiHeadAttentionModel(sh) : unfusedAttentionModel(sh);
+      // onnxruntime-web reads its thread count once, when the first session starts its runtime.
+      const web = runtime === 'onnxruntime-web';
+      if (web && ort.env) ort.env.wasm.numThreads = ORT_THREADS;
+      const session = await ort.InferenceSession.create(model, web
+        ? { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }
+        : { intraOpNumThreads: ORT_THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+      // Read back: onnxruntime-web drops to 1 thread (with a console warning) where the engine has no shared memory.
+      const threads = web ? `${ort.env?.wasm.numThreads} wasm threads, SIMD` : `${ORT_THREADS} intra-op threads`;
+      let feeds: Record<string, OrtTensor>;
+      if (fused) {
+        const dims = [1, n, heads * d];
+        feeds = {
+          query: new ort.Tensor('float32', headsToRows(inputs.q, heads, n, d), dims),
+          key: new ort.Tensor('float32', headsToRows(inputs.k, heads, n, d), dims),
+          value: new ort.Tensor('float32', headsToRows(inputs.v, heads, n, d), dims),
+        };
+      } else {
+        const dims = [1, heads, n, d];
+        feeds = { q: new ort.Tensor('float32', inputs.q, dims), k: new ort.Tensor('float32', inputs.k, dims), v: new ort.Tensor('float32', inputs.v, dims) };
+        if (causal) {
+          const mask = new Float32Array(n * n);
+          for (let i = 0; i < n; i++) mask.fill(-1e9, i * n + i + 1, (i + 1) * n);
+          feeds.mask = new ort.Tensor('float32', mask, [n, n]);
+        }
+      }
+      let last: Float32Array = new Float32Array(0);
+      return {
+        note: `${threads}${fused ? ', com.microsoft MultiHeadAttention' : ', MatMul-Softmax-MatMul graph'}`,
+        run: async () => { last = (await session.run(feeds)).output.data; },
+        result: () => (fused ? rowsToHeads(last, heads, n, d) : last),
+        dispose: () => session.release(),
+      };
+    },
+  };
+}
+

@@ -1,0 +1,88 @@
+import { Tensor, listAttentionImpls, prepareAttention } from '../index.js';
+import { resolveBackend } from '../attention/backends.js';
+import { naiveBackward, naiveForward } from './naive.js';
+import { onnxImpl } from './impls-onnx.js';
+import { tfjsImpl } from './impls-tfjs.js';
+import type { BenchShape, Direction } from './shapes.js';
+
+/** One case's inputs, float32, laid out [heads, n, d] (batch 1). */
+export interface BenchInputs {
+  shape: BenchShape;
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  dOut: Float32Array;
+}
+
+/** A prepared implementation of one case: `run` is what is timed. */
+export interface Runner {
+  run(): void | Promise<void>;
+  /** The last run's output (forward) or dQ (backward), as [heads, n, d], for the accuracy check. */
+  result(): Float32Array;
+  /** How it was configured, for the table's notes. */
+  note: string;
+  dispose?(): void | Promise<void>;
+}
+
+export interface BenchImpl {
+  name: string;
+  group: 'scaledot' | 'peer' | 'baseline';
+  /** Why this implementation does not run this case, or null. Checked before any input is made. */
+  skip(shape: BenchShape, direction: Direction): string | null;
+  setup(inputs: BenchInputs, direction: Direction): Promise<Runner>;
+}
+
+const GIB = 1024 ** 3;
+export const gib = (bytes: number): string => `${(bytes / GIB).toFixed(1)} GiB`;
+
+/** A scaledot backend by name, called as the library calls it (the problem prepared once, outside the timing). */
+function scaledotImpl(name: string): BenchImpl {
+  return {
+    name,
+    group: 'scaledot',
+    skip: (shape) => (name === 'reference' && shape.n > 2048 ? 'the float64 reference is a test oracle (one row at a time, no blocking); it runs up to n = 2048' : null),
+    async setup(inputs, direction) {
+      const { heads, n, d, causal } = inputs.shape;
+      const t = (data: Float32Array) => new Tensor(data, [1, heads, n, d], 'float32');
+      const problem = prepareAttention('bench', t(inputs.q), t(inputs.k), t(inputs.v), { isCausal: causal, impl: name });
+      const backend = resolveBackend('bench', name, problem);
+      let last: Float32Array | Float64Array = new Float32Array(0);
+      const result = () => Float32Array.from(last);
+      if (direction === 'forward') {
+        return { note: 'float32', run: () => { last = backend.forward(problem).output; }, result };
+      }
+      const { output, lse } = backend.forward(problem);
+      return { note: 'float32, backward given O and lse', run: () => { last = backend.backward(problem, output, lse, inputs.dOut).dq; }, result };
+    },
+  };
+}
+
+const naiveImpl: BenchImpl = {
+  name: 'plain-js-naive',
+  group: 'baseline',
+  skip: (shape) => (shape.n > 4096 ? `materialises N² scores (${gib(4 * shape.n * shape.n)} per head) and would take minutes` : null),
+  async setup(inputs, direction) {
+    const p = { ...inputs.shape, q: inputs.q, k: inputs.k, v: inputs.v };
+    let last: Float32Array = new Float32Array(0);
+    const run = direction === 'forward' ? () => { last = naiveForward(p); } : () => { last = naiveBackward(p, inputs.dOut).dq; };
+    return { note: 'float32 N×N scores per head', run, result: () => last };
+  },
+};
+
+/** Every implementation the benchmark knows: scaledot's registered backends, then peers and the baseline. */
+export function benchImpls(): BenchImpl[] {
+  return [
+    ...listAttentionImpls().map(scaledotImpl),
+    onnxImpl('ort-mha', 'onnxruntime-node', true),
+    onnxImpl('ort-unfused', 'onnxruntime-node', false),
+    onnxImpl('ort-web-mha', 'onnxruntime-web', true),
+    onnxImpl('ort-web-unfused', 'onnxruntime-web', false),
+    tfjsImpl,
+    naiveImpl,
+  ];
+}
+
+/** What runs without --impl: everything but the float64 reference (a test oracle, not a contender). */
+export function defaultImplNames(): string[] {
+  return benchImpls().map((i) => i.name).filter((name) => name !== 'reference');
+}

@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { checkWritable, resultsPath, runBench, type BenchOptions } from '../bench/harness.js';
+import { benchImpls, defaultImplNames } from '../bench/impls.js';
+import { FULL_SHAPES, QUICK_SHAPES, parseShape, type Direction } from '../bench/shapes.js';
+import { ScaledotError } from '../tensor/index.js';
+
+/** The command line as commander hands it over, before any check. */
+export interface BenchCliOptions {
+  quick?: boolean;
+  impl?: string;
+  shape?: string;
+  direction?: string;
+  json?: string;
+  interleave?: boolean;
+  ceiling: boolean;
+}
+
+const list = (text: string): string[] => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+
+/** Checks every flag and turns it into a plan, or throws ScaledotError naming the flag: before any case runs. */
+export function checkBenchOptions(options: BenchCliOptions): BenchOptions {
+  const fn = 'bench';
+  const known = benchImpls().map((i) => i.name);
+  const impls = options.impl === undefined ? defaultImplNames() : list(options.impl);
+  if (impls.length === 0) throw new ScaledotError('E_OPTION', `${fn}: --impl is empty; expected some of ${known.join(', ')}`);
+  for (const name of impls) {
+    if (!known.includes(name)) throw new ScaledotError('E_OPTION', `${fn}: --impl ${name} is not an implementation; expected some of ${known.join(', ')}`);
+  }
+  const shapes = options.shape === undefined ? (options.quick ? QUICK_SHAPES : FULL_SHAPES) : list(options.shape);
+  if (shapes.length === 0) throw new ScaledotError('E_OPTION', `${fn}: --shape is empty; expected shapes such as 8x1024x64,causal-1x4096x64`);
+  for (const s of shapes) parseShape(s);
+  const directions = (options.direction === undefined ? ['forward', 'backward'] : list(options.direction)) as Direction[];
+  for (const d of directions) {
+    if (d !== 'forward' && d !== 'backward') throw new ScaledotError('E_OPTION', `${fn}: --direction is ${JSON.stringify(options.direction)}; expected forward, backward or forward,backward`);
+  }
+  if (options.json !== undefined && options.json.trim() === '') throw new ScaledotError('E_OPTION', `${fn}: --json is empty; expected a file name`);
+  return {
+    quick: options.quick === true, impls, shapes, directions: [...new Set(directions)], json: options.json,
+    interleave: options.interleave === true, ceiling: options.ceiling,
+  };
+}
+
+/**
+ * `scaledot bench`: times every implementation (scaledot's backends and,
+ * where installed, onnxruntime-node, onnxruntime-web and TensorFlow.js) on
+ * every shape, each in a child process, against this machine's measured SIMD
+ * ceiling. The table goes to stdout, every figure to a JSON file.
+ */
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('time the attention implementations on this machine (peers where installed) against its measured WebAssembly SIMD ceiling; prints a table and writes JSON')
+    .option('--quick', `a smoke run of about two minutes: shapes ${QUICK_SHAPES.join(', ')}, 1 s and at most 5 runs per case`)
+    .option('--impl <names>', `comma-separated implementations (default: all but reference): ${benchImpls().map((i) => i.name).join(', ')}`)
+    .option('--shape <shapes>', `comma-separated HEADSxNxD or causal-HEADSxNxD (default: ${FULL_SHAPES.join(', ')})`)
+    .option('--direction <d>', 'forward, backward or both (default: forward,backward)')
+    .option('--json <file>', 'where to write the results (default: bench/results/<timestamp>.json in a checkout, ./scaledot-bench-<timestamp>.json otherwise)')
+    .option('--interleave', 'time all implementations of a shape in one process, in turn: fair ratios on a loaded machine; extra MiB is then not measured')
+    .option('--no-ceiling', 'skip measuring the SIMD multiply-add ceiling (and the % of ceiling column)')
+    .action(async (options: BenchCliOptions) => {
+      const plan = checkBenchOptions(options);
+      plan.json = resultsPath(plan.json);
+      checkWritable(plan.json);
+      const tty = process.stderr.isTTY;
+      const { text, file } = await runBench(plan, tty ? (line) => process.stderr.write(`\r\x1b[K${line}`) : null);
+      if (tty) process.stderr.write('\r\x1b[K');
+      process.stdout.write(`${text}\n`);
+      process.stderr.write(`bench: results written to ${file}\n`);
+    });
+}

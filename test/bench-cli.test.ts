@@ -1,0 +1,108 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXIT, main } from '../src/cli/main.js';
+import { checkBenchOptions } from '../src/cli/bench.js';
+import { QUICK_SHAPES, FULL_SHAPES } from '../src/bench/shapes.js';
+import { ceilingPercent, formatCeiling, formatRatios, formatTable, type BenchRow } from '../src/bench/table.js';
+import { ScaledotError } from '../src/tensor/index.js';
+
+/** The CLI in this process with stdout and stderr captured; only for command lines refused before any work. */
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const writeOut = process.stdout.write;
+  const writeErr = process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => ((out += String(chunk)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => ((err += String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    return { code: await main(args), out, err };
+  } finally {
+    process.stdout.write = writeOut;
+    process.stderr.write = writeErr;
+  }
+}
+
+const refused = (fn: () => unknown, flag: string) =>
+  assert.throws(fn, (e: unknown) => e instanceof ScaledotError && e.code === 'E_OPTION' && e.message.includes(flag));
+
+describe('scaledot bench: the command line is checked before any case runs', () => {
+  it('refuses an unknown or empty --impl, a malformed --shape, a wrong --direction and an empty --json, naming the flag', () => {
+    refused(() => checkBenchOptions({ impl: 'wasm,nope', ceiling: true }), '--impl nope');
+    refused(() => checkBenchOptions({ impl: ' , ', ceiling: true }), '--impl is empty');
+    refused(() => checkBenchOptions({ shape: '8x1024', ceiling: true }), '8x1024');
+    refused(() => checkBenchOptions({ shape: '0x1024x64', ceiling: true }), '0x1024x64');
+    refused(() => checkBenchOptions({ direction: 'sideways', ceiling: true }), '--direction');
+    refused(() => checkBenchOptions({ json: ' ', ceiling: true }), '--json');
+  });
+
+  it('fills in the defaults: every implementation but reference, the full or quick shapes, both directions', () => {
+    const full = checkBenchOptions({ ceiling: true });
+    assert.ok(!full.impls.includes('reference'));
+    for (const name of ['wasm', 'ort-web-mha', 'ort-web-unfused', 'ort-mha', 'tfjs-wasm']) assert.ok(full.impls.includes(name), name);
+    assert.deepEqual(full.shapes, FULL_SHAPES);
+    assert.deepEqual(full.directions, ['forward', 'backward']);
+    assert.equal(full.interleave, false);
+    const quick = checkBenchOptions({ quick: true, direction: 'forward,forward', impl: 'wasm', interleave: true, ceiling: false });
+    assert.deepEqual(quick.shapes, QUICK_SHAPES);
+    assert.deepEqual(quick.directions, ['forward']);
+    assert.deepEqual(quick.impls, ['wasm']);
+    assert.equal(quick.interleave, true);
+    assert.equal(quick.ceiling, false);
+  });
+
+  it('exits 2 with the reason on stderr and nothing on stdout, for its own checks and for commander\'s', async () => {
+    const blocked = join(mkdtempSync(join(tmpdir(), 'scaledot-bench-')), 'file');
+    writeFileSync(blocked, 'not a folder');
+    for (const args of [['bench', '--json', join(blocked, 'out.json')], ['bench', '--impl', 'nope'], ['bench', '--shape', 'big'], ['bench', '--direction', 'up'], ['bench', '--bogus'], ['bench', '--impl']]) {
+      const r = await cli(args);
+      assert.equal(r.code, EXIT.usage, `${args.join(' ')}: ${r.err}`);
+      assert.equal(r.out, '', args.join(' '));
+      assert.notEqual(r.err, '', args.join(' '));
+    }
+  });
+});
+
+const ok = (medianMs: number, gflops: number, extraMiB: number | null) => ({
+  status: 'ok' as const, medianMs, minMs: medianMs, reps: 5, gflops, peakRssMiB: 150, extraMiB, maxError: 2.5e-7, note: 'n',
+});
+
+describe('the bench table: % of ceiling and ratios from fixed figures', () => {
+  it('divides GFLOP/s by the ceiling, and gives null where nothing ran or no ceiling was measured', () => {
+    assert.equal(ceilingPercent(ok(10, 20, 1), 40), 50);
+    assert.equal(ceilingPercent(ok(10, 20, 1), null), null);
+    assert.equal(ceilingPercent({ status: 'skipped', reason: 'x' }, 40), null);
+  });
+
+  it('prints the percentage in its column, a dash for what was not measured, and the reason of a skipped row', () => {
+    const rows: BenchRow[] = [
+      { impl: 'wasm', shape: '8x1024x64', direction: 'forward', loadAvg1m: 3.25, result: ok(12.5, 42.9, null), ceilingGflops: 65.6, ceilingPercent: 65.4 },
+      { impl: 'ort-web-mha', shape: '8x1024x64', direction: 'backward', loadAvg1m: 3, result: { status: 'skipped', reason: 'inference only' }, ceilingGflops: 65.6, ceilingPercent: null },
+    ];
+    const lines = formatTable(rows).split('\n');
+    const cells = (line: string) => line.split('|').slice(1, -1).map((c) => c.trim());
+    const header = cells(lines[0]);
+    const wasm = cells(lines[2]);
+    assert.equal(wasm[header.indexOf('% of ceiling')], '65%');
+    assert.equal(wasm[header.indexOf('GFLOP/s')], '42.90');
+    assert.equal(wasm[header.indexOf('extra MiB')], '-');
+    assert.match(wasm[header.indexOf('notes')], /load 3\.3/);
+    const skipped = cells(lines[3]);
+    assert.equal(skipped[header.indexOf('% of ceiling')], '-');
+    assert.equal(skipped[header.indexOf('notes')], 'skipped: inference only');
+  });
+
+  it('states each peer\'s speed against the fastest of ours, per shape and direction', () => {
+    const row = (impl: string, ms: number): BenchRow => ({ impl, shape: '8x256x64', direction: 'forward', loadAvg1m: 1, result: ok(ms, 1, 1), ceilingGflops: null, ceilingPercent: null });
+    const lines = formatRatios([row('tiled', 40), row('wasm', 10), row('ort-web-unfused', 25), row('tfjs-wasm', 30)], new Set(['tiled', 'wasm']));
+    assert.deepEqual(lines, ['8x256x64 forward: wasm runs at 2.50x the speed of ort-web-unfused, 3.00x the speed of tfjs-wasm']);
+  });
+
+  it('names the ceiling it divides by, or says it was not measured', () => {
+    const text = formatCeiling({ gflops: 30, trials: [31, 27, 33, 29, 30], threads: 2, op: 'mul+add', placement: 'between the timed runs' });
+    assert.match(text, /^ceiling: 30\.0 GFLOP\/s of f32x4 mul\+add on 2 threads \(median of 5 trials between the timed runs, range 27\.0-33\.0\)/);
+    assert.match(formatCeiling(null), /not measured/);
+  });
+});
