@@ -66,7 +66,7 @@ describe('the command line: one exit-code convention, flags named as typed, help
 
   it('lab: C8 runs only with --full, as the help says, and --only cannot sneak it into a quick run', async () => {
     const help = await cli(['lab', '--help']);
-    assert.match(help.out, /C8 only with --full/);
+    assert.match(help.out, /C8\s+and\s+C10–C12\s+only\s+with\s+--full/);
     for (const mode of ['--quick', undefined]) {
       const r = await cli(['lab', ...(mode ? [mode] : []), '--only', 'C8']);
       assert.equal(r.code, EXIT.usage);

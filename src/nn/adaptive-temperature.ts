@@ -15,12 +15,14 @@ import { Var, allocLike } from './autograd.js';
  */
 export const ADAPTIVE_POLY = [-0.037, 0.481, -2.3, 4.917, -1.791] as const;
 
+/** β(H): 1 for a row of entropy H ≤ 0.5 nats, else max(poly(H), 1) (see ADAPTIVE_POLY). */
 export function adaptiveInverseTemperature(entropy: number): number {
   if (!(entropy > 0.5)) return 1;
   const poly = ADAPTIVE_POLY.reduce((acc, c) => acc * entropy + c, 0);
   return Math.max(poly, 1);
 }
 
+/** x [..., S] with every row's logits multiplied by β of its own entropy; no gradient flows through. */
 export function adaptiveTemperature(x: Var): Var {
   if (x.shape.length < 1) throw new ScaledotError('E_SHAPE', `adaptiveTemperature: x has shape ${formatShape(x.shape)}; expected [..., S]`);
   const s = x.shape[x.shape.length - 1];

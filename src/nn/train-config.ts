@@ -62,9 +62,10 @@ export function validationCadence(steps: number, batchSize: number, validationSe
   return Math.max(1, Math.round(steps / 20), Math.ceil(validationSequences / batchSize));
 }
 
-/** Fills the defaults and checks every option before any work. */
+/** A TrainConfig with every default filled in. */
 export type ResolvedTrainConfig = Required<Omit<TrainConfig, 'lengthMultiples'>> & { lengthMultiples: number[] };
 
+/** Fills the defaults and checks every option before any work. */
 export function resolveTrainConfig(config: TrainConfig): ResolvedTrainConfig {
   const fn = 'train';
   const task = checkTask(fn, config.task);

@@ -60,6 +60,8 @@ export async function mountLengthSection(section: HTMLElement): Promise<void> {
   const render = async (): Promise<void> => {
     const settings = read();
     n.setAttribute('aria-valuetext', `n = ${settings.n}`);
+    s.setAttribute('aria-valuetext', `s = ${settings.s.toFixed(2)}`);
+    sigma.setAttribute('aria-valuetext', `σ = ${settings.sigma.toFixed(2)}`);
     byId('length-n-out').textContent = String(settings.n);
     byId('length-s-out').textContent = settings.s.toFixed(2);
     byId('length-sigma-out').textContent = settings.sigma.toFixed(2);

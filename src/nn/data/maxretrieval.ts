@@ -27,6 +27,7 @@ export function maxRetrievalVocabSize(spec: Pick<MaxRetrievalSpec, 'priorities' 
   return spec.priorities * spec.labels + 1;
 }
 
+/** `batch` sets of spec.items items and their query (ids and targets [batch, items + 1]), drawn from `rng`; only the query position has a target. */
 export function maxRetrievalBatch(rng: Rng, batch: number, spec: MaxRetrievalSpec): Batch {
   const { items, priorities, labels } = spec;
   if (!Number.isSafeInteger(items) || items < 1) throw new ScaledotError('E_OPTION', `maxRetrievalBatch: items is ${items}; expected a positive integer`);
