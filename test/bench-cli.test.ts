@@ -3,27 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXIT, main } from '../src/cli/main.js';
+import { EXIT } from '../src/cli/main.js';
 import { checkBenchOptions } from '../src/cli/bench.js';
 import { QUICK_SHAPES, FULL_SHAPES } from '../src/bench/shapes.js';
 import { ceilingPercent, formatCeiling, formatRatios, formatTable, type BenchRow } from '../src/bench/table.js';
 import { ScaledotError } from '../src/tensor/index.js';
+import { runCli, type CliRun } from './helpers/cli.js';
 
-/** The CLI in this process with stdout and stderr captured; only for command lines refused before any work. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const writeOut = process.stdout.write;
-  const writeErr = process.stderr.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => ((out += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((err += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    process.stdout.write = writeOut;
-    process.stderr.write = writeErr;
-  }
-}
+/** The CLI in this process, output captured: only for command lines refused before any work. */
+const cli = (args: string[]): Promise<CliRun> => runCli(args);
 
 const refused = (fn: () => unknown, flag: string) =>
   assert.throws(fn, (e: unknown) => e instanceof ScaledotError && e.code === 'E_OPTION' && e.message.includes(flag));

@@ -1,15 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Page } from 'playwright-core';
 import { FLOAT_DTYPES } from '../src/index.js';
 import { runLab } from '../src/lab/index.js';
 import { buildReportFiles } from '../src/lab/report/index.js';
-import { startStaticServer, type StaticServer } from '../src/cli/serve.js';
+import { browserSkip, openPage, screenshots, type OpenedPage } from './helpers/browser.js';
 
 /*
  * The explainer page as a new user meets it: it stays responsive at
@@ -18,56 +15,28 @@ import { startStaticServer, type StaticServer } from '../src/cli/serve.js';
  * reader. Launched as test/browser.test.ts launches it.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
-const skip = !existsSync(CHROMIUM) && !inCi
-  ? `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the browser tests; under CI=true they fail instead`
-  : false;
-
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const screenshots = join(repoRoot, 'test-results');
-
 /** What section 1 must meet at n = 1024, d_k = 4096: no task over 200 ms while dragging, figures settled 300 ms after the last change. */
 const LONGEST_TASK_MS = 200;
 const SETTLE_MS = 300;
 
-describe('the explainer page: responsive, consistent, accessible', { skip }, () => {
-  let outDir: string;
-  let profile: string;
-  let served: StaticServer;
-  let context: BrowserContext;
+describe('the explainer page: responsive, consistent, accessible', { skip: browserSkip }, () => {
+  let opened: OpenedPage;
   let page: Page;
-  const consoleErrors: string[] = [];
+  let consoleErrors: string[] = [];
   const vegaWarnings: string[] = [];
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing; CI must install it (apt-get install -y chromium)`);
-    outDir = mkdtempSync(join(tmpdir(), 'scaledot-web-'));
-    profile = mkdtempSync(join(tmpdir(), 'scaledot-chromium-'));
-    await build({ configFile: join(repoRoot, 'web/vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
-    served = await startStaticServer({ root: outDir, port: 0 });
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1200, height: 900 },
-      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    opened = await openPage();
+    ({ page, consoleErrors } = opened);
     page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
       if (/infinite extent/i.test(message.text())) vegaWarnings.push(message.text());
     });
-    page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
-    await context.route((url) => !url.href.startsWith(served.url), (route) => route.abort());
-    mkdirSync(screenshots, { recursive: true });
-    await page.goto(served.url);
+    await page.goto(opened.served.url);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
   });
 
   after(async () => {
-    await context?.close();
-    await served?.close();
-    for (const dir of [outDir, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
+    await opened?.close();
   });
 
   const settingsOf = async (section: string): Promise<Record<string, unknown>> =>
@@ -363,9 +332,9 @@ describe('the explainer page: responsive, consistent, accessible', { skip }, () 
 
     const results = runLab({ seed: 1, mode: 'quick', only: ['C1', 'C7'], version: 'test' });
     const report = (await buildReportFiles(results)).find((file) => file.name === 'index.html')!;
-    const reportFile = join(outDir, 'report.html');
+    const reportFile = join(opened.root, 'report.html');
     writeFileSync(reportFile, report.content);
-    await page.goto(`${served.url}report.html`);
+    await page.goto(`${opened.served.url}report.html`);
     const reportOverflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     await page.screenshot({ path: join(screenshots, 'browser-page-report-phone.png'), fullPage: true });
     assert.ok(reportOverflow <= 0, `the report is ${reportOverflow}px wider than the screen`);

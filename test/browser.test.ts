@@ -1,67 +1,28 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Page } from 'playwright-core';
 import { dtypeInfo, randn, softmax, tensor } from '../src/index.js';
 import { trainSync, type CurvePoint, type ScaleRule } from '../src/nn/index.js';
 import { dtypeNeighbours, expectedScaleFigures, relativeError, type ScaleSettings } from './browser-reference.js';
 import { pageTrainConfig } from '../web/src/training-config.js';
-import { startStaticServer, type StaticServer } from '../src/cli/serve.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
-// Skipped only on a developer machine without Chromium; in CI a missing browser is a failure.
-const skip = !existsSync(CHROMIUM) && !inCi
-  ? `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the browser tests; under CI=true they fail instead`
-  : false;
-
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const screenshots = join(repoRoot, 'test-results');
+import { browserSkip, openPage, screenshots, type OpenedPage } from './helpers/browser.js';
 
 /* ---------------------------------- the tests ---------------------------------- */
 
-describe('the explainer page in headless Chromium', { skip }, () => {
-  let outDir: string;
-  let profile: string;
-  let served: StaticServer;
-  let context: BrowserContext;
+describe('the explainer page in headless Chromium', { skip: browserSkip }, () => {
+  let opened: OpenedPage;
   let page: Page;
-  const consoleErrors: string[] = [];
+  let served: OpenedPage['served'];
+  let consoleErrors: string[] = [];
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing; CI must install it (apt-get install -y chromium)`);
-    // Build the current source, not whatever web/dist happens to hold.
-    outDir = mkdtempSync(join(tmpdir(), 'scaledot-web-'));
-    profile = mkdtempSync(join(tmpdir(), 'scaledot-chromium-'));
-    await build({ configFile: join(repoRoot, 'web/vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
-    served = await startStaticServer({ root: outDir, port: 0 });
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1200, height: 900 },
-      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
-    // The page must not reach past its own server.
-    await context.route((url) => !url.href.startsWith(served.url), (route) => {
-      consoleErrors.push(`network request outside the page: ${route.request().url()}`);
-      return route.abort();
-    });
-    mkdirSync(screenshots, { recursive: true });
+    opened = await openPage();
+    ({ page, served, consoleErrors } = opened);
   });
 
   after(async () => {
-    await context?.close();
-    await served?.close();
-    for (const dir of [outDir, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
+    await opened?.close();
   });
 
   async function settingsOf(section: string): Promise<Record<string, unknown>> {

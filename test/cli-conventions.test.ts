@@ -4,33 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXIT, main } from '../src/cli/main.js';
+import { EXIT } from '../src/cli/main.js';
 import { summaryTable } from '../src/cli/lab.js';
 import { runLab, selectExperiments } from '../src/lab/index.js';
 import { Trainer, validationCadence } from '../src/nn/index.js';
+import { runCli, type CliRun } from './helpers/cli.js';
 
-/**
- * The CLI in this process, its output captured; `failWrite` makes stdout throw, as a broken pipe would.
- * Only for commands that stop at once: the test runner reports through this process's stdout.
- */
-async function cli(args: string[], failWrite = false): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const writeOut = process.stdout.write;
-  const writeErr = process.stderr.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    if (failWrite) throw new Error('stdout went away');
-    out += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((err += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    process.stdout.write = writeOut;
-    process.stderr.write = writeErr;
-  }
-}
+/** The CLI in this process, its output captured; `failWrite` makes stdout throw, as a broken pipe would. */
+const cli = (args: string[], failWrite = false): Promise<CliRun> => runCli(args, { failWrite });
 
 describe('the command line: one exit-code convention, flags named as typed, help that matches behaviour', () => {
   it('exits 2 for every refused command line, commander\'s unknown options included, and 0 for --help and --version', async () => {

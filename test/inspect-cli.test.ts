@@ -4,32 +4,11 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.js';
 import { safetensorsFile, writeSafetensors, numpySkip, python, type SpecTensor } from './helpers/tensor-files.js';
+import { runCli, type CliRun } from './helpers/cli.js';
 
-/**
- * Runs the CLI in-process, capturing the text it writes. The CLI writes strings;
- * byte chunks are the test runner's own reports (a test file runs in a child
- * that reports on stdout) and pass through, or earlier tests' results would be lost.
- */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const writeOut = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    if (typeof chunk !== 'string') return (writeOut as (c: Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
-    out += chunk;
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((err += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    process.stdout.write = writeOut;
-    process.stderr.write = writeErr;
-  }
-}
+/** Runs the CLI in-process, capturing the text it writes. */
+const run = (args: string[]): Promise<CliRun> => runCli(args);
 
 /** A child process running the CLI from source; it reports its own peak RSS (KiB) on its last stderr line. */
 async function spawnMeasured(args: string[]): Promise<{ code: number | null; err: string; maxRssKiB: number }> {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareReportDir } from '../src/lab/report/write.js';
-import { main } from '../src/cli/main.js';
+import { runCli } from './helpers/cli.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -16,19 +16,8 @@ function lab(...args: string[]): { status: number | null; stdout: string; stderr
 
 /** The same CLI in this process (fast, for the cases that stop before any work), output captured. */
 async function labInProcess(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const writeOut = process.stdout.write;
-  const writeErr = process.stderr.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    const status = await main(['lab', ...args]);
-    return { status, stdout, stderr };
-  } finally {
-    process.stdout.write = writeOut;
-    process.stderr.write = writeErr;
-  }
+  const r = await runCli(['lab', ...args]);
+  return { status: r.code, stdout: r.out, stderr: r.err };
 }
 
 function scratch(): string {

@@ -4,30 +4,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.js';
+import { runCli, type CliRun } from './helpers/cli.js';
 
 /** Runs the CLI in-process, capturing what it writes. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const writeOut = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = writeOut;
-    process.stderr.write = writeErr;
-  }
-}
+const run = (args: string[]): Promise<CliRun> => runCli(args);
 
 /** Runs the CLI as a child process (stdout not a terminal), optionally sending SIGINT after `interruptAfterMs`. */
 async function spawnCli(args: string[], interruptAfterMs?: number, signal: NodeJS.Signals = 'SIGINT'): Promise<{ code: number | null; out: string; err: string }> {
