@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from '../lab/index.js';
+import { outputFileProblem, writeFileWhole } from '../lab/report/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
 import type { CaseOutput, CaseSpec } from './case.js';
 import { measureCeiling, type Ceiling } from './ceiling.js';
@@ -55,22 +55,8 @@ export function resultsPath(given: string | undefined): string {
 
 /** Fails now, not after a run of many minutes, where the results file cannot be written. */
 export function checkWritable(file: string): void {
-  const probe = `${file}.${process.pid}.probe`;
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(probe, '');
-    rmSync(probe);
-  } catch (err) {
-    throw new ScaledotError('E_IO', `bench: --json ${file} cannot be written: ${(err as Error).message}`);
-  }
-}
-
-/** Writes via a temporary file and a rename, so a results file is whole or absent. */
-function writeWhole(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  const problem = outputFileProblem(file, true);
+  if (problem !== null) throw new ScaledotError('E_IO', `bench: --json ${file} cannot be written: ${problem}`);
 }
 
 /**
@@ -133,6 +119,6 @@ export async function runBench(options: BenchOptions, progress: ((line: string) 
     lines.push('', `Peers not installed: ${PEERS_INSTALL_HINT}, to compare with onnxruntime (node and web) and TensorFlow.js.`);
   }
   const file = options.json ?? resultsPath(undefined);
-  writeWhole(file, `${JSON.stringify(record, null, 2)}\n`);
+  writeFileWhole(file, `${JSON.stringify(record, null, 2)}\n`, 'bench: --json', true);
   return { record, text: lines.join('\n'), file };
 }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import {
-  LAYOUTS, checkInspectOptions, checkJsonPath, checkOutDir, formatTable, inspect, reportFiles, writeAtomic, writeReport,
+  LAYOUTS, checkInspectOptions, checkOutDir, formatTable, inspect, reportFiles, writeReport,
   type InspectOptions, type Layout,
 } from '../inspect/index.js';
+import { outputFileProblem, writeFileWhole } from '../lab/report/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
 import { packageVersion } from './version.js';
 
@@ -55,12 +56,13 @@ async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
   };
   checkInspectOptions(opts);
   // Outputs are checked before any tensor is read, and written only once every figure is in.
-  if (flags.json !== undefined && flags.json !== '-') checkJsonPath(flags.json);
+  const jsonProblem = flags.json !== undefined && flags.json !== '-' ? outputFileProblem(flags.json) : null;
+  if (jsonProblem !== null) throw new ScaledotError('E_IO', `inspect: --json ${flags.json} ${jsonProblem === 'is a folder' ? 'is a directory; give a file' : `cannot be written: ${jsonProblem}`}`);
   if (flags.out !== undefined) checkOutDir(flags.out);
   const result = await inspect(opts, packageVersion());
   if (tty) process.stderr.write(`\r${' '.repeat(80)}\r`);
   if (flags.json === '-') process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  else if (flags.json !== undefined) writeAtomic(flags.json, `${JSON.stringify(result, null, 2)}\n`, 'inspect: --json');
+  else if (flags.json !== undefined) writeFileWhole(flags.json, `${JSON.stringify(result, null, 2)}\n`, 'inspect: --json');
   if (flags.out !== undefined) writeReport(flags.out, await reportFiles(result));
   if (flags.json === undefined && flags.out === undefined) process.stdout.write(formatTable(result));
   else if (flags.json !== '-') process.stderr.write(`inspect: ${result.heads.length} head(s) of ${result.inputs.length} layer(s), ${result.findings.length} finding(s)${flags.json ? `; JSON in ${flags.json}` : ''}${flags.out ? `; report in ${flags.out}` : ''}\n`);

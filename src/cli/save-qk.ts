@@ -1,7 +1,6 @@
-import { accessSync, constants, statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { captureQueryKey, type TrainResult } from '../nn/index.js';
-import { safetensorsBytes, writeAtomic } from '../inspect/index.js';
+import { safetensorsBytes } from '../inspect/index.js';
+import { outputFileProblem, writeFileWhole } from '../lab/report/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
 
 /**
@@ -14,14 +13,9 @@ import { ScaledotError } from '../tensor/index.js';
 export function prepareSaveQk(path: string): (result: TrainResult) => string {
   const where = `train: --save-qk ${path}`;
   if (!path.endsWith('.safetensors')) throw new ScaledotError('E_OPTION', `${where}: expected a file name ending in .safetensors`);
-  let isDirectory = false;
-  try {
-    isDirectory = statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
-    accessSync(dirname(path), constants.W_OK);
-  } catch (err) {
-    throw new ScaledotError('E_IO', `${where}: its directory cannot be written: ${(err as Error).message}`);
-  }
-  if (isDirectory) throw new ScaledotError('E_IO', `${where} is a directory; give a file`);
+  const problem = outputFileProblem(path);
+  if (problem === 'is a folder') throw new ScaledotError('E_IO', `${where} is a directory; give a file`);
+  if (problem !== null) throw new ScaledotError('E_IO', `${where}: its directory cannot be written: ${problem}`);
   return (result) => {
     const longest = result.task.validation.reduce((a, b) => (b.length > a.length ? b : a));
     const captured = captureQueryKey(result.model, longest);
@@ -31,7 +25,7 @@ export function prepareSaveQk(path: string): (result: TrainResult) => string {
     ]);
     const scale = captured[0].scale;
     const metadata = { producer: 'scaledot train', scaleRule: result.config.scaleRule, scale: String(scale), layout: 'bhld', causal: 'true' };
-    writeAtomic(path, Buffer.from(safetensorsBytes(tensors, metadata)), 'train: --save-qk');
+    writeFileWhole(path, safetensorsBytes(tensors, metadata), 'train: --save-qk');
     const cap = result.config.scaleRule === 'softcap' ? ', then capped at 50 (see whatIf.softcap50)' : '';
     return `Q and K of ${captured.length} layer(s) on a held-out batch, shape [${captured[0].shape.join(',')}] (bhld), written to ${path}; ` +
       `the model scales q·k by ${scale}${cap}: scaledot inspect ${path} --causal --scale ${scale}\n`;

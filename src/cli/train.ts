@@ -1,9 +1,9 @@
-import { renameSync, statSync, writeFileSync, unlinkSync } from 'node:fs';
 import { CommanderError, type Command } from 'commander';
 import {
   ATTENTION_RULES, DIVERGENCE_FACTOR, OPTIMIZERS, TASKS, checkScaleRule, checkTask, resolveTrainConfig, sampleNames, train,
   type Evaluation, type NamesTask, type OptimizerName, type TrainConfig, type TrainResult,
 } from '../nn/index.js';
+import { outputFileProblem, writeFileWhole } from '../lab/report/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
 import { prepareSaveQk } from './save-qk.js';
 
@@ -84,43 +84,11 @@ export function trainJson(r: TrainResult): object {
   };
 }
 
-/**
- * Proves before training that --json can be written, so that a run of
- * minutes is never lost to a typo in its path: the same temp file the final
- * write uses is created and removed.
- */
+/** Proves before training that --json can be written, so that a run of minutes is never lost to a typo in its path. */
 function checkJsonWritable(path: string): void {
-  const fn = 'train';
-  let isDir = false;
-  try {
-    isDir = statSync(path).isDirectory();
-  } catch {
-    // absent: the probe below tells whether it can be created
-  }
-  if (isDir) throw new ScaledotError('E_IO', `${fn}: --json ${path} is a folder; give a file name such as ${path.replace(/\/$/, '')}/run.json`);
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, '');
-    unlinkSync(tmp);
-  } catch (err) {
-    throw new ScaledotError('E_IO', `${fn}: cannot write --json ${path} (${(err as Error).message}); nothing was trained`);
-  }
-}
-
-/** Written whole or not at all: a temp file beside the target, then rename. */
-function writeJsonAtomic(path: string, value: object): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // the temp file may never have been created
-    }
-    throw new ScaledotError('E_IO', `train: cannot write --json ${path}: ${(err as Error).message}`);
-  }
+  const problem = outputFileProblem(path);
+  if (problem === 'is a folder') throw new ScaledotError('E_IO', `train: --json ${path} is a folder; give a file name such as ${path.replace(/\/$/, '')}/run.json`);
+  if (problem !== null) throw new ScaledotError('E_IO', `train: cannot write --json ${path} (${problem}); nothing was trained`);
 }
 
 const f4 = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : String(x));
@@ -233,7 +201,7 @@ async function runTrain(opts: TrainOptions): Promise<number> {
     process.removeListener('SIGTERM', onSignal);
   }
   const samples = sampleCount > 0 ? sampleNames(result.model, (result.task as NamesTask).data, sampleCount, config.seed + 1) : [];
-  if (opts.json !== undefined) writeJsonAtomic(opts.json, trainJson(result));
+  if (opts.json !== undefined) writeFileWhole(opts.json, `${JSON.stringify(trainJson(result), null, 2)}\n`, 'train: --json');
   process.stdout.write(formatReport(result, samples) + (saveQk === null ? '' : saveQk(result)));
   return result.interrupted ? 130 : 0;
 }

@@ -1,5 +1,6 @@
-import { closeSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, mkdirSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileWhole } from '../lab/report/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
 import { FINDINGS_CSV, FINDINGS_HEADER, HEADS_CSV, HEADS_HEADER_START } from './csv.js';
 import { HTML_MARKER } from './html.js';
@@ -31,31 +32,6 @@ export function checkOutDir(dir: string): void {
   }
 }
 
-/** Each file whole or not at all: written beside its target, then renamed over it. */
-/** `what` names the command and option for the error message ("inspect: --json"). */
-export function writeAtomic(path: string, content: string | Uint8Array, what: string): void {
-  const tmp = join(dirname(path), `.${path.split(/[\\/]/).pop() ?? 'out'}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, content);
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // the temp file may never have been created
-    }
-    throw new ScaledotError('E_IO', `${what} ${path}: cannot write it: ${(err as Error).message}`);
-  }
-}
-
-/** Before any work: --json's directory exists and the path is not a directory. */
-export function checkJsonPath(path: string): void {
-  const st = statOrNull(path);
-  if (st !== null && st.isDirectory()) throw new ScaledotError('E_IO', `inspect: --json ${path} is a directory; give a file`);
-  const parent = statOrNull(dirname(path));
-  if (parent === null || !parent.isDirectory()) throw new ScaledotError('E_IO', `inspect: --json ${path}: directory ${dirname(path)} does not exist`);
-}
-
 export function writeReport(dir: string, files: Record<string, string>): void {
   checkOutDir(dir);
   try {
@@ -65,7 +41,7 @@ export function writeReport(dir: string, files: Record<string, string>): void {
   }
   for (const [name, content] of Object.entries(files)) {
     if (!(name in OWN_FILES)) throw new ScaledotError('E_IO', `inspect: ${name} is not one of the report's own files`);
-    writeAtomic(join(dir, name), content, 'inspect: --out');
+    writeFileWhole(join(dir, name), content, 'inspect: --out');
   }
 }
 

@@ -1,5 +1,5 @@
 import { ruleScale } from '../nn/scale-rules.js';
-import { softmaxRows } from './softmax-stats.js';
+import { rowStats, softmaxRows } from './softmax-stats.js';
 
 /**
  * What the length experiment (C9) and the page's "Length" section share: the
@@ -67,21 +67,7 @@ export function needleBySoftmax(n: number, f: number): { maxProb: number; gapToO
 
 /** Per-row max p and entropy of `rows` rows of n logits (already scaled), by the library's softmax. */
 export function randomRowFigures(logits: Float64Array, rows: number, n: number): { maxProb: Float64Array; entropy: Float64Array } {
-  const p = softmaxRows(logits, rows, n);
-  const maxProb = new Float64Array(rows);
-  const entropy = new Float64Array(rows);
-  // Rows here are far from one-hot (max p < 0.99), so the plain −Σ p ln p loses nothing (softmaxRowFigures guards that case).
-  for (let r = 0; r < rows; r++) {
-    let top = 0;
-    let h = 0;
-    for (let j = r * n; j < (r + 1) * n; j++) {
-      const pj = p[j];
-      if (pj > top) top = pj;
-      if (pj > 0) h -= pj * Math.log(pj);
-    }
-    maxProb[r] = top;
-    entropy[r] = h;
-  }
+  const { maxProb, entropy } = rowStats(softmaxRows(logits, rows, n), rows, n);
   return { maxProb, entropy };
 }
 

@@ -1,5 +1,7 @@
 import { randn, softmax, tensor } from '../../src/index.js';
 import { adaptiveInverseTemperature } from '../../src/nn/index.js';
+import { softmaxRowFigures } from '../../src/lab/index.js';
+import { NEEDLE_HIGH, NEEDLE_LOW } from '../../src/lab/length.js';
 
 /** The knobs of section 5. */
 export interface LengthSettings {
@@ -21,10 +23,10 @@ export interface RowFigures {
   relEntropy: number;
 }
 
-/** The needle of SSMax's figure: one logit +3, n − 1 at −2. */
+/** The needle of SSMax's figure (C9's): one logit +3, n − 1 at −2. */
 export function needleRow(n: number): Float64Array {
-  const row = new Float64Array(n).fill(-2);
-  row[0] = 3;
+  const row = new Float64Array(n).fill(NEEDLE_LOW);
+  row[0] = NEEDLE_HIGH;
   return row;
 }
 
@@ -34,13 +36,8 @@ export function randomRow(n: number, sigma: number, seed: number): Float64Array 
 }
 
 function figuresOf(p: Float64Array): RowFigures {
-  let top = 0;
-  let h = 0;
-  for (const pj of p) {
-    if (pj > top) top = pj;
-    if (pj > 0) h -= pj * Math.log(pj);
-  }
-  return { maxProb: top, relEntropy: p.length > 1 ? h / Math.log(p.length) : 0 };
+  const { maxProb, entropy } = softmaxRowFigures(p);
+  return { maxProb, relEntropy: p.length > 1 ? entropy / Math.log(p.length) : 0 };
 }
 
 function softmaxOf(logits: Float64Array, factor: number): Float64Array {
