@@ -314,13 +314,46 @@ describe('impl wasm: in a fresh process', () => {
       const gb = lib.scaledDotProductAttentionBackward(q, k, k, a, { ...options, impl: 'reference' });
       const diff = (x, y) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
       console.log(JSON.stringify({ ...lib.wasmAttentionInfo(), err: diff(a.data, b.data), gradErr: Math.max(diff(ga.dq.data, gb.dq.data), diff(ga.dk.data, gb.dk.data)) }));
-    `, wasmAttentionInfo().relaxedSimd ? [] : ['--experimental-wasm-relaxed-simd']);
+    `, Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-relaxed-simd'] : []);
     assert.equal(status, 0, stderr);
     assert.ok(json !== null, stderr);
     assert.equal(json.relaxedSimd, true);
     assert.match(json.path as string, /^wasm-relaxed-simd/);
     assert.ok((json.err as number) < 1e-5, `error ${json.err}`);
     assert.ok((json.gradErr as number) < 1e-4, `gradient error ${json.gradErr}`);
+  });
+
+  it('enableRelaxedSimd() before the first call loads the relaxed module on this Node, and the info says how', () => {
+    const { status, json, stderr } = inChild('', `
+      const enabled = lib.enableRelaxedSimd();
+      const q = lib.randn([1, 2, 70, 16], { seed: 1 });
+      const a = lib.scaledDotProductAttention(q, q, q, { impl: 'wasm' });
+      const b = lib.scaledDotProductAttention(q, q, q, { impl: 'reference' });
+      const err = a.data.reduce((m, v, i) => Math.max(m, Math.abs(v - b.data[i])), 0);
+      console.log(JSON.stringify({ ...lib.wasmAttentionInfo(), enabled, err }));
+    `);
+    assert.equal(status, 0, stderr);
+    assert.ok(json !== null, stderr);
+    assert.equal(json.enabled, true);
+    assert.equal(json.relaxedSimd, true);
+    assert.match(json.simdNote as string, /^relaxed SIMD/);
+    // Node 20 needs the flag that enableRelaxedSimd() sets; Node 22+ validates relaxed SIMD itself.
+    if (!wasmAttentionInfo().relaxedSimd) assert.match(json.simdNote as string, /enableRelaxedSimd\(\) set/);
+    assert.ok((json.err as number) < 1e-5, `error ${json.err}`);
+  });
+
+  it('says why it runs mul + add where relaxed SIMD is off, and that a late enableRelaxedSimd() does not swap the module', { skip: wasmAttentionInfo().relaxedSimd ? 'this engine has relaxed SIMD by default' : false }, () => {
+    const { status, json, stderr } = inChild('', `
+      const before = lib.wasmAttentionInfo();
+      lib.enableRelaxedSimd();
+      console.log(JSON.stringify({ before: before.simdNote, after: lib.wasmAttentionInfo() }));
+    `);
+    assert.equal(status, 0, stderr);
+    assert.ok(json !== null, stderr);
+    assert.match(json.before as string, /^SIMD128 mul \+ add: .*flag/);
+    const after = json.after as { relaxedSimd: boolean; simdNote: string };
+    assert.equal(after.relaxedSimd, false);
+    assert.match(after.simdNote, /after the module had loaded/);
   });
 
   it('is unavailable without SIMD: supports() is false, auto still runs, impl wasm is refused', () => {

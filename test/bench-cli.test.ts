@@ -1,8 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { EXIT } from '../src/cli/main.js';
 import { checkBenchOptions } from '../src/cli/bench.js';
 import { QUICK_SHAPES, FULL_SHAPES } from '../src/bench/shapes.js';
@@ -50,6 +52,22 @@ describe('scaledot bench: the command line is checked before any case runs', () 
       assert.equal(r.out, '', args.join(' '));
       assert.notEqual(r.err, '', args.join(' '));
     }
+  });
+});
+
+describe('scaledot bench as a command of its own', () => {
+  it('runs the relaxed-SIMD kernels and ceiling on every Node (a V8 flag on Node 20), and says so in the row', () => {
+    const json = join(mkdtempSync(join(tmpdir(), 'scaledot-bench-')), 'out.json');
+    const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+    // node itself gets no flag: the command must turn relaxed SIMD on from inside.
+    const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'bench', '--impl', 'wasm', '--shape', '1x64x8', '--direction', 'forward', '--json', json], {
+      encoding: 'utf8', timeout: 120_000, env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const record = JSON.parse(readFileSync(json, 'utf8')) as { results: { result: { status: string; note?: string } }[]; ceiling: { op: string } };
+    assert.equal(record.results[0].result.status, 'ok');
+    assert.match(record.results[0].result.note ?? '', /wasm-relaxed-simd/);
+    assert.equal(record.ceiling.op, 'relaxed-madd');
   });
 });
 

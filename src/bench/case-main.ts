@@ -1,3 +1,4 @@
+import { enableRelaxedSimd } from '../attention/wasm/index.js';
 import { runCases, type CaseOutput, type CaseSpec } from './case.js';
 
 /**
@@ -6,6 +7,8 @@ import { runCases, type CaseOutput, type CaseSpec } from './case.js';
  *
  *   node --expose-gc --import tsx src/bench/case-main.ts '{"impls":["wasm"],"shape":"8x1024x64","direction":"forward","targetMs":6000,"maxReps":15}'
  */
+// The case runs the kernels its command runs: relaxed SIMD wherever the engine has it, flag or not.
+enableRelaxedSimd();
 const spec = JSON.parse(process.argv[2] ?? '{}') as CaseSpec;
 // Exit once the line is out: a peer's thread pool must not keep the process (and the run) waiting.
 const report = (output: CaseOutput) => process.stdout.write(`${JSON.stringify(output)}\n`, () => process.exit(0));

@@ -48,6 +48,10 @@ export type CaseResult =
   | { status: 'skipped' | 'error'; reason: string };
 
 const MIB = 1024 * 1024;
+/** The pause between collecting garbage and the next timed run (see runCases). */
+const SETTLE_MS = 20;
+
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
@@ -111,8 +115,13 @@ export async function runCases(spec: CaseSpec): Promise<CaseOutput> {
       const l = timed[(round + j) % timed.length];
       if (results[l.index] !== null || l.times.length >= spec.maxReps) continue;
       // Collect the previous run's results first (outside the timing), so the
-      // peak RSS is one run's footprint, not several runs' uncollected outputs.
+      // peak RSS is one run's footprint, not several runs' uncollected outputs;
+      // then let the engine's background GC threads (sweeping after the full
+      // collection) and a peer's spinning pool threads go idle, so they do not
+      // share the cores with the timed run: on 2 cores they made the next
+      // run's kernel up to 1.5x slower.
       gc();
+      await settle();
       const t0 = performance.now();
       try {
         await l.runner.run();

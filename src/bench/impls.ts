@@ -1,4 +1,4 @@
-import { Tensor, listAttentionImpls, prepareAttention } from '../index.js';
+import { Tensor, listAttentionImpls, prepareAttention, wasmAttentionInfo } from '../index.js';
 import { resolveBackend } from '../attention/backends.js';
 import { naiveBackward, naiveForward } from './naive.js';
 import { onnxImpl } from './impls-onnx.js';
@@ -48,11 +48,13 @@ function scaledotImpl(name: string): BenchImpl {
       const backend = resolveBackend('bench', name, problem);
       let last: Float32Array | Float64Array = new Float32Array(0);
       const result = () => Float32Array.from(last);
+      // Which module ran (threads, relaxed SIMD) is part of the figure.
+      const kind = name === 'wasm' ? `float32, ${wasmAttentionInfo().path}` : 'float32';
       if (direction === 'forward') {
-        return { note: 'float32', run: () => { last = backend.forward(problem).output; }, result };
+        return { note: kind, run: () => { last = backend.forward(problem).output; }, result };
       }
       const { output, lse } = backend.forward(problem);
-      return { note: 'float32, backward given O and lse', run: () => { last = backend.backward(problem, output, lse, inputs.dOut).dq; }, result };
+      return { note: `${kind}, backward given O and lse`, run: () => { last = backend.backward(problem, output, lse, inputs.dOut).dq; }, result };
     },
   };
 }

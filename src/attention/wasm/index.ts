@@ -3,3 +3,4 @@
 export {
   initWasmAttention, setWasmAttentionThreads, wasmAttentionInfo, type WasmAttentionInfo, type WasmPath,
 } from './loader.js';
+export { enableRelaxedSimd } from './relaxed.js';

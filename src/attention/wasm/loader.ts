@@ -1,6 +1,7 @@
 import { ScaledotError } from '../../tensor/index.js';
 import { KernelRuntime, MAX_PAGES } from './dispatch.js';
 import { coreCount, isNode, nodeHost, sharedMemoryAvailable } from './platform.js';
+import { relaxedSimdNote } from './relaxed.js';
 import { startNodeWorkers, startWebWorkers, type WorkerStarter } from './workers.js';
 
 /**
@@ -27,6 +28,8 @@ export interface WasmAttentionInfo {
   path: WasmPath;
   /** Why threads, relaxed SIMD or the whole path are missing, or null. */
   reason: string | null;
+  /** Which multiply-add the loaded module uses and why: relaxed SIMD (and how it came to be on) or SIMD128 mul + add (and why not relaxed). */
+  simdNote: string;
 }
 
 export type WasmPath =
@@ -78,7 +81,7 @@ function pickModule(kind: 'threads' | 'single', source: ModuleSource): Compiled 
     }
     if (!WebAssembly.validate(bytes)) {
       reason = candidate.relaxed
-        ? 'relaxed SIMD unsupported by this engine (Node 20 needs --experimental-wasm-relaxed-simd): using mul + add'
+        ? 'relaxed SIMD unsupported by this engine (Node 20: enableRelaxedSimd() or --experimental-wasm-relaxed-simd): using mul + add'
         : 'this engine does not validate WebAssembly SIMD128 (or threads)';
       continue;
     }
@@ -152,14 +155,17 @@ export function wasmAttentionInfo(): WasmAttentionInfo {
   const runtime = kernelRuntime();
   if (state === undefined || runtime === null) {
     const reason = state?.reason ?? 'not initialised: call initWasmAttention() first (browsers compile WebAssembly asynchronously)';
-    return { available: false, simd: false, relaxedSimd: false, threads: 0, memoryBytes: 0, workerTasks: 0, path: 'unavailable', reason };
+    return {
+      available: false, simd: false, relaxedSimd: false, threads: 0, memoryBytes: 0, workerTasks: 0, path: 'unavailable', reason,
+      simdNote: 'no module loaded',
+    };
   }
   const threads = runtime.threadLimit;
   const base = state.relaxed ? 'wasm-relaxed-simd' : 'wasm-simd128';
   return {
     available: true, simd: true, relaxedSimd: state.relaxed, threads, memoryBytes: runtime.memory.buffer.byteLength,
     workerTasks: runtime.workerTasks,
-    path: threads > 1 ? `${base}-threads` : base, reason: state.reason,
+    path: threads > 1 ? `${base}-threads` : base, reason: state.reason, simdNote: relaxedSimdNote(state.relaxed),
   };
 }
 
