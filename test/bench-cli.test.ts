@@ -94,6 +94,9 @@ describe('the bench table: % of ceiling and ratios from fixed figures', () => {
     assert.equal(wasm[header.indexOf('% of ceiling')], '65%');
     assert.equal(wasm[header.indexOf('GFLOP/s')], '42.90');
     assert.equal(wasm[header.indexOf('extra MiB')], '-');
+    assert.equal(wasm[header.indexOf('cpu ms after')], '-');
+    const spinning = cells(formatTable([{ ...rows[0], result: { ...ok(3.7, 36, null), cpuAfterMs: 31.24 } }]).split('\n')[2]);
+    assert.equal(spinning[header.indexOf('cpu ms after')], '31.2');
     assert.match(wasm[header.indexOf('notes')], /load 3\.3/);
     const skipped = cells(lines[3]);
     assert.equal(skipped[header.indexOf('% of ceiling')], '-');

@@ -20,6 +20,8 @@ export interface CaseSpec {
   /** Keep timing until this much time per implementation is spent or maxReps runs are done (at least 3 runs); warm up for a tenth of it. */
   targetMs: number;
   maxReps: number;
+  /** Back-to-back calls per turn (default 1): the first is timed as cold, the others as the median's runs. */
+  burst?: number;
   /** If set, one trial of the SIMD ceiling (ceiling.ts) of this many ms per round, between the timed runs. */
   ceilingMs?: number;
 }
@@ -43,15 +45,44 @@ export type CaseResult =
       extraMiB: number | null;
       /** Largest |error| against the float64 formula on sampled rows (output, or dQ for backward). */
       maxError: number;
+      /** Median CPU time (ms, all threads) the process burnt after a call returned, until it went quiet: work a call leaves behind, outside its timing. */
+      cpuAfterMs?: number;
+      /** With bursts: the median of each burst's first call, made after the process had gone quiet (threads asleep). */
+      coldMs?: number;
       note: string;
     }
   | { status: 'skipped' | 'error'; reason: string };
 
 const MIB = 1024 * 1024;
-/** The pause between collecting garbage and the next timed run (see runCases). */
-const SETTLE_MS = 20;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+/** A slice of the quiet wait, and the CPU per slice under which the process counts as quiet. */
+const QUIET_SLICE_MS = 5;
+const QUIET_CPU_MS = 1;
+/** The longest wait for quiet: a thread that spins longer than this is left spinning. */
+const QUIET_MAX_MS = 400;
+
+/**
+ * Waits until this process burns (almost) no CPU, and returns the CPU time
+ * (ms, all threads) it burnt meanwhile. A peer's thread pool may keep its
+ * threads spinning after a call has returned (onnxruntime-web's did: about
+ * 30 ms of CPU over 20-40 ms after each call of 8x256x64 on 2 threads), and
+ * V8 sweeps on background threads after a full GC: either would share the
+ * cores with the next timed run, whoever's it is. The figure before the GC is
+ * the work a call leaves behind, reported as `cpu after return`.
+ */
+async function quiet(): Promise<number> {
+  const start = performance.now();
+  let total = 0;
+  for (;;) {
+    const before = process.cpuUsage();
+    await sleep(QUIET_SLICE_MS);
+    const used = process.cpuUsage(before);
+    const ms = (used.user + used.system) / 1000;
+    total += ms;
+    if (ms < QUIET_CPU_MS || performance.now() - start > QUIET_MAX_MS) return total;
+  }
+}
 
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
@@ -90,7 +121,7 @@ export async function runCases(spec: CaseSpec): Promise<CaseOutput> {
       results.push({ status: 'error', reason: reason(err) });
     }
   }
-  const live = runners.flatMap((r, i) => (r ? [{ runner: r, index: i, times: [] as number[] }] : []));
+  const live = runners.flatMap((r, i) => (r ? [{ runner: r, index: i, times: [] as number[], cold: [] as number[], after: [] as number[] }] : []));
   if (live.length === 0 || !inputs) return { results: results as CaseResult[], ceiling: null };
   gc();
   const rssBefore = process.memoryUsage().rss;
@@ -116,16 +147,24 @@ export async function runCases(spec: CaseSpec): Promise<CaseOutput> {
       if (results[l.index] !== null || l.times.length >= spec.maxReps) continue;
       // Collect the previous run's results first (outside the timing), so the
       // peak RSS is one run's footprint, not several runs' uncollected outputs;
-      // then let the engine's background GC threads (sweeping after the full
-      // collection) and a peer's spinning pool threads go idle, so they do not
-      // share the cores with the timed run: on 2 cores they made the next
-      // run's kernel up to 1.5x slower.
+      // then wait for quiet (the GC's background threads), so the timed calls
+      // have the cores to themselves.
       gc();
-      await settle();
-      const t0 = performance.now();
+      await quiet();
       try {
-        await l.runner.run();
-        l.times.push(performance.now() - t0);
+        // A burst of back-to-back calls, as a loop in an application makes
+        // them: the first finds the implementation's threads asleep (cold),
+        // the rest find them as the previous call left them (a peer that
+        // spins between calls is at its best there). Only then quiet again,
+        // so what one implementation leaves running never slows another.
+        const burst = spec.burst ?? 1;
+        for (let call = 0; call < burst; call++) {
+          const t0 = performance.now();
+          await l.runner.run();
+          (call === 0 && burst > 1 ? l.cold : l.times).push(performance.now() - t0);
+        }
+        // What the calls left running after the last returned (a peer's spinning threads).
+        l.after.push(await quiet());
       } catch (err) {
         // One implementation failing (a peer's size limit, say) must not take the others' figures with it.
         results[l.index] = { status: 'error', reason: reason(err) };
@@ -148,6 +187,8 @@ export async function runCases(spec: CaseSpec): Promise<CaseOutput> {
       peakRssMiB: peakRss / MIB,
       extraMiB: live.length === 1 ? Math.max(0, peakRss - rssBefore) / MIB : null,
       maxError: sampledMaxError(inputs, spec.direction, l.runner.result()),
+      cpuAfterMs: median(l.after),
+      ...(l.cold.length > 0 ? { coldMs: median(l.cold) } : {}),
       note: l.runner.note,
     };
   }

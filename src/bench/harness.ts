@@ -77,6 +77,9 @@ export async function runBench(options: BenchOptions, progress: ((line: string) 
     const ceilingMs = options.quick ? 200 : 400;
     const spec: CaseSpec = {
       ...g, targetMs: options.quick ? 1000 : 6000, maxReps: options.quick ? 5 : 15,
+      // Interleaved, each turn is a burst of 3 calls (one cold, two timed); one
+      // case per process keeps single calls, so its peak RSS is one call's.
+      burst: options.interleave ? 3 : 1,
       ...(options.ceiling && options.interleave ? { ceilingMs } : {}),
     };
     const before = options.ceiling && !options.interleave ? await measureCeiling(3, ceilingMs) : null;

@@ -38,15 +38,15 @@ export function ceilingPercent(result: CaseResult, ceilingGflops: number | null)
 
 /** The Markdown table of every row: figures for cases that ran, the reason for those that did not. */
 export function formatTable(rows: BenchRow[]): string {
-  const header = ['implementation', 'shape', 'direction', 'median ms', 'GFLOP/s', '% of ceiling', 'peak RSS MiB', 'extra MiB', 'max abs err', 'notes'];
+  const header = ['implementation', 'shape', 'direction', 'median ms', 'GFLOP/s', '% of ceiling', 'peak RSS MiB', 'extra MiB', 'max abs err', 'cpu ms after', 'notes'];
   const lines = rows.map((r) => {
     const res = r.result;
-    if (res.status !== 'ok') return [r.impl, r.shape, r.direction, '-', '-', '-', '-', '-', '-', `${res.status}: ${res.reason}`];
+    if (res.status !== 'ok') return [r.impl, r.shape, r.direction, '-', '-', '-', '-', '-', '-', '-', `${res.status}: ${res.reason}`];
     return [
       r.impl, r.shape, r.direction, fmt(res.medianMs, 1), fmt(res.gflops, 2),
       r.ceilingPercent === null ? '-' : `${fmt(r.ceilingPercent, 0)}%`,
       fmt(res.peakRssMiB, 0), res.extraMiB === null ? '-' : fmt(res.extraMiB, 1),
-      res.maxError.toExponential(1), `${res.note}; ${res.reps} runs; load ${r.loadAvg1m.toFixed(1)}`,
+      res.maxError.toExponential(1), res.cpuAfterMs === undefined ? '-' : fmt(res.cpuAfterMs, 1), `${res.note}; ${res.reps} runs${res.coldMs === undefined ? '' : `; first call after idle ${fmt(res.coldMs, 1)} ms`}; load ${r.loadAvg1m.toFixed(1)}`,
     ];
   });
   const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c].length)));
