@@ -71,7 +71,7 @@ const QUIET_MAX_MS = 400;
  * cores with the next timed run, whoever's it is. The figure before the GC is
  * the work a call leaves behind, reported as `cpu after return`.
  */
-async function quiet(): Promise<number> {
+export async function quiet(): Promise<number> {
   const start = performance.now();
   let total = 0;
   for (;;) {

@@ -1,0 +1,98 @@
+import { parseArgs } from 'node:util';
+import { randn, scaledDotProductAttention, wasmAttentionInfo } from '../src/index.js';
+import { quiet } from '../src/bench/case.js';
+import { multiHeadAttentionModel, unfusedAttentionModel } from '../src/bench/onnx-model.js';
+import { loadPeer, type Ort, type OrtTensor } from '../src/bench/peers.js';
+import { median } from '../src/lab/index.js';
+
+/**
+ * The library's default path (scaledDotProductAttention, impl 'auto', as a
+ * user calls it: no engine flags) against onnxruntime-web's two graphs, in
+ * one process, under two protocols:
+ *   alternating: one call of each in turn, back to back, as a simple check
+ *                would time them; onnxruntime-web's threads keep spinning for
+ *                tens of ms after each call, so whatever runs next shares the
+ *                cores with them;
+ *   quiet:       the harness's protocol (src/bench/case.ts): a burst of calls
+ *                per implementation once the process has gone quiet, the
+ *                first call reported apart (threads asleep), the rest timed.
+ *
+ *   npm run bench:peers-install
+ *   node --import tsx bench/default-vs-ort-web.ts --shape 8x256x64,1x1024x64,8x1024x64,1x4096x64
+ */
+const { values } = parseArgs({ options: { shape: { type: 'string', default: '8x256x64,1x1024x64,8x1024x64,1x4096x64' }, rounds: { type: 'string', default: '15' } } });
+const loaded = loadPeer<Ort>('onnxruntime-web');
+if ('missing' in loaded) throw new Error(loaded.missing);
+const ort = loaded.module;
+if (ort.env) ort.env.wasm.numThreads = 2;
+const rounds = Number(values.rounds);
+
+type Call = () => Promise<unknown>;
+
+async function alternating(calls: Record<string, Call>): Promise<Record<string, number>> {
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(calls).map((k) => [k, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, call] of Object.entries(calls)) {
+      const t0 = performance.now();
+      await call();
+      times[name].push(performance.now() - t0);
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, t]) => [k, median(t)]));
+}
+
+async function quietBursts(calls: Record<string, Call>): Promise<Record<string, { hot: number; cold: number }>> {
+  const hot: Record<string, number[]> = Object.fromEntries(Object.keys(calls).map((k) => [k, []]));
+  const cold: Record<string, number[]> = Object.fromEntries(Object.keys(calls).map((k) => [k, []]));
+  for (let r = 0; r < Math.ceil(rounds / 2); r++) {
+    for (const [name, call] of Object.entries(calls)) {
+      await quiet();
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        await call();
+        (i === 0 ? cold : hot)[name].push(performance.now() - t0);
+      }
+    }
+  }
+  return Object.fromEntries(Object.keys(calls).map((k) => [k, { hot: median(hot[k]), cold: median(cold[k]) }]));
+}
+
+for (const shape of values.shape.split(',')) {
+  const [heads, n, d] = shape.split('x').map(Number);
+  const q = randn([1, heads, n, d], { seed: 1 });
+  const k = randn([1, heads, n, d], { seed: 2 });
+  const v = randn([1, heads, n, d], { seed: 3 });
+  const sh = { batch: 1, heads, l: n, s: n, d, causal: false };
+  const calls: Record<string, Call> = { scaledot: async () => scaledDotProductAttention(q, k, v) };
+  const sessions = [];
+  for (const [name, model] of [['ort-web-unfused', unfusedAttentionModel(sh)], ['ort-web-mha', multiHeadAttentionModel(sh)]] as const) {
+    const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    sessions.push(session);
+    const rows = (x: Float32Array) => { // [heads, n, d] -> [n, heads·d], MultiHeadAttention's layout
+      const out = new Float32Array(x.length);
+      for (let h = 0; h < heads; h++) for (let i = 0; i < n; i++) out.set(x.subarray((h * n + i) * d, (h * n + i + 1) * d), (i * heads + h) * d);
+      return out;
+    };
+    const feeds: Record<string, OrtTensor> = name === 'ort-web-mha'
+      ? { query: new ort.Tensor('float32', rows(q.data as Float32Array), [1, n, heads * d]), key: new ort.Tensor('float32', rows(k.data as Float32Array), [1, n, heads * d]), value: new ort.Tensor('float32', rows(v.data as Float32Array), [1, n, heads * d]) }
+      : { q: new ort.Tensor('float32', q.data as Float32Array, [1, heads, n, d]), k: new ort.Tensor('float32', k.data as Float32Array, [1, heads, n, d]), v: new ort.Tensor('float32', v.data as Float32Array, [1, heads, n, d]) };
+    try {
+      await session.run(feeds);
+      calls[name] = () => session.run(feeds);
+    } catch (err) {
+      console.log(`${shape}: ${name} fails: ${(err as Error).message.split('\n')[0].slice(-80)}`);
+    }
+  }
+  for (const call of Object.values(calls)) for (let i = 0; i < 5; i++) await call(); // warm-up
+  const alt = await alternating(calls);
+  const qb = await quietBursts(calls);
+  const fmt = (x: number) => x.toFixed(2);
+  const peers = Object.keys(calls).filter((c) => c !== 'scaledot');
+  const best = (pick: (name: string) => number) => Math.min(...peers.map(pick));
+  console.log(`${shape} (${wasmAttentionInfo().path}):`);
+  console.log(`  alternating  ms: ${Object.entries(alt).map(([c, t]) => `${c} ${fmt(t)}`).join(', ')}; vs the faster graph ${fmt(best((p) => alt[p]) / alt.scaledot)}x`);
+  console.log(`  quiet, hot   ms: ${Object.entries(qb).map(([c, t]) => `${c} ${fmt(t.hot)}`).join(', ')}; vs the faster graph ${fmt(best((p) => qb[p].hot) / qb.scaledot.hot)}x`);
+  console.log(`  quiet, cold  ms: ${Object.entries(qb).map(([c, t]) => `${c} ${fmt(t.cold)}`).join(', ')}; vs the faster graph ${fmt(best((p) => qb[p].cold) / qb.scaledot.cold)}x`);
+  for (const s of sessions) await s.release();
+}
+process.exit(0); // onnxruntime-web's threads would keep the process alive
