@@ -1,4 +1,6 @@
-import { runCases, type CaseOutput, type CaseSpec } from './case.js';
+import { runCases, type CaseHost, type CaseOutput, type CaseSpec } from './case.js';
+import { CeilingPool } from './ceiling.js';
+import { benchImpls } from './impls.js';
 
 /**
  * The child process of one benchmark case (see case.ts): takes a CaseSpec as
@@ -7,9 +9,15 @@ import { runCases, type CaseOutput, type CaseSpec } from './case.js';
  *   node --expose-gc --import tsx src/bench/case-main.ts '{"impls":["wasm"],"shape":"8x1024x64","direction":"forward","targetMs":6000,"maxReps":15}'
  */
 const spec = JSON.parse(process.argv[2] ?? '{}') as CaseSpec;
+const host: CaseHost = {
+  impls: benchImpls(),
+  rss: () => process.memoryUsage().rss,
+  peakRss: () => process.resourceUsage().maxRSS * 1024,
+  ceilingPool: () => new CeilingPool(),
+};
 // Exit once the line is out: a peer's thread pool must not keep the process (and the run) waiting.
 const report = (output: CaseOutput) => process.stdout.write(`${JSON.stringify(output)}\n`, () => process.exit(0));
-runCases(spec).then(report, (err: unknown) => {
+runCases(spec, host).then(report, (err: unknown) => {
   const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
   report({ results: spec.impls.map(() => ({ status: 'error', reason })), ceiling: null });
 });
