@@ -1,5 +1,6 @@
 import { initWasmAttention, listAttentionImpls } from '../index.js';
 import { runCases, type CaseHost, type CaseOutput, type CaseSpec } from './case.js';
+import { pageCeilingPool } from './ceiling-page.js';
 import { onnxImpl, type OrtLoader } from './impls-onnx.js';
 import { scaledotImpl } from './impls-scaledot.js';
 import type { Ort } from './peers.js';
@@ -39,6 +40,7 @@ async function run(spec: CaseSpec, config: PageConfig): Promise<CaseOutput> {
   const ort = await loadOrt(config);
   // As many threads as scaledot's pool: one per core the browser reports.
   const threads = wasm.threads > 0 ? wasm.threads : navigator.hardwareConcurrency;
+  const ceiling = spec.ceilingMs ? await pageCeilingPool(config.wasmBase, navigator.hardwareConcurrency) : null;
   const host: CaseHost = {
     impls: [
       ...listAttentionImpls().map(scaledotImpl),
@@ -48,6 +50,7 @@ async function run(spec: CaseSpec, config: PageConfig): Promise<CaseOutput> {
     // A page cannot read its process's resident memory.
     rss: () => null,
     peakRss: () => null,
+    ...(ceiling ? { ceilingPool: () => ceiling } : {}),
     // A message to itself: the event loop turns without setTimeout's clamp to 4 ms.
     yieldToHost: () => new Promise<void>((resolve) => {
       const channel = new MessageChannel();

@@ -132,7 +132,7 @@ export async function openBenchBrowser(chromium: string): Promise<BenchBrowser> 
         try {
           await load();
           const output = await page.evaluate(([s, c]) => (globalThis as unknown as { scaledotBench: { run(s: CaseSpec, c: PageConfig): Promise<CaseOutput> } }).scaledotBench.run(s, c), [spec, config] as const);
-          return { results: output.results, ceiling: null };
+          return output;
         } catch (err) {
           const reason = [(err as Error).message.split('\n')[0], ...pageErrors.slice(-2)].join(' | ');
           return { results: spec.impls.map(() => ({ status: 'error', reason })), ceiling: null };

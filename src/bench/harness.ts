@@ -69,21 +69,23 @@ interface Group {
 }
 
 /** Every group's rows, each run by `run`, and the ceilings measured with them. */
-async function runGroups(groups: Group[], options: BenchOptions, measureCeilings: boolean, run: (spec: CaseSpec) => Promise<CaseOutput>,
+async function runGroups(groups: Group[], options: BenchOptions, run: (spec: CaseSpec) => Promise<CaseOutput>,
   progress: ((line: string) => void) | null): Promise<{ results: BenchRow[]; ceilings: Ceiling[] }> {
+  // In a page the trials always sit between the runs: it has no RSS to keep them out of.
+  const between = options.interleave || options.browser !== undefined;
   const results: BenchRow[] = [];
   const ceilings: Ceiling[] = [];
   const started = Date.now();
   for (const [index, g] of groups.entries()) {
     progress?.(`[${index + 1}/${groups.length}] ${g.impls.join(',')} ${g.shape} ${g.direction} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
-    // Interleaved, the ceiling takes its turn between the timed runs in the case's process; one case per
-    // process, it is measured here just before, so its worker threads stay out of the case's peak RSS.
+    // Interleaved, the ceiling takes its turn between the timed runs in the case's process (or page); one case
+    // per process, it is measured here just before, so its worker threads stay out of the case's peak RSS.
     const ceilingMs = options.quick ? 200 : 400;
     const spec: CaseSpec = {
       ...g, targetMs: options.quick ? 1000 : 6000, maxReps: options.quick ? 5 : 15,
-      ...(measureCeilings && options.interleave ? { ceilingMs } : {}),
+      ...(options.ceiling && between ? { ceilingMs } : {}),
     };
-    const before = measureCeilings && !options.interleave ? await measureCeiling(3, ceilingMs) : null;
+    const before = options.ceiling && !between ? await measureCeiling(3, ceilingMs) : null;
     const loadAvg1m = os.loadavg()[0];
     const output = await run(spec);
     const ceiling = output.ceiling ?? before;
@@ -101,8 +103,7 @@ async function runGroups(groups: Group[], options: BenchOptions, measureCeilings
  * (or, with interleave, each shape × direction), measures the ceiling before
  * and after, writes the record whole to JSON and returns it with its table.
  * With browser, each group runs in a freshly loaded page of one headless
- * Chromium (browser.ts), and no ceiling is measured: the page has none of
- * its own yet, and Node's would be another engine's figure.
+ * Chromium (browser.ts), which measures its own ceiling between the runs.
  */
 export async function runBench(options: BenchOptions, progress: ((line: string) => void) | null): Promise<{ record: BenchRecord; text: string; file: string }> {
   const groups = options.shapes.flatMap((shape) => options.directions.flatMap((direction) =>
@@ -110,7 +111,7 @@ export async function runBench(options: BenchOptions, progress: ((line: string) 
   const browser = options.browser === undefined ? null : await openBenchBrowser(options.browser);
   let measured: { results: BenchRow[]; ceilings: Ceiling[] };
   try {
-    measured = await runGroups(groups, options, options.ceiling && !browser, browser ? (spec) => browser.run(spec) : async (spec) => runChild(spec), progress);
+    measured = await runGroups(groups, options, browser ? (spec) => browser.run(spec) : async (spec) => runChild(spec), progress);
   } finally {
     await browser?.close();
   }
@@ -118,7 +119,7 @@ export async function runBench(options: BenchOptions, progress: ((line: string) 
   const trials = ceilings.flatMap((c) => c.trials);
   const ceiling: BenchRecord['ceiling'] = ceilings.length === 0 ? null : {
     gflops: median(trials), trials, threads: ceilings[0].threads, op: ceilings[0].op,
-    placement: options.interleave ? 'between the timed runs' : 'before each case',
+    placement: options.interleave || browser ? 'between the timed runs' : 'before each case',
   };
 
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
@@ -138,7 +139,7 @@ export async function runBench(options: BenchOptions, progress: ((line: string) 
     `scaledot bench: ${cpu}, ${os.cpus().length} cores, ${browser ? `${environment} (headless, cross-origin isolated)` : `Node ${process.version}`}${options.quick ? ', --quick' : ''}${options.interleave ? ', --interleave' : ''}`,
     'GFLOP/s: 4·heads·pairs·d forward, 10·heads·pairs·d backward (pairs = N², or N(N+1)/2 causal); extra MiB: peak RSS minus RSS with the inputs allocated' +
       (browser ? ' (a page cannot read its RSS: -)' : ''),
-    formatCeiling(ceiling, options.ceiling ? 'in --browser runs' : '--no-ceiling'),
+    formatCeiling(ceiling),
     '',
     formatTable(results),
   ];
