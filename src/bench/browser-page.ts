@@ -27,7 +27,7 @@ async function loadOrt(config: PageConfig): Promise<OrtLoader> {
     return () => ({ missing });
   }
   try {
-    const module = (await import(/* @vite-ignore */ config.ort.entry)) as Ort;
+    const module = (await import(config.ort.entry)) as Ort;
     return () => ({ module });
   } catch (err) {
     const missing = `onnxruntime-web does not load in the page: ${(err as Error).message}`;

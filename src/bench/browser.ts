@@ -38,6 +38,7 @@ export function chromiumPath(given: string | undefined): string {
 }
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const CASE_LIMIT_MS = 15 * 60 * 1000;
 const ORT_ENTRY = 'ort.wasm.min.mjs';
 const INDEX = '<!doctype html><meta charset="utf-8"><title>scaledot bench</title><script type="module" src="/page/bench/browser-page.js"></script>\n';
 
@@ -131,8 +132,17 @@ export async function openBenchBrowser(chromium: string): Promise<BenchBrowser> 
         pageErrors.length = 0;
         try {
           await load();
-          const output = await page.evaluate(([s, c]) => (globalThis as unknown as { scaledotBench: { run(s: CaseSpec, c: PageConfig): Promise<CaseOutput> } }).scaledotBench.run(s, c), [spec, config] as const);
-          return output;
+          const output = page.evaluate(([s, c]) => (globalThis as unknown as { scaledotBench: { run(s: CaseSpec, c: PageConfig): Promise<CaseOutput> } }).scaledotBench.run(s, c), [spec, config] as const);
+          // As long as a child process gets in Node (harness.ts).
+          let timer: NodeJS.Timeout | undefined;
+          const limit = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('the page ran past 15 minutes')), CASE_LIMIT_MS);
+          });
+          try {
+            return await Promise.race([output, limit]);
+          } finally {
+            clearTimeout(timer);
+          }
         } catch (err) {
           const reason = [(err as Error).message.split('\n')[0], ...pageErrors.slice(-2)].join(' | ');
           return { results: spec.impls.map(() => ({ status: 'error', reason })), ceiling: null };
