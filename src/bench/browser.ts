@@ -76,6 +76,11 @@ export interface BenchBrowser {
   close(): Promise<void>;
 }
 
+/**
+ * Bundles the page, starts its server and Chromium, and loads the page once
+ * to check that it is cross-origin isolated. A missing playwright-core or
+ * esbuild, or a Chromium that does not start, is a ScaledotError that says so.
+ */
 export async function openBenchBrowser(chromium: string): Promise<BenchBrowser> {
   let playwright: typeof import('playwright-core');
   try {
