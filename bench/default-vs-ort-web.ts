@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { randn, scaledDotProductAttention, wasmAttentionInfo } from '../src/index.js';
-import { quiet } from '../src/bench/case.js';
+import { quiet } from '../src/bench/quiet.js';
 import { multiHeadAttentionModel, unfusedAttentionModel } from '../src/bench/onnx-model.js';
 import { loadPeer, type Ort, type OrtTensor } from '../src/bench/peers.js';
 import { median } from '../src/lab/index.js';

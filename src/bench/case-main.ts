@@ -1,5 +1,8 @@
 import { enableRelaxedSimd } from '../attention/wasm/index.js';
-import { runCases, type CaseOutput, type CaseSpec } from './case.js';
+import { runCases, type CaseHost, type CaseOutput, type CaseSpec } from './case.js';
+import { CeilingPool } from './ceiling.js';
+import { benchImpls } from './impls.js';
+import { quiet } from './quiet.js';
 
 /**
  * The child process of one benchmark case (see case.ts): takes a CaseSpec as
@@ -10,9 +13,16 @@ import { runCases, type CaseOutput, type CaseSpec } from './case.js';
 // The case runs the kernels its command runs: relaxed SIMD wherever the engine has it, flag or not.
 enableRelaxedSimd();
 const spec = JSON.parse(process.argv[2] ?? '{}') as CaseSpec;
+const host: CaseHost = {
+  impls: benchImpls(),
+  rss: () => process.memoryUsage().rss,
+  peakRss: () => process.resourceUsage().maxRSS * 1024,
+  ceilingPool: () => new CeilingPool(),
+  quiet,
+};
 // Exit once the line is out: a peer's thread pool must not keep the process (and the run) waiting.
 const report = (output: CaseOutput) => process.stdout.write(`${JSON.stringify(output)}\n`, () => process.exit(0));
-runCases(spec).then(report, (err: unknown) => {
+runCases(spec, host).then(report, (err: unknown) => {
   const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
   report({ results: spec.impls.map(() => ({ status: 'error', reason })), ceiling: null });
 });

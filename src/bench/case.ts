@@ -1,8 +1,8 @@
 import { randn } from '../index.js';
-import { median } from '../lab/index.js';
-import { CeilingPool, type Ceiling } from './ceiling.js';
+import { median } from '../lab/stats.js';
+import type { Ceiling } from './ceiling.js';
 import { sampledMaxError } from './check.js';
-import { benchImpls, type BenchInputs, type Runner } from './impls.js';
+import type { BenchImpl, BenchInputs, Runner } from './impls.js';
 import { flopCount, parseShape, type Direction } from './shapes.js';
 
 /**
@@ -39,8 +39,8 @@ export type CaseResult =
       minMs: number;
       reps: number;
       gflops: number;
-      /** Process peak RSS over the whole case (MiB); with several implementations in one process, all of theirs. */
-      peakRssMiB: number;
+      /** Process peak RSS over the whole case (MiB); with several implementations in one process, all of theirs. Null in a browser page. */
+      peakRssMiB: number | null;
       /** Peak RSS minus the RSS with the inputs allocated, after a GC, before the first run: what the implementation added. Null when interleaved. */
       extraMiB: number | null;
       /** Largest |error| against the float64 formula on sampled rows (output, or dQ for backward). */
@@ -53,37 +53,42 @@ export type CaseResult =
     }
   | { status: 'skipped' | 'error'; reason: string };
 
-const MIB = 1024 * 1024;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A slice of the quiet wait, and the CPU per slice under which the process counts as quiet. */
-const QUIET_SLICE_MS = 5;
-const QUIET_CPU_MS = 1;
-/** The longest wait for quiet: a thread that spins longer than this is left spinning. */
-const QUIET_MAX_MS = 400;
-
 /**
- * Waits until this process burns (almost) no CPU, and returns the CPU time
- * (ms, all threads) it burnt meanwhile. A peer's thread pool may keep its
- * threads spinning after a call has returned (onnxruntime-web's did: about
- * 30 ms of CPU over 20-40 ms after each call of 8x256x64 on 2 threads), and
- * V8 sweeps on background threads after a full GC: either would share the
- * cores with the next timed run, whoever's it is. The figure before the GC is
- * the work a call leaves behind, reported as `cpu after return`.
+ * What the case loop needs from where it runs: a Node process (case-main.ts)
+ * or a Chromium page (browser-page.ts). Kept out of this file so that it
+ * imports no Node built-in and bundles for the page.
  */
-export async function quiet(): Promise<number> {
-  const start = performance.now();
-  let total = 0;
-  for (;;) {
-    const before = process.cpuUsage();
-    await sleep(QUIET_SLICE_MS);
-    const used = process.cpuUsage(before);
-    const ms = (used.user + used.system) / 1000;
-    total += ms;
-    if (ms < QUIET_CPU_MS || performance.now() - start > QUIET_MAX_MS) return total;
-  }
+export interface CaseHost {
+  impls: BenchImpl[];
+  /** Bytes resident now and the peak so far, or null where the host cannot tell (a page). */
+  rss(): number | null;
+  peakRss(): number | null;
+  /** One ceiling trial pool (ceiling.ts), where the host can run one. */
+  ceilingPool?(): CeilingTrials;
+  /**
+   * Lets the host's event loop turn, before each run and outside its timing.
+   * A page's Web Workers (scaledot's threads) start only when its main thread
+   * gets back to the event loop, which awaiting a synchronous run never does;
+   * a real page yields between calls too.
+   */
+  yieldToHost?(): Promise<void>;
+  /**
+   * Waits until the host's threads are quiet and returns the CPU time (ms)
+   * they burnt meanwhile (quiet.ts); absent where CPU time cannot be read (a page).
+   */
+  quiet?(): Promise<number | null>;
 }
 
+/** The slice of ceiling.ts's CeilingPool the loop uses. */
+export interface CeilingTrials {
+  readonly threads: number;
+  readonly op: Ceiling['op'];
+  trial(ms: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+const MIB = 1024 * 1024;
+// Node with --expose-gc and Chromium with --js-flags=--expose-gc both define it.
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
@@ -99,13 +104,13 @@ function makeInputs(shapeText: string): BenchInputs {
 const reason = (err: unknown): string => (err instanceof Error ? err.message.split('\n')[0] : String(err));
 
 /** One result per entry of spec.impls, in that order. */
-export async function runCases(spec: CaseSpec): Promise<CaseOutput> {
+export async function runCases(spec: CaseSpec, host: CaseHost): Promise<CaseOutput> {
   const shape = parseShape(spec.shape);
   const results: (CaseResult | null)[] = [];
   const runners: (Runner | null)[] = [];
   let inputs: BenchInputs | null = null;
   for (const name of spec.impls) {
-    const impl = benchImpls().find((i) => i.name === name);
+    const impl = host.impls.find((i) => i.name === name);
     const skip = impl ? impl.skip(shape, spec.direction) : `unknown implementation ${name}`;
     if (!impl || skip) {
       results.push({ status: impl ? 'skipped' : 'error', reason: skip ?? '' });
@@ -124,20 +129,23 @@ export async function runCases(spec: CaseSpec): Promise<CaseOutput> {
   const live = runners.flatMap((r, i) => (r ? [{ runner: r, index: i, times: [] as number[], cold: [] as number[], after: [] as number[] }] : []));
   if (live.length === 0 || !inputs) return { results: results as CaseResult[], ceiling: null };
   gc();
-  const rssBefore = process.memoryUsage().rss;
+  const rssBefore = host.rss();
   // Warm-up, not counted: V8 optimises a hot loop only after it has run a
   // while, so small cases run until a tenth of the budget has passed.
   for (const l of live) {
     const warmStart = performance.now();
     try {
-      for (let rep = 0; rep < 20 && (rep === 0 || performance.now() - warmStart < spec.targetMs / 10); rep++) await l.runner.run();
+      for (let rep = 0; rep < 20 && (rep === 0 || performance.now() - warmStart < spec.targetMs / 10); rep++) {
+        await host.yieldToHost?.();
+        await l.runner.run();
+      }
     } catch (err) {
       results[l.index] = { status: 'error', reason: reason(err) };
     }
   }
   const timed = live.filter((l) => results[l.index] === null);
   const running = () => timed.filter((l) => results[l.index] === null && l.times.length < spec.maxReps);
-  const pool = spec.ceilingMs ? new CeilingPool() : null;
+  const pool = spec.ceilingMs ? (host.ceilingPool?.() ?? null) : null;
   const ceilingTrials: number[] = [];
   const started = performance.now();
   for (let round = 0; running().length > 0; round++) {
@@ -149,8 +157,9 @@ export async function runCases(spec: CaseSpec): Promise<CaseOutput> {
       // peak RSS is one run's footprint, not several runs' uncollected outputs;
       // then wait for quiet (the GC's background threads), so the timed calls
       // have the cores to themselves.
+      await host.yieldToHost?.();
       gc();
-      await quiet();
+      await host.quiet?.();
       try {
         // A burst of back-to-back calls, as a loop in an application makes
         // them: the first finds the implementation's threads asleep (cold),
@@ -164,7 +173,8 @@ export async function runCases(spec: CaseSpec): Promise<CaseOutput> {
           (call === 0 && burst > 1 ? l.cold : l.times).push(performance.now() - t0);
         }
         // What the calls left running after the last returned (a peer's spinning threads).
-        l.after.push(await quiet());
+        const after = await host.quiet?.();
+        if (typeof after === 'number') l.after.push(after);
       } catch (err) {
         // One implementation failing (a peer's size limit, say) must not take the others' figures with it.
         results[l.index] = { status: 'error', reason: reason(err) };
@@ -174,7 +184,7 @@ export async function runCases(spec: CaseSpec): Promise<CaseOutput> {
     if (round >= 2 && performance.now() - started >= spec.targetMs * timed.length) break;
   }
   await pool?.close();
-  const peakRss = process.resourceUsage().maxRSS * 1024;
+  const peakRss = host.peakRss();
   for (const l of timed) {
     if (results[l.index] !== null) continue;
     const medianMs = median(l.times);
@@ -184,10 +194,10 @@ export async function runCases(spec: CaseSpec): Promise<CaseOutput> {
       minMs: Math.min(...l.times),
       reps: l.times.length,
       gflops: flopCount(shape, spec.direction) / (medianMs * 1e6),
-      peakRssMiB: peakRss / MIB,
-      extraMiB: live.length === 1 ? Math.max(0, peakRss - rssBefore) / MIB : null,
+      peakRssMiB: peakRss === null ? null : peakRss / MIB,
+      extraMiB: live.length === 1 && peakRss !== null && rssBefore !== null ? Math.max(0, peakRss - rssBefore) / MIB : null,
       maxError: sampledMaxError(inputs, spec.direction, l.runner.result()),
-      cpuAfterMs: median(l.after),
+      ...(l.after.length > 0 ? { cpuAfterMs: median(l.after) } : {}),
       ...(l.cold.length > 0 ? { coldMs: median(l.cold) } : {}),
       note: l.runner.note,
     };

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { median } from '../lab/index.js';
 import { outputFileProblem, writeFileWhole } from '../lab/report/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
+import { openBenchBrowser } from './browser.js';
 import type { CaseOutput, CaseSpec } from './case.js';
 import { measureCeiling, type Ceiling } from './ceiling.js';
 import { benchImpls } from './impls.js';
@@ -23,6 +24,8 @@ export interface BenchOptions {
   /** All implementations of a shape and direction in one process, timed in turn (fair ratios on a loaded machine). */
   interleave: boolean;
   ceiling: boolean;
+  /** Run the cases in headless Chromium at this path (browser.ts) instead of Node child processes. */
+  browser?: string;
 }
 
 // The child is this directory's case-main, as TypeScript under tsx in a
@@ -59,32 +62,35 @@ export function checkWritable(file: string): void {
   if (problem !== null) throw new ScaledotError('E_IO', `bench: --json ${file} cannot be written: ${problem}`);
 }
 
-/**
- * Runs every implementation × shape × direction, each in a child process
- * (or, with interleave, each shape × direction), measures the ceiling before
- * and after, writes the record whole to JSON and returns it with its table.
- */
-export async function runBench(options: BenchOptions, progress: ((line: string) => void) | null): Promise<{ record: BenchRecord; text: string; file: string }> {
-  const groups = options.shapes.flatMap((shape) => options.directions.flatMap((direction) =>
-    options.interleave ? [{ impls: options.impls, shape, direction }] : options.impls.map((impl) => ({ impls: [impl], shape, direction }))));
+interface Group {
+  impls: string[];
+  shape: string;
+  direction: Direction;
+}
+
+/** Every group's rows, each run by `run`, and the ceilings measured with them. */
+async function runGroups(groups: Group[], options: BenchOptions, run: (spec: CaseSpec) => Promise<CaseOutput>,
+  progress: ((line: string) => void) | null): Promise<{ results: BenchRow[]; ceilings: Ceiling[] }> {
+  // In a page the trials always sit between the runs: it has no RSS to keep them out of.
+  const between = options.interleave || options.browser !== undefined;
   const results: BenchRow[] = [];
   const ceilings: Ceiling[] = [];
   const started = Date.now();
   for (const [index, g] of groups.entries()) {
     progress?.(`[${index + 1}/${groups.length}] ${g.impls.join(',')} ${g.shape} ${g.direction} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
-    // Interleaved, the ceiling takes its turn between the timed runs in the case's process; one case per
-    // process, it is measured here just before, so its worker threads stay out of the case's peak RSS.
+    // Interleaved, the ceiling takes its turn between the timed runs in the case's process (or page); one case
+    // per process, it is measured here just before, so its worker threads stay out of the case's peak RSS.
     const ceilingMs = options.quick ? 200 : 400;
     const spec: CaseSpec = {
       ...g, targetMs: options.quick ? 1000 : 6000, maxReps: options.quick ? 5 : 15,
       // Interleaved, each turn is a burst of 3 calls (one cold, two timed); one
       // case per process keeps single calls, so its peak RSS is one call's.
       burst: options.interleave ? 3 : 1,
-      ...(options.ceiling && options.interleave ? { ceilingMs } : {}),
+      ...(options.ceiling && between ? { ceilingMs } : {}),
     };
-    const before = options.ceiling && !options.interleave ? await measureCeiling(3, ceilingMs) : null;
+    const before = options.ceiling && !between ? await measureCeiling(3, ceilingMs) : null;
     const loadAvg1m = os.loadavg()[0];
-    const output = runChild(spec);
+    const output = await run(spec);
     const ceiling = output.ceiling ?? before;
     if (ceiling) ceilings.push(ceiling);
     output.results.forEach((result, i) => results.push({
@@ -92,16 +98,39 @@ export async function runBench(options: BenchOptions, progress: ((line: string) 
       ceilingGflops: ceiling?.gflops ?? null, ceilingPercent: ceilingPercent(result, ceiling?.gflops ?? null),
     }));
   }
+  return { results, ceilings };
+}
+
+/**
+ * Runs every implementation × shape × direction, each in a child process
+ * (or, with interleave, each shape × direction), measures the ceiling before
+ * and after, writes the record whole to JSON and returns it with its table.
+ * With browser, each group runs in a freshly loaded page of one headless
+ * Chromium (browser.ts), which measures its own ceiling between the runs.
+ */
+export async function runBench(options: BenchOptions, progress: ((line: string) => void) | null): Promise<{ record: BenchRecord; text: string; file: string }> {
+  const groups = options.shapes.flatMap((shape) => options.directions.flatMap((direction) =>
+    options.interleave ? [{ impls: options.impls, shape, direction }] : options.impls.map((impl) => ({ impls: [impl], shape, direction }))));
+  const browser = options.browser === undefined ? null : await openBenchBrowser(options.browser);
+  let measured: { results: BenchRow[]; ceilings: Ceiling[] };
+  try {
+    measured = await runGroups(groups, options, browser ? (spec) => browser.run(spec) : async (spec) => runChild(spec), progress);
+  } finally {
+    await browser?.close();
+  }
+  const { results, ceilings } = measured;
   const trials = ceilings.flatMap((c) => c.trials);
   const ceiling: BenchRecord['ceiling'] = ceilings.length === 0 ? null : {
     gflops: median(trials), trials, threads: ceilings[0].threads, op: ceilings[0].op,
-    placement: options.interleave ? 'between the timed runs' : 'before each case',
+    placement: options.interleave || browser ? 'between the timed runs' : 'before each case',
   };
 
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const environment = browser?.environment ?? `node ${process.version}`;
   const record: BenchRecord = {
     date: new Date().toISOString(),
     machine: { cpu, cores: os.cpus().length, memoryGiB: os.totalmem() / 1024 ** 3, node: process.version, platform: `${os.platform()} ${os.arch()}` },
+    environment,
     quick: options.quick,
     interleave: options.interleave,
     ceiling,
@@ -110,8 +139,9 @@ export async function runBench(options: BenchOptions, progress: ((line: string) 
   };
   const ours = new Set(benchImpls().filter((i) => i.group === 'scaledot').map((i) => i.name));
   const lines = [
-    `scaledot bench: ${cpu}, ${os.cpus().length} cores, Node ${process.version}${options.quick ? ', --quick' : ''}${options.interleave ? ', --interleave' : ''}`,
-    'GFLOP/s: 4·heads·pairs·d forward, 10·heads·pairs·d backward (pairs = N², or N(N+1)/2 causal); extra MiB: peak RSS minus RSS with the inputs allocated',
+    `scaledot bench: ${cpu}, ${os.cpus().length} cores, ${browser ? `${environment} (headless, cross-origin isolated)` : `Node ${process.version}`}${options.quick ? ', --quick' : ''}${options.interleave ? ', --interleave' : ''}`,
+    'GFLOP/s: 4·heads·pairs·d forward, 10·heads·pairs·d backward (pairs = N², or N(N+1)/2 causal); extra MiB: peak RSS minus RSS with the inputs allocated' +
+      (browser ? ' (a page cannot read its RSS: -)' : ''),
     formatCeiling(ceiling),
     '',
     formatTable(results),

@@ -1,6 +1,6 @@
 import type { BenchImpl } from './impls.js';
 import { multiHeadAttentionModel, unfusedAttentionModel } from './onnx-model.js';
-import { loadPeer, type Ort, type OrtTensor } from './peers.js';
+import type { Ort, OrtTensor } from './peers.js';
 
 /** [heads, n, d] ↔ [n, heads·d], the layout MultiHeadAttention takes. */
 function headsToRows(x: Float32Array, heads: number, n: number, d: number): Float32Array {
@@ -15,26 +15,28 @@ function rowsToHeads(x: Float32Array, heads: number, n: number, d: number): Floa
   return out;
 }
 
-const ORT_THREADS = 2;
+/** The runtime's module, or why it is not there (peers.ts loadPeer in Node; the page's import in Chromium). */
+export type OrtLoader = () => { module: Ort } | { missing: string };
 
 /**
  * ONNX Runtime running one of the two graphs of onnx-model.ts: natively
  * (onnxruntime-node: C++, AVX where the CPU has it) or as WebAssembly
  * (onnxruntime-web's wasm execution provider, what a browser user would
- * pick; in Node its threads are emscripten pthreads on worker_threads).
- * ORT_THREADS threads either way.
+ * pick; in Node its threads are emscripten pthreads on worker_threads, in
+ * Chromium Web Workers). `threads` threads either way. Free of Node
+ * built-ins, so the browser benchmark page runs the same rows.
  */
-export function onnxImpl(name: string, runtime: 'onnxruntime-node' | 'onnxruntime-web', fused: boolean): BenchImpl {
+export function onnxImpl(name: string, runtime: 'onnxruntime-node' | 'onnxruntime-web', fused: boolean, load: OrtLoader, threads: number): BenchImpl {
   return {
     name,
     group: 'peer',
     skip: (shape, direction) => {
       if (direction === 'backward') return `${runtime} runs inference only (no backward)`;
-      const missing = loadPeer<Ort>(runtime);
+      const missing = load();
       return 'missing' in missing ? missing.missing : null;
     },
     async setup(inputs) {
-      const loaded = loadPeer<Ort>(runtime);
+      const loaded = load();
       if ('missing' in loaded) throw new Error(loaded.missing);
       const ort = loaded.module;
       const { heads, n, d, causal } = inputs.shape;
@@ -42,12 +44,12 @@ export function onnxImpl(name: string, runtime: 'onnxruntime-node' | 'onnxruntim
       const model = fused ? multiHeadAttentionModel(sh) : unfusedAttentionModel(sh);
       // onnxruntime-web reads its thread count once, when the first session starts its runtime.
       const web = runtime === 'onnxruntime-web';
-      if (web && ort.env) ort.env.wasm.numThreads = ORT_THREADS;
+      if (web && ort.env) ort.env.wasm.numThreads = threads;
       const session = await ort.InferenceSession.create(model, web
         ? { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }
-        : { intraOpNumThreads: ORT_THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+        : { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
       // Read back: onnxruntime-web drops to 1 thread (with a console warning) where the engine has no shared memory.
-      const threads = web ? `${ort.env?.wasm.numThreads} wasm threads, SIMD` : `${ORT_THREADS} intra-op threads`;
+      const configured = web ? `${ort.env?.wasm.numThreads} wasm threads, SIMD` : `${threads} intra-op threads`;
       let feeds: Record<string, OrtTensor>;
       if (fused) {
         const dims = [1, n, heads * d];
@@ -67,7 +69,7 @@ export function onnxImpl(name: string, runtime: 'onnxruntime-node' | 'onnxruntim
       }
       let last: Float32Array = new Float32Array(0);
       return {
-        note: `${threads}${fused ? ', com.microsoft MultiHeadAttention' : ', MatMul-Softmax-MatMul graph'}`,
+        note: `${configured}${fused ? ', com.microsoft MultiHeadAttention' : ', MatMul-Softmax-MatMul graph'}`,
         run: async () => { last = (await session.run(feeds)).output.data; },
         result: () => (fused ? rowsToHeads(last, heads, n, d) : last),
         dispose: () => session.release(),

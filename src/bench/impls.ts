@@ -1,8 +1,9 @@
-import { Tensor, listAttentionImpls, prepareAttention, wasmAttentionInfo } from '../index.js';
-import { resolveBackend } from '../attention/backends.js';
+import { listAttentionImpls } from '../index.js';
+import { scaledotImpl } from './impls-scaledot.js';
 import { naiveBackward, naiveForward } from './naive.js';
 import { onnxImpl } from './impls-onnx.js';
 import { tfjsImpl } from './impls-tfjs.js';
+import { loadPeer, type Ort } from './peers.js';
 import type { BenchShape, Direction } from './shapes.js';
 
 /** One case's inputs, float32, laid out [heads, n, d] (batch 1). */
@@ -35,30 +36,6 @@ export interface BenchImpl {
 const GIB = 1024 ** 3;
 export const gib = (bytes: number): string => `${(bytes / GIB).toFixed(1)} GiB`;
 
-/** A scaledot backend by name, called as the library calls it (the problem prepared once, outside the timing). */
-function scaledotImpl(name: string): BenchImpl {
-  return {
-    name,
-    group: 'scaledot',
-    skip: (shape) => (name === 'reference' && shape.n > 2048 ? 'the float64 reference is a test oracle (one row at a time, no blocking); it runs up to n = 2048' : null),
-    async setup(inputs, direction) {
-      const { heads, n, d, causal } = inputs.shape;
-      const t = (data: Float32Array) => new Tensor(data, [1, heads, n, d], 'float32');
-      const problem = prepareAttention('bench', t(inputs.q), t(inputs.k), t(inputs.v), { isCausal: causal, impl: name });
-      const backend = resolveBackend('bench', name, problem);
-      let last: Float32Array | Float64Array = new Float32Array(0);
-      const result = () => Float32Array.from(last);
-      // Which module ran (threads, relaxed SIMD) is part of the figure.
-      const kind = name === 'wasm' ? `float32, ${wasmAttentionInfo().path}` : 'float32';
-      if (direction === 'forward') {
-        return { note: kind, run: () => { last = backend.forward(problem).output; }, result };
-      }
-      const { output, lse } = backend.forward(problem);
-      return { note: `${kind}, backward given O and lse`, run: () => { last = backend.backward(problem, output, lse, inputs.dOut).dq; }, result };
-    },
-  };
-}
-
 const naiveImpl: BenchImpl = {
   name: 'plain-js-naive',
   group: 'baseline',
@@ -71,14 +48,19 @@ const naiveImpl: BenchImpl = {
   },
 };
 
+// onnxruntime's thread count in Node (both runtimes, so their rows compare).
+const ORT_THREADS = 2;
+const ortNode = () => loadPeer<Ort>('onnxruntime-node');
+const ortWeb = () => loadPeer<Ort>('onnxruntime-web');
+
 /** Every implementation the benchmark knows: scaledot's registered backends, then peers and the baseline. */
 export function benchImpls(): BenchImpl[] {
   return [
     ...listAttentionImpls().map(scaledotImpl),
-    onnxImpl('ort-mha', 'onnxruntime-node', true),
-    onnxImpl('ort-unfused', 'onnxruntime-node', false),
-    onnxImpl('ort-web-mha', 'onnxruntime-web', true),
-    onnxImpl('ort-web-unfused', 'onnxruntime-web', false),
+    onnxImpl('ort-mha', 'onnxruntime-node', true, ortNode, ORT_THREADS),
+    onnxImpl('ort-unfused', 'onnxruntime-node', false, ortNode, ORT_THREADS),
+    onnxImpl('ort-web-mha', 'onnxruntime-web', true, ortWeb, ORT_THREADS),
+    onnxImpl('ort-web-unfused', 'onnxruntime-web', false, ortWeb, ORT_THREADS),
     tfjsImpl,
     naiveImpl,
   ];

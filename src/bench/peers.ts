@@ -35,20 +35,25 @@ export function loadPeer<T>(name: string): { module: T } | { missing: string } {
   }
 }
 
-/** The installed version of a peer package, for the results file. */
-export function peerVersion(name: string): string | null {
+/** A peer package's folder and version, or null where it is not installed. */
+export function peerPackage(name: string): { dir: string; version: string | null } | null {
   try {
     // Walk up from the entry point: some packages (onnxruntime-web) do not export ./package.json.
     for (let dir = dirname(requirePeer.resolve(name)); dir !== dirname(dir); dir = dirname(dir)) {
       const file = join(dir, 'package.json');
       if (!existsSync(file)) continue;
       const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === name) return pkg.version ?? null;
+      if (pkg.name === name) return { dir, version: pkg.version ?? null };
     }
   } catch {
     // not installed
   }
   return null;
+}
+
+/** The installed version of a peer package, for the results file. */
+export function peerVersion(name: string): string | null {
+  return peerPackage(name)?.version ?? null;
 }
 
 // The slices of the peers' APIs the benchmark uses (they ship their own

@@ -20,6 +20,8 @@ export interface BenchRow {
 export interface BenchRecord {
   date: string;
   machine: { cpu: string; cores: number; memoryGiB: number; node: string; platform: string };
+  /** Where the cases ran: 'node v20.x' (child processes) or 'chromium 156.x' (a headless page, --browser). */
+  environment: string;
   quick: boolean;
   interleave: boolean;
   /** Every trial of the run; gflops is their median. Null with --no-ceiling. */
@@ -45,7 +47,7 @@ export function formatTable(rows: BenchRow[]): string {
     return [
       r.impl, r.shape, r.direction, fmt(res.medianMs, 1), fmt(res.gflops, 2),
       r.ceilingPercent === null ? '-' : `${fmt(r.ceilingPercent, 0)}%`,
-      fmt(res.peakRssMiB, 0), res.extraMiB === null ? '-' : fmt(res.extraMiB, 1),
+      res.peakRssMiB === null ? '-' : fmt(res.peakRssMiB, 0), res.extraMiB === null ? '-' : fmt(res.extraMiB, 1),
       res.maxError.toExponential(1), res.cpuAfterMs === undefined ? '-' : fmt(res.cpuAfterMs, 1), `${res.note}; ${res.reps} runs${res.coldMs === undefined ? '' : `; first call after idle ${fmt(res.coldMs, 1)} ms`}; load ${r.loadAvg1m.toFixed(1)}`,
     ];
   });
@@ -73,8 +75,8 @@ export function formatRatios(rows: BenchRow[], ours: ReadonlySet<string>): strin
 }
 
 /** The line that states the ceiling the % column divides by. */
-export function formatCeiling(ceiling: BenchRecord['ceiling']): string {
-  if (ceiling === null) return 'ceiling: not measured (--no-ceiling)';
+export function formatCeiling(ceiling: BenchRecord['ceiling'], why = '--no-ceiling'): string {
+  if (ceiling === null) return `ceiling: not measured (${why})`;
   const sorted = [...ceiling.trials].sort((a, b) => a - b);
   return `ceiling: ${fmt(ceiling.gflops, 1)} GFLOP/s of f32x4 ${ceiling.op} on ${ceiling.threads} threads ` +
     `(median of ${sorted.length} trials ${ceiling.placement}, range ${fmt(sorted[0], 1)}-${fmt(sorted[sorted.length - 1], 1)}); ` +

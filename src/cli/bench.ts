@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { browserImplNames, chromiumPath, DEFAULT_CHROMIUM } from '../bench/browser.js';
 import { checkWritable, resultsPath, runBench, type BenchOptions } from '../bench/harness.js';
 import { benchImpls, defaultImplNames } from '../bench/impls.js';
 import { FULL_SHAPES, QUICK_SHAPES, parseShape, type Direction } from '../bench/shapes.js';
@@ -13,6 +14,8 @@ export interface BenchCliOptions {
   json?: string;
   interleave?: boolean;
   ceiling: boolean;
+  browser?: boolean;
+  chromium?: string;
 }
 
 const list = (text: string): string[] => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -20,11 +23,19 @@ const list = (text: string): string[] => text.split(',').map((s) => s.trim()).fi
 /** Checks every flag and turns it into a plan, or throws ScaledotError naming the flag: before any case runs. */
 export function checkBenchOptions(options: BenchCliOptions): BenchOptions {
   const fn = 'bench';
+  const browser = options.browser === true;
+  if (options.chromium !== undefined && !browser) throw new ScaledotError('E_OPTION', `${fn}: --chromium is for --browser runs; add --browser or drop it`);
   const known = benchImpls().map((i) => i.name);
-  const impls = options.impl === undefined ? defaultImplNames() : list(options.impl);
+  const inBrowser = browserImplNames();
+  const impls = options.impl === undefined
+    ? (browser ? inBrowser.filter((name) => name !== 'reference') : defaultImplNames())
+    : list(options.impl);
   if (impls.length === 0) throw new ScaledotError('E_OPTION', `${fn}: --impl is empty; expected some of ${known.join(', ')}`);
   for (const name of impls) {
     if (!known.includes(name)) throw new ScaledotError('E_OPTION', `${fn}: --impl ${name} is not an implementation; expected some of ${known.join(', ')}`);
+    if (browser && !inBrowser.includes(name)) {
+      throw new ScaledotError('E_OPTION', `${fn}: --impl ${name} runs in Node only; with --browser expected some of ${inBrowser.join(', ')}`);
+    }
   }
   const shapes = options.shape === undefined ? (options.quick ? QUICK_SHAPES : FULL_SHAPES) : list(options.shape);
   if (shapes.length === 0) throw new ScaledotError('E_OPTION', `${fn}: --shape is empty; expected shapes such as 8x1024x64,causal-1x4096x64`);
@@ -37,6 +48,7 @@ export function checkBenchOptions(options: BenchCliOptions): BenchOptions {
   return {
     quick: options.quick === true, impls, shapes, directions: [...new Set(directions)], json: options.json,
     interleave: options.interleave === true, ceiling: options.ceiling,
+    ...(browser ? { browser: chromiumPath(options.chromium) } : {}),
   };
 }
 
@@ -44,7 +56,8 @@ export function checkBenchOptions(options: BenchCliOptions): BenchOptions {
  * `scaledot bench`: times every implementation (scaledot's backends and,
  * where installed, onnxruntime-node, onnxruntime-web and TensorFlow.js) on
  * every shape, each in a child process, against this machine's measured SIMD
- * ceiling. The table goes to stdout, every figure to a JSON file.
+ * ceiling; with --browser, scaledot and onnxruntime-web in headless Chromium.
+ * The table goes to stdout, every figure to a JSON file.
  */
 export function registerBench(program: Command): void {
   program
@@ -57,6 +70,8 @@ export function registerBench(program: Command): void {
     .option('--json <file>', 'where to write the results (default: bench/results/<timestamp>.json in a checkout, ./scaledot-bench-<timestamp>.json otherwise)')
     .option('--interleave', 'time all implementations of a shape in one process, in turn: fair ratios on a loaded machine; extra MiB is then not measured')
     .option('--no-ceiling', 'skip measuring the SIMD multiply-add ceiling (and the % of ceiling column)')
+    .option('--browser', 'run the cases in headless Chromium instead of Node: scaledot and onnxruntime-web (ort-web-*) in a cross-origin isolated page, so both use Web Workers and shared memory; needs playwright-core and a Chromium; the memory columns stay empty')
+    .option('--chromium <path>', `the Chromium --browser drives (default: $SCALEDOT_CHROMIUM, else ${DEFAULT_CHROMIUM})`)
     .action(async (options: BenchCliOptions) => {
       const plan = checkBenchOptions(options);
       plan.json = resultsPath(plan.json);

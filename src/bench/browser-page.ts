@@ -1,0 +1,70 @@
+import { initWasmAttention, listAttentionImpls } from '../index.js';
+import { runCases, type CaseHost, type CaseOutput, type CaseSpec } from './case.js';
+import { pageCeilingPool } from './ceiling-page.js';
+import { onnxImpl, type OrtLoader } from './impls-onnx.js';
+import { scaledotImpl } from './impls-scaledot.js';
+import type { Ort } from './peers.js';
+
+/**
+ * The benchmark's page side, bundled for Chromium by browser.ts: the same
+ * case loop (case.ts), scaledot's backends and onnxruntime-web's two graphs,
+ * in a cross-origin isolated page, so both run their WebAssembly on Web
+ * Workers over shared memory. browser.ts calls scaledotBench.run once per
+ * freshly loaded page.
+ */
+
+/** Where browser.ts serves the files the page loads. */
+export interface PageConfig {
+  /** Folder URL of scaledot's wasm/ (attention*.wasm). */
+  wasmBase: string;
+  /** onnxruntime-web's ES module entry (its dist/ served beside it), or why it is not installed. */
+  ort: { entry: string } | { missing: string };
+}
+
+async function loadOrt(config: PageConfig): Promise<OrtLoader> {
+  if ('missing' in config.ort) {
+    const missing = config.ort.missing;
+    return () => ({ missing });
+  }
+  try {
+    const module = (await import(config.ort.entry)) as Ort;
+    return () => ({ module });
+  } catch (err) {
+    const missing = `onnxruntime-web does not load in the page: ${(err as Error).message}`;
+    return () => ({ missing });
+  }
+}
+
+async function run(spec: CaseSpec, config: PageConfig): Promise<CaseOutput> {
+  const wasm = await initWasmAttention({ baseUrl: config.wasmBase });
+  const ort = await loadOrt(config);
+  // As many threads as scaledot's pool: one per core the browser reports.
+  const threads = wasm.threads > 0 ? wasm.threads : navigator.hardwareConcurrency;
+  const ceiling = spec.ceilingMs ? await pageCeilingPool(config.wasmBase, navigator.hardwareConcurrency) : null;
+  const host: CaseHost = {
+    impls: [
+      ...listAttentionImpls().map(scaledotImpl),
+      onnxImpl('ort-web-mha', 'onnxruntime-web', true, ort, threads),
+      onnxImpl('ort-web-unfused', 'onnxruntime-web', false, ort, threads),
+    ],
+    // A page cannot read its process's resident memory.
+    rss: () => null,
+    peakRss: () => null,
+    ...(ceiling ? { ceilingPool: () => ceiling } : {}),
+    // A message to itself: the event loop turns without setTimeout's clamp to 4 ms.
+    yieldToHost: () => new Promise<void>((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => resolve();
+      channel.port2.postMessage(null);
+    }),
+    // A page cannot read its CPU time: a fixed pause instead, longer than
+    // onnxruntime-web's threads were seen spinning after a call in Node (20-40 ms).
+    quiet: () => new Promise<null>((resolve) => setTimeout(() => resolve(null), PAGE_QUIET_MS)),
+  };
+  return runCases(spec, host);
+}
+
+/** The page's stand-in for the quiet wait (see quiet above). */
+const PAGE_QUIET_MS = 60;
+
+(globalThis as { scaledotBench?: unknown }).scaledotBench = { run };

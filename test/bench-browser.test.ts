@@ -1,0 +1,67 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXIT } from '../src/cli/main.js';
+import { checkBenchOptions } from '../src/cli/bench.js';
+import type { BenchRecord } from '../src/bench/table.js';
+import { ScaledotError } from '../src/tensor/index.js';
+import { CHROMIUM, browserSkip } from './helpers/browser.js';
+import { runCli } from './helpers/cli.js';
+
+const refused = (fn: () => unknown, text: string) =>
+  assert.throws(fn, (e: unknown) => e instanceof ScaledotError && e.message.includes(text), text);
+
+describe('scaledot bench --browser: the command line is checked before any case runs', () => {
+  it('runs scaledot and onnxruntime-web by default, and refuses Node-only rows and a --chromium without --browser', () => {
+    // Any existing file passes the path check; nothing is launched here.
+    const plan = checkBenchOptions({ browser: true, chromium: process.execPath, ceiling: true });
+    for (const name of ['wasm', 'ort-web-mha', 'ort-web-unfused']) assert.ok(plan.impls.includes(name), name);
+    for (const name of ['reference', 'ort-mha', 'ort-unfused', 'tfjs-wasm', 'plain-js-naive']) assert.ok(!plan.impls.includes(name), name);
+    assert.equal(plan.browser, process.execPath);
+    assert.equal(checkBenchOptions({ ceiling: true }).browser, undefined);
+    refused(() => checkBenchOptions({ browser: true, chromium: process.execPath, impl: 'wasm,ort-mha', ceiling: true }), '--impl ort-mha runs in Node only');
+    refused(() => checkBenchOptions({ browser: true, chromium: process.execPath, impl: 'tfjs-wasm', ceiling: true }), '--impl tfjs-wasm runs in Node only');
+    refused(() => checkBenchOptions({ chromium: process.execPath, ceiling: true }), '--chromium is for --browser runs');
+  });
+
+  it('exits 2 naming the way out where Chromium is missing, with nothing on stdout', async () => {
+    const missing = join(mkdtempSync(join(tmpdir(), 'scaledot-bench-')), 'no-chromium');
+    const r = await runCli(['bench', '--browser', '--chromium', missing, '--quick', '--impl', 'wasm']);
+    assert.equal(r.code, EXIT.usage, r.err);
+    assert.equal(r.out, '');
+    assert.match(r.err, new RegExp(`no Chromium at ${missing}.*--chromium PATH or SCALEDOT_CHROMIUM`));
+  });
+});
+
+describe('scaledot bench --browser in headless Chromium', { skip: browserSkip }, () => {
+  it('runs wasm and tiled in a cross-origin isolated page: right answers, on threads with relaxed SIMD, against the page\'s ceiling', async () => {
+    const json = join(mkdtempSync(join(tmpdir(), 'scaledot-bench-')), 'browser.json');
+    const r = await runCli(['bench', '--browser', '--chromium', CHROMIUM, '--quick', '--interleave', '--impl', 'wasm,tiled',
+      '--shape', '2x256x64', '--direction', 'forward,backward', '--json', json]);
+    assert.equal(r.code, EXIT.ok, r.err);
+    const record = JSON.parse(readFileSync(json, 'utf8')) as BenchRecord;
+    assert.match(record.environment, /^chromium \d+\.\d+\.\d+\.\d+$/);
+    assert.match(r.out, new RegExp(`${record.environment} \\(headless, cross-origin isolated\\)`));
+    // The page measures its own ceiling between the runs, on Web Workers, relaxed SIMD like the attention module.
+    assert.equal(record.ceiling?.op, 'relaxed-madd');
+    assert.equal(record.ceiling?.placement, 'between the timed runs');
+    assert.ok(record.ceiling!.trials.length >= 3 && record.ceiling!.trials.every((g) => g > 0), JSON.stringify(record.ceiling));
+    assert.deepEqual(record.results.map((row) => `${row.impl} ${row.direction}`), ['wasm forward', 'tiled forward', 'wasm backward', 'tiled backward']);
+    for (const row of record.results) {
+      const result = row.result;
+      assert.equal(result.status, 'ok', JSON.stringify(result));
+      if (result.status !== 'ok') continue;
+      assert.ok(result.gflops > 0 && result.reps >= 3, JSON.stringify(result));
+      // float32 attention of unit-variance inputs against the float64 formula.
+      assert.ok(result.maxError < 1e-5, `${row.impl} ${row.direction}: max error ${result.maxError}`);
+      assert.equal(result.peakRssMiB, null);
+      assert.ok(row.ceilingPercent !== null && row.ceilingPercent > 0, `${row.impl}: ${row.ceilingPercent}`);
+      if (row.impl !== 'wasm') continue;
+      // The path the page took, and proof that its Web Workers did part of the work.
+      assert.match(result.note, /^float32, wasm-relaxed-simd-threads, \d+ threads, \d+ worker tasks/);
+      assert.ok(Number(/(\d+) worker tasks/.exec(result.note)![1]) > 0, result.note);
+    }
+  });
+});
