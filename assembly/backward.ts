@@ -1,5 +1,5 @@
 import {
-  param, paramF, paramPtr, P_BH, P_HQ, P_HKV, P_L, P_LP, P_SP, P_EP, P_EVP, P_NQB, P_NKB, P_Q, P_K, P_V_T,
+  param, paramF, paramPtr, P_BH, P_HQ, P_HKV, P_L, P_LP, P_SP, P_EP, P_EVP, P_NQB, P_NKB, P_Q, P_V_T,
   P_KT, P_DROP, P_DROP_THRESHOLD, P_SEED, P_Q_SCALE, P_DROP_SCALE, P_SCALE, P_SCRATCH, P_SCRATCH_STRIDE, P_SOFTCAP,
   P_DQ_PARTS, P_D_OUT, P_LSE2, P_D, P_DQ_PARTIALS, P_DQ_PARTIAL_STRIDE, P_DK, P_DV, P_DQ,
 } from './abi';
@@ -29,18 +29,22 @@ import { packKBlock, packTransposed } from './forward';
 // Tiles are [query][key]; every product is a gemm of a transposed operand
 // (gemm.ts): S = (Q·c)ᵀᵀ Kᵀ from packed Qᵀ and Kᵀ, dP = dOᵀᵀ Vᵀ from packed
 // dOᵀ and Vᵀ, dV += P̃ᵀ dO and dK += dSᵀ Q straight from the tiles, and
-// dQ += dS K from dSᵀ, the one tile transposed per block pair.
+// dQ += dS K from dSᵀ and K, with dSᵀ and K the tiles transposed per block
+// pair (K from the packed Kᵀ: keeping K as well for the whole call would cost
+// one more copy of k, 8 MiB at 32768 x 64, where a 64 x 64 SIMD transpose is
+// small next to the pair's five products).
 // A task walks its query blocks in the outer loop and its key blocks in the
 // inner one, so Qᵀ·c and dOᵀ of a query block are packed once per task into
 // the thread's scratch rather than kept for the whole sequence (the memory of
 // a long causal backward stays ~2 copies of q smaller).
 // Memory: kt [bhkv, nkb, ep, BC], vt [bhkv, nkb, evp, BC], dq partials [bh, lp, ep] each;
-// scratch per thread: the block pair's tiles, Qᵀ·c [ep][BR], dOᵀ [evp][BR].
+// scratch per thread: the block pair's tiles, Qᵀ·c [ep][BR], dOᵀ [evp][BR], K [BC][ep].
 
 /** Zeroes every dQ partial of one query block; or packs Kᵀ and Vᵀ of one key block. */
 export function backwardPrep(ctrl: usize, task: i32): void {
-  // V arrives in the dV region (the loader stages it there to save memory):
-  // it is only read here, and dV is zeroed by the key-block tasks that follow.
+  // K and V arrive in the dK and dV regions (the loader stages them there to
+  // save memory): they are only read here, and dK and dV are zeroed by the
+  // key-block tasks that follow.
   const bh = param(ctrl, P_BH), nqb = param(ctrl, P_NQB);
   const ep = param(ctrl, P_EP), evp = param(ctrl, P_EVP);
   if (task >= bh * nqb) {
@@ -158,8 +162,8 @@ function backwardBlockPair(ctrl: usize, bhkv: i32, kb: i32, bh: i32, qb: i32, ti
   const pdb = kpb + TILE_BYTES; // P̃   [BR][BC]
   const dstb = pdb + TILE_BYTES; // dSᵀ   [BC][BR]
   const slb = dstb + TILE_BYTES; // the softcap's slope 1 - tanh²   [BR][BC]
+  const kRows = dot + ((<usize>evp * <usize>BR) << 2); // K   [BC][ep]
 
-  const kRows = paramPtr(ctrl, P_K) + ((<usize>bhkv * <usize>sp + <usize>j0) * <usize>ep << 2);
   const blockIndex = <usize>(bhkv * nkb + kb);
   const ktBlock = paramPtr(ctrl, P_KT) + ((blockIndex * <usize>ep * <usize>BC) << 2);
   const vtBlock = paramPtr(ctrl, P_V_T) + ((blockIndex * <usize>evp * <usize>BC) << 2);
@@ -220,6 +224,7 @@ function backwardBlockPair(ctrl: usize, bhkv: i32, kb: i32, bh: i32, qb: i32, ti
   }
   gemm(BC, ep, BR, dsb, BC, paramPtr(ctrl, P_Q) + ((row0 * <usize>ep) << 2), ep, dkRows, ep, ACCUMULATE, 0);
   transpose4(dsb, BR, BC, dstb);
+  transpose4(ktBlock, ep, BC, kRows);
   gemm(BR, ep, BC, dstb, BR, kRows, ep, dqPart + ((row0 * <usize>ep) << 2), ep, ACCUMULATE, 0);
 }
 

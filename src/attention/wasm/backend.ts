@@ -149,7 +149,6 @@ interface BackwardPlan extends CommonPlan {
 function backwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): BackwardPlan {
   const a = new Arena();
   const q = a.take(d.bh * d.lp * d.ep * 4);
-  const k = a.take(d.bhkv * d.sp * d.ep * 4);
   const kt = a.take(d.bhkv * d.sp * d.ep * 4);
   const vt = a.take(d.bhkv * d.sp * d.evp * 4);
   // dq is written by the last job, after dO's last reader: it reuses dO's bytes.
@@ -159,6 +158,8 @@ function backwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): Backward
   const dqPartialStride = Math.ceil((d.bh * d.lp * d.ep * 4) / 64) * 64;
   const dqPartials = a.take(dqPartialStride * d.dqParts);
   const dk = a.take(d.bhkv * d.sp * d.ep * 4);
+  // K is only read to pack Kᵀ (the kernels take K tiles back from Kᵀ), before dK is written: it is staged in dK's bytes.
+  const k = dk;
   const dv = a.take(d.bhkv * d.sp * d.evp * 4);
   const mask = takeMask(a, p);
   const score = takeScoreRegions(a, p);

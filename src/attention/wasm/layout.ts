@@ -85,6 +85,6 @@ export function takeMask(arena: Arena, p: AttentionProblem): MaskRegions | null 
 /** Per-thread scratch for either pass (see forward.ts and backward.ts in assembly/). */
 export function scratchBytes(d: Dims, blockRows: number, blockCols: number): number {
   const forward = (blockRows * d.ep + blockRows * blockCols + blockRows * d.evp + 4 * blockRows) * 4;
-  const backward = (6 * blockCols * blockRows + (d.ep + d.evp) * blockRows) * 4;
+  const backward = (6 * blockCols * blockRows + (d.ep + d.evp) * blockRows + blockCols * d.ep) * 4;
   return Math.ceil(Math.max(forward, backward) / 64) * 64;
 }
