@@ -86,7 +86,7 @@ describe('the packed package', () => {
     const allowed = ['package.json', 'README.md', ...pkg.files];
     const stray = listing.filter((f) => !allowed.some((a) => f === a || f.startsWith(`${a}/`)));
     assert.deepEqual(stray, []);
-    for (const needed of ['dist/index.js', 'dist/nn/index.js', 'dist/lab/index.js', 'dist/cli/main.js', 'bin/scaledot.js', 'wasm/attention.wasm', 'wasm/ceiling.wasm', 'dist/bench/case-main.js']) {
+    for (const needed of ['dist/index.js', 'dist/nn/index.js', 'dist/lab/index.js', 'dist/cli/main.js', 'bin/scaledot.js', 'wasm/attention.wasm', 'wasm/ceiling.wasm', 'dist/bench/case-main.js', 'dist/bench/browser-page.js']) {
       assert.ok(listing.includes(needed), `the tarball lacks ${needed}`);
     }
   });

@@ -88,6 +88,8 @@ export interface CeilingTrials {
 }
 
 const MIB = 1024 * 1024;
+/** Calls slower than this (in the warm-up) are timed one per turn, not in bursts. */
+const BURST_MAX_CALL_MS = 500;
 // Node with --expose-gc and Chromium with --js-flags=--expose-gc both define it.
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
@@ -126,7 +128,7 @@ export async function runCases(spec: CaseSpec, host: CaseHost): Promise<CaseOutp
       results.push({ status: 'error', reason: reason(err) });
     }
   }
-  const live = runners.flatMap((r, i) => (r ? [{ runner: r, index: i, times: [] as number[], cold: [] as number[], after: [] as number[] }] : []));
+  const live = runners.flatMap((r, i) => (r ? [{ runner: r, index: i, times: [] as number[], cold: [] as number[], after: [] as number[], callMs: 0 }] : []));
   if (live.length === 0 || !inputs) return { results: results as CaseResult[], ceiling: null };
   gc();
   const rssBefore = host.rss();
@@ -142,7 +144,9 @@ export async function runCases(spec: CaseSpec, host: CaseHost): Promise<CaseOutp
       for (let rep = 0; rep < 20 && (rep === 0 || performance.now() - warmStart < spec.targetMs / 10); rep++) {
         await host.yieldToHost?.();
         gc();
+        const t0 = performance.now();
         await l.runner.run();
+        l.callMs = performance.now() - t0;
       }
     } catch (err) {
       results[l.index] = { status: 'error', reason: reason(err) };
@@ -171,7 +175,8 @@ export async function runCases(spec: CaseSpec, host: CaseHost): Promise<CaseOutp
         // the rest find them as the previous call left them (a peer that
         // spins between calls is at its best there). Only then quiet again,
         // so what one implementation leaves running never slows another.
-        const burst = spec.burst ?? 1;
+        // A call of seconds (a baseline's backward) is its own steady state: one per turn.
+        const burst = l.callMs < BURST_MAX_CALL_MS ? (spec.burst ?? 1) : 1;
         for (let call = 0; call < burst; call++) {
           const t0 = performance.now();
           await l.runner.run();
@@ -208,6 +213,6 @@ export async function runCases(spec: CaseSpec, host: CaseHost): Promise<CaseOutp
     };
   }
   for (const l of live) await l.runner.dispose?.();
-  const ceiling = pool && ceilingTrials.length > 0 ? { gflops: median(ceilingTrials), trials: ceilingTrials, threads: pool.threads, op: pool.op } : null;
+  const ceiling = pool && ceilingTrials.length > 0 ? { gflops: Math.max(...ceilingTrials), trials: ceilingTrials, threads: pool.threads, op: pool.op } : null;
   return { results: results as CaseResult[], ceiling };
 }

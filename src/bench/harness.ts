@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median } from '../lab/index.js';
 import { outputFileProblem, writeFileWhole } from '../lab/report/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
 import { openBenchBrowser } from './browser.js';
@@ -121,7 +120,7 @@ export async function runBench(options: BenchOptions, progress: ((line: string) 
   const { results, ceilings } = measured;
   const trials = ceilings.flatMap((c) => c.trials);
   const ceiling: BenchRecord['ceiling'] = ceilings.length === 0 ? null : {
-    gflops: median(trials), trials, threads: ceilings[0].threads, op: ceilings[0].op,
+    gflops: Math.max(...trials), trials, threads: ceilings[0].threads, op: ceilings[0].op,
     placement: options.interleave || browser ? 'between the timed runs' : 'before each case',
   };
 

@@ -24,7 +24,7 @@ export interface BenchRecord {
   environment: string;
   quick: boolean;
   interleave: boolean;
-  /** Every trial of the run; gflops is their median. Null with --no-ceiling. */
+  /** Every trial of the run; gflops is the best of them. Null with --no-ceiling. */
   ceiling: (Ceiling & { placement: 'between the timed runs' | 'before each case' }) | null;
   peers: Record<string, string | null>;
   results: BenchRow[];
@@ -79,6 +79,6 @@ export function formatCeiling(ceiling: BenchRecord['ceiling'], why = '--no-ceili
   if (ceiling === null) return `ceiling: not measured (${why})`;
   const sorted = [...ceiling.trials].sort((a, b) => a - b);
   return `ceiling: ${fmt(ceiling.gflops, 1)} GFLOP/s of f32x4 ${ceiling.op} on ${ceiling.threads} threads ` +
-    `(median of ${sorted.length} trials ${ceiling.placement}, range ${fmt(sorted[0], 1)}-${fmt(sorted[sorted.length - 1], 1)}); ` +
+    `(the best of ${sorted.length} trials ${ceiling.placement}, range ${fmt(sorted[0], 1)}-${fmt(sorted[sorted.length - 1], 1)}; contention only lowers a trial); ` +
     '% of ceiling = GFLOP/s / the ceiling measured with that case';
 }
