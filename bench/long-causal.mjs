@@ -1,6 +1,16 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { prepareAttention, randn } from '../src/index.js';
-import { resolveBackend } from '../src/attention/backends.js';
+
+// Plain JavaScript over the built package (npm run build), not TypeScript
+// under tsx: tsx's loader runs in a thread of its own with its own heap,
+// about 38 MiB of a peak that is meant to be the attention's (node alone:
+// 39 MiB; node --import tsx: 78 MiB, measured 2026-12-02).
+if (!existsSync(new URL('../dist/index.js', import.meta.url))) {
+  process.stderr.write('long-causal: dist/ is missing; run npm run build first\n');
+  process.exit(2);
+}
+const { prepareAttention, randn } = await import('../dist/index.js');
+const { resolveBackend } = await import('../dist/attention/backends.js');
 
 /**
  * One long causal sequence, forward then backward once, in this process: the
@@ -8,7 +18,7 @@ import { resolveBackend } from '../src/attention/backends.js';
  * float32; an O(N) kernel needs a few tens of MiB besides its inputs). Run it
  * under GNU time to read the peak RSS from outside the process:
  *
- *   /usr/bin/time -v node --import tsx bench/long-causal.ts --impl tiled --n 32768
+ *   npm run build && /usr/bin/time -v node bench/long-causal.mjs --impl wasm --n 32768
  *
  * Prints one JSON line: times, and the peak RSS the process saw itself.
  */
@@ -23,18 +33,18 @@ const n = Number(values.n);
 const d = Number(values.d);
 if (!Number.isInteger(n) || n < 1 || !Number.isInteger(d) || d < 1) throw new Error(`long-causal: --n ${values.n} --d ${values.d}: expected positive integers`);
 const dims = [1, 1, n, d];
-const make = (seed: number) => randn(dims, { seed, dtype: 'float32' });
+const make = (seed) => randn(dims, { seed, dtype: 'float32' });
 const [q, k, v, dOut] = [make(1), make(2), make(3), make(4)];
 const problem = prepareAttention('long-causal', q, k, v, { isCausal: true, impl: values.impl });
 const backend = resolveBackend('long-causal', values.impl ?? 'tiled', problem);
-const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
+const mib = (bytes) => Math.round(bytes / 1024 / 1024);
 const inputsRss = process.memoryUsage().rss;
 
 let t0 = performance.now();
 const { output, lse } = backend.forward(problem);
 const forwardS = (performance.now() - t0) / 1000;
 t0 = performance.now();
-const grads = backend.backward(problem, output, lse, dOut.data as Float32Array);
+const grads = backend.backward(problem, output, lse, dOut.data);
 const backwardS = (performance.now() - t0) / 1000;
 
 let finite = true;
