@@ -342,7 +342,7 @@ describe('impl wasm: in a fresh process', () => {
     assert.ok((json.err as number) < 1e-5, `error ${json.err}`);
   });
 
-  it('says why it runs mul + add where relaxed SIMD is off, and that a late enableRelaxedSimd() does not swap the module', { skip: wasmAttentionInfo().relaxedSimd ? 'this engine has relaxed SIMD by default' : false }, () => {
+  it('says why it runs mul + add where relaxed SIMD is off, and that a late enableRelaxedSimd() does not swap the module', { skip: wasmAttentionInfo().relaxedSimd ? 'relaxed SIMD is on in this process (by default, or enabled before this suite)' : false }, () => {
     const { status, json, stderr } = inChild('', `
       const before = lib.wasmAttentionInfo();
       lib.enableRelaxedSimd();
