@@ -57,21 +57,12 @@ export function runJob(ctrl: usize, tid: i32): i32 {
   return count;
 }
 
-// Polls of the wake word before a worker sleeps: a few tens of microseconds.
-// A call is two or three jobs in a row (pack then forward; prep, key/value
-// chunks, dQ), and the next one is published within microseconds of the
-// last: a worker still polling takes it at once, where a sleeping one costs
-// a futex wake-up and a reschedule each time. Short enough that an idle
-// process stops burning CPU almost at once (the bench's 'cpu ms after').
-const SPIN: i32 = 20000;
-
 /** A worker's life: wait for the wake word to change, help with that job, repeat. */
 export function workerLoop(ctrl: usize, tid: i32): void {
   let seen = atomic.load<i32>(ctrl + WAKE);
   runJob(ctrl, tid);
   while (true) {
-    for (let i = 0; i < SPIN && atomic.load<i32>(ctrl + WAKE) == seen; i++) {}
-    if (atomic.load<i32>(ctrl + WAKE) == seen) atomic.wait<i32>(ctrl + WAKE, seen);
+    atomic.wait<i32>(ctrl + WAKE, seen);
     seen = atomic.load<i32>(ctrl + WAKE);
     runJob(ctrl, tid);
   }

@@ -32,7 +32,8 @@ function grid(direction: string, cell: (res: Extract<CaseResult, { status: 'ok' 
 
 const loads = data.results.map((r) => r.loadAvg1m);
 const out = [
-  `${data.machine.cpu}, ${data.machine.cores} cores, Node ${data.machine.node}, ${data.date}` +
+  // The cases ran in Node or, with --browser, in a page of Chromium (the harness itself ran in Node).
+  `${data.machine.cpu}, ${data.machine.cores} cores, ${data.environment ?? `Node ${data.machine.node}`} (harness: Node ${data.machine.node}), ${data.date}` +
     `${data.quick ? ', --quick' : ''}${data.interleave ? ', --interleave' : ''}; 1-minute load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} during the run.`,
   `Peers: ${Object.entries(data.peers).map(([name, v]) => `${name} ${v ?? 'not installed'}`).join(', ')}.`,
   `${formatCeiling(data.ceiling ?? null)}.`,

@@ -23,8 +23,6 @@ import { canBlock } from './platform.js';
 /** Jobs below this many flops run on the calling thread alone: a wake-up costs more than it saves. */
 const PARALLEL_MIN_FLOPS = 4e6;
 const PAGE = 65536;
-/** Polls of the done count before the calling thread sleeps on it (a few microseconds). */
-const WAIT_POLLS = 2000;
 /** A WebAssembly memory holds at most 4 GiB. */
 export const MAX_PAGES = 65536;
 
@@ -116,15 +114,12 @@ export class KernelRuntime {
     // job may have claimed a task of this one: wait until every task is done.
     if (this.workersStarted === 0) return;
     const block = canBlock();
-    let polls = 0;
     for (let done = Atomics.load(words, CTRL.done / 4); done < nTasks; done = Atomics.load(words, CTRL.done / 4)) {
       if (Atomics.load(words, CTRL.error / 4) !== 0) {
         this.workersFailed = true;
         throw new Error('wasm attention: a worker thread failed during the job; later calls run on the calling thread only');
       }
-      // The last tasks in flight usually end within microseconds: poll a while
-      // before sleeping, as the workers do between jobs (assembly/index.ts).
-      if (block && ++polls > WAIT_POLLS) Atomics.wait(words, CTRL.done / 4, done, 100);
+      if (block) Atomics.wait(words, CTRL.done / 4, done, 100);
     }
     this.workerTasks += nTasks - mine;
   }
