@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { randn, scaledDotProductAttention, wasmAttentionInfo } from '../src/index.js';
+import { onnxImpl } from '../src/bench/impls-onnx.js';
+import { loadPeer, type Ort } from '../src/bench/peers.js';
 import { quiet } from '../src/bench/quiet.js';
-import { multiHeadAttentionModel, unfusedAttentionModel } from '../src/bench/onnx-model.js';
-import { loadPeer, type Ort, type OrtTensor } from '../src/bench/peers.js';
+import { parseShape } from '../src/bench/shapes.js';
 import { median } from '../src/lab/index.js';
 
 /**
@@ -21,10 +22,9 @@ import { median } from '../src/lab/index.js';
  *   node --import tsx bench/default-vs-ort-web.ts --shape 8x256x64,1x1024x64,8x1024x64,1x4096x64
  */
 const { values } = parseArgs({ options: { shape: { type: 'string', default: '8x256x64,1x1024x64,8x1024x64,1x4096x64' }, rounds: { type: 'string', default: '15' } } });
-const loaded = loadPeer<Ort>('onnxruntime-web');
-if ('missing' in loaded) throw new Error(loaded.missing);
-const ort = loaded.module;
-if (ort.env) ort.env.wasm.numThreads = 2;
+const ortWeb = () => loadPeer<Ort>('onnxruntime-web');
+const missing = ortWeb();
+if ('missing' in missing) throw new Error(missing.missing);
 const rounds = Number(values.rounds);
 
 type Call = () => Promise<unknown>;
@@ -58,27 +58,20 @@ async function quietBursts(calls: Record<string, Call>): Promise<Record<string, 
 }
 
 for (const shape of values.shape.split(',')) {
-  const [heads, n, d] = shape.split('x').map(Number);
-  const q = randn([1, heads, n, d], { seed: 1 });
-  const k = randn([1, heads, n, d], { seed: 2 });
-  const v = randn([1, heads, n, d], { seed: 3 });
-  const sh = { batch: 1, heads, l: n, s: n, d, causal: false };
-  const calls: Record<string, Call> = { scaledot: async () => scaledDotProductAttention(q, k, v) };
-  const sessions = [];
-  for (const [name, model] of [['ort-web-unfused', unfusedAttentionModel(sh)], ['ort-web-mha', multiHeadAttentionModel(sh)]] as const) {
-    const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-    sessions.push(session);
-    const rows = (x: Float32Array) => { // [heads, n, d] -> [n, heads·d], MultiHeadAttention's layout
-      const out = new Float32Array(x.length);
-      for (let h = 0; h < heads; h++) for (let i = 0; i < n; i++) out.set(x.subarray((h * n + i) * d, (h * n + i + 1) * d), (i * heads + h) * d);
-      return out;
-    };
-    const feeds: Record<string, OrtTensor> = name === 'ort-web-mha'
-      ? { query: new ort.Tensor('float32', rows(q.data as Float32Array), [1, n, heads * d]), key: new ort.Tensor('float32', rows(k.data as Float32Array), [1, n, heads * d]), value: new ort.Tensor('float32', rows(v.data as Float32Array), [1, n, heads * d]) }
-      : { q: new ort.Tensor('float32', q.data as Float32Array, [1, heads, n, d]), k: new ort.Tensor('float32', k.data as Float32Array, [1, heads, n, d]), v: new ort.Tensor('float32', v.data as Float32Array, [1, heads, n, d]) };
+  const dims = parseShape(shape);
+  const { heads, n, d } = dims;
+  const make = (seed: number) => randn([1, heads, n, d], { seed });
+  const [q, k, v, dOut] = [make(1), make(2), make(3), make(4)];
+  const calls: Record<string, Call> = { scaledot: async () => scaledDotProductAttention(q, k, v, { isCausal: dims.causal }) };
+  // The bench's own onnxruntime-web rows (src/bench/impls-onnx.ts), 2 threads as there.
+  const inputs = { shape: dims, q: q.data as Float32Array, k: k.data as Float32Array, v: v.data as Float32Array, dOut: dOut.data as Float32Array };
+  const runners = [];
+  for (const [name, fused] of [['ort-web-unfused', false], ['ort-web-mha', true]] as const) {
     try {
-      await session.run(feeds);
-      calls[name] = () => session.run(feeds);
+      const runner = await onnxImpl(name, 'onnxruntime-web', fused, ortWeb, 2).setup(inputs, 'forward');
+      await runner.run();
+      runners.push(runner);
+      calls[name] = async () => runner.run();
     } catch (err) {
       console.log(`${shape}: ${name} fails: ${(err as Error).message.split('\n')[0].slice(-80)}`);
     }
@@ -93,6 +86,6 @@ for (const shape of values.shape.split(',')) {
   console.log(`  alternating  ms: ${Object.entries(alt).map(([c, t]) => `${c} ${fmt(t)}`).join(', ')}; vs the faster graph ${fmt(best((p) => alt[p]) / alt.scaledot)}x`);
   console.log(`  quiet, hot   ms: ${Object.entries(qb).map(([c, t]) => `${c} ${fmt(t.hot)}`).join(', ')}; vs the faster graph ${fmt(best((p) => qb[p].hot) / qb.scaledot.hot)}x`);
   console.log(`  quiet, cold  ms: ${Object.entries(qb).map(([c, t]) => `${c} ${fmt(t.cold)}`).join(', ')}; vs the faster graph ${fmt(best((p) => qb[p].cold) / qb.scaledot.cold)}x`);
-  for (const s of sessions) await s.release();
+  for (const runner of runners) await runner.dispose?.();
 }
 process.exit(0); // onnxruntime-web's threads would keep the process alive

@@ -51,6 +51,14 @@ export interface NamesTask extends Task {
 const VALIDATION_SEQUENCES = 256;
 const VALIDATION_BATCH = 64;
 
+/** `sequences` validation sequences in batches of VALIDATION_BATCH, drawn from their own seeded stream. */
+function validationBatches(seed: number, sequences: number, batch: (rng: Rng, size: number) => Batch): Batch[] {
+  const rng = new Rng(seed);
+  const out: Batch[] = [];
+  for (let left = sequences; left > 0; left -= VALIDATION_BATCH) out.push(batch(rng, Math.min(left, VALIDATION_BATCH)));
+  return out;
+}
+
 /**
  * Recall at `pairs` pairs over `symbols` keys. The validation stream is seeded
  * apart from training (seed + 1e6), so validation sequences are unseen ones.
@@ -58,11 +66,8 @@ const VALIDATION_BATCH = 64;
 export function makeRecallTask(seed: number, pairs: number, symbols: number, validationSequences = VALIDATION_SEQUENCES): RecallTask {
   const spec: RecallSpec = { symbols, pairs };
   const validationAt = (multiple: number): Batch[] => {
-    const rng = new Rng(seed + 1e6 + multiple);
     const at = { symbols, pairs: pairs * multiple };
-    const out: Batch[] = [];
-    for (let left = validationSequences; left > 0; left -= VALIDATION_BATCH) out.push(recallBatch(rng, Math.min(left, VALIDATION_BATCH), at));
-    return out;
+    return validationBatches(seed + 1e6 + multiple, validationSequences, (rng, size) => recallBatch(rng, size, at));
   };
   return {
     name: 'recall',
@@ -78,11 +83,8 @@ export function makeRecallTask(seed: number, pairs: number, symbols: number, val
 export function makeMaxRetrievalTask(seed: number, items: number, validationSequences = VALIDATION_SEQUENCES): MaxRetrievalTask {
   const spec: MaxRetrievalSpec = { items, ...MAX_RETRIEVAL_DEFAULTS };
   const validationAt = (multiple: number): Batch[] => {
-    const rng = new Rng(seed + 2e6 + multiple);
     const at = { ...spec, items: items * multiple };
-    const out: Batch[] = [];
-    for (let left = validationSequences; left > 0; left -= VALIDATION_BATCH) out.push(maxRetrievalBatch(rng, Math.min(left, VALIDATION_BATCH), at));
-    return out;
+    return validationBatches(seed + 2e6 + multiple, validationSequences, (rng, size) => maxRetrievalBatch(rng, size, at));
   };
   return {
     name: 'maxretrieval',

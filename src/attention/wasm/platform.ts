@@ -1,16 +1,19 @@
 // What the host offers: Node's built-in modules (read the .wasm
-// synchronously, start worker_threads, count cores) or nothing in a browser.
+// synchronously, start worker_threads, count cores, set an engine flag) or
+// nothing in a browser.
 // process.getBuiltinModule (Node >= 20.16) reaches them synchronously without
 // a static import that a browser bundle would have to stub out.
 
 type NodeFs = typeof import('node:fs');
 type NodeWorkerThreads = typeof import('node:worker_threads');
 type NodeOs = typeof import('node:os');
+type NodeV8 = typeof import('node:v8');
 
 export interface NodeHost {
   fs: NodeFs;
   workerThreads: NodeWorkerThreads;
   os: NodeOs;
+  v8: NodeV8;
 }
 
 interface NodeProcess {
@@ -25,6 +28,7 @@ function findNodeHost(): NodeHost | null {
     fs: proc.getBuiltinModule('node:fs') as NodeFs,
     workerThreads: proc.getBuiltinModule('node:worker_threads') as NodeWorkerThreads,
     os: proc.getBuiltinModule('node:os') as NodeOs,
+    v8: proc.getBuiltinModule('node:v8') as NodeV8,
   };
 }
 

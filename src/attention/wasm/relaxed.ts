@@ -41,10 +41,7 @@ export function enableRelaxedSimd(): boolean {
     return true;
   }
   if (nodeHost === null) return false;
-  const v8 = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:v8') as
-    | { setFlagsFromString(flags: string): void }
-    | undefined;
-  v8?.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  nodeHost.v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
   if (!relaxedSimdSupported()) return false;
   enabledBy = 'flag';
   return true;
