@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { safetensorsFile, writeSafetensors, numpySkip, python, type SpecTensor } from './helpers/tensor-files.js';
@@ -202,6 +202,52 @@ open('mcut.npz', 'wb').write(open('m.npz', 'rb').read()[:-30])`, dir);
       assert.equal(JSON.parse(readFileSync(join(dir, 'big.json'), 'utf8')).heads.length, 4);
     } finally {
       rmSync(path);
+    }
+  });
+});
+
+describe('scaledot inspect never writes over a file it reads', () => {
+  it('refuses --json or --out naming an input (directly, through a link, or a hard link), leaving every input byte for byte', async () => {
+    const path = model('victim.safetensors');
+    const before = readFileSync(path);
+    symlinkSync(path, join(dir, 'victim-link.json'));
+    linkSync(path, join(dir, 'victim-hard.json'));
+    const folder = join(dir, 'own-report');
+    mkdirSync(folder);
+    const planted = join(folder, 'inspect.html');
+    writeFileSync(planted, before);
+    const npyQ = join(dir, 'victim-q.npy');
+    writeFileSync(npyQ, 'not read: the check comes first');
+    for (const [args, message] of [
+      [[path, '--json', path], /--json .*victim\.safetensors is the input file/],
+      [[path, '--json', join(dir, '.', 'victim.safetensors')], /is the input file/],
+      [[path, '--json', join(dir, 'victim-link.json')], /is the input file/],
+      [[path, '--json', join(dir, 'victim-hard.json')], /is the input file/],
+      [[planted, '--out', folder], /--out .*inspect\.html is the input file/],
+      [['--q', npyQ, '--k', path, '--json', npyQ], /--json .* is the input --q/],
+      [[path, '--json', join(dir, 'r', 'inspect-heads.csv'), '--out', join(dir, 'r')], /are the same file/],
+    ] as const) {
+      const r = await run(['inspect', ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+      assert.match(r.err, message);
+      assert.match(r.err, /E_IO/);
+    }
+    assert.deepEqual(readFileSync(path), before, 'the model is unchanged');
+    assert.deepEqual(readFileSync(planted), before);
+    assert.equal(readFileSync(npyQ, 'utf8'), 'not read: the check comes first');
+    assert.ok(!existsSync(join(dir, 'r')), 'nothing created for a refused run');
+  });
+
+  it('a folder given as an input file, or an --out that cannot be made (/proc), exits 2 with a message instead of a crash or a hang', async () => {
+    const folder = join(dir, 'a-folder.npz');
+    mkdirSync(folder);
+    const r = await run(['inspect', folder]);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /a-folder\.npz is a folder; give a \.safetensors, \.npz or \.npy file/);
+    if (existsSync('/proc/self')) {
+      const out = await run(['inspect', model('p.safetensors'), '--out', '/proc/scaledot-no-such/report']);
+      assert.equal(out.code, 2, out.err);
+      assert.match(out.err, /cannot create --out \/proc\/scaledot-no-such\/report: ENOENT/);
     }
   });
 });

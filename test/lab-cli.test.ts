@@ -94,6 +94,13 @@ describe('scaledot lab (CLI)', () => {
     assert.equal(readFileSync(file, 'utf8'), 'keep me');
     assert.deepEqual(readdirSync(dir), ['a-file'], 'nothing created');
   });
+
+  it('refuses an --out that cannot be made before any work, where a recursive mkdir would loop forever (/proc)', { skip: !existsSync('/proc/self') && 'no /proc here' }, async () => {
+    const r = await labInProcess('--quick', '--only', 'C1', '--out', '/proc/scaledot-no-such/report');
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /lab: cannot create --out \/proc\/scaledot-no-such\/report: ENOENT/);
+    assert.equal(r.stdout, '');
+  });
 });
 
 /** Every file and folder under `dir` (hidden ones too), each file with its bytes. */

@@ -1,10 +1,12 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
-  LAYOUTS, checkInspectOptions, checkOutDir, formatTable, inspect, reportFiles, writeReport,
+  LAYOUTS, REPORT_FILE_NAMES, checkInspectOptions, checkOutDir, formatTable, inspect, reportFiles, writeReport,
   type InspectOptions, type Layout,
 } from '../inspect/index.js';
 import { outputFileProblem, writeFileWhole } from '../lab/report/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
+import { refuseOverlappingPaths, type NamedPath } from './output-paths.js';
 import { packageVersion } from './version.js';
 
 interface InspectFlags {
@@ -55,6 +57,7 @@ async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
     onProgress: tty ? (p) => process.stderr.write(`\rinspect: layer ${p.layerIndex + 1}/${p.layers} ${p.layer} · head ${p.head + 1}/${p.heads}`.slice(0, 79).padEnd(80)) : undefined,
   };
   checkInspectOptions(opts);
+  refuseOverlappingPaths('inspect', outputPaths(flags), inputPaths(files, flags));
   // Outputs are checked before any tensor is read, and written only once every figure is in.
   const jsonProblem = flags.json !== undefined && flags.json !== '-' ? outputFileProblem(flags.json) : null;
   if (jsonProblem !== null) throw new ScaledotError('E_IO', `inspect: --json ${flags.json} ${jsonProblem === 'is a folder' ? 'is a directory; give a file' : `cannot be written: ${jsonProblem}`}`);
@@ -66,4 +69,18 @@ async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
   if (flags.out !== undefined) writeReport(flags.out, await reportFiles(result));
   if (flags.json === undefined && flags.out === undefined) process.stdout.write(formatTable(result));
   else if (flags.json !== '-') process.stderr.write(`inspect: ${result.heads.length} head(s) of ${result.inputs.length} layer(s), ${result.findings.length} finding(s)${flags.json ? `; JSON in ${flags.json}` : ''}${flags.out ? `; report in ${flags.out}` : ''}\n`);
+}
+
+/** The files inspect reads: the positional files, or with none, the .npy files --q and --k name. */
+function inputPaths(files: readonly string[], flags: InspectFlags): NamedPath[] {
+  if (files.length > 0) return files.map((path) => ({ flag: 'file', path }));
+  return [['--q', flags.q], ['--k', flags.k]].flatMap(([flag, path]) => (path === undefined ? [] : [{ flag: flag as string, path }]));
+}
+
+/** The files inspect writes: --json (unless stdout) and the report's files inside --out. */
+function outputPaths(flags: InspectFlags): NamedPath[] {
+  const paths: NamedPath[] = [];
+  if (flags.json !== undefined && flags.json !== '-') paths.push({ flag: '--json', path: flags.json });
+  if (flags.out !== undefined) for (const name of REPORT_FILE_NAMES) paths.push({ flag: '--out', path: join(flags.out, name) });
+  return paths;
 }

@@ -5,6 +5,7 @@ import {
 } from '../nn/index.js';
 import { outputFileProblem, writeFileWhole } from '../lab/report/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
+import { refuseOverlappingPaths } from './output-paths.js';
 import { prepareSaveQk } from './save-qk.js';
 
 /** Defaults that train something worth having in a few minutes on two cores (measured: docs/training.md). */
@@ -178,6 +179,8 @@ async function runTrain(opts: TrainOptions): Promise<number> {
   config.adaptiveTemperature = opts.adaptiveTemperature === true;
   config.trackAttention = opts.json !== undefined;
   resolveTrainConfig(config); // every option checked before any work
+  const outputs = [['--json', opts.json], ['--save-qk', opts.saveQk]].flatMap(([flag, path]) => (path === undefined ? [] : [{ flag: flag as string, path }]));
+  refuseOverlappingPaths(fn, outputs, []);
   if (opts.json !== undefined) checkJsonWritable(opts.json);
   const saveQk = opts.saveQk === undefined ? null : prepareSaveQk(opts.saveQk);
 

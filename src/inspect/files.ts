@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { ScaledotError } from '../tensor/index.js';
 import { listNpy } from './npy.js';
 import { listNpz } from './npz.js';
@@ -10,6 +10,7 @@ export type FileFormat = 'safetensors' | 'npy' | 'npz';
 /** By extension, else by the first bytes (.npy's magic, a zip's "PK"); safetensors has no magic, so only its extension names it. */
 export function fileFormat(path: string): FileFormat {
   if (!existsSync(path)) throw new ScaledotError('E_IO', `inspect: ${path} does not exist`);
+  if (statSync(path).isDirectory()) throw new ScaledotError('E_IO', `inspect: ${path} is a folder; give a .safetensors, .npz or .npy file (or the files inside it)`);
   const ext = /\.([A-Za-z]+)$/.exec(path)?.[1]?.toLowerCase();
   if (ext === 'safetensors' || ext === 'npy' || ext === 'npz') return ext;
   const first = withFile(path, (fd, size) => {

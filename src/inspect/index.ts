@@ -12,5 +12,5 @@ export { float16FromBits, decodeHalf } from './half.js';
 export { safetensorsBytes } from './safetensors.js';
 export { formatTable } from './table.js';
 export { reportFiles } from './report.js';
-export { checkOutDir, writeReport, REPORT_HTML } from './write.js';
+export { checkOutDir, writeReport, REPORT_HTML, REPORT_FILE_NAMES } from './write.js';
 export type { StoredTensor, TensorHeader, TensorData } from './stored.js';

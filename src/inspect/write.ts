@@ -1,6 +1,6 @@
-import { closeSync, mkdirSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileWhole } from '../lab/report/output-file.js';
+import { folderProblem, makeDirectories, writeFileWhole } from '../lab/report/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
 import { FINDINGS_CSV, FINDINGS_HEADER, HEADS_CSV, HEADS_HEADER_START } from './csv.js';
 import { HTML_MARKER } from './html.js';
@@ -19,10 +19,17 @@ const OWN_FILES: Record<string, (text: string) => boolean> = {
 };
 
 /** Before any work: DIR is (or can be) a directory, and none of the files we would write belongs to someone else. */
+/** The names of the report's files inside --out, for the CLI's check that no output is also an input. */
+export const REPORT_FILE_NAMES: readonly string[] = Object.keys(OWN_FILES);
+
 export function checkOutDir(dir: string): void {
   const existing = statOrNull(dir);
   if (existing !== null && !existing.isDirectory()) throw new ScaledotError('E_IO', `inspect: --out ${dir} is a file; give a directory`);
-  if (existing === null) return;
+  if (existing === null) {
+    const problem = folderProblem(dir);
+    if (problem !== null) throw new ScaledotError('E_IO', `inspect: cannot create --out ${dir}: ${problem}`);
+    return;
+  }
   for (const [name, isOwn] of Object.entries(OWN_FILES)) {
     const path = join(dir, name);
     const st = statOrNull(path);
@@ -35,7 +42,7 @@ export function checkOutDir(dir: string): void {
 export function writeReport(dir: string, files: Record<string, string>): void {
   checkOutDir(dir);
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectories(dir);
   } catch (err) {
     throw new ScaledotError('E_IO', `inspect: cannot create --out ${dir}: ${(err as Error).message}`);
   }

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import {
-  accessSync, constants, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync,
+  accessSync, constants, lstatSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ScaledotError } from '../../tensor/index.js';
+import { folderProblem, makeDirectories } from './output-file.js';
 
 export interface ReportFile {
   name: string;
@@ -47,8 +48,8 @@ interface ManifestEntry {
  * Checks `--out` before any work: not empty, not a file, and the nearest
  * existing folder on its path writable. `plannedNames` are the files the run
  * will write: one that exists and is not the lab's is refused now, not after
- * the run. Nothing is created yet: the folder (and its parents, as `mkdir -p`)
- * is made at commit.
+ * the run. A missing folder is made and removed again, so a path that cannot
+ * be made fails now; it is made for good (with its parents, as `mkdir -p`) at commit.
  */
 export function prepareReportDir(out: string, plannedNames: readonly string[] = []): PendingReport {
   const fn = 'lab';
@@ -56,6 +57,10 @@ export function prepareReportDir(out: string, plannedNames: readonly string[] = 
   const target = resolve(out);
   checkWritablePath(fn, out, target);
   if (statOrNull(target)) refuseForeignFiles(fn, out, target, plannedNames);
+  else {
+    const problem = folderProblem(target);
+    if (problem !== null) throw new ScaledotError('E_IO', `${fn}: cannot create --out ${out}: ${problem}`);
+  }
   return {
     target,
     commit(files) {
@@ -92,7 +97,7 @@ function commitReport(fn: string, out: string, target: string, files: readonly R
   let created = false;
   try {
     if (!statOrNull(target)) {
-      mkdirSync(target, { recursive: true });
+      makeDirectories(target);
       created = true;
     }
   } catch (err) {
