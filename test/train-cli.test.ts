@@ -88,9 +88,9 @@ describe('scaledot train', () => {
       [join(dir, 'no-such-folder', 'run.json'), /cannot write --json .*no-such-folder.*nothing was trained/],
       [dir, /--json .* is a folder/],
     ];
-    const same = await run(['train', '--task', 'recall', '--steps', '100000', '--json', join(dir, 'x'), '--save-qk', join(dir, 'x'), ...SMALL]);
+    const same = await run(['train', '--task', 'recall', '--steps', '100000', '--json', join(dir, 'x.safetensors'), '--save-qk', join(dir, 'x.safetensors'), ...SMALL]);
     assert.equal(same.code, 2, same.err);
-    assert.match(same.err, /--save-qk .*x and --json .*x are the same file/);
+    assert.match(same.err, /--save-qk .*x\.safetensors and --json .*x\.safetensors are the same file/);
     for (const [path, pattern] of cases) {
       const r = await run(['train', '--task', 'recall', '--steps', '100000', '--json', path, ...SMALL]);
       assert.equal(r.code, 2, path);
