@@ -6,7 +6,7 @@ import { softmax, softmaxBackward } from '../src/softmax/index.js';
 import { tensor } from '../src/tensor/index.js';
 import {
   bootstrapSe, combineVerdicts, erfc, linearFit, logLogSlope, mean, median, quantile, quantilesWithErrors, standardError,
-  twoSidedNormalTail, variance, varianceWithError, within,
+  twoSidedNormalTail, variance, varianceWithError, within, decide,
 } from '../src/lab/stats.js';
 import { deriveSeed, fmt, makeCheck } from '../src/lab/experiment.js';
 import { rowStats } from '../src/lab/softmax-stats.js';
@@ -99,6 +99,28 @@ describe('lab statistics', () => {
     assert.equal(combineVerdicts(['holds', 'inconclusive']), 'inconclusive');
     assert.equal(combineVerdicts(['inconclusive', 'fails']), 'fails');
     assert.equal(makeCheck({ id: 'x', statement: '', quantity: '', measured: 2, predicted: 1, tolerance: 0.5, toleranceBasis: '' }).verdict, 'fails');
+  });
+
+  it('decide: one-sided bounds and effects are tested one-sided, and every inconclusive verdict says why', () => {
+    // A bound "at most 0" (no loss): a rise of any size is consistent with it; only a drop beyond the tolerance fails it.
+    assert.equal(decide(0.0875, 0, 0.05, null, 'at-least').verdict, 'holds');
+    assert.equal(decide(5, 0, 0.05, null, 'at-least').verdict, 'holds');
+    assert.equal(decide(-0.06, 0, 0.05, null, 'at-least').verdict, 'fails');
+    assert.equal(decide(-0.04, 0, 0.05, null, 'at-least').verdict, 'holds');
+    assert.equal(decide(7, 1, 0.5, null, 'at-most').verdict, 'fails');
+    assert.equal(decide(-7, 1, 0.5, null, 'at-most').verdict, 'holds');
+    // An effect "above 0" (A beats B) needs the data to clear 0 by the tolerance.
+    assert.equal(decide(0.2, 0, 0.1, null, 'above').verdict, 'holds');
+    const noisy = decide(0.05, 0, 0.1, null, 'above');
+    assert.equal(noisy.verdict, 'inconclusive');
+    assert.match(noisy.reason ?? '', /too noisy/);
+    assert.equal(decide(-0.2, 0, 0.1, null, 'above').verdict, 'fails');
+    assert.equal(decide(-0.2, 0, 0.1, null, 'below').verdict, 'holds');
+    assert.match(decide(NaN, 0, 0.1).reason ?? '', /not a finite number/);
+    assert.match(decide(0.5, 1, 0.6, 0).reason ?? '', /rival value 0/);
+    assert.equal(decide(1, 1, 0.1).reason, null);
+    const untestable = makeCheck({ id: 'y', statement: '', quantity: '', measured: NaN, predicted: 1, tolerance: 0.1, toleranceBasis: '', untestable: 'no run stalled' });
+    assert.deepEqual([untestable.verdict, untestable.reason, untestable.kind, untestable.side], ['inconclusive', 'no run stalled', 'evidence', 'equal']);
   });
 
   it('erfc and the normal tail match tabulated values', () => {

@@ -1,4 +1,4 @@
-import { within, type Verdict } from './stats.js';
+import { decide, type Side, type Verdict } from './stats.js';
 import type { Cell, ChartSpec, Row } from './types.js';
 
 /** How much work a run does: tests and `--quick` use 'quick'; `--full` adds the long experiments (C8). */
@@ -27,13 +27,35 @@ export interface Check {
   toleranceBasis: string;
   /** A rival value the data must also rule out for the check to hold (null: none). */
   alternative: number | null;
+  /** Which way the claim points: a law ('equal'), a bound ('at-least', 'at-most') or an effect ('above', 'below'); see `decide`. */
+  side: Side;
+  /**
+   * 'evidence' tests a claim about attention; 'implementation' compares the
+   * library with a closed form, so it can only fail through a bug, and the
+   * report lists it apart.
+   */
+  kind: 'evidence' | 'implementation';
   verdict: Verdict;
+  /** Why the check is inconclusive, in words (null when it is not). */
+  reason: string | null;
 }
 
+type CheckFields = Omit<Check, 'verdict' | 'alternative' | 'side' | 'kind' | 'reason'> & {
+  alternative?: number | null;
+  side?: Side;
+  kind?: Check['kind'];
+  /** Why the data could not test the claim (for example "no run stalled"): given, the check is inconclusive for this reason. */
+  untestable?: string | null;
+};
+
 /** Builds a check whose verdict is computed, never given. */
-export function makeCheck(fields: Omit<Check, 'verdict' | 'alternative'> & { alternative?: number | null }): Check {
+export function makeCheck(fields: CheckFields): Check {
+  const { untestable, ...rest } = fields;
   const alternative = fields.alternative ?? null;
-  return { ...fields, alternative, verdict: within(fields.measured, fields.predicted, fields.tolerance, alternative) };
+  const side = fields.side ?? 'equal';
+  const kind = fields.kind ?? 'evidence';
+  const decision = untestable ? { verdict: 'inconclusive' as const, reason: untestable } : decide(fields.measured, fields.predicted, fields.tolerance, alternative, side);
+  return { ...rest, alternative, side, kind, verdict: decision.verdict, reason: decision.reason };
 }
 
 export interface ExperimentOutput {
@@ -113,7 +135,7 @@ export function deriveSeed(seed: number, parts: readonly (string | number)[]): n
 export function verdictPhrase(check: Check): string {
   if (check.verdict === 'holds') return `check ${check.id} holds`;
   if (check.verdict === 'fails') return `check ${check.id} fails`;
-  return `check ${check.id} is inconclusive, too noisy to decide`;
+  return `check ${check.id} is inconclusive (${check.reason ?? 'no reason recorded'})`;
 }
 
 const SUPERSCRIPT: Record<string, string> = { '-': '⁻', '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹' };

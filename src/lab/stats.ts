@@ -195,26 +195,63 @@ export type Verdict = 'holds' | 'fails' | 'inconclusive';
 export const TOLERANCE_SIGMAS = 4;
 
 /**
+ * Which way a check's claim points. 'equal': the value is `predicted` (a law,
+ * a closed form). 'at-least' / 'at-most': a bound ("no less than", "no more
+ * than"): the data contradict it only when they fall beyond it by more than
+ * the tolerance. 'above' / 'below': an effect ("beats", "lowers"): it holds
+ * only when the data clear `predicted` by more than the tolerance, fails when
+ * they fall on the wrong side by more than it, and is inconclusive between.
+ */
+export type Side = 'equal' | 'at-least' | 'at-most' | 'above' | 'below';
+
+/** A verdict and, when it is inconclusive, why (null otherwise). */
+export interface Decision {
+  verdict: Verdict;
+  reason: string | null;
+}
+
+/**
  * The lab's one decision rule, stated so anyone can recompute a verdict from
- * the figures in results.json:
+ * the figures in results.json (VERDICT_RULE says it in words):
  *  - inconclusive if the measurement or the tolerance is not a finite number;
- *  - fails if |measured − predicted| > tolerance;
+ *  - 'equal': fails if |measured − predicted| > tolerance;
+ *    'at-least': fails if measured < predicted − tolerance ('at-most' mirrored);
+ *    'above': fails if measured < predicted − tolerance, holds only if
+ *    measured > predicted + tolerance, else inconclusive ('below' mirrored);
  *  - inconclusive if an alternative is given and |measured − alternative| ≤
  *    tolerance as well (the error is too large to tell theory from rival);
  *  - holds otherwise.
  */
-export function within(measured: number, predicted: number, tolerance: number, alternative?: number | null): Verdict {
-  if (!Number.isFinite(measured) || !Number.isFinite(tolerance) || tolerance < 0) return 'inconclusive';
-  if (Math.abs(measured - predicted) > tolerance) return 'fails';
-  if (alternative !== undefined && alternative !== null && Math.abs(measured - alternative) <= tolerance) return 'inconclusive';
-  return 'holds';
+export function decide(measured: number, predicted: number, tolerance: number, alternative: number | null = null, side: Side = 'equal'): Decision {
+  if (!Number.isFinite(measured) || !Number.isFinite(tolerance) || tolerance < 0) {
+    return { verdict: 'inconclusive', reason: `the measurement (${measured}) or its tolerance (${tolerance}) is not a finite number` };
+  }
+  const excess = side === 'at-most' || side === 'below' ? measured - predicted : predicted - measured; // > 0: on the claim's wrong side
+  if (side === 'equal' ? Math.abs(measured - predicted) > tolerance : excess > tolerance) return { verdict: 'fails', reason: null };
+  if ((side === 'above' || side === 'below') && -excess <= tolerance) {
+    return { verdict: 'inconclusive', reason: `the effect (${fmtShort(-excess)}) is within the tolerance ±${fmtShort(tolerance)} of none: too noisy to decide` };
+  }
+  if (alternative !== null && Math.abs(measured - alternative) <= tolerance) {
+    return { verdict: 'inconclusive', reason: `the rival value ${fmtShort(alternative)} is within tolerance of the measurement too: the data cannot tell the prediction from the rival` };
+  }
+  return { verdict: 'holds', reason: null };
 }
+
+/** decide()'s verdict alone, for a two-sided claim. */
+export function within(measured: number, predicted: number, tolerance: number, alternative?: number | null): Verdict {
+  return decide(measured, predicted, tolerance, alternative ?? null, 'equal').verdict;
+}
+
+const fmtShort = (x: number): string => String(Number(x.toPrecision(3)));
 
 export const VERDICT_RULE =
   `Statistical tolerances are ${TOLERANCE_SIGMAS} standard errors taken from the data (chosen so that a run of ~50 checks shows a false "fails" with probability below 0.5%); exact claims get the exact bound. ` +
-  'A check holds when |measured − predicted| ≤ tolerance and, where an alternative is named, |measured − alternative| > tolerance; ' +
-  'it fails when |measured − predicted| > tolerance; it is inconclusive when both values are within tolerance or a figure is not finite. ' +
-  'A claim holds when all its checks hold, fails when any check fails, and is inconclusive otherwise.';
+  'A claim of equality holds when |measured − predicted| ≤ tolerance and fails otherwise. ' +
+  'A bound ("at least", "at most") fails only when the measurement lies beyond it by more than the tolerance. ' +
+  'An effect ("above", "below": one thing beats another) holds only when the measurement clears the prediction by more than the tolerance, fails when it lies on the wrong side by more than the tolerance, and is inconclusive in between. ' +
+  'Where a rival value is named, a check that would hold is inconclusive when the rival is within tolerance too. ' +
+  'Implementation checks compare the library with a closed form and can only fail through a bug; they are listed apart from the evidence. ' +
+  'A claim holds when all its checks hold, fails when any check fails, and is inconclusive otherwise; every inconclusive check says why.';
 
 /** A claim's verdict from its checks' verdicts (the rule in VERDICT_RULE). */
 export function combineVerdicts(verdicts: readonly Verdict[]): Verdict {

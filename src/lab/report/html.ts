@@ -89,10 +89,15 @@ ${claim.checks.map(checkRow).join('\n')}
 </section>`;
 }
 
+/** How the predicted column reads for each side of a claim: a law, a bound, or an effect to clear. */
+const SIDE_MARK: Record<Check['side'], string> = { equal: '', 'at-least': '≥ ', 'at-most': '≤ ', above: '> ', below: '< ' };
+
 function checkRow(check: Check): string {
-  return `<tr><td>${check.id}</td><td>${esc(check.statement)}<div class="small">${esc(check.quantity)}; tolerance: ${esc(check.toleranceBasis)}</div></td>` +
-    `<td class="num">${fmt(check.measured)}</td><td class="num">${fmt(check.predicted)}</td><td class="num">± ${fmt(check.tolerance)}</td>` +
-    `<td class="num">${check.alternative === null ? '—' : fmt(check.alternative)}</td><td>${badge(check.verdict)}</td></tr>`;
+  const kind = check.kind === 'implementation' ? '<div class="small"><strong>implementation check</strong>: the library against a closed form; it can fail only through a bug</div>' : '';
+  const reason = check.reason === null ? '' : `<div class="small">${esc(check.reason)}</div>`;
+  return `<tr><td>${check.id}</td><td>${esc(check.statement)}<div class="small">${esc(check.quantity)}; tolerance: ${esc(check.toleranceBasis)}</div>${kind}</td>` +
+    `<td class="num">${fmt(check.measured)}</td><td class="num">${SIDE_MARK[check.side]}${fmt(check.predicted)}</td><td class="num">± ${fmt(check.tolerance)}</td>` +
+    `<td class="num">${check.alternative === null ? '—' : fmt(check.alternative)}</td><td>${badge(check.verdict)}${reason}</td></tr>`;
 }
 
 function parameterText(claim: ClaimResult): string {
