@@ -94,6 +94,34 @@ export interface Experiment {
   charts(claim: ClaimResult): ChartSpec[];
 }
 
+/**
+ * The parts every experiment is made of, in the order the runner composes
+ * them: measure (typed figures, the only slow part), checks over those
+ * figures, the meaning computed from figures and checks, the CSV rows, and
+ * (on the Experiment) the charts. `F` is the experiment's own record of
+ * figures: a renamed field is a type error, not a NaN read by a string key.
+ */
+export interface ExperimentParts<F> {
+  measure(context: RunContext): F;
+  checks(figures: F, context: RunContext): Check[];
+  meaning(figures: F, checks: readonly Check[]): { meaning: string; findings: string[] };
+  rows(figures: F): Row[];
+  parameters(figures: F, context: RunContext): Record<string, Cell | Cell[]>;
+}
+
+/** An Experiment whose run() is its parts composed: measure → checks → meaning → rows. */
+export function composeExperiment<F>(header: Omit<Experiment, 'run'>, parts: ExperimentParts<F>): Experiment {
+  return {
+    ...header,
+    run(context) {
+      const figures = parts.measure(context);
+      const checks = parts.checks(figures, context);
+      const { meaning, findings } = parts.meaning(figures, checks);
+      return { checks, rows: parts.rows(figures), meaning, findings, parameters: parts.parameters(figures, context) };
+    },
+  };
+}
+
 /** One claim as results.json holds it. */
 export interface ClaimResult {
   id: string;
@@ -110,6 +138,8 @@ export interface ClaimResult {
   meaning: string;
   findings: string[];
   parameters: Record<string, Cell | Cell[]>;
+  /** Wall-clock seconds the experiment took in this run, measured by the runner (no text types a timing by hand). */
+  seconds: number;
   rows: Row[];
 }
 

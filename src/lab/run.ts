@@ -88,6 +88,7 @@ export function runLab(options: RunLabOptions): LabResults {
     const report = (fraction: number): void =>
       options.onProgress?.(`${experiment.id} ${experiment.title}`, (index + Math.min(Math.max(fraction, 0), 1)) / experiments.length);
     report(0);
+    const started = performance.now();
     const output = experiment.run({
       settings,
       seedFor: (...parts) => deriveSeed(seed, [experiment.id, ...parts]),
@@ -109,6 +110,7 @@ export function runLab(options: RunLabOptions): LabResults {
       meaning: output.meaning,
       findings: output.findings,
       parameters: output.parameters,
+      seconds: Math.round((performance.now() - started) / 10) / 100,
       rows: output.rows,
     });
     report(1);

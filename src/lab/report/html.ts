@@ -85,7 +85,7 @@ ${findings}
 ${claim.checks.map(checkRow).join('\n')}
 </tbody>
 </table></div>
-<p class="meta">Figures: <code>${claim.id}-${claim.slug}.csv</code> · ${esc(parameterText(claim))}</p>
+<p class="meta">Figures: <code>${claim.id}-${claim.slug}.csv</code> · ${esc(parameterText(claim))} · ran in ${fmt(claim.seconds)} s</p>
 </section>`;
 }
 
