@@ -217,12 +217,18 @@ describe('lab --out never loses a user\'s files', () => {
   });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    it(`${signal} during a run leaves no temporary folder behind`, async () => {
+    it(`${signal} during a run exits 130 at once and leaves no temporary folder behind`, async () => {
       const parent = scratch();
-      const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/main.ts'), 'lab', '--out', 'report'], { cwd: parent, stdio: 'ignore' });
+      const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/main.ts'), 'lab', '--out', 'report'], { cwd: parent, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += String(chunk)));
       await new Promise((resolve) => setTimeout(resolve, 6000)); // tsx started, the lab running (a default run takes 20 s or more)
+      const sent = Date.now();
       child.kill(signal);
-      await new Promise((resolve) => child.on('exit', resolve));
+      const [code, killedBy] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+      assert.deepEqual([code, killedBy], [130, null], `the README's status for an interrupted command, not death by the signal (143 for SIGTERM); stderr: ${stderr}`);
+      assert.ok(Date.now() - sent < 5000, 'stopped mid-experiment, not after it');
+      assert.match(stderr, /lab: interrupted; no report was written/);
       assert.deepEqual(readdirSync(parent), [], 'neither the report folder nor a hidden temporary one');
     });
   }

@@ -1,10 +1,14 @@
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { ScaledotError } from '../tensor/index.js';
 import {
-  DEFAULT_SEED, checkSeed, fmt, resultsJson, runLab, selectExperiments, type LabMode, type LabResults,
+  DEFAULT_SEED, checkSeed, fmt, resultsJson, selectExperiments, type LabMode, type LabResults,
 } from '../lab/index.js';
 import { buildReportFiles, prepareReportDir } from '../lab/report/index.js';
+import { runLabInWorker } from '../lab/run-in-worker.js';
 import { packageVersion } from './version.js';
+
+/** The exit status of an interrupted run (main.ts's EXIT.interrupted; main imports this file, so not from there). */
+const EXIT_INTERRUPTED = 130;
 
 interface LabCliOptions {
   quick?: boolean;
@@ -49,13 +53,25 @@ async function runLabCommand(options: LabCliOptions): Promise<void> {
   const pending = prepareReportDir(options.out, planned);
   const bar = process.stderr.isTTY ? progressBar() : null;
   const started = Date.now();
-  let results: LabResults;
+  let results: LabResults | null;
+  const run = runLabInWorker({ seed, mode, only, version: packageVersion() }, bar ?? undefined);
+  process.once('SIGINT', run.stop);
+  process.once('SIGTERM', run.stop);
   try {
-    results = runLab({ seed, mode, only, version: packageVersion(), onProgress: bar ?? undefined });
-    bar?.('done', 1);
-    pending.commit(await buildReportFiles(results));
+    results = await run.results;
+    if (results !== null) {
+      bar?.('done', 1);
+      pending.commit(await buildReportFiles(results));
+    }
   } finally {
+    process.removeListener('SIGINT', run.stop);
+    process.removeListener('SIGTERM', run.stop);
     if (bar) process.stderr.write('\r\x1b[K');
+  }
+  if (results === null) {
+    process.stderr.write('lab: interrupted; no report was written\n');
+    // main() turns a CommanderError into its exit code: 130, as for train.
+    throw new CommanderError(EXIT_INTERRUPTED, 'scaledot.lab.interrupted', 'lab: interrupted');
   }
   const table = summaryTable(results);
   const where = `report written to ${pending.target}/index.html in ${((Date.now() - started) / 1000).toFixed(1)} s\n`;

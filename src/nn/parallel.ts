@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { workerEntry } from '../node/worker-entry.js';
 import { ScaledotError } from '../tensor/index.js';
 import { trainSync, type TrainConfig } from './train.js';
 import { recordOf, type TrainRecord } from './train-record.js';
@@ -42,7 +43,7 @@ export function trainManySync(configs: readonly TrainConfig[], options: TrainMan
   }
 
   const counter = new Int32Array(new SharedArrayBuffer(4));
-  const { script, eval: isEval } = workerEntry();
+  const { script, eval: isEval } = workerEntry('train-worker', import.meta.url);
   const ports: MessagePort[] = [];
   const workers: Worker[] = [];
   for (let t = 0; t < threads; t++) {
@@ -85,18 +86,4 @@ export function trainManySync(configs: readonly TrainConfig[], options: TrainMan
     for (const w of workers) w.unref();
   }
   return records as TrainRecord[];
-}
-
-/**
- * Built, the worker is train-worker.js beside this file. Run from source
- * (tests, `npx tsx`), it is .ts, and a worker does not inherit tsx's loader
- * hooks (nor does `--import tsx` in its execArgv apply to its entry module on
- * Node 20), so a tiny bootstrap registers tsx first and then imports it.
- */
-function workerEntry(): { script: string | URL; eval: boolean } {
-  if (!import.meta.url.endsWith('.ts')) return { script: new URL('./train-worker.js', import.meta.url), eval: false };
-  // The ESM entry of tsx's API (its CommonJS entry cannot register from an eval'd worker).
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const worker = new URL('./train-worker.ts', import.meta.url).href;
-  return { script: `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(worker)}); });`, eval: true };
 }
