@@ -103,6 +103,31 @@ describe('scaledot lab (CLI)', () => {
   });
 });
 
+/**
+ * Resolves once process `pid` has used 4 s of CPU (utime + stime in
+ * /proc/PID/stat, at the usual 100 ticks a second): tsx loaded, the command's
+ * signal listeners installed and the experiments running. On a loaded machine
+ * a fixed wall-clock wait sent the signal before tsx had even loaded, and
+ * SigCgt cannot tell: tsx installs listeners of its own. Where there is no
+ * /proc, it waits 6 s.
+ */
+async function listeningFor(pid: number): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      return;
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
+    if (Number(fields[11]) + Number(fields[12]) >= 400) return; // utime, stime: the 14th and 15th
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`process ${pid} did not get going in 3 minutes`);
+}
+
 /** Every file and folder under `dir` (hidden ones too), each file with its bytes. */
 function snapshot(dir: string): Map<string, string> {
   const seen = new Map<string, string>();
@@ -222,7 +247,7 @@ describe('lab --out never loses a user\'s files', () => {
       const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/main.ts'), 'lab', '--out', 'report'], { cwd: parent, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (chunk) => (stderr += String(chunk)));
-      await new Promise((resolve) => setTimeout(resolve, 6000)); // tsx started, the lab running (a default run takes 20 s or more)
+      await listeningFor(child.pid as number); // tsx started and the lab running (a default run takes 20 s or more)
       const sent = Date.now();
       child.kill(signal);
       const [code, killedBy] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
