@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import { listAttentionImpls, prepareAttention, randn, type AttentionProblem } from '../src/index.js';
-import { resolveBackend } from '../src/attention/backends.js';
-import { referenceBackward, referenceForward } from '../src/attention/reference.js';
+import { listAttentionImpls, randn } from '../src/index.js';
+import { prepareAttention, referenceBackward, referenceForward, resolveBackend, type AttentionProblem } from '../src/kernels.js';
 
 /**
  * The accuracy goal, measured: every float32 backend against the

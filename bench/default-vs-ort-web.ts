@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { randn, scaledDotProductAttention, wasmAttentionInfo } from '../src/index.js';
+import { randn, scaledDotProductAttention, wasm } from '../src/index.js';
 import { onnxImpl } from '../src/bench/impls-onnx.js';
 import { loadPeer, type Ort } from '../src/bench/peers.js';
 import { quiet } from '../src/bench/quiet.js';
@@ -82,7 +82,7 @@ for (const shape of values.shape.split(',')) {
   const fmt = (x: number) => x.toFixed(2);
   const peers = Object.keys(calls).filter((c) => c !== 'scaledot');
   const best = (pick: (name: string) => number) => Math.min(...peers.map(pick));
-  console.log(`${shape} (${wasmAttentionInfo().path}):`);
+  console.log(`${shape} (${wasm.info().path}):`);
   console.log(`  alternating  ms: ${Object.entries(alt).map(([c, t]) => `${c} ${fmt(t)}`).join(', ')}; vs the faster graph ${fmt(best((p) => alt[p]) / alt.scaledot)}x`);
   console.log(`  quiet, hot   ms: ${Object.entries(qb).map(([c, t]) => `${c} ${fmt(t.hot)}`).join(', ')}; vs the faster graph ${fmt(best((p) => qb[p].hot) / qb.scaledot.hot)}x`);
   console.log(`  quiet, cold  ms: ${Object.entries(qb).map(([c, t]) => `${c} ${fmt(t.cold)}`).join(', ')}; vs the faster graph ${fmt(best((p) => qb[p].cold) / qb.scaledot.cold)}x`);

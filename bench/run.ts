@@ -1,4 +1,4 @@
-import { enableRelaxedSimd } from '../src/index.js';
+import { wasm } from '../src/index.js';
 import { main } from '../src/cli/main.js';
 
 /**
@@ -7,7 +7,7 @@ import { main } from '../src/cli/main.js';
  * The same harness as `scaledot bench` (src/bench/, src/cli/bench.ts), run
  * from the source; the peers come from bench/peers (npm run bench:peers-install).
  */
-enableRelaxedSimd(); // as the installed command does (bin/scaledot.js)
+wasm.enableRelaxedSimd(); // as the installed command does (bin/scaledot.js)
 main(['bench', ...process.argv.slice(2)]).then((code) => {
   process.exitCode = code;
 });

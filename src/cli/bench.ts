@@ -3,6 +3,7 @@ import { browserImplNames, chromiumPath, DEFAULT_CHROMIUM } from '../bench/brows
 import { checkWritable, resultsPath, runBench, type BenchOptions } from '../bench/harness.js';
 import { benchImpls, defaultImplNames } from '../bench/impls.js';
 import { FULL_SHAPES, QUICK_SHAPES, parseShape, type Direction } from '../bench/shapes.js';
+import { wasm } from '../index.js';
 import { ScaledotError } from '../tensor/index.js';
 
 /** The command line as commander hands it over, before any check. */
@@ -74,6 +75,10 @@ export function registerBench(program: Command): void {
     .option('--chromium <path>', `the Chromium --browser drives (default: $SCALEDOT_CHROMIUM, else ${DEFAULT_CHROMIUM})`)
     .action(async (options: BenchCliOptions) => {
       const plan = checkBenchOptions(options);
+      // The one command that turns on relaxed SIMD where the engine has it behind a flag (Node 20):
+      // it times the fastest path, and its table names the path. lab, train and inspect run what
+      // \`import 'scaledot'\` runs, so they give the same bytes (docs/wasm.md, "Relaxed SIMD").
+      wasm.enableRelaxedSimd();
       plan.json = resultsPath(plan.json);
       checkWritable(plan.json);
       const tty = process.stderr.isTTY;
