@@ -1,6 +1,6 @@
 import { Tensor, wasm } from '../index.js';
 import { prepareAttention, resolveBackend } from '../kernels.js';
-import type { BenchImpl } from './impls.js';
+import type { BenchImpl } from './contract.js';
 
 /**
  * A scaledot backend by name, called as the library calls it (the problem

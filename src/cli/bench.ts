@@ -68,7 +68,7 @@ export function registerBench(program: Command): void {
     .option('--impl <names>', `comma-separated implementations (default: all but reference): ${benchImpls().map((i) => i.name).join(', ')}`)
     .option('--shape <shapes>', `comma-separated HEADSxNxD or causal-HEADSxNxD (default: ${FULL_SHAPES.join(', ')})`)
     .option('--direction <d>', 'forward, backward or both (default: forward,backward)')
-    .option('--json <file>', 'where to write the results (default: bench/results/<timestamp>.json in a checkout, ./scaledot-bench-<timestamp>.json otherwise)')
+    .option('--json <file>', 'where to write the results (default: tools/bench/results/<timestamp>.json in a checkout, ./scaledot-bench-<timestamp>.json otherwise)')
     .option('--interleave', 'time all implementations of a shape in one process, in turn: fair ratios on a loaded machine; extra MiB is then not measured')
     .option('--no-ceiling', 'skip measuring the SIMD multiply-add ceiling (and the % of ceiling column)')
     .option('--browser', 'run the cases in headless Chromium instead of Node: scaledot and onnxruntime-web (ort-web-*) in a cross-origin isolated page, so both use Web Workers and shared memory; needs playwright-core and a Chromium; the memory columns stay empty')

@@ -3,7 +3,7 @@ import {
   LAYOUTS, checkInspectOptions, checkOutDir, formatTable, inspect, reportFiles, writeReport,
   type InspectOptions, type Layout,
 } from '../inspect/index.js';
-import { outputFileProblem, writeFileWhole } from '../lab/report/output-file.js';
+import { outputFileProblem, writeFileWhole } from '../node/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
 import { packageVersion } from './version.js';
 

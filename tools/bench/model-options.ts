@@ -1,10 +1,10 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { randn, scaledDotProductAttention, wasm, type AttentionOptions, type Tensor } from '../src/index.js';
-import { median } from '../src/lab/index.js';
+import { randn, scaledDotProductAttention, wasm, type AttentionOptions, type Tensor } from '../../src/index.js';
+import { median } from '../../src/lab/index.js';
 
 /**
- * npx tsx bench/model-options.ts [--impl wasm,tiled] [--reps 5] [--threads N]
+ * npx tsx tools/bench/model-options.ts [--impl wasm,tiled] [--reps 5] [--threads N]
  *
  * The two shapes issue 9 asks for, timed in one process (median of --reps
  * after one warm-up run), float32:

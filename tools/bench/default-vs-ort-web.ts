@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
-import { randn, scaledDotProductAttention, wasm } from '../src/index.js';
-import { onnxImpl } from '../src/bench/impls-onnx.js';
-import { loadPeer, type Ort } from '../src/bench/peers.js';
-import { quiet } from '../src/bench/quiet.js';
-import { parseShape } from '../src/bench/shapes.js';
-import { median } from '../src/lab/index.js';
+import { randn, scaledDotProductAttention, wasm } from '../../src/index.js';
+import { onnxImpl } from '../../src/bench/impls-onnx.js';
+import { loadPeer, type Ort } from '../../src/bench/peers.js';
+import { quiet } from '../../src/bench/quiet.js';
+import { parseShape } from '../../src/bench/shapes.js';
+import { median } from '../../src/lab/index.js';
 
 /**
  * The library's default path (scaledDotProductAttention, impl 'auto', as a
@@ -19,7 +19,7 @@ import { median } from '../src/lab/index.js';
  *                first call reported apart (threads asleep), the rest timed.
  *
  *   npm run bench:peers-install
- *   node --import tsx bench/default-vs-ort-web.ts --shape 8x256x64,1x1024x64,8x1024x64,1x4096x64
+ *   node --import tsx tools/bench/default-vs-ort-web.ts --shape 8x256x64,1x1024x64,8x1024x64,1x4096x64
  */
 const { values } = parseArgs({ options: { shape: { type: 'string', default: '8x256x64,1x1024x64,8x1024x64,1x4096x64' }, rounds: { type: 'string', default: '15' } } });
 const ortWeb = () => loadPeer<Ort>('onnxruntime-web');
