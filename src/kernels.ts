@@ -3,7 +3,8 @@
  * anyone who writes a backend. A user of the kernels needs none of it.
  *
  * - the softmax row kernels (safe, online, naive, log, backward) and the row
- *   walkers and dtype arithmetic they share;
+ *   walkers and dtype arithmetic they share; `softmaxRowStats`, the one
+ *   function for a row's entropy, max p and Jacobian norm (lab, nn, inspect);
  * - `prepareAttention` / `prepareAttentionBackward`, which check a call and
  *   return the `AttentionProblem` every backend receives;
  * - the backend contract (`AttentionBackend`), the fixed list `BACKENDS`,
@@ -21,8 +22,8 @@ export {
 } from './tensor/index.js';
 export {
   softmaxRow, softmaxRowSafe, softmaxRowOnline, softmaxRowNaive, logSoftmaxRow, logsumexpRow,
-  softmaxBackwardRow, logSoftmaxBackwardRow, rowMax, dtypeArithmetic, stridedRow, axisLayout, forEachAxisRow,
-  type DTypeArithmetic, type StridedRow, type AxisLayout, type FloatArray,
+  softmaxBackwardRow, logSoftmaxBackwardRow, rowMax, softmaxRowStats, dtypeArithmetic, stridedRow, axisLayout, forEachAxisRow,
+  type SoftmaxRowStats, type SoftmaxRowStatsOptions, type DTypeArithmetic, type StridedRow, type AxisLayout, type FloatArray,
 } from './softmax/index.js';
 export {
   prepareAttention, prepareAttentionBackward, attentionImplOf, attentionOutputShape,

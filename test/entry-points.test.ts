@@ -30,7 +30,7 @@ const KERNEL_NAMES = [
   'isKnownImpl', 'logSoftmaxBackwardRow', 'logSoftmaxRow', 'logsumexpRow', 'normalizeAxis', 'prepareAttention',
   'prepareAttentionBackward', 'referenceBackend', 'referenceBackward', 'referenceForward', 'resolveBackend',
   'roundBfloat16', 'roundFloat16', 'roundTo', 'rounder', 'rowMax', 'sizeOf', 'softmaxBackwardRow', 'softmaxRow',
-  'softmaxRowNaive', 'softmaxRowOnline', 'softmaxRowSafe', 'storageClass', 'stridedRow',
+  'softmaxRowNaive', 'softmaxRowOnline', 'softmaxRowSafe', 'softmaxRowStats', 'storageClass', 'stridedRow',
 ];
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
