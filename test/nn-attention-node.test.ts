@@ -1,12 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../src/tensor/index.js';
-import { Var, backward, parameter, result, type Data } from '../src/nn/autograd.js';
+import { Var, backward, parameter } from '../src/nn/autograd.js';
 import { attentionScores, causalAttention, causalMask, softcap, softmaxLast, weightedValues, type AttentionRules } from '../src/nn/attention-ops.js';
 import { MultiHeadAttention } from '../src/nn/attention-layer.js';
 import { BACKENDS } from '../src/kernels.js';
 import { sinkSoftmax } from '../src/nn/sink-ops.js';
 import { finiteDifferenceGradient } from './helpers/finite-diff.js';
+import { weighted } from './helpers/nn-functional.js';
 
 // The attention node training runs (causalAttention over the shipped
 // kernels, softcap and sinks as kernel options, dsinks into the sink
@@ -22,17 +23,6 @@ function param(rng: Rng, dims: number[], std = 1): Var {
   return parameter(Float64Array.from({ length: dims.reduce((a, x) => a * x, 1) }, () => std * rng.normal()), dims);
 }
 
-/** Σ r ⊙ y: a scalar whose gradient reaches every output element. */
-function functional(y: Var, r: Float64Array): Var {
-  let s = 0;
-  for (let i = 0; i < y.size; i++) s += r[i] * y.data[i];
-  const out: Var = result(new Float64Array([s]), [], [y], () => {
-    const g = y.gradBuffer();
-    for (let i = 0; i < g.length; i++) g[i] += (out.grad as Data)[0] * r[i];
-  });
-  return out;
-}
-
 /** The explicit graph of the same attention, the layer's path before the kernels took softcap and sinks. */
 function explicit(q: Var, k: Var, v: Var, scale: number, rules: AttentionRules): Var {
   let scores = attentionScores(q, k, scale);
@@ -44,7 +34,7 @@ function explicit(q: Var, k: Var, v: Var, scale: number, rules: AttentionRules):
 
 function gradsOf(inputs: Var[], y: Var, r: Float64Array): Float64Array[] {
   for (const x of inputs) x.grad = null;
-  backward(functional(y, r));
+  backward(weighted(y, r));
   return inputs.map((x) => Float64Array.from(x.grad ?? new Float64Array(x.size)));
 }
 
@@ -81,7 +71,7 @@ describe('causalAttention with softcap and sinks: one node over the kernels', ()
           const original = Float64Array.from(x.data);
           const numeric = finiteDifferenceGradient((probe) => {
             x.data.set(probe);
-            return functional(node(), r).data[0];
+            return weighted(node(), r).data[0];
           }, original);
           x.data.set(original);
           for (let i = 0; i < x.size; i++) {
@@ -106,7 +96,7 @@ describe('MultiHeadAttention trains every rule through the shipped kernels', () 
       try {
         const layer = new MultiHeadAttention(new Rng(3), { width: 8, heads: 2, headDim: 4, rule, softcap: 5, impl: 'reference', dtype: 'float64' });
         const x = param(new Rng(4), [1, 5, 8]);
-        backward(functional(layer.forward(x), Float64Array.from({ length: 40 }, (_, i) => Math.sin(i))));
+        backward(weighted(layer.forward(x), Float64Array.from({ length: 40 }, (_, i) => Math.sin(i))));
         assert.deepEqual(calls, { forward: 1, backward: 1 });
         if (rule === 'sink') assert.ok(layer.sinkLogit?.grad?.some((g) => g !== 0), 'dsinks reaches the sink parameter');
         layer.adaptive = true;

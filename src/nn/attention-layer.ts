@@ -6,8 +6,8 @@ import { attentionScores, causalAttention, causalMask, softcap, softmaxLast, wei
 import { attentionStats, type AttentionStats } from './attention-stats.js';
 import { filledData } from './init.js';
 import { Linear, prefixed, type Module } from './layers.js';
-import { lastRow, mergeHeads, splitHeads } from './head-ops.js';
-import { l2Normalize, scaleHeads } from './ops.js';
+import { lastRow, mergeHeads, scaleHeads, splitHeads } from './head-ops.js';
+import { l2Normalize } from './ops.js';
 import { rope } from './rope.js';
 import { SSMAX_INIT_S, ruleScale, type ScaleRule } from './scale-rules.js';
 import { sinkSoftmax } from './sink-ops.js';

@@ -47,6 +47,11 @@ export function normalizeAxis(fn: string, axis: unknown, shape: readonly number[
  * NumPy broadcasting of two shapes (align on the right; a dimension of 1
  * stretches), or null if they do not broadcast.
  */
+/** Whether two shapes are the same, dimension for dimension. */
+export function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
 export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] | null {
   const rank = Math.max(a.length, b.length);
   const out = new Array<number>(rank);
