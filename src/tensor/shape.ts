@@ -43,15 +43,15 @@ export function normalizeAxis(fn: string, axis: unknown, shape: readonly number[
   return axis < 0 ? axis + rank : axis;
 }
 
-/**
- * NumPy broadcasting of two shapes (align on the right; a dimension of 1
- * stretches), or null if they do not broadcast.
- */
 /** Whether two shapes are the same, dimension for dimension. */
 export function sameDims(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/**
+ * NumPy broadcasting of two shapes (align on the right; a dimension of 1
+ * stretches), or null if they do not broadcast.
+ */
 export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] | null {
   const rank = Math.max(a.length, b.length);
   const out = new Array<number>(rank);
