@@ -1,10 +1,8 @@
 #!/usr/bin/env node
 // The installed command runs the built CLI; `npm run build` makes dist/.
+// It leaves relaxed SIMD as the engine has it, as the library does (docs/wasm.md);
+// only `scaledot bench` turns it on (src/cli/bench.ts).
 import { main } from '../dist/cli/main.js';
-import { enableRelaxedSimd } from '../dist/index.js';
-
-// Fused multiply-add kernels on Node 20 too (a V8 flag there; see src/cli/main.ts).
-enableRelaxedSimd();
 
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;

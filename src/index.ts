@@ -1,13 +1,51 @@
 /**
- * scaledot: what a kernel user needs (tensors, softmax, attention, errors).
- * It bundles for the browser with no Node built-in. The autograd, layers and
+ * scaledot: what a kernel user reads. Tensors and their constructors, the
+ * softmax ops and their backwards, attention forward and backward, the KV
+ * cache, the attention weights, the list of backends, and the wasm controls
+ * as one namespace (`wasm`). It bundles for the browser with no Node built-in.
+ *
+ * The rest has its own entry point: the row kernels, `prepareAttention`, the
+ * backend contract and the dropout hash are `scaledot/kernels` (for the lab,
+ * the bench and anyone who writes a backend); the autograd, layers and
  * training are `scaledot/nn`; the experiments, statistics and report are
  * `scaledot/lab`. Layers import only leftwards:
- * tensor ← softmax ← attention ← nn ← lab ← cli/web.
+ * tensor ← softmax ← attention ← nn ← lab/inspect/bench ← cli/web.
  *
  * @module scaledot
  */
-export * from './tensor/index.js';
-export * from './softmax/index.js';
-export * from './attention/index.js';
-export * from './attention/wasm/index.js';
+import { enableRelaxedSimd, initWasmAttention, setWasmAttentionThreads, wasmAttentionInfo } from './attention/index.js';
+
+export {
+  ScaledotError, Tensor, tensor, zeros, full, randn, Rng, DTYPES, FLOAT_DTYPES, dtypeInfo,
+  type ErrorCode, type DType, type FloatDType, type DTypeInfo, type TensorData, type NestedArray, type TensorOptions, type RandnOptions,
+} from './tensor/index.js';
+export {
+  softmax, logSoftmax, logsumexp, softmaxBackward, logSoftmaxBackward, SOFTMAX_ALGORITHMS,
+  type SoftmaxAlgorithm, type SoftmaxOptions, type AxisOptions,
+} from './softmax/index.js';
+export {
+  scaledDotProductAttention, scaledDotProductAttentionWithLse, scaledDotProductAttentionBackward,
+  attentionWeights, createKvCache, listAttentionImpls,
+  type AttentionOptions, type AttentionBackwardOptions, type SavedForward, type ScoreOptions, type AttentionImpl,
+  type AttentionMask, type KvCache, type KvCacheOptions,
+} from './attention/index.js';
+export type { WasmAttentionInfo, WasmPath } from './attention/index.js';
+
+/**
+ * The controls of impl 'wasm' (the WebAssembly SIMD backend), in one place:
+ *
+ * - `wasm.info()`: which path loaded (threads, relaxed SIMD or not) and why;
+ * - `wasm.init({ baseUrl })`: the asynchronous start a browser needs before
+ *   the first call (Node loads the module synchronously on first use);
+ * - `wasm.setThreads(n)`: how many workers the kernels use;
+ * - `wasm.enableRelaxedSimd()`: on Node 20, turn on V8's relaxed-SIMD flag
+ *   before the first call so the fused multiply-add module loads. Nothing in
+ *   scaledot calls it for you except `scaledot bench` (see docs/wasm.md), so
+ *   the library and the `scaledot` command give the same bytes.
+ */
+export const wasm = Object.freeze({
+  info: wasmAttentionInfo,
+  init: initWasmAttention,
+  setThreads: setWasmAttentionThreads,
+  enableRelaxedSimd,
+});

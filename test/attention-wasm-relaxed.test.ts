@@ -5,7 +5,7 @@
 // add), so both modules are checked against the float64 reference.
 // enableRelaxedSimd() must precede the first kernel load: hence dynamic imports.
 import assert from 'node:assert/strict';
-import { enableRelaxedSimd, wasmAttentionInfo } from '../src/index.js';
+import { enableRelaxedSimd, wasmAttentionInfo } from '../src/attention/wasm/index.js';
 
 assert.equal(enableRelaxedSimd(), true, 'this engine has no relaxed SIMD, even behind a flag');
 await import('./attention-wasm.test.js');

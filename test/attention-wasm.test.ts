@@ -10,8 +10,9 @@ import { chromium, type Browser } from 'playwright-core';
 import { build } from 'vite';
 import {
   ScaledotError, Tensor, randn, scaledDotProductAttentionBackward, scaledDotProductAttentionWithLse,
-  setWasmAttentionThreads, tensor, wasmAttentionInfo, zeros, type AttentionOptions,
+  tensor, zeros, type AttentionOptions,
 } from '../src/index.js';
+import { setWasmAttentionThreads, wasmAttentionInfo } from '../src/attention/wasm/index.js';
 import { dropoutKeeps } from '../src/attention/problem.js';
 import { refAttention, refAttentionBackward } from './helpers/attention-reference.js';
 import { refOptions } from './helpers/ref-options.js';
@@ -260,8 +261,9 @@ describe('impl wasm: threads and memory', () => {
 
 /** Runs `body` (an ES module snippet that may import scaledot as `lib`) in a fresh Node; returns its stdout JSON. */
 function inChild(prelude: string, body: string, nodeFlags: string[] = []): { status: number | null; json: Record<string, unknown> | null; stderr: string } {
-  const lib = new URL('../src/index.ts', import.meta.url).href;
-  const code = `${prelude}\nconst lib = await import(${JSON.stringify(lib)});\n${body}`;
+  // lib: the root's names plus the wasm controls under their own names (the root groups them as \`wasm\`).
+  const [root, controls] = ['../src/index.ts', '../src/attention/wasm/index.ts'].map((f) => JSON.stringify(new URL(f, import.meta.url).href));
+  const code = `${prelude}\nconst lib = { ...(await import(${root})), ...(await import(${controls})) };\n${body}`;
   const child = spawnSync(process.execPath, [...nodeFlags, '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
   const last = child.stdout.trim().split('\n').pop() ?? '';
   let json: Record<string, unknown> | null = null;

@@ -1,9 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Tensor, dtypeInfo, full, randn, rounder, scaledDotProductAttention,
+  Tensor, dtypeInfo, full, randn, scaledDotProductAttention,
   scaledDotProductAttentionBackward, scaledDotProductAttentionWithLse, tensor, zeros, type FloatDType,
 } from '../src/index.js';
+import { rounder } from '../src/kernels.js';
 import { prepareAttention } from '../src/attention/options.js';
 import { resolveBackend } from '../src/attention/backends.js';
 import { CASES, caseInputs, caseOptions, type AttentionCase } from './helpers/attention-cases.js';

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as root from '../src/index.js';
+import * as kernels from '../src/kernels.js';
 import * as nn from '../src/nn/index.js';
 import * as lab from '../src/lab/index.js';
 
@@ -15,6 +16,7 @@ import * as lab from '../src/lab/index.js';
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY_POINTS = [
   ['scaledot', 'src/index.ts', root],
+  ['scaledot/kernels', 'src/kernels.ts', kernels],
   ['scaledot/nn', 'src/nn/index.ts', nn],
   ['scaledot/lab', 'src/lab/index.ts', lab],
 ] as const;

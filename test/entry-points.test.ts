@@ -7,12 +7,31 @@ import { fileURLToPath } from 'node:url';
 // esbuild comes with tsx, which runs the tests.
 import { build, type Plugin } from 'esbuild';
 import * as root from '../src/index.js';
+import * as kernels from '../src/kernels.js';
 import * as nn from '../src/nn/index.js';
 import * as lab from '../src/lab/index.js';
 
-// The package has three entry points: 'scaledot' (tensor, softmax, attention,
-// errors), 'scaledot/nn' and 'scaledot/lab'. The root must bundle for a
-// browser with no Node built-in, and must not carry the other two.
+// The package has four entry points: 'scaledot' (what a kernel user reads),
+// 'scaledot/kernels' (the plumbing under it), 'scaledot/nn' and 'scaledot/lab'.
+// The root must bundle for a browser with no Node built-in, and must not carry
+// the others. Each entry point's runtime names are pinned here: a name added to
+// or dropped from one is a change of the public promise, made on purpose.
+
+const ROOT_NAMES = [
+  'DTYPES', 'FLOAT_DTYPES', 'Rng', 'SOFTMAX_ALGORITHMS', 'ScaledotError', 'Tensor', 'attentionWeights', 'createKvCache',
+  'dtypeInfo', 'full', 'listAttentionImpls', 'logSoftmax', 'logSoftmaxBackward', 'logsumexp', 'randn',
+  'scaledDotProductAttention', 'scaledDotProductAttentionBackward', 'scaledDotProductAttentionWithLse',
+  'softmax', 'softmaxBackward', 'tensor', 'wasm', 'zeros',
+];
+const KERNEL_NAMES = [
+  'BACKENDS', 'MAX_BUFFER_BYTES', 'allocate', 'attentionImplOf', 'attentionOutputShape', 'axisLayout', 'broadcastShapes',
+  'broadcastStrides', 'checkBufferSize', 'checkFloatTensor', 'checkShape', 'checkTensor', 'contiguousStrides',
+  'dropoutHash', 'dropoutKeeps', 'dtypeArithmetic', 'dtypeInfo', 'forEachAxisRow', 'formatShape', 'isFloatDType',
+  'isKnownImpl', 'logSoftmaxBackwardRow', 'logSoftmaxRow', 'logsumexpRow', 'normalizeAxis', 'prepareAttention',
+  'prepareAttentionBackward', 'referenceBackend', 'referenceBackward', 'referenceForward', 'resolveBackend',
+  'roundBfloat16', 'roundFloat16', 'roundTo', 'rounder', 'rowMax', 'sizeOf', 'softmaxBackwardRow', 'softmaxRow',
+  'softmaxRowNaive', 'softmaxRowOnline', 'softmaxRowSafe', 'softmaxRowStats', 'storageClass', 'stridedRow',
+];
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
@@ -29,10 +48,24 @@ function sourceOfExport(subpath: string): string {
 }
 
 describe('entry points', () => {
-  it("package.json exports '.', './nn' and './lab', each built from its layer's index", () => {
+  it("package.json exports '.', './kernels', './nn' and './lab', each built from its own entry file", () => {
+    assert.deepEqual(Object.keys(pkg.exports).sort(), ['.', './kernels', './lab', './nn', './package.json']);
     assert.equal(sourceOfExport('.'), join(repoRoot, 'src/index.ts'));
+    assert.equal(sourceOfExport('./kernels'), join(repoRoot, 'src/kernels.ts'));
     assert.equal(sourceOfExport('./nn'), join(repoRoot, 'src/nn/index.ts'));
     assert.equal(sourceOfExport('./lab'), join(repoRoot, 'src/lab/index.ts'));
+  });
+
+  it('the root exports what a kernel user reads, and nothing else', () => {
+    assert.deepEqual(Object.keys(root).sort(), [...ROOT_NAMES].sort());
+    assert.deepEqual(Object.keys(root.wasm).sort(), ['enableRelaxedSimd', 'info', 'init', 'setThreads']);
+    assert.ok(Object.isFrozen(root.wasm));
+  });
+
+  it('scaledot/kernels exports the plumbing: row kernels, prepareAttention, the backends, the dropout hash', () => {
+    assert.deepEqual(Object.keys(kernels).sort(), [...KERNEL_NAMES].sort());
+    // The two share only what both kinds of reader need to name a dtype's range.
+    assert.deepEqual(Object.keys(kernels).filter((n) => n in root), ['dtypeInfo']);
   });
 
   it('the root exports no name of scaledot/nn or scaledot/lab', () => {

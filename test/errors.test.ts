@@ -50,6 +50,7 @@ const MISUSES: { name: string; args: Args; code: ErrorCode; fragments: string[] 
   { name: 'dropoutP of 1', args: { query: q, key: k, value: v, options: { dropoutP: 1 } }, code: 'E_OPTION', fragments: ['dropoutP', '[0, 1)'] },
   { name: 'dropoutP NaN', args: { query: q, key: k, value: v, options: { dropoutP: NaN } }, code: 'E_OPTION', fragments: ['dropoutP'] },
   { name: 'dropoutP a string', args: { query: q, key: k, value: v, options: { dropoutP: '0.1' } }, code: 'E_OPTION', fragments: ['dropoutP'] },
+  { name: 'dropout without a seed', args: { query: q, key: k, value: v, options: { dropoutP: 0.1 } }, code: 'E_OPTION', fragments: ['dropoutP is 0.1', 'no seed', 'seed, an integer in [0, 4294967295]'] },
   { name: 'fractional seed', args: { query: q, key: k, value: v, options: { dropoutP: 0.1, seed: 1.5 } }, code: 'E_OPTION', fragments: ['seed', '1.5'] },
   { name: 'negative seed', args: { query: q, key: k, value: v, options: { seed: -1 } }, code: 'E_OPTION', fragments: ['seed'] },
   { name: 'seed past 32 bits', args: { query: q, key: k, value: v, options: { seed: 2 ** 32 } }, code: 'E_OPTION', fragments: ['seed', '4294967296'] },

@@ -92,7 +92,7 @@ describe('scaledot inspect', () => {
     const path = model('b.safetensors');
     const out = join(dir, 'report');
     assert.equal((await run(['inspect', path, '--out', out])).code, 0);
-    assert.deepEqual(readdirSync(out).sort(), ['inspect-findings.csv', 'inspect-heads.csv', 'inspect.html']);
+    assert.deepEqual(readdirSync(out).sort(), ['inspect-findings.csv', 'inspect-heads.csv', 'inspect.html', 'scaledot-inspect.json']);
     const html = readFileSync(join(out, 'inspect.html'), 'utf8');
     assert.match(html, /<svg/);
     assert.match(html, /<h3>layers\.1\.attn<\/h3>/);
@@ -104,8 +104,21 @@ describe('scaledot inspect', () => {
     writeFileSync(join(theirs, 'inspect-heads.csv'), 'my,own\n1,2\n');
     const r = await run(['inspect', path, '--out', theirs]);
     assert.equal(r.code, 2);
-    assert.match(r.err, /inspect-heads\.csv exists and was not written by scaledot inspect/);
+    assert.match(r.err, /inspect-heads\.csv \(changed since scaledot inspect wrote it\)/);
     assert.equal(readFileSync(join(theirs, 'inspect-heads.csv'), 'utf8'), 'my,own\n1,2\n');
+  });
+
+  it('--out refuses a report file edited since it wrote it, even one that keeps its marker, as the lab does', async () => {
+    const path = model('b.safetensors');
+    const out = join(dir, 'edited');
+    assert.equal((await run(['inspect', path, '--out', out])).code, 0);
+    const page = join(out, 'inspect.html');
+    const edited = readFileSync(page, 'utf8').replace('</body>', '<p>my notes</p></body>');
+    writeFileSync(page, edited);
+    const r = await run(['inspect', path, '--out', out]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /inspect\.html \(changed since scaledot inspect wrote it\)/);
+    assert.equal(readFileSync(page, 'utf8'), edited);
   });
 
   it('refuses bad input with a code and a message naming file and tensor, no stack, no output file', async () => {

@@ -1,9 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  MAX_BUFFER_BYTES, ScaledotError, full, logSoftmax, logSoftmaxBackward, randn, scaledDotProductAttention, scaledDotProductAttentionBackward,
+  ScaledotError, full, logSoftmax, logSoftmaxBackward, randn, scaledDotProductAttention, scaledDotProductAttentionBackward,
   scaledDotProductAttentionWithLse, softmax, softmaxBackward, tensor, zeros, type AttentionOptions,
 } from '../src/index.js';
+import { MAX_BUFFER_BYTES } from '../src/kernels.js';
 import { IMPLS, dtypesOf } from './helpers/backends.js';
 
 // The edges a fuzz run of 2,600 attention and 4,000 softmax cases found: huge problems, odd option bags, masked rows, float16 gradients.

@@ -2,29 +2,19 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Rng } from '../src/tensor/index.js';
-import { Var, backward, parameter, result, type Data } from '../src/nn/autograd.js';
+import { Var, backward, parameter } from '../src/nn/autograd.js';
 import { sinkSoftmax } from '../src/nn/sink-ops.js';
 import { adaptiveInverseTemperature, adaptiveTemperature } from '../src/nn/adaptive-temperature.js';
 import { attentionStats, entropyLowerBound, exactEntropyMinimum } from '../src/nn/attention-stats.js';
 import { MultiHeadAttention } from '../src/nn/attention-layer.js';
 import { finiteDifferenceGradient } from './helpers/finite-diff.js';
+import { weighted } from './helpers/nn-functional.js';
 
 // The softmax variants C10–C12 train with (ssmax, softmax1, sink), their
 // gradients against central finite differences, and the measurements.
 
 function normals(rng: Rng, n: number): Float64Array {
   return Float64Array.from({ length: n }, () => rng.normal());
-}
-
-/** Σ r ⊙ y as a graph node, so backward() gives the gradient of a scalar. */
-function weighted(y: Var, r: Float64Array): Var {
-  let s = 0;
-  for (let i = 0; i < y.size; i++) s += r[i] * y.data[i];
-  const out: Var = result(new Float64Array([s]), [], [y], () => {
-    const g = y.gradBuffer();
-    for (let i = 0; i < g.length; i++) g[i] += (out.grad as Data)[0] * r[i];
-  });
-  return out;
 }
 
 /** Compares backward() with finite differences over every element of every input, all packed in one vector. */

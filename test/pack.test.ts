@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXPERIMENTS } from '../src/lab/index.js';
+import { listAttentionImpls } from '../src/index.js';
 
 // The package as a user gets it: the files `npm pack` puts in the tarball,
 // installed with npm into an empty folder, used through its three entry
@@ -48,20 +49,21 @@ describe('the packed package', () => {
     for (const dir of [staging, consumer]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs attention from scaledot and imports scaledot/nn and scaledot/lab', () => {
+  it('runs attention from scaledot and imports scaledot/kernels, scaledot/nn and scaledot/lab', () => {
     writeFileSync(join(consumer, 'use.mjs'), `
       import { randn, scaledDotProductAttention, scaledDotProductAttentionBackward, scaledDotProductAttentionWithLse } from 'scaledot';
       const [q, k, v] = [1, 2, 3].map((seed) => randn([1, 2, 8, 4], { seed }));
       const out = scaledDotProductAttention(q, k, v, { isCausal: true, impl: 'wasm' });
       const saved = scaledDotProductAttentionWithLse(q, k, v, { isCausal: true });
       const { dq } = scaledDotProductAttentionBackward(q, k, v, randn([1, 2, 8, 4], { seed: 4 }), { isCausal: true, saved });
+      const kernels = await import('scaledot/kernels');
       const nn = await import('scaledot/nn');
       const lab = await import('scaledot/lab');
-      console.log(JSON.stringify({ shape: out.shape, finite: out.data.every(Number.isFinite), dq: dq.shape, nn: typeof nn.Transformer, lab: lab.EXPERIMENTS.map((e) => e.id) }));
+      console.log(JSON.stringify({ shape: out.shape, finite: out.data.every(Number.isFinite), dq: dq.shape, kernels: kernels.BACKENDS.map((b) => b.name), nn: typeof nn.Transformer, lab: lab.EXPERIMENTS.map((e) => e.id) }));
     `);
     const result = JSON.parse(run(process.execPath, ['use.mjs'], consumer)) as Record<string, unknown>;
     assert.deepEqual(result, {
-      shape: [1, 2, 8, 4], finite: true, dq: [1, 2, 8, 4], nn: 'function', lab: EXPERIMENTS.map((e) => e.id), // the packed lab holds the source's experiments
+      shape: [1, 2, 8, 4], finite: true, dq: [1, 2, 8, 4], kernels: listAttentionImpls(), nn: 'function', lab: EXPERIMENTS.map((e) => e.id), // the packed lab holds the source's experiments
     });
   });
 

@@ -11,8 +11,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
 
-/** 'scaledot', 'scaledot/nn', 'scaledot/lab' are the package itself: the examples import its source, so no build is needed. */
+/** 'scaledot', 'scaledot/kernels', 'scaledot/nn', 'scaledot/lab' are the package itself: the examples import its source, so no build is needed. */
 function sourceOf(subpath: string | undefined): string {
+  if (subpath === '/kernels') return join(root, 'src', 'kernels.ts');
   return join(root, 'src', subpath ?? '', 'index.ts');
 }
 
@@ -30,7 +31,7 @@ describe('README', () => {
       const dir = mkdtempSync(join(tmpdir(), 'scaledot-readme-'));
       try {
         const file = join(dir, 'example.ts');
-        writeFileSync(file, code.replace(/from 'scaledot(\/nn|\/lab)?'/g, (_, sub: string | undefined) => `from ${JSON.stringify(sourceOf(sub))}`));
+        writeFileSync(file, code.replace(/from 'scaledot(\/kernels|\/nn|\/lab)?'/g, (_, sub: string | undefined) => `from ${JSON.stringify(sourceOf(sub))}`));
         const out = execFileSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8' });
         assert.ok(out.length > 0, 'the example prints what it shows');
       } finally {

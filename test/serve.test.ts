@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScaledotError } from '../src/tensor/index.js';
-import { startStaticServer, type StaticServer } from '../src/cli/serve.js';
+import { startStaticServer, type StaticServer } from '../src/node/static-server.js';
 
 interface Reply {
   status: number;

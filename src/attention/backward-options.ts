@@ -1,13 +1,9 @@
-import { ScaledotError, Tensor, checkFloatTensor, formatShape } from '../tensor/index.js';
+import { ScaledotError, Tensor, checkFloatTensor, formatShape, sameDims } from '../tensor/index.js';
 import { attentionOutputShape, prepareAttention, type AttentionOptions } from './options.js';
 import type { AttentionProblem } from './problem.js';
 
 // The checks of scaledDotProductAttentionBackward's arguments beyond the
 // forward's (options.ts): gradOutput, and the forward's saved output and lse.
-
-function sameDims(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
 
 /**
  * What the forward saved for the backward (as FlashAttention's backward takes

@@ -4,11 +4,17 @@ import { prepareAttentionBackward, type AttentionBackwardOptions } from './backw
 import { attentionImplOf, attentionOutputShape, prepareAttention, type AttentionOptions } from './options.js';
 import type { AttentionProblem } from './problem.js';
 
-export { listAttentionImpls, type AttentionImpl } from './backends.js';
-export { prepareAttention, type AttentionOptions } from './options.js';
+// The layer's interface: src/index.ts picks what a user reads from it and
+// src/kernels.ts the plumbing; nothing outside src/attention imports a file of it by path.
+export { BACKENDS, listAttentionImpls, resolveBackend, isKnownImpl, type AttentionImpl } from './backends.js';
+export { referenceBackend, referenceForward, referenceBackward } from './reference.js';
+export { prepareAttention, attentionImplOf, attentionOutputShape, type AttentionOptions } from './options.js';
 export { prepareAttentionBackward, type AttentionBackwardOptions, type SavedForward } from './backward-options.js';
 export type { ScoreOptions } from './score-options.js';
 export { attentionWeights } from './weights.js';
+export {
+  initWasmAttention, setWasmAttentionThreads, wasmAttentionInfo, enableRelaxedSimd, type WasmAttentionInfo, type WasmPath,
+} from './wasm/index.js';
 export { createKvCache, type KvCache, type KvCacheOptions } from './kv-cache.js';
 export {
   dropoutHash, dropoutKeeps,

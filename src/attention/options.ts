@@ -1,10 +1,10 @@
 import {
-  ScaledotError, Tensor, broadcastStrides, checkFloatTensor, checkTensor, formatShape, sizeOf, type FloatDType,
+  ScaledotError, Tensor, broadcastStrides, checkFloatTensor, checkTensor, formatShape, sameDims, sizeOf, type FloatDType,
 } from '../tensor/index.js';
 import { describeValue, isPlainObject } from '../tensor/plain.js';
 import { isKnownImpl, listAttentionImpls, type AttentionImpl } from './backends.js';
 import type { AttentionMask, AttentionProblem } from './problem.js';
-import { SCORE_OPTION_KEYS, checkScoreOptions, type ScoreOptions } from './score-options.js';
+import { SCORE_OPTION_KEYS, checkScoreOptions, describe, type ScoreOptions } from './score-options.js';
 import { checkAttentionSize } from './size-guard.js';
 
 /**
@@ -27,7 +27,7 @@ export interface AttentionOptions extends ScoreOptions {
   scale?: number | null;
   /** Probability of dropping each attention weight, in [0, 1); kept weights are scaled by 1/(1 − p). */
   dropoutP?: number;
-  /** Dropout seed, an integer in [0, 2³²); default 0. The same seed drops the same weights in forward and backward. */
+  /** Dropout seed, an integer in [0, 2³²), required when dropoutP > 0 (every random thing takes a seed). The same seed drops the same weights in forward and backward. */
   seed?: number;
   /** Grouped-query attention: Hq may be any positive multiple of Hkv; query head h reads kv head ⌊h / (Hq/Hkv)⌋. */
   enableGqa?: boolean;
@@ -61,16 +61,6 @@ function checkBoolean(fn: string, name: string, value: unknown): boolean {
   return value;
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value instanceof Tensor) return value.toString();
-  return String(value);
-}
-
-function sameDims(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
 /** The scalar options, checked; the mask and the shapes are checked against the tensors separately. */
 function checkScalars(fn: string, o: AttentionOptions, e: number) {
   const causal = checkBoolean(fn, 'isCausal', o.isCausal);
@@ -86,6 +76,10 @@ function checkScalars(fn: string, o: AttentionOptions, e: number) {
   const dropoutP = o.dropoutP ?? 0;
   if (typeof dropoutP !== 'number' || !Number.isFinite(dropoutP) || dropoutP < 0 || dropoutP >= 1) {
     throw new ScaledotError('E_OPTION', `${fn}: dropoutP is ${describe(dropoutP)}; expected a number in [0, 1)`);
+  }
+  // Without a seed every call would drop the same weights, silently: refuse it, as DESIGN.md says.
+  if (dropoutP > 0 && (o.seed === undefined || o.seed === null)) {
+    throw new ScaledotError('E_OPTION', `${fn}: dropoutP is ${dropoutP} but no seed is given; pass seed, an integer in [0, ${MAX_SEED}], so the dropped weights are chosen on purpose (the same seed drops the same weights in the backward)`);
   }
   const seed = o.seed ?? 0;
   // dropoutHash mixes the seed as a 32-bit word: a larger one would silently alias a smaller one.

@@ -82,6 +82,8 @@ export interface BackwardResult {
 export interface AttentionBackend {
   readonly name: string;
   readonly priority: number;
+  /** The dtypes it takes where it is available: `supports(p)` is false for any other `p.dtype`. */
+  readonly dtypes: readonly FloatDType[];
   supports(p: AttentionProblem): boolean;
   forward(p: AttentionProblem): ForwardResult;
   backward(

@@ -1,4 +1,4 @@
-import { rounder } from '../tensor/index.js';
+import { FLOAT_DTYPES, rounder } from '../tensor/index.js';
 import { dropoutKeeps, type AttentionBackend, type AttentionProblem, type BackwardResult, type ForwardResult } from './problem.js';
 
 /**
@@ -105,6 +105,11 @@ function roundedCopy(p: AttentionProblem, values: Float64Array): Float64Array | 
   return out;
 }
 
+/**
+ * The float64 forward of the contract: O = softmax(scores) V row by row, in
+ * float64 whatever the dtype, then rounded once to p.dtype; lse per row (−∞
+ * for a fully masked row, whose output is zeros).
+ */
 export function referenceForward(p: AttentionProblem): ForwardResult {
   const { batch, hq, hkv, l, s, ev, v } = p;
   const output = new Float64Array(batch * hq * l * ev);
@@ -201,6 +206,7 @@ export function referenceBackward(
 export const referenceBackend: AttentionBackend = {
   name: 'reference',
   priority: 0,
+  dtypes: FLOAT_DTYPES,
   supports: () => true,
   forward: referenceForward,
   backward: referenceBackward,

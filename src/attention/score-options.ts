@@ -32,7 +32,8 @@ export interface ScoreFields {
   sinks: Float64Array | null;
 }
 
-function describe(value: unknown): string {
+/** An option's value as the attention checks quote it: a string in quotes, a Tensor by shape and dtype, an array by its elements. */
+export function describe(value: unknown): string {
   if (value instanceof Tensor) return value.toString();
   if (Array.isArray(value)) return `[${value.map(String).join(', ')}]`;
   return typeof value === 'string' ? JSON.stringify(value) : String(value);

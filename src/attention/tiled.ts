@@ -1,3 +1,4 @@
+import { FLOAT_DTYPES } from '../tensor/index.js';
 import type { AttentionBackend } from './problem.js';
 import { tiledForward } from './tiled-forward.js';
 import { tiledBackward } from './tiled-backward.js';
@@ -11,6 +12,7 @@ import { tiledBackward } from './tiled-backward.js';
 export const tiledBackend: AttentionBackend = {
   name: 'tiled',
   priority: 10,
+  dtypes: FLOAT_DTYPES,
   supports: () => true,
   forward: (p) => tiledForward(p),
   backward: (p, output, lse, dOut) => tiledBackward(p, output, lse, dOut),

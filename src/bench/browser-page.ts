@@ -1,4 +1,4 @@
-import { initWasmAttention, listAttentionImpls } from '../index.js';
+import { listAttentionImpls, wasm as wasmControls } from '../index.js';
 import { runCases, type CaseHost, type CaseOutput, type CaseSpec } from './case.js';
 import { pageCeilingPool } from './ceiling-page.js';
 import { onnxImpl, type OrtLoader } from './impls-onnx.js';
@@ -36,7 +36,7 @@ async function loadOrt(config: PageConfig): Promise<OrtLoader> {
 }
 
 async function run(spec: CaseSpec, config: PageConfig): Promise<CaseOutput> {
-  const wasm = await initWasmAttention({ baseUrl: config.wasmBase });
+  const wasm = await wasmControls.init({ baseUrl: config.wasmBase });
   const ort = await loadOrt(config);
   // As many threads as scaledot's pool: one per core the browser reports.
   const threads = wasm.threads > 0 ? wasm.threads : navigator.hardwareConcurrency;

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createServer } from 'node:http';
-import { ISOLATION_HEADERS, mimeType, resolveRequest } from '../cli/serve.js';
+import { ISOLATION_HEADERS, mimeType, resolveRequest } from '../node/static-server.js';
 import { ScaledotError } from '../tensor/index.js';
 
 /** A folder served under a URL prefix ('/wasm/' → the package's wasm/), or one generated page. */
@@ -14,7 +14,7 @@ export interface Mounts {
  * folders it loads, read-only, every response with the cross-origin
  * isolation headers, so that the page may share memory with its workers
  * (SharedArrayBuffer): scaledot's and onnxruntime-web's threads need it.
- * No path leaves its folder (serve.ts's resolveRequest).
+ * No path leaves its folder (node/static-server.ts's resolveRequest).
  */
 export async function startBenchServer(mounts: Mounts): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {

@@ -1,4 +1,4 @@
-import { enableRelaxedSimd } from '../attention/wasm/index.js';
+import { wasm } from '../index.js';
 import { runCases, type CaseHost, type CaseOutput, type CaseSpec } from './case.js';
 import { CeilingPool } from './ceiling.js';
 import { benchImpls } from './impls.js';
@@ -11,7 +11,7 @@ import { quiet } from './quiet.js';
  *   node --expose-gc --import tsx src/bench/case-main.ts '{"impls":["wasm"],"shape":"8x1024x64","direction":"forward","targetMs":6000,"maxReps":15}'
  */
 // The case runs the kernels its command runs: relaxed SIMD wherever the engine has it, flag or not.
-enableRelaxedSimd();
+wasm.enableRelaxedSimd();
 const spec = JSON.parse(process.argv[2] ?? '{}') as CaseSpec;
 const host: CaseHost = {
   impls: benchImpls(),

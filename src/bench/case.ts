@@ -2,7 +2,7 @@ import { randn } from '../index.js';
 import { median } from '../lab/stats.js';
 import type { Ceiling } from './ceiling.js';
 import { sampledMaxError } from './check.js';
-import type { BenchImpl, BenchInputs, Runner } from './impls.js';
+import type { BenchImpl, BenchInputs, Runner } from './contract.js';
 import { flopCount, parseShape, type Direction } from './shapes.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { BenchInputs } from './impls.js';
+import type { BenchInputs } from './contract.js';
 import type { Direction } from './shapes.js';
 
 /**

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { outputFileProblem, writeFileWhole } from '../lab/report/output-file.js';
+import { outputFileProblem, writeFileWhole } from '../node/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
 import { openBenchBrowser } from './browser.js';
 import type { CaseOutput, CaseSpec } from './case.js';
@@ -18,7 +18,7 @@ export interface BenchOptions {
   impls: string[];
   shapes: string[];
   directions: Direction[];
-  /** Where the results go; default bench/results/<timestamp>.json in a checkout, ./scaledot-bench-<timestamp>.json otherwise. */
+  /** Where the results go; default tools/bench/results/<timestamp>.json in a checkout, ./scaledot-bench-<timestamp>.json otherwise. */
   json?: string;
   /** All implementations of a shape and direction in one process, timed in turn (fair ratios on a loaded machine). */
   interleave: boolean;
@@ -49,10 +49,10 @@ function runChild(spec: CaseSpec): CaseOutput {
   return { results: spec.impls.map(() => ({ status: 'error', reason: `${why}${stderr ? `: ${stderr}` : ''}` })), ceiling: null };
 }
 
-/** The results file: the given one, or bench/results/<timestamp>.json in a checkout, ./scaledot-bench-<timestamp>.json otherwise. */
+/** The results file: the given one, or tools/bench/results/<timestamp>.json in a checkout, ./scaledot-bench-<timestamp>.json otherwise. */
 export function resultsPath(given: string | undefined): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  return resolve(given ?? (IN_REPO ? join(PACKAGE_ROOT, 'bench', 'results', `${stamp}.json`) : `scaledot-bench-${stamp}.json`));
+  return resolve(given ?? (IN_REPO ? join(PACKAGE_ROOT, 'tools', 'bench', 'results', `${stamp}.json`) : `scaledot-bench-${stamp}.json`));
 }
 
 /** Fails now, not after a run of many minutes, where the results file cannot be written. */

@@ -1,4 +1,4 @@
-import type { BenchImpl } from './impls.js';
+import type { BenchImpl } from './contract.js';
 import { multiHeadAttentionModel, unfusedAttentionModel } from './onnx-model.js';
 import type { Ort, OrtTensor } from './peers.js';
 

@@ -1,6 +1,6 @@
-import { Tensor, prepareAttention, wasmAttentionInfo } from '../index.js';
-import { resolveBackend } from '../attention/backends.js';
-import type { BenchImpl } from './impls.js';
+import { Tensor, wasm } from '../index.js';
+import { prepareAttention, resolveBackend } from '../kernels.js';
+import type { BenchImpl } from './contract.js';
 
 /**
  * A scaledot backend by name, called as the library calls it (the problem
@@ -28,7 +28,7 @@ export function scaledotImpl(name: string): BenchImpl {
         run, result,
         // Read after the runs: which WebAssembly module ran and whether its workers took tasks, so a reader sees threads and relaxed SIMD.
         get note() {
-          const info = name === 'wasm' ? wasmAttentionInfo() : null;
+          const info = name === 'wasm' ? wasm.info() : null;
           const kind = info ? `float32, ${info.path}, ${info.threads} threads, ${info.workerTasks} worker tasks` : 'float32';
           return direction === 'forward' ? kind : `${kind}, backward given O and lse`;
         },

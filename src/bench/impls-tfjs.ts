@@ -1,4 +1,4 @@
-import { gib, type BenchImpl } from './impls.js';
+import { gib, type BenchImpl } from './contract.js';
 import { loadPeer, type Tf, type TfTensor } from './peers.js';
 
 /**

@@ -5,13 +5,13 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Where the peer libraries come from. In a checkout of the repository they
- * live in bench/peers, their own npm package with its own lock, so that
+ * live in tools/bench/peers, their own npm package with its own lock, so that
  * nobody who installs scaledot installs them (`npm run bench:peers-install`).
  * From an installed package (`scaledot bench`) they are whatever the current
  * directory's project has installed. A missing one is reported, not fatal.
  */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const REPO_PEERS = join(PACKAGE_ROOT, 'bench', 'peers');
+const REPO_PEERS = join(PACKAGE_ROOT, 'tools', 'bench', 'peers');
 /** Whether this is a checkout of the repository (with bench/) rather than an installed package. */
 export const IN_REPO = existsSync(join(REPO_PEERS, 'package.json'));
 
@@ -26,11 +26,11 @@ const requirePeer = createRequire(IN_REPO ? join(REPO_PEERS, 'package.json') : j
 
 /** The module, or the reason it cannot be loaded. */
 export function loadPeer<T>(name: string): { module: T } | { missing: string } {
-  if (IN_REPO && !existsSync(join(REPO_PEERS, 'node_modules'))) return { missing: `bench/peers is not installed (${PEERS_INSTALL_HINT})` };
+  if (IN_REPO && !existsSync(join(REPO_PEERS, 'node_modules'))) return { missing: `tools/bench/peers is not installed (${PEERS_INSTALL_HINT})` };
   try {
     return { module: requirePeer(name) as T };
   } catch (err) {
-    const where = IN_REPO ? 'bench/peers' : process.cwd();
+    const where = IN_REPO ? 'tools/bench/peers' : process.cwd();
     return { missing: `${name} does not load from ${where}: ${(err as Error).message.split('\n')[0]} (${PEERS_INSTALL_HINT})` };
   }
 }

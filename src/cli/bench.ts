@@ -3,6 +3,7 @@ import { browserImplNames, chromiumPath, DEFAULT_CHROMIUM } from '../bench/brows
 import { checkWritable, resultsPath, runBench, type BenchOptions } from '../bench/harness.js';
 import { benchImpls, defaultImplNames } from '../bench/impls.js';
 import { FULL_SHAPES, QUICK_SHAPES, parseShape, type Direction } from '../bench/shapes.js';
+import { wasm } from '../index.js';
 import { ScaledotError } from '../tensor/index.js';
 
 /** The command line as commander hands it over, before any check. */
@@ -67,13 +68,17 @@ export function registerBench(program: Command): void {
     .option('--impl <names>', `comma-separated implementations (default: all but reference): ${benchImpls().map((i) => i.name).join(', ')}`)
     .option('--shape <shapes>', `comma-separated HEADSxNxD or causal-HEADSxNxD (default: ${FULL_SHAPES.join(', ')})`)
     .option('--direction <d>', 'forward, backward or both (default: forward,backward)')
-    .option('--json <file>', 'where to write the results (default: bench/results/<timestamp>.json in a checkout, ./scaledot-bench-<timestamp>.json otherwise)')
+    .option('--json <file>', 'where to write the results (default: tools/bench/results/<timestamp>.json in a checkout, ./scaledot-bench-<timestamp>.json otherwise)')
     .option('--interleave', 'time all implementations of a shape in one process, in turn: fair ratios on a loaded machine; extra MiB is then not measured')
     .option('--no-ceiling', 'skip measuring the SIMD multiply-add ceiling (and the % of ceiling column)')
     .option('--browser', 'run the cases in headless Chromium instead of Node: scaledot and onnxruntime-web (ort-web-*) in a cross-origin isolated page, so both use Web Workers and shared memory; needs playwright-core and a Chromium; the memory columns stay empty')
     .option('--chromium <path>', `the Chromium --browser drives (default: $SCALEDOT_CHROMIUM, else ${DEFAULT_CHROMIUM})`)
     .action(async (options: BenchCliOptions) => {
       const plan = checkBenchOptions(options);
+      // The one command that turns on relaxed SIMD where the engine has it behind a flag (Node 20):
+      // it times the fastest path, and its table names the path. lab, train and inspect run what
+      // \`import 'scaledot'\` runs, so they give the same bytes (docs/wasm.md, "Relaxed SIMD").
+      wasm.enableRelaxedSimd();
       plan.json = resultsPath(plan.json);
       checkWritable(plan.json);
       const tty = process.stderr.isTTY;

@@ -4,7 +4,7 @@ import {
   LAYOUTS, REPORT_FILE_NAMES, checkInspectOptions, checkOutDir, formatTable, inspect, reportFiles, writeReport,
   type InspectOptions, type Layout,
 } from '../inspect/index.js';
-import { outputFileProblem, writeFileWhole } from '../lab/report/output-file.js';
+import { outputFileProblem, writeFileWhole } from '../node/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
 import { refuseOverlappingPaths, type NamedPath } from './output-paths.js';
 import { packageVersion } from './version.js';

@@ -2,7 +2,6 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ScaledotError } from '../tensor/index.js';
-import { enableRelaxedSimd } from '../attention/wasm/index.js';
 import { registerServe } from './serve.js';
 import { registerLab } from './lab.js';
 import { registerTrain } from './train.js';
@@ -57,10 +56,6 @@ export async function main(argv: string[]): Promise<number> {
 
 const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
-  // The command takes the fused multiply-add kernels wherever the engine has
-  // them, on Node 20 too (behind a V8 flag there): a process of its own may
-  // set its engine's flags, which a library (or a test calling main()) leaves alone.
-  enableRelaxedSimd();
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

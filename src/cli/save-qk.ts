@@ -1,6 +1,6 @@
 import { captureQueryKey, type TrainResult } from '../nn/index.js';
 import { safetensorsBytes } from '../inspect/index.js';
-import { outputFileProblem, writeFileWhole } from '../lab/report/output-file.js';
+import { outputFileProblem, writeFileWhole } from '../node/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
 
 /**

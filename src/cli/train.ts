@@ -3,7 +3,7 @@ import {
   ATTENTION_RULES, DIVERGENCE_FACTOR, OPTIMIZERS, TASKS, checkScaleRule, checkTask, resolveTrainConfig, sampleNames, train,
   type Evaluation, type NamesTask, type OptimizerName, type TrainConfig, type TrainResult,
 } from '../nn/index.js';
-import { outputFileProblem, writeFileWhole } from '../lab/report/output-file.js';
+import { outputFileProblem, writeFileWhole } from '../node/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
 import { refuseOverlappingPaths } from './output-paths.js';
 import { prepareSaveQk } from './save-qk.js';

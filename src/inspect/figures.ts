@@ -1,6 +1,5 @@
-import { softmaxRowFigures } from '../lab/softmax-stats.js';
 import { median } from '../lab/stats.js';
-import { softmaxRowSafe } from '../softmax/index.js';
+import { softmaxRowStats } from '../softmax/index.js';
 import type { QkView } from './view.js';
 
 /** The figures a what-if scale is compared on. */
@@ -64,27 +63,6 @@ class Moments {
   }
 }
 
-/**
- * Entropy and max of softmax(x[0..n)) in one pass and one log:
- *   m = max x,  eⱼ = exp(xⱼ − m),  l = Σ eⱼ = 1 + rest,
- *   max p = 1/l,  H = ln l − Σ eⱼ (xⱼ − m) / l
- * Both terms of H are ≥ 0 (xⱼ − m ≤ 0), so nothing cancels near one-hot, and
- * ln l is log1p(rest), exact when the other keys' weights are tiny.
- */
-function entropyAndMax(x: Float64Array, n: number): { entropy: number; maxProb: number } {
-  let m = -Infinity;
-  for (let j = 0; j < n; j++) if (x[j] > m) m = x[j];
-  let l = 0;
-  let weighted = 0;
-  for (let j = 0; j < n; j++) {
-    const d = x[j] - m;
-    const e = Math.exp(d);
-    l += e;
-    weighted += e * d;
-  }
-  return { entropy: Math.log1p(l - 1) - weighted / l, maxProb: 1 / l };
-}
-
 /** Per-scale running sums: logit moments over all unmasked scores, row figures over rows with ≥ 2 keys. */
 class ScaleTally {
   readonly logits = new Moments();
@@ -130,7 +108,6 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
   let pairs = 0;
   const dots = new Float64Array(S);
   const logits = new Float64Array(S);
-  const probs = new Float64Array(S);
 
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < L; i++) {
@@ -157,18 +134,12 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
         }
         t.logits.addRow(logits, n);
         if (n < 2) continue;
-        let maxProb: number;
-        let entropy: number;
+        const { maxProb, entropy, jacobianNorm, lse } = softmaxRowStats(logits, { length: n });
         if (v === 0) {
-          // The scale in use also gives the Jacobian norm and p₀: the library's softmax and the lab's row figures.
-          softmaxRowSafe({ data: logits, offset: 0, length: n, stride: 1 }, { data: probs, offset: 0, length: n, stride: 1 }, 'float64');
-          const f = softmaxRowFigures(probs, 0, n);
-          ({ maxProb, entropy } = f);
-          jacobianNorms[t.rows] = f.jacobianNorm;
-          firstKeyMass += probs[0];
+          // The scale in use also gives the Jacobian norm and p₀.
+          jacobianNorms[t.rows] = jacobianNorm;
+          firstKeyMass += Math.exp(logits[0] - lse);
           uniformFirstKeyMass += 1 / n;
-        } else {
-          ({ maxProb, entropy } = entropyAndMax(logits, n));
         }
         t.entropyRatio += entropy / Math.log(n);
         t.maxProb += maxProb;

@@ -15,7 +15,6 @@ export {
 export { measuredVsTheoryChart, geomspace, type Axis, type ChartOptions } from './charts.js';
 export type { Cell, ChartSpec, Row } from './types.js';
 export { EXPERIMENTS } from './experiments/index.js';
-export { softmaxRowFigures, type SoftmaxRowFigures } from './softmax-stats.js';
 export { runLab, labSettings, selectExperiments, checkSeed, DEFAULT_SEED, type LabResults, type RunLabOptions } from './run.js';
 // Pure renderers only: writing files (report/write.ts) and SVG rendering (render-svg.ts) are Node-side and
 // imported by the CLI from './report/index.js', so the public API stays usable in a browser.

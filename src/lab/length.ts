@@ -59,15 +59,15 @@ export function needleBySoftmax(n: number, f: number): { maxProb: number; gapToO
   const row = new Float64Array(n).fill(NEEDLE_LOW * f);
   row[0] = NEEDLE_HIGH * f;
   const p = softmaxRows(row, 1, n);
-  // 1 − max p summed from the other keys, as softmaxRowFigures does, so it keeps its digits when max p ≈ 1.
+  // 1 − max p summed from the other keys, so it keeps its digits when max p ≈ 1 (as softmaxRowStats sums it).
   let rest = 0;
   for (let j = 1; j < n; j++) rest += p[j];
   return { maxProb: p[0], gapToOneHot: rest };
 }
 
-/** Per-row max p and entropy of `rows` rows of n logits (already scaled), by the library's softmax. */
+/** Per-row max p and entropy of the softmax of `rows` rows of n logits (already scaled), by softmaxRowStats. */
 export function randomRowFigures(logits: Float64Array, rows: number, n: number): { maxProb: Float64Array; entropy: Float64Array } {
-  const { maxProb, entropy } = rowStats(softmaxRows(logits, rows, n), rows, n);
+  const { maxProb, entropy } = rowStats(logits, rows, n);
   return { maxProb, entropy };
 }
 

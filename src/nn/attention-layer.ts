@@ -2,12 +2,12 @@ import { scaledDotProductAttention, type AttentionImpl, type KvCache } from '../
 import { Rng, ScaledotError, type FloatDType } from '../tensor/index.js';
 import { Var, parameter, type Data } from './autograd.js';
 import { adaptiveTemperature } from './adaptive-temperature.js';
-import { attentionScores, causalAttention, causalMask, softcap, softcapAttention, softmaxLast, weightedValues } from './attention-ops.js';
+import { attentionScores, causalAttention, causalMask, softcap, softmaxLast, weightedValues } from './attention-ops.js';
 import { attentionStats, type AttentionStats } from './attention-stats.js';
 import { filledData } from './init.js';
 import { Linear, prefixed, type Module } from './layers.js';
-import { lastRow, mergeHeads, splitHeads } from './head-ops.js';
-import { l2Normalize, scaleHeads } from './ops.js';
+import { lastRow, mergeHeads, scaleHeads, splitHeads } from './head-ops.js';
+import { l2Normalize } from './ops.js';
 import { rope } from './rope.js';
 import { SSMAX_INIT_S, ruleScale, type ScaleRule } from './scale-rules.js';
 import { sinkSoftmax } from './sink-ops.js';
@@ -106,16 +106,18 @@ export class MultiHeadAttention implements Module {
     const cap = rule === 'softcap' ? this.options.softcap : null;
     this.onQueryKey?.(q, k, scale);
     const sinkRule = rule === 'sink' || rule === 'softmax1';
-    if (!sinkRule && !this.adaptive) {
-      if (measure) this.lastStats = attentionStats(this.logits(constantOf(q), constantOf(k), scale, cap).data, [...q.shape.slice(0, 3), k.shape[2]], null);
-      const out = cap === null ? causalAttention(q, k, v, scale, this.options.impl) : softcapAttention(q, k, v, scale, cap);
+    const sink = rule === 'sink' ? this.sinkLogit : null;
+    const sinkLogits = sinkRule ? (sink?.data ?? new Array<number>(heads).fill(0)) : null;
+    if (!this.adaptive) {
+      // The kernel path: one node over the shipped kernels, scale, softcap and sinks as their options.
+      if (measure) this.lastStats = attentionStats(this.logits(constantOf(q), constantOf(k), scale, cap).data, [...q.shape.slice(0, 3), k.shape[2]], sinkLogits);
+      const out = causalAttention(q, k, v, scale, this.options.impl, { softcap: cap, sinks: rule === 'sink' ? sink : rule === 'softmax1' ? 'zero' : null });
       return this.wo.forward(mergeHeads(out));
     }
-    // The explicit path: the scores are materialised, which is fine at the lengths trained here.
-    let logits = this.logits(q, k, scale, cap);
-    if (this.adaptive) logits = adaptiveTemperature(logits);
-    const sink = rule === 'sink' ? this.sinkLogit : null;
-    if (measure) this.lastStats = attentionStats(logits.data, logits.shape, sinkRule ? (sink?.data ?? [...Array<number>(heads).fill(0)]) : null);
+    // The manual path: adaptive temperature rescales each row by its own entropy, which no
+    // kernel option does, so the logits are materialised (fine at the lengths this runs at).
+    const logits = adaptiveTemperature(this.logits(q, k, scale, cap));
+    if (measure) this.lastStats = attentionStats(logits.data, logits.shape, sinkLogits);
     const p = sinkRule ? sinkSoftmax(logits, sink) : softmaxLast(logits);
     return this.wo.forward(mergeHeads(weightedValues(p, v)));
   }

@@ -5,8 +5,11 @@ import { softmax, softmaxBackward } from '../softmax/index.js';
 import { ScaledotError, Tensor, formatShape } from '../tensor/index.js';
 import { Var, allocLike, result, type Data } from './autograd.js';
 
-// Attention as nodes of the graph. The plain path is one node over the
-// library's own kernels; soft-capping needs the pieces (see softcapScores).
+// Attention as nodes of the graph. Training runs one node over the library's
+// own kernels (causalAttention), softcap and sinks included; the pieces below
+// (scores, softcap, mask, softmax, values) are the manual path, written out for
+// what the kernel cannot do (adaptive temperature on materialised logits) and
+// as the formula the node is tested against.
 
 function tensorOf(data: Data, shape: readonly number[]): Tensor {
   return new Tensor(data, shape, data instanceof Float64Array ? 'float64' : 'float32');
@@ -16,26 +19,47 @@ function check4d(fn: string, arg: string, x: Var): void {
   if (x.shape.length !== 4) throw new ScaledotError('E_SHAPE', `${fn}: ${arg} has shape ${formatShape(x.shape)}; expected [B, H, T, D]`);
 }
 
+/** The score rules causalAttention passes to the kernels. */
+export interface AttentionRules {
+  /** cap · tanh(s / cap) on the scaled scores (Gemma 2); null or absent: off. */
+  softcap?: number | null;
+  /**
+   * A per-head sink logit [H] that joins every row's normaliser and carries no
+   * value: a parameter (its gradient is the kernels' dsinks), or 'zero' for
+   * softmax₁ (b = 0, nothing to learn). null or absent: no sink.
+   */
+  sinks?: Var | 'zero' | null;
+}
+
 /**
- * causalAttention(q, k, v) = softmax(q kᵀ · scale + M) v, M causal,
- * q, k: [B, H, T, D], v: [B, H, T, Dv]: one node over the library's
- * scaledDotProductAttention, so training exercises the same kernels the
- * library ships (impl 'auto' picks the fast ones for float32). The backward
- * is scaledDotProductAttentionBackward fed the forward's saved output and
- * lse, so it runs no second forward.
+ * causalAttention(q, k, v) = softmax(capped(q kᵀ · scale) + M, sinks) v, M causal,
+ * q: [B, H, L, D], k: [B, H, T, D], v: [B, H, T, Dv] (L ≤ T, aligned bottom-right):
+ * one node over the library's scaledDotProductAttentionWithLse, so training
+ * exercises the same kernels the library ships, softcap and sinks included
+ * (impl 'auto' picks the fast ones for float32). The backward is
+ * scaledDotProductAttentionBackward fed the forward's saved output and lse, so
+ * it runs no second forward; its dsinks is the sink parameter's gradient.
  */
-export function causalAttention(q: Var, k: Var, v: Var, scale: number, impl: AttentionImpl = 'auto'): Var {
+export function causalAttention(q: Var, k: Var, v: Var, scale: number, impl: AttentionImpl = 'auto', rules: AttentionRules = {}): Var {
   const fn = 'causalAttention';
   check4d(fn, 'q', q);
   check4d(fn, 'k', k);
   check4d(fn, 'v', v);
   const [query, key, value] = [q.toTensor(), k.toTensor(), v.toTensor()];
-  const options: AttentionOptions = { isCausal: true, scale, impl };
+  const sink = rules.sinks instanceof Var ? rules.sinks : null;
+  const sinks = rules.sinks === 'zero' ? new Array<number>(q.shape[1]).fill(0) : sink !== null ? Array.from(sink.data) : null;
+  const options: AttentionOptions = {
+    isCausal: true, scale, impl,
+    ...(rules.softcap != null ? { softcap: rules.softcap } : {}),
+    ...(sinks !== null ? { sinks } : {}),
+  };
   const saved = scaledDotProductAttentionWithLse(query, key, value, options);
-  const y: Var = result(saved.output.data as Data, saved.output.shape, [q, k, v], () => {
+  const y: Var = result(saved.output.data as Data, saved.output.shape, sink === null ? [q, k, v] : [q, k, v, sink], () => {
     const grads = scaledDotProductAttentionBackward(query, key, value, tensorOf(y.grad as Data, y.shape), { ...options, saved });
-    for (const [node, g] of [[q, grads.dq], [k, grads.dk], [v, grads.dv]] as const) {
-      if (!node.requiresGrad) continue;
+    const pairs: [Var, Tensor | undefined][] = [[q, grads.dq], [k, grads.dk], [v, grads.dv]];
+    if (sink !== null) pairs.push([sink, grads.dsinks]);
+    for (const [node, g] of pairs) {
+      if (!node.requiresGrad || g === undefined) continue;
       const buf = node.gradBuffer();
       for (let i = 0; i < buf.length; i++) buf[i] += g.data[i];
     }
@@ -189,11 +213,10 @@ export function weightedValues(p: Var, v: Var): Var {
 }
 
 /**
- * Soft-capped causal attention: softmax(causal(cap · tanh(q kᵀ · scale / cap))) v.
- * The cap sits between the scores and the softmax, where the library's
- * attention API has no hook (it accepts only an additive or boolean mask, and
- * a cap is neither), so this one rule is composed from explicit ops: it
- * materialises the [T, S] scores, which is fine at the lengths trained here.
+ * Soft-capped causal attention written out, the manual path:
+ * softmax(causal(cap · tanh(q kᵀ · scale / cap))) v, from the explicit ops
+ * (the [T, S] scores materialised). Training takes causalAttention with
+ * `softcap`, one node over the kernels; this is the formula it is tested against.
  */
 export function softcapAttention(q: Var, k: Var, v: Var, scale: number, cap: number): Var {
   return weightedValues(softmaxLast(causalMask(softcap(attentionScores(q, k, scale), cap))), v);

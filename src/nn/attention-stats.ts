@@ -1,3 +1,4 @@
+import { softmaxRowStats } from '../softmax/index.js';
 import type { Data } from './autograd.js';
 
 /** What one forward's attention rows looked like, per layer (measured outside the graph). */
@@ -82,70 +83,44 @@ export function attentionStats(logits: Data, shape: readonly number[], sink: Arr
     const head = Math.floor(r / t) % h;
     const o = r * s;
     const bias = sink === null ? -Infinity : sink[head];
-    // Without a sink both start empty (m at −∞, lo at +∞); a sink is one more logit of the row.
-    let m = bias;
+    const row = softmaxRowStats(logits, { offset: o, length: s, sink: bias });
+    // A sink is one more logit of the row for the spread and the bounds; it cannot be the first key.
+    let hi = bias;
     let lo = sink === null ? Infinity : bias;
-    let live = sink === null ? 0 : 1;
     for (let j = 0; j < s; j++) {
       const x = logits[o + j];
       if (x === -Infinity) continue;
-      live++;
-      if (x > m) m = x;
+      if (x > hi) hi = x;
       if (x < lo) lo = x;
       if (x > maxLogit) maxLogit = x;
     }
+    const live = row.keys + (sink === null ? 0 : 1);
     if (live === 0) continue;
-    let l = bias === -Infinity ? 0 : Math.exp(bias - m);
-    let weighted = bias === -Infinity ? 0 : l * (bias - m);
-    for (let j = 0; j < s; j++) {
-      const x = logits[o + j];
-      if (x === -Infinity) continue;
-      const e = Math.exp(x - m);
-      l += e;
-      weighted += e * (x - m);
-    }
-    // H = ln l − Σ p (x − m), from the unnormalised weights: no log per entry.
-    const entropy = Math.log(l) - weighted / l;
-    // The row's top key has weight e^(x_max − m)/l; m may be the sink's logit.
-    let top = -Infinity;
-    for (let j = 0; j < s; j++) if (logits[o + j] > top) top = logits[o + j];
-    if (top !== -Infinity) {
-      const w = Math.exp(top - m) / l;
-      // (1 − w)/w = Σ_{j ≠ top} e^(xⱼ − x_top), summed directly so a near-one-hot row keeps its digits.
-      let odds = bias === -Infinity ? 0 : Math.exp(bias - top);
-      let skipped = false;
-      for (let j = 0; j < s; j++) {
-        const x = logits[o + j];
-        if (x === -Infinity) continue;
-        if (x === top && !skipped) {
-          skipped = true;
-          continue;
-        }
-        odds += Math.exp(x - top);
-      }
-      maxWeight += w;
+    if (row.keys > 0) {
+      maxWeight += row.maxProb;
       rowSums.rows++;
-      rowSums.maxWeight += w;
-      rowSums.maxWeightSq += w * w;
-      rowSums.topOdds += odds;
-      rowSums.topOddsSq += odds * odds;
+      rowSums.maxWeight += row.maxProb;
+      rowSums.maxWeightSq += row.maxProb * row.maxProb;
+      rowSums.topOdds += row.topOdds;
+      rowSums.topOddsSq += row.topOdds * row.topOdds;
     }
-    headEntropy[head] += entropy;
-    if (bias !== -Infinity) sinkShare[head] += Math.exp(bias - m) / l;
-    if (live - (sink === null ? 0 : 1) > 1 && logits[o] !== -Infinity) {
-      firstShare[head] += Math.exp(logits[o] - m) / l;
-      firstUniform[head] += 1 / (live - (sink === null ? 0 : 1));
+    headEntropy[head] += row.entropy;
+    if (bias !== -Infinity) sinkShare[head] += row.sinkWeight;
+    if (row.keys > 1 && logits[o] !== -Infinity) {
+      firstShare[head] += Math.exp(logits[o] - row.lse);
+      firstUniform[head] += 1 / row.keys;
       firstRows[head]++;
     }
     // A row of one key has H = 0 = its bound: nothing to check there.
     if (live > 1) {
-      const gap = entropy - entropyLowerBound(m - lo, live);
+      const entropy = row.entropy;
+      const gap = entropy - entropyLowerBound(hi - lo, live);
       if (gap < margin) margin = gap;
       boundRows++;
       // Rounding of H (a sum of `live` terms of size up to |x − m|) allows a few ulps per term.
-      const rounding = 1e-12 * live * (1 + m - lo);
+      const rounding = 1e-12 * live * (1 + hi - lo);
       if (gap < -rounding) violations++;
-      const exact = entropy - exactEntropyMinimum(m - lo, live);
+      const exact = entropy - exactEntropyMinimum(hi - lo, live);
       if (exact < exactMargin) exactMargin = exact;
       if (exact < -rounding) exactViolations++;
     }

@@ -67,3 +67,38 @@ export function lastRow(x: Var): Var {
   });
   return y;
 }
+
+/**
+ * scaleHeads(x, logTau) = x · exp(logTau[h]),  x: [B, H, T, D], logTau: [H]
+ * A per-head positive temperature, learnt in log space so it stays positive
+ * and Adam's steps change it by a ratio. d logTau[h] = Σ dy ⊙ y over head h.
+ */
+export function scaleHeads(x: Var, logTau: Var): Var {
+  const fn = 'scaleHeads';
+  if (x.shape.length !== 4) throw new ScaledotError('E_SHAPE', `${fn}: x has shape ${formatShape(x.shape)}; expected [B, H, T, D]`);
+  const [b, h, t, d] = x.shape;
+  if (logTau.shape.length !== 1 || logTau.shape[0] !== h) {
+    throw new ScaledotError('E_SHAPE', `${fn}: logTau has shape ${formatShape(logTau.shape)}; expected [${h}]`);
+  }
+  const block = t * d;
+  const out = allocLike(x.data, x.size);
+  for (let bh = 0; bh < b * h; bh++) {
+    const s = Math.exp(logTau.data[bh % h]);
+    for (let i = bh * block; i < (bh + 1) * block; i++) out[i] = x.data[i] * s;
+  }
+  const y: Var = result(out, x.shape, [x, logTau], () => {
+    const dy = y.grad as Data;
+    const dx = x.requiresGrad ? x.gradBuffer() : null;
+    const dl = logTau.requiresGrad ? logTau.gradBuffer() : null;
+    for (let bh = 0; bh < b * h; bh++) {
+      const s = Math.exp(logTau.data[bh % h]);
+      let acc = 0;
+      for (let i = bh * block; i < (bh + 1) * block; i++) {
+        if (dx !== null) dx[i] += dy[i] * s;
+        acc += dy[i] * out[i];
+      }
+      if (dl !== null) dl[bh % h] += acc;
+    }
+  });
+  return y;
+}

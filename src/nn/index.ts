@@ -6,8 +6,8 @@
  * @module scaledot/nn
  */
 export { Var, backward, parameter, constant, result, allocLike, type Data } from './autograd.js';
-export { linear, add, gelu, layerNorm, rmsNorm, embedding, l2Normalize, scaleHeads } from './ops.js';
-export { splitHeads, mergeHeads } from './head-ops.js';
+export { linear, add, gelu, layerNorm, rmsNorm, embedding, l2Normalize } from './ops.js';
+export { splitHeads, mergeHeads, scaleHeads } from './head-ops.js';
 export { rope } from './rope.js';
 export { causalAttention, attentionScores, softcap, causalMask, softmaxLast, weightedValues, softcapAttention } from './attention-ops.js';
 export { crossEntropy, IGNORE } from './loss.js';

@@ -10,5 +10,6 @@ export { softmaxRowNaive } from './naive.js';
 export { logSoftmaxRow, logsumexpRow } from './log.js';
 export { softmaxBackwardRow, logSoftmaxBackwardRow } from './backward.js';
 export { rowMax } from './special-rows.js';
+export { softmaxRowStats, type SoftmaxRowStats, type SoftmaxRowStatsOptions } from './row-stats.js';
 export { dtypeArithmetic, type DTypeArithmetic } from './arithmetic.js';
 export { stridedRow, axisLayout, forEachAxisRow, type StridedRow, type AxisLayout, type FloatArray } from './rows.js';

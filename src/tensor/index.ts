@@ -4,7 +4,7 @@ export {
   type DType, type FloatDType, type DTypeInfo,
 } from './dtype.js';
 export { Rng } from './random.js';
-export { sizeOf, normalizeAxis, broadcastShapes, broadcastStrides, contiguousStrides, checkShape } from './shape.js';
+export { sizeOf, sameDims, normalizeAxis, broadcastShapes, broadcastStrides, contiguousStrides, checkShape } from './shape.js';
 export {
   Tensor, tensor, zeros, full, randn, allocate, storageClass, checkTensor, checkFloatTensor,
   type TensorData, type NestedArray, type TensorOptions, type RandnOptions,

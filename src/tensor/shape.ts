@@ -43,6 +43,11 @@ export function normalizeAxis(fn: string, axis: unknown, shape: readonly number[
   return axis < 0 ? axis + rank : axis;
 }
 
+/** Whether two shapes are the same, dimension for dimension. */
+export function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
 /**
  * NumPy broadcasting of two shapes (align on the right; a dimension of 1
  * stretches), or null if they do not broadcast.

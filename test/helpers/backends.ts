@@ -1,23 +1,18 @@
-import { FLOAT_DTYPES, listAttentionImpls, zeros, type FloatDType } from '../../src/index.js';
+import { listAttentionImpls, zeros, type FloatDType } from '../../src/index.js';
 import { prepareAttention } from '../../src/attention/options.js';
 import { BACKENDS, resolveBackend } from '../../src/attention/backends.js';
 
 /**
- * The float dtypes a backend takes, asked of the backend itself: the wasm
- * kernels are float32-only by design (float64 and the emulated half dtypes
- * stay on the TypeScript paths), so the shared suite runs each backend on the
+ * The float dtypes a backend takes, as the backend declares them (its
+ * `dtypes`): the wasm kernels are float32 arithmetic by design (float64 stays
+ * on the TypeScript paths), so the shared suite runs each backend on the
  * dtypes it claims, and every claimed dtype gets every test.
+ * test/backend-contract.test.ts checks each claim against `supports`.
  */
 export function dtypesOf(impl: string): FloatDType[] {
-  return FLOAT_DTYPES.filter((dtype) => {
-    const x = zeros([1, 1, 2, 2], { dtype });
-    try {
-      resolveBackend('dtypesOf', impl, prepareAttention('dtypesOf', x, x, x, {}));
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const backend = BACKENDS.find((b) => b.name === impl);
+  if (backend === undefined) throw new Error(`dtypesOf: no backend named ${impl}`);
+  return [...backend.dtypes];
 }
 
 /** The most precise dtype a backend takes: float64 where it can, else float32. */

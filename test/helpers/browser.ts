@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { CHROMIUM_ARGS } from '../../src/bench/browser.js';
-import { startStaticServer, type StaticServer } from '../../src/cli/serve.js';
+import { startStaticServer, type StaticServer } from '../../src/node/static-server.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';

@@ -1,6 +1,6 @@
-import { randn, softmax, tensor } from '../../src/index.js';
+import { randn } from '../../src/index.js';
 import { adaptiveInverseTemperature } from '../../src/nn/index.js';
-import { softmaxRowFigures } from '../../src/lab/index.js';
+import { rowStats } from '../../src/lab/softmax-stats.js';
 import { NEEDLE_HIGH, NEEDLE_LOW } from '../../src/lab/length.js';
 
 /** The knobs of section 5. */
@@ -35,26 +35,23 @@ export function randomRow(n: number, sigma: number, seed: number): Float64Array 
   return randn([n], { seed, std: sigma, dtype: 'float64' }).data as Float64Array;
 }
 
-function figuresOf(p: Float64Array): RowFigures {
-  const { maxProb, entropy } = softmaxRowFigures(p);
-  return { maxProb, relEntropy: p.length > 1 ? entropy / Math.log(p.length) : 0 };
-}
-
-function softmaxOf(logits: Float64Array, factor: number): Float64Array {
-  return softmax(tensor(factor === 1 ? logits : logits.map((x) => x * factor), [logits.length], { dtype: 'float64' })).data as Float64Array;
+/** The softmax figures of the logits times `factor`: the lab's rowStats, as C9 takes them. */
+function figuresOf(logits: Float64Array, factor: number): RowFigures {
+  const n = logits.length;
+  const { maxProb: [maxProb], entropy: [entropy] } = rowStats(factor === 1 ? logits : logits.map((x) => x * factor), 1, n);
+  return { maxProb, relEntropy: n > 1 ? entropy / Math.log(n) : 0 };
 }
 
 /**
- * A row under the three rules, by the library's softmax: plain; logits times
+ * A row under the three rules, by the lab's row figures: plain; logits times
  * s·ln n; and adaptive temperature (Veličković et al.), which multiplies the
  * plain row's logits by β(H) from the plain row's entropy H.
  */
 export function rowUnderVariants(logits: Float64Array, s: number): Record<Variant, RowFigures> {
   const n = logits.length;
-  const plainP = softmaxOf(logits, 1);
-  const plain = figuresOf(plainP);
+  const plain = figuresOf(logits, 1);
   const beta = adaptiveInverseTemperature(plain.relEntropy * Math.log(n));
-  return { plain, 'log-n': figuresOf(softmaxOf(logits, s * Math.log(n))), adaptive: figuresOf(softmaxOf(logits, beta)) };
+  return { plain, 'log-n': figuresOf(logits, s * Math.log(n)), adaptive: figuresOf(logits, beta) };
 }
 
 /** The current n's figures for the needle and the random row. */

@@ -1,4 +1,5 @@
-import { dtypeInfo, rounder, softmax, tensor, type FloatDType, type SoftmaxAlgorithm } from '../../src/index.js';
+import { dtypeInfo, softmax, tensor, type FloatDType, type SoftmaxAlgorithm } from '../../src/index.js';
+import { rounder } from '../../src/kernels.js';
 
 /** Columns in the order the page explains them: the broken one first. */
 export const ALGORITHMS: readonly SoftmaxAlgorithm[] = ['naive', 'safe', 'online'];

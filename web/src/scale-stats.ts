@@ -1,5 +1,6 @@
 import { randn, softmax, tensor } from '../../src/index.js';
-import { quantile, softmaxRowFigures } from '../../src/lab/index.js';
+import { softmaxRowStats } from '../../src/kernels.js';
+import { quantile } from '../../src/lab/index.js';
 
 /** The knobs of section 1. */
 export interface ScaleSettings {
@@ -33,9 +34,9 @@ export interface RowStats {
   jacobianNorm: number;
 }
 
-/** The page's figures of one softmax row: the lab's, so page and report agree to the last digit. */
-export function rowStats(p: ArrayLike<number>, offset = 0, n = p.length - offset): RowStats {
-  const { entropy, maxProb, jacobianNorm } = softmaxRowFigures(p, offset, n);
+/** The page's figures of the softmax of one row of logits: the lab's (softmaxRowStats), so page and report agree to the last digit. */
+export function rowStats(logits: ArrayLike<number>, offset = 0, n = logits.length - offset): RowStats {
+  const { entropy, maxProb, jacobianNorm } = softmaxRowStats(logits, { offset, length: n });
   return { entropy, maxProb, jacobianNorm };
 }
 
@@ -140,7 +141,7 @@ export function sampleScale(settings: ScaleSettings, table: DotTable): ScaleSamp
   }
   const probs = softmax(tensor(logits, [QUERY_ROWS, n], { dtype: 'float64' }), { axis: -1 }).data as Float64Array;
   const rows: RowStats[] = [];
-  for (let r = 0; r < QUERY_ROWS; r++) rows.push(rowStats(probs, r * n, n));
+  for (let r = 0; r < QUERY_ROWS; r++) rows.push(rowStats(logits, r * n, n));
   return { settings, scale, logits, probs, rows, logitStd: standardDeviation(logits) };
 }
 

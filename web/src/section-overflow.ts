@@ -1,4 +1,5 @@
-import { dtypeInfo, isFloatDType, type FloatDType } from '../../src/index.js';
+import { dtypeInfo, type FloatDType } from '../../src/index.js';
+import { isFloatDType } from '../../src/kernels.js';
 import { LiveChart, type Datum } from './chart.js';
 import { byId, byTestId, fieldMessage, formatNumber, renderQueue, showExactFigure, showFigure } from './format.js';
 import { ALGORITHMS, breakingPoint, compareSoftmax } from './overflow.js';

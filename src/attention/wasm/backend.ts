@@ -1,4 +1,4 @@
-import { rounder } from '../../tensor/index.js';
+import { ScaledotError, rounder } from '../../tensor/index.js';
 import type { AttentionBackend, AttentionProblem, BackwardResult, ForwardResult } from '../problem.js';
 import { MAX_TASKS, type SharedParams } from './abi.js';
 import { copyIn, copyKeysIn, copyMask, copyOut } from './copy.js';
@@ -22,8 +22,9 @@ const MAX_BYTES = 2 ** 31;
 export const wasmBackend: AttentionBackend = {
   name: 'wasm',
   priority: 20,
+  dtypes: ['float32', 'float16', 'bfloat16'],
   supports(p) {
-    if (p.dtype === 'float64') return false;
+    if (!this.dtypes.includes(p.dtype)) return false;
     const rt = kernelRuntime();
     if (rt === null) return false;
     const d = problemDims(p, rt.blockRows, rt.blockCols);
@@ -36,7 +37,7 @@ export const wasmBackend: AttentionBackend = {
 
 function runtimeOrThrow(): KernelRuntime {
   const rt = kernelRuntime();
-  if (rt === null) throw new Error('wasm attention is unavailable here; see wasmAttentionInfo().reason');
+  if (rt === null) throw new ScaledotError('E_OPTION', "impl 'wasm': the WebAssembly module is unavailable here; see wasmAttentionInfo().reason, or use impl 'auto'");
   return rt;
 }
 

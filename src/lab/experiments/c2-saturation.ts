@@ -3,7 +3,7 @@ import { numberField, stringField } from '../rows.js';
 import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { normals, scoresMatrix } from '../sampling.js';
-import { rowStats, softmaxRows } from '../softmax-stats.js';
+import { rowStats } from '../softmax-stats.js';
 import { mean, standardError, TOLERANCE_SIGMAS } from '../stats.js';
 import { topTwoGaps } from '../order-stats.js';
 import { pooledLogLogSlope } from './fits.js';
@@ -55,7 +55,7 @@ export const saturation: Experiment = {
         const nGaps = gaps.get(n) as Float64Array;
         const theoryNotSaturated = nGaps.reduce((a, g) => a + (g < SATURATION_GAP / Math.sqrt(d) ? 1 : 0), 0) / nGaps.length;
         for (const [scaling, logits] of [['unscaled', unscaled], ['scaled', scaled]] as const) {
-          const s = rowStats(softmaxRows(logits, total, n), total, n);
+          const s = rowStats(logits, total, n);
           const share = s.maxProb.reduce((a, p) => a + (p > SATURATED ? 1 : 0), 0) / total;
           rows.push({
             n, d, scaling,

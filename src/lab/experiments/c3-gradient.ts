@@ -5,7 +5,7 @@ import { numberField } from '../rows.js';
 import type { Row } from '../types.js';
 import { gapQuantiles, logTwoKeyJacobianNorm } from '../order-stats.js';
 import { normals, rowDots, scoresMatrix } from '../sampling.js';
-import { rowStats, softmaxRows } from '../softmax-stats.js';
+import { rowStats } from '../softmax-stats.js';
 import { mean, quantilesWithErrors, standardError, TOLERANCE_SIGMAS } from '../stats.js';
 import { gradientCharts } from './c3-charts.js';
 import { lineFit, logLogFit } from './fits.js';
@@ -77,7 +77,7 @@ export const gradient: Experiment = {
     const sigmas = Array.from({ length: 17 }, (_, i) => 2 ** ((i - 4) / 2));
     for (const sigma of sigmas) {
       const z = normals(sigmaRowCount, KEYS, seedFor('sigma', sigma), sigma);
-      const jac = rowStats(softmaxRows(z, sigmaRowCount, KEYS), sigmaRowCount, KEYS).jacobianNorm;
+      const jac = rowStats(z, sigmaRowCount, KEYS).jacobianNorm;
       const dist = describe(jac, seedFor('boot-sigma', sigma));
       rows.push({
         part: 'logit std', sigma, ...flatten('jacobian', dist),
@@ -109,7 +109,7 @@ export const gradient: Experiment = {
       const tv = new Tensor(v, [groupCount, 1, KEYS, VALUE_DIM], 'float64');
       const tg = new Tensor(dOut, [groupCount, 1, rowsPerGroup, VALUE_DIM], 'float64');
       for (const [scaling, scale] of [['unscaled', 1], ['scaled', 1 / Math.sqrt(d)]] as const) {
-        const jac = rowStats(softmaxRows(logits.map((x) => x * scale), total, KEYS), total, KEYS).jacobianNorm;
+        const jac = rowStats(logits.map((x) => x * scale), total, KEYS).jacobianNorm;
         // A named backend rather than 'auto': the figures must not depend on which backends a machine has.
         const { dq } = scaledDotProductAttentionBackward(tq, tk, tv, tg, { scale, impl: 'tiled' });
         const dq64 = dq.data as Float64Array;

@@ -3,7 +3,7 @@ import { numberField } from '../rows.js';
 import type { Row } from '../types.js';
 import { measuredVsTheoryChart } from '../charts.js';
 import { normals, rowDots, scoresMatrix } from '../sampling.js';
-import { rowStats, softmaxRows } from '../softmax-stats.js';
+import { rowStats } from '../softmax-stats.js';
 import { mean, standardError, TOLERANCE_SIGMAS } from '../stats.js';
 import { logLogFit } from './fits.js';
 
@@ -45,7 +45,7 @@ export const power: Experiment = {
         const logits = raw.map((x) => x * scale);
         // Each query row's mean squared logit is one sample of Var(logit): rows are the independent units.
         const meanSquare = rowDots(logits, logits, total, KEYS).map((s) => s / KEYS);
-        const entropy = rowStats(softmaxRows(logits, total, KEYS), total, KEYS).entropy;
+        const entropy = rowStats(logits, total, KEYS).entropy;
         const deficit = entropy.map((h) => Math.log(KEYS) - h);
         rows.push({
           a, d, variance: mean(meanSquare), seVariance: standardError(meanSquare), theoryVariance: d ** (1 - 2 * a),

@@ -63,7 +63,7 @@ export const classifier: Experiment = {
         labels[r] = y;
       }
       const p = softmaxRows(logits, wrongRows, CLASSES);
-      const jac = rowStats(p, wrongRows, CLASSES).jacobianNorm;
+      const jac = rowStats(logits, wrongRows, CLASSES).jacobianNorm;
       const ceGrad = new Float64Array(wrongRows);
       for (let r = 0; r < wrongRows; r++) {
         let s = 0;

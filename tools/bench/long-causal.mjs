@@ -5,12 +5,12 @@ import { parseArgs } from 'node:util';
 // under tsx: tsx's loader runs in a thread of its own with its own heap,
 // about 38 MiB of a peak that is meant to be the attention's (node alone:
 // 39 MiB; node --import tsx: 78 MiB, measured 2026-12-02).
-if (!existsSync(new URL('../dist/index.js', import.meta.url))) {
+if (!existsSync(new URL('../../dist/kernels.js', import.meta.url))) {
   process.stderr.write('long-causal: dist/ is missing; run npm run build first\n');
   process.exit(2);
 }
-const { prepareAttention, randn } = await import('../dist/index.js');
-const { resolveBackend } = await import('../dist/attention/backends.js');
+const { randn } = await import('../../dist/index.js');
+const { prepareAttention, resolveBackend } = await import('../../dist/kernels.js');
 
 /**
  * One long causal sequence, forward then backward once, in this process: the
@@ -18,7 +18,7 @@ const { resolveBackend } = await import('../dist/attention/backends.js');
  * float32; an O(N) kernel needs a few tens of MiB besides its inputs). Run it
  * under GNU time to read the peak RSS from outside the process:
  *
- *   npm run build && /usr/bin/time -v node bench/long-causal.mjs --impl wasm --n 32768
+ *   npm run build && /usr/bin/time -v node tools/bench/long-causal.mjs --impl wasm --n 32768
  *
  * Prints one JSON line: times, and the peak RSS the process saw itself.
  */

@@ -1,14 +1,13 @@
 import { parseArgs } from 'node:util';
-import { listAttentionImpls, prepareAttention, randn, type AttentionProblem } from '../src/index.js';
-import { resolveBackend } from '../src/attention/backends.js';
-import { referenceBackward, referenceForward } from '../src/attention/reference.js';
+import { listAttentionImpls, randn } from '../../src/index.js';
+import { prepareAttention, referenceBackward, referenceForward, resolveBackend, type AttentionProblem } from '../../src/kernels.js';
 
 /**
  * The accuracy goal, measured: every float32 backend against the
  * float64 reference on the same float32 inputs (unit variance), forward and
  * backward, at full size (the unit tests check a slice of it).
  *
- *   node --import tsx bench/accuracy.ts [--n 4096] [--d 64] [--causal] [--impl tiled,wasm]
+ *   node --import tsx tools/bench/accuracy.ts [--n 4096] [--d 64] [--causal] [--impl tiled,wasm]
  *
  * Prints one JSON line per backend: the largest |error| of output, lse, dq,
  * dk, dv, and whether any value is NaN or infinite where the reference is finite.

@@ -1,6 +1,6 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { renderSvg } from '../src/lab/render-svg.js';
-import type { BenchRecord } from '../src/bench/table.js';
+import { renderSvg } from '../../src/lab/render-svg.js';
+import type { BenchRecord } from '../../src/bench/table.js';
 
 /**
  * Measured GFLOP/s of every implementation per shape against the run's
@@ -10,10 +10,10 @@ import type { BenchRecord } from '../src/bench/table.js';
  * (no figure typed by hand). Forward rows of every implementation, and the
  * backward rows of scaledot's wasm path.
  *
- *   node --import tsx bench/ceiling-chart.ts bench/results/<timestamp>.json docs/performance-ceiling.svg
+ *   node --import tsx tools/bench/ceiling-chart.ts tools/bench/results/<timestamp>.json docs/performance-ceiling.svg
  */
 const [input, output] = process.argv.slice(2);
-if (!input || !output) throw new Error('usage: node --import tsx bench/ceiling-chart.ts RESULTS.json OUT.svg');
+if (!input || !output) throw new Error('usage: node --import tsx tools/bench/ceiling-chart.ts RESULTS.json OUT.svg');
 const record = JSON.parse(readFileSync(input, 'utf8')) as BenchRecord;
 if (!record.ceiling) throw new Error(`${input} has no ceiling (it was run with --no-ceiling)`);
 

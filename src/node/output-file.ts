@@ -1,6 +1,6 @@
 import { mkdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ScaledotError } from '../../tensor/index.js';
+import { ScaledotError } from '../tensor/index.js';
 
 /**
  * One output file (a --json, a --save-qk), as every command writes it: tried

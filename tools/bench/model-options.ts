@@ -1,10 +1,10 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { randn, scaledDotProductAttention, setWasmAttentionThreads, type AttentionOptions, type Tensor } from '../src/index.js';
-import { median } from '../src/lab/index.js';
+import { randn, scaledDotProductAttention, wasm, type AttentionOptions, type Tensor } from '../../src/index.js';
+import { median } from '../../src/lab/index.js';
 
 /**
- * npx tsx bench/model-options.ts [--impl wasm,tiled] [--reps 5] [--threads N]
+ * npx tsx tools/bench/model-options.ts [--impl wasm,tiled] [--reps 5] [--threads N]
  *
  * The two shapes issue 9 asks for, timed in one process (median of --reps
  * after one warm-up run), float32:
@@ -24,7 +24,7 @@ import { median } from '../src/lab/index.js';
 const { values } = parseArgs({
   options: { impl: { type: 'string', default: 'wasm,tiled' }, reps: { type: 'string', default: '5' }, threads: { type: 'string' } },
 });
-if (values.threads !== undefined) setWasmAttentionThreads(Number(values.threads));
+if (values.threads !== undefined) wasm.setThreads(Number(values.threads));
 const impls = values.impl.split(',');
 const reps = Number(values.reps);
 

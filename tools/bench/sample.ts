@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { Transformer, makeNamesTask, resolveTrainConfig, sampleNames } from '../src/nn/index.js';
+import { Transformer, makeNamesTask, resolveTrainConfig, sampleNames } from '../../src/nn/index.js';
 
 /**
- * npx tsx bench/sample.ts [--tokens 64 --count 8 --repeats 3 --temperature 0.1] [--no-cache]
+ * npx tsx tools/bench/sample.ts [--tokens 64 --count 8 --repeats 3 --temperature 0.1] [--no-cache]
  *
  * Sampling speed of the names model (`scaledot train --task names` at its
  * defaults: head dim 16, width 64, 2 layers), untrained. At temperature 0.1

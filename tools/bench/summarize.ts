@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
-import type { CaseResult } from '../src/bench/case.js';
-import { formatCeiling, type BenchRecord } from '../src/bench/table.js';
+import type { CaseResult } from '../../src/bench/case.js';
+import { formatCeiling, type BenchRecord } from '../../src/bench/table.js';
 
 /**
  * A results file of `npm run bench` as Markdown tables (for docs, so no
  * figure is copied by hand): per direction, implementations × shapes with
  * median ms, GFLOP/s and % of the measured ceiling; then the memory each case added.
  *
- *   node --import tsx bench/summarize.ts bench/results/<timestamp>.json
+ *   node --import tsx tools/bench/summarize.ts tools/bench/results/<timestamp>.json
  */
 const file = process.argv[2];
-if (!file) throw new Error('usage: node --import tsx bench/summarize.ts RESULTS.json');
+if (!file) throw new Error('usage: node --import tsx tools/bench/summarize.ts RESULTS.json');
 const data = JSON.parse(readFileSync(file, 'utf8')) as BenchRecord;
 const impls = [...new Set(data.results.map((r) => r.impl))];
 const shapes = [...new Set(data.results.map((r) => r.shape))];

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
-import { randn, scaledDotProductAttention, wasmAttentionInfo } from '../src/index.js';
-import { onnxImpl } from '../src/bench/impls-onnx.js';
-import { loadPeer, type Ort } from '../src/bench/peers.js';
-import { quiet } from '../src/bench/quiet.js';
-import { parseShape } from '../src/bench/shapes.js';
-import { median } from '../src/lab/index.js';
+import { randn, scaledDotProductAttention, wasm } from '../../src/index.js';
+import { onnxImpl } from '../../src/bench/impls-onnx.js';
+import { loadPeer, type Ort } from '../../src/bench/peers.js';
+import { quiet } from '../../src/bench/quiet.js';
+import { parseShape } from '../../src/bench/shapes.js';
+import { median } from '../../src/lab/index.js';
 
 /**
  * The library's default path (scaledDotProductAttention, impl 'auto', as a
@@ -19,7 +19,7 @@ import { median } from '../src/lab/index.js';
  *                first call reported apart (threads asleep), the rest timed.
  *
  *   npm run bench:peers-install
- *   node --import tsx bench/default-vs-ort-web.ts --shape 8x256x64,1x1024x64,8x1024x64,1x4096x64
+ *   node --import tsx tools/bench/default-vs-ort-web.ts --shape 8x256x64,1x1024x64,8x1024x64,1x4096x64
  */
 const { values } = parseArgs({ options: { shape: { type: 'string', default: '8x256x64,1x1024x64,8x1024x64,1x4096x64' }, rounds: { type: 'string', default: '15' } } });
 const ortWeb = () => loadPeer<Ort>('onnxruntime-web');
@@ -82,7 +82,7 @@ for (const shape of values.shape.split(',')) {
   const fmt = (x: number) => x.toFixed(2);
   const peers = Object.keys(calls).filter((c) => c !== 'scaledot');
   const best = (pick: (name: string) => number) => Math.min(...peers.map(pick));
-  console.log(`${shape} (${wasmAttentionInfo().path}):`);
+  console.log(`${shape} (${wasm.info().path}):`);
   console.log(`  alternating  ms: ${Object.entries(alt).map(([c, t]) => `${c} ${fmt(t)}`).join(', ')}; vs the faster graph ${fmt(best((p) => alt[p]) / alt.scaledot)}x`);
   console.log(`  quiet, hot   ms: ${Object.entries(qb).map(([c, t]) => `${c} ${fmt(t.hot)}`).join(', ')}; vs the faster graph ${fmt(best((p) => qb[p].hot) / qb.scaledot.hot)}x`);
   console.log(`  quiet, cold  ms: ${Object.entries(qb).map(([c, t]) => `${c} ${fmt(t.cold)}`).join(', ')}; vs the faster graph ${fmt(best((p) => qb[p].cold) / qb.scaledot.cold)}x`);
