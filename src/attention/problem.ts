@@ -83,6 +83,8 @@ export interface AttentionBackend {
   readonly name: string;
   readonly priority: number;
   supports(p: AttentionProblem): boolean;
+  /** Why `supports(p)` is false when the reason is the problem's values (not its sizes): for the error a named impl gives. */
+  refusal?(p: AttentionProblem): string | null;
   forward(p: AttentionProblem): ForwardResult;
   backward(
     p: AttentionProblem,

@@ -5,7 +5,8 @@ import { copyIn, copyKeysIn, copyMask, copyOut } from './copy.js';
 import type { KernelRuntime } from './dispatch.js';
 import { Arena, problemDims, scratchBytes, takeMask, type Dims, type MaskRegions } from './layout.js';
 import { kernelRuntime } from './loader.js';
-import { scoreParams, sinkGradient, takeScoreRegions, type ScoreParams, type ScoreRegions } from './score-params.js';
+import { addReferenceRows, referenceForwardRow } from '../reference.js';
+import { F32_MAX, float32Refusal, scoreParams, sinkGradient, takeScoreRegions, type ScoreParams, type ScoreRegions } from './score-params.js';
 
 /**
  * impl 'wasm': the FlashAttention algorithm as WebAssembly SIMD128 kernels
@@ -23,13 +24,14 @@ export const wasmBackend: AttentionBackend = {
   name: 'wasm',
   priority: 20,
   supports(p) {
-    if (p.dtype === 'float64') return false;
+    if (p.dtype === 'float64' || float32Refusal(p) !== null) return false;
     const rt = kernelRuntime();
     if (rt === null) return false;
     const d = problemDims(p, rt.blockRows, rt.blockCols);
     const mostTasks = Math.max(d.bh * d.nqb + d.bhkv * d.nkb, d.bhkv * d.dqParts);
     return mostTasks <= MAX_TASKS && backwardPlan(p, d, rt).end <= MAX_BYTES && forwardPlan(p, d, rt).end <= MAX_BYTES;
   },
+  refusal: (p) => float32Refusal(p),
   forward: wasmForward,
   backward: wasmBackward,
 };
@@ -136,9 +138,31 @@ function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | 
       const m = mrow[r * d.lp + i];
       // The kernel's m is a base-2 max: lse = ln(2^m · l) = (m + log2 l) · ln 2.
       lse[r * p.l + i] = m === -Infinity ? -Infinity : (m + Math.log2(lrow[r * d.lp + i])) * Math.LN2;
+      if (!(Math.abs(m) < F32_MAX / 2) && m !== -Infinity) redoForwardRow(p, r, i, output, lse, round);
     }
   }
   return { output, lse };
+}
+
+/**
+ * A row whose base-2 max reached half of float32's range may hold scores the
+ * kernel clamped to ±F32_MAX (mask.ts): a mask of ±3e38, or the HF padding
+ * mask of −3.4e38 on every key, which float64 weighs uniformly with lse
+ * −3.4e38. Such rows are rare and exactly these: redone in float64.
+ */
+function redoForwardRow(
+  p: AttentionProblem, bh: number, i: number, output: Float32Array, lse: Float64Array, round: ((x: number) => number) | null,
+): void {
+  const out = new Float64Array(p.ev);
+  const scratch = { weights: new Float64Array(p.s), dropScale: new Float64Array(p.s) };
+  const row = bh * p.l + i;
+  lse[row] = referenceForwardRow(p, Math.floor(bh / p.hq), bh % p.hq, i, out, scratch);
+  for (let c = 0; c < p.ev; c++) output[row * p.ev + c] = round ? round(out[c]) : out[c];
+}
+
+/** Whether the forward redid row lse's row in float64 (same test, from the lse it kept). */
+function redone(lse: number): boolean {
+  return lse !== -Infinity && !(Math.abs(lse * Math.LOG2E) < F32_MAX / 2);
 }
 
 interface BackwardPlan extends CommonPlan {
@@ -187,7 +211,8 @@ function wasmBackward(
   for (let r = 0; r < d.bh; r++) {
     for (let i = 0; i < p.l; i++) {
       const row = r * p.l + i;
-      if (lse[row] !== -Infinity) lse2[r * d.lp + i] = lse[row] * Math.LOG2E;
+      // A row the forward redid in float64 is left out here (lse2 = +∞ weighs nothing) and added below.
+      if (lse[row] !== -Infinity && !redone(lse[row])) lse2[r * d.lp + i] = lse[row] * Math.LOG2E;
       let dot = 0;
       for (let c = 0; c < p.ev; c++) dot += dOut[row * p.ev + c] * output[row * p.ev + c];
       dRow[r * d.lp + i] = dot;
@@ -204,10 +229,12 @@ function wasmBackward(
   rt.run('backwardDq', params, d.bh * d.nqb, 8 * d.dqParts * d.bh * d.lp * d.ep);
 
   const round = p.dtype === 'float32' ? null : rounder(p.dtype);
-  return {
-    dq: copyOut(heap, plan.dq, d.bh, p.l, p.e, d.lp, d.ep, round),
-    dk: copyOut(heap, plan.dk, d.bhkv, p.s, p.e, d.sp, d.ep, round),
-    dv: copyOut(heap, plan.dv, d.bhkv, p.s, p.ev, d.sp, d.evp, round),
-    dsinks: sinkGradient(p, lse, (row) => rowD[row]),
+  const grads = {
+    dq: copyOut(heap, plan.dq, d.bh, p.l, p.e, d.lp, d.ep, null),
+    dk: copyOut(heap, plan.dk, d.bhkv, p.s, p.e, d.sp, d.ep, null),
+    dv: copyOut(heap, plan.dv, d.bhkv, p.s, p.ev, d.sp, d.evp, null),
   };
+  addReferenceRows(p, lse, redone, dOut, grads, null);
+  if (round) for (const g of Object.values(grads)) for (let t = 0; t < g.length; t++) g[t] = round(g[t]);
+  return { ...grads, dsinks: sinkGradient(p, lse, (row) => rowD[row]) };
 }
