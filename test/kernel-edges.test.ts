@@ -4,7 +4,11 @@ import {
   MAX_BUFFER_BYTES, ScaledotError, full, logSoftmax, logSoftmaxBackward, randn, scaledDotProductAttention, scaledDotProductAttentionBackward,
   scaledDotProductAttentionWithLse, softmax, softmaxBackward, tensor, zeros, type AttentionOptions,
 } from '../src/index.js';
+import { dtypeInfo } from '../src/tensor/index.js';
 import { IMPLS, dtypesOf } from './helpers/backends.js';
+import { refAttention, refAttentionBackward } from './helpers/attention-reference.js';
+import { maxAbs, outputTolerance } from './helpers/close.js';
+import { refOptions } from './helpers/ref-options.js';
 
 // The edges a fuzz run of 2,600 attention and 4,000 softmax cases found: huge problems, odd option bags, masked rows, float16 gradients.
 
@@ -114,4 +118,96 @@ describe('float16 gradients past 65504 (documented in docs/attention.md)', () =>
       assert.ok(Array.from(grads.dv.data).every(Number.isFinite));
     });
   }
+});
+
+describe('values at the edge of float32 agree with the float64 test reference, or are refused by name (issue 18)', () => {
+  // The reproduction of issue 18: q [1,1,2,4], k and v [1,1,3,4] from seeds 1, 2, 3.
+  const HF_PAD = -3.4028234663852886e38; // torch.finfo(torch.float32).min, the Hugging Face padding mask
+  const cases: { name: string; options: AttentionOptions; mayRefuse?: boolean }[] = [
+    { name: 'the HF padding mask on every key of row 0', options: { attnMask: tensor([HF_PAD, HF_PAD, HF_PAD, 0, HF_PAD, HF_PAD], [2, 3]) } },
+    { name: 'a float mask of +3e38 on one key', options: { attnMask: tensor([0, 3e38, 0, 0, 0, 0], [2, 3]) } },
+    { name: 'softcap 1e39', options: { softcap: 1e39 }, mayRefuse: true },
+    { name: 'sinks [3e38]', options: { sinks: [3e38] }, mayRefuse: true },
+    { name: 'alibiSlopes [1e39]', options: { alibiSlopes: [1e39] }, mayRefuse: true },
+    { name: 'scale 1e39', options: { scale: 1e39 }, mayRefuse: true },
+    { name: 'softcap 1e-320', options: { softcap: 1e-320 }, mayRefuse: true },
+    { name: 'softcap 1e-320 with scale 0 (every score exactly 0)', options: { softcap: 1e-320, scale: 0 }, mayRefuse: true },
+    { name: 'window [1e300, 0] under isCausal', options: { isCausal: true, window: [1e300, 0] } },
+    { name: 'window [2^32, 0] under isCausal', options: { isCausal: true, window: [2 ** 32, 0] } },
+    { name: 'window [2^32 + 1, 0] under isCausal', options: { isCausal: true, window: [2 ** 32 + 1, 0] } },
+    { name: 'window [0, 2^31] (a right side past int32)', options: { window: [0, 2 ** 31] } },
+  ];
+  const close = (got: ArrayLike<number>, want: ArrayLike<number>, tol: (x: number) => number, what: string) => {
+    assert.equal(got.length, want.length, what);
+    for (let i = 0; i < want.length; i++) {
+      assert.ok(Math.abs(got[i] - want[i]) <= tol(want[i]) || got[i] === want[i], `${what}[${i}]: got ${got[i]}, expected ${want[i]}`);
+    }
+  };
+  for (const impl of ['auto', ...IMPLS]) {
+    for (const dtype of impl === 'auto' ? (['float32', 'float16', 'bfloat16'] as const) : dtypesOf(impl)) {
+      it(`forward, lse and gradients [${impl}, ${dtype}]`, () => {
+        const q = randn([1, 1, 2, 4], { seed: 1, dtype });
+        const k = randn([1, 1, 3, 4], { seed: 2, dtype });
+        const v = randn([1, 1, 3, 4], { seed: 3, dtype });
+        const dO = randn([1, 1, 2, 4], { seed: 4, dtype });
+        // The answer: the same inputs in float64 through the independent formula of the test helpers.
+        const acc = dtype === 'float64' ? 2 ** -52 : 2 ** -23;
+        const outTol = (x: number) => 8 * dtypeInfo(dtype).eps * Math.abs(x) + 64 * acc;
+        // Every case is checked and the failures listed together, so one broken case hides no other.
+        const failures: string[] = [];
+        for (const c of cases) {
+          try {
+            checkCase(c);
+          } catch (err) {
+            failures.push(err instanceof Error ? err.message.split('\n')[0] : String(err));
+          }
+        }
+        assert.deepEqual(failures, []);
+        function checkCase(c: (typeof cases)[number]): void {
+          const options = { ...c.options, impl };
+          let got;
+          try {
+            got = scaledDotProductAttentionWithLse(q, k, v, options);
+          } catch (err) {
+            // Only a named wasm may refuse, and only an option its float32 kernels cannot hold, saying which.
+            assert.ok(c.mayRefuse && impl === 'wasm', `${c.name}: ${String(err)}`);
+            isCode('E_OPTION', /impl 'wasm' cannot take .*; use impl 'auto'/)(err);
+            return;
+          }
+          const exact = refAttention(q, k, v, refOptions(c.options));
+          close(got.output.data, exact.output, outTol, `${c.name}: output`);
+          close(got.lse.data, exact.lse, (x) => 64 * acc * Math.max(1, Math.abs(x)), `${c.name}: lse`);
+          const grads = scaledDotProductAttentionBackward(q, k, v, dO, options);
+          const want = refAttentionBackward(q, k, v, dO, refOptions(c.options));
+          for (const name of ['dq', 'dk', 'dv'] as const) {
+            const scaleOf = Math.max(1, maxAbs(want[name]));
+            close(grads[name].data, want[name], (x) => 8 * dtypeInfo(dtype).eps * Math.abs(x) + 64 * acc * scaleOf, `${c.name}: ${name}`);
+          }
+        }
+      });
+    }
+  }
+
+  it('the HF padding row is uniform: the mean of v, as PyTorch gives it', () => {
+    const v = randn([1, 1, 3, 4], { seed: 3 });
+    const out = scaledDotProductAttention(randn([1, 1, 2, 4], { seed: 1 }), randn([1, 1, 3, 4], { seed: 2 }), v, { attnMask: tensor([HF_PAD, HF_PAD, HF_PAD, 0, HF_PAD, HF_PAD], [2, 3]) });
+    for (let c = 0; c < 4; c++) {
+      const mean = (v.data[c] + v.data[4 + c] + v.data[8 + c]) / 3;
+      assert.ok(Math.abs(out.data[c] - mean) < 1e-6, `column ${c}: ${out.data[c]} vs mean ${mean}`);
+    }
+  });
+
+  it('underflow: wasm flushes a weight below 2^-126 to 0, and the stated bound (flushedWeight) says so', () => {
+    // q = [1], k = [0, −88.5], v = [0, 1], scale 1: the true output is exp(−88.5) / (1 + exp(−88.5)) ≈ 3.67e-39, a float32 subnormal.
+    const q = tensor([1], [1, 1]), k = tensor([0, -88.5], [2, 1]), v = tensor([0, 1], [2, 1]);
+    const exact = refAttention(q, k, v, { scale: 1 });
+    assert.ok(exact.output[0] > 0 && exact.output[0] < 2 ** -126);
+    for (const impl of IMPLS.filter((name) => dtypesOf(name).includes('float32'))) {
+      const out = scaledDotProductAttention(q, k, v, { scale: 1, impl });
+      const tol = outputTolerance('float32', 2, 1, exact.output[0], exact.absSum[0], exact.scoreMag[0], 1);
+      assert.ok(Math.abs(out.data[0] - exact.output[0]) <= tol, `${impl}: ${out.data[0]} vs ${exact.output[0]}, bound ${tol}`);
+    }
+    // The bound without the flush term is the one the kernels broke before it was stated.
+    assert.ok(outputTolerance('float32', 2, 1, exact.output[0], exact.absSum[0], exact.scoreMag[0], 0) < exact.output[0]);
+  });
 });

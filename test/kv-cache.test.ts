@@ -52,7 +52,7 @@ describe('createKvCache', () => {
             const expected = slicePositions(prefill, t, end);
             const rows = slicePositions(tensor(exact.output, prefill.shape, { dtype: 'float64' }), t, end);
             const absSum = slicePositions(tensor(exact.absSum, prefill.shape, { dtype: 'float64' }), t, end);
-            assertClose(step.data, expected.data, (i) => 2 * outputTolerance(dtype, n, e, rows.data[i], absSum.data[i], maxAbs(exact.scoreMag)), `positions ${t}..${end}`);
+            assertClose(step.data, expected.data, (i) => 2 * outputTolerance(dtype, n, e, rows.data[i], absSum.data[i], maxAbs(exact.scoreMag), maxAbs(v.data)), `positions ${t}..${end}`);
             t = end;
           }
         }), { numRuns: 25 });
