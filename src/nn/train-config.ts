@@ -30,7 +30,7 @@ export interface TrainConfig {
    * training sequences (validationCadence), so a short run is not mostly validation.
    */
   evalEvery?: number;
-  /** Recall: pairs per training sequence and distinct keys. */
+  /** Recall: pairs per training sequence (default 8) and distinct keys (default max(32, pairs × the largest lengthMultiples entry)). */
   recallPairs?: number;
   recallSymbols?: number;
   /** Validation set size: names (default all) or recall sequences (default 256). */
@@ -94,7 +94,8 @@ export function resolveTrainConfig(config: TrainConfig): ResolvedTrainConfig {
     clip: config.clip ?? 1,
     evalEvery: config.evalEvery ?? Math.max(1, Math.round(config.steps / 20)),
     recallPairs: config.recallPairs ?? 8,
-    recallSymbols: config.recallSymbols ?? 32,
+    // A length sweep needs pairs × the longest multiple distinct keys: the default alphabet grows to it (as C8's runs do).
+    recallSymbols: config.recallSymbols ?? Math.max(32, (config.recallPairs ?? 8) * Math.max(1, ...(config.lengthMultiples ?? []))),
     lengthMultiples: config.lengthMultiples ?? [],
     setSize: config.setSize ?? 16,
     adaptiveTemperature: config.adaptiveTemperature ?? false,
