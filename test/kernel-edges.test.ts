@@ -73,6 +73,40 @@ describe('option bags: only plain objects, and messages that name what was passe
   });
 });
 
+describe('score option types: one rule (null = off; a vector is a Tensor, an array or any typed array), the type named when refused', () => {
+  const q = randn([2, 2, 3, 4], { seed: 1 }), k = randn([2, 2, 5, 4], { seed: 2 }), v = randn([2, 2, 5, 4], { seed: 3 });
+  const arrays = { alibiSlopes: [0.5, 0.25], sinks: [0, -1], keyLengths: [5, 3] };
+  for (const impl of IMPLS) {
+    it(`typed arrays give what arrays give, and null what absence gives [${impl}]`, () => {
+      const want = Array.from(scaledDotProductAttention(q, k, v, { ...arrays, isCausal: true, impl }).data);
+      for (const Typed of [Float32Array, Float64Array, Int32Array] as const) {
+        // Int32Array truncates the slopes and sinks: compare against the same numbers as an array.
+        const typed = { alibiSlopes: new Typed(arrays.alibiSlopes), sinks: new Typed(arrays.sinks), keyLengths: new Typed(arrays.keyLengths) };
+        const plain = { alibiSlopes: Array.from(typed.alibiSlopes), sinks: Array.from(typed.sinks), keyLengths: Array.from(typed.keyLengths) };
+        const got = Array.from(scaledDotProductAttention(q, k, v, { ...typed, isCausal: true, impl }).data);
+        assert.deepEqual(got, Array.from(scaledDotProductAttention(q, k, v, { ...plain, isCausal: true, impl }).data), Typed.name);
+        if (Typed !== Int32Array) assert.deepEqual(got, want, Typed.name);
+      }
+      const none = Array.from(scaledDotProductAttention(q, k, v, { impl }).data);
+      const nulls = { softcap: null, window: null, alibiSlopes: null, sinks: null, keyLengths: null };
+      assert.deepEqual(Array.from(scaledDotProductAttention(q, k, v, { ...nulls, impl }).data), none);
+    });
+  }
+
+  it('a value of another type is refused with its type named', () => {
+    const cases: [AttentionOptions, RegExp][] = [
+      [{ keyLengths: '3' as never }, /keyLengths is the string "3"; expected an array or a typed array of 2 integers/],
+      [{ keyLengths: new Map() as never }, /keyLengths is a Map;/],
+      [{ keyLengths: new Float64Array([5, 2.5]) }, /keyLengths\[1\] is 2\.5; expected an integer in \[0, S\]/],
+      [{ sinks: { 0: 1 } as never }, /sinks is an object; expected a Tensor, an array or a typed array of 2 numbers/],
+      [{ alibiSlopes: new DataView(new ArrayBuffer(8)) as never }, /alibiSlopes is a DataView;/],
+      [{ softcap: '1' as never }, /softcap is the string "1"; expected a finite number > 0/],
+      [{ window: 'left' as never }, /window is the string "left"; expected \[left, right\]/],
+    ];
+    for (const [options, message] of cases) assert.throws(() => scaledDotProductAttention(q, k, v, options), isCode('E_OPTION', message));
+  });
+});
+
 describe('fully masked rows: softmaxBackward and logSoftmaxBackward agree', () => {
   for (const dtype of ['float64', 'float32', 'float16', 'bfloat16'] as const) {
     it(`a row of −∞ gets a zero gradient from both [${dtype}]`, () => {
