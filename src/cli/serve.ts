@@ -71,14 +71,17 @@ export async function startStaticServer(options: StaticServerOptions): Promise<S
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ScaledotError('E_OPTION', `${fn}: port is ${String(port)}; expected an integer in [0, 65535] (0 picks a free one)`);
   }
+  // Building the page only helps where the root is the built page's own folder, not one the caller named.
+  const builtPage = resolve(options.root) === resolve(defaultWebRoot());
+  const fix = builtPage ? 'build the page first with `npm run build:web`' : 'give a folder that holds an index.html, or leave --root out to serve the built page';
   let root: string;
   try {
     root = realpathSync(resolve(options.root));
   } catch {
-    throw new ScaledotError('E_IO', `${fn}: root ${options.root} does not exist; build the page first with \`npm run build:web\``);
+    throw new ScaledotError('E_IO', `${fn}: root ${options.root} does not exist; ${fix}`);
   }
   if (!isFile(join(root, 'index.html'))) {
-    throw new ScaledotError('E_IO', `${fn}: ${join(root, 'index.html')} is missing; build the page first with \`npm run build:web\``);
+    throw new ScaledotError('E_IO', `${fn}: ${join(root, 'index.html')} is missing; ${fix}`);
   }
 
   const server = createServer((req, res) => handle(root, req, res));
