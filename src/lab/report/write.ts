@@ -146,11 +146,17 @@ function refuseForeignFiles(fn: string, out: string, target: string, names: read
   const ownedNames = new Set(owned.map((e) => e.name));
   const foreign = names.filter((name) => !ownedNames.has(name) && lstatOrNull(join(target, name)) !== null);
   if (foreign.length > 0) {
+    // Each file is said once, with its own reason: changed since the lab wrote it, or never written by the lab.
     const listed = new Set((manifest ?? []).map((e) => e.name));
-    const why = foreign.map((n) => (listed.has(n) ? `${n} (changed since the lab wrote it)` : n)).join(', ');
+    const changed = foreign.filter((n) => listed.has(n));
+    const other = foreign.filter((n) => !listed.has(n));
+    const parts = [
+      ...(changed.length > 0 ? [`${changed.join(', ')} (changed since the lab wrote ${changed.length === 1 ? 'it' : 'them'})`] : []),
+      ...(other.length > 0 ? [`${other.join(', ')} (not written by the lab)`] : []),
+    ];
     throw new ScaledotError(
       'E_IO',
-      `${fn}: --out ${out} already holds ${why}, which the lab did not write (or which changed since); ` +
+      `${fn}: --out ${out} already holds ${parts.join(' and ')}; ` +
         `refusing to overwrite: move ${foreign.length === 1 ? 'it' : 'them'} or choose another --out`,
     );
   }
