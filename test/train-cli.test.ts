@@ -5,6 +5,8 @@ import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, type CliRun } from './helpers/cli.js';
+import { TASKS, defaultLr, resolveTrainConfig } from '../src/nn/index.js';
+import { TRAIN_DEFAULTS } from '../src/cli/train.js';
 
 /** Runs the CLI in-process, capturing what it writes. */
 const run = (args: string[]): Promise<CliRun> => runCli(args);
@@ -111,6 +113,15 @@ describe('scaledot train', () => {
     assert.ok(Number.isInteger(doc.divergedAt) && doc.divergedAt <= 50 && doc.steps === doc.divergedAt - 1, `${doc.divergedAt} ${doc.steps}`);
     assert.ok(!/NaN|Infinity/.test(text));
     assert.match(r.out, /diverged at step \d+/);
+  });
+
+  it('--help gives every task its default steps and learning rate, from the defaults the run uses', async () => {
+    const help = (await run(['train', '--help'])).out.replace(/\s+/g, ' ');
+    for (const task of TASKS) {
+      assert.ok(help.includes(`${TRAIN_DEFAULTS.steps[task]} for ${task}`), `steps for ${task}: ${help}`);
+      assert.ok(help.includes(`${defaultLr(task, 'adamw')} on ${task}`), `lr for ${task}`);
+      assert.equal(resolveTrainConfig({ task, scaleRule: 'rsqrt', headDim: 16, steps: 1, seed: 0 }).lr, defaultLr(task, 'adamw'));
+    }
   });
 
   it("the help's own --lengths example, 1,4,16, runs on recall (the key alphabet grows to 8 × 16)", async () => {
