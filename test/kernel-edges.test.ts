@@ -222,6 +222,30 @@ describe('values at the edge of float32 agree with the float64 test reference, o
     }
   }
 
+  it('q·k past float32 (|q|, |k| = 1e20): +∞, −∞ and ∞ − ∞ scores agree with float64 on every impl', () => {
+    const inputs: [string, number[], number[]][] = [
+      ['every score past +3.4e38', [1e20, 1e20], [1e20, 1e20, 1e19, 0, -1e20, 1e20]],
+      ['every score past −3.4e38', [1e20, 1e20], [-1e20, -1e20, -2e20, -1e20, -1e20, -3e20]],
+      ['products past float32 that cancel (∞ − ∞)', [1e20, -1e20], [1e20, 1e19, 0, 1, 2, 3]],
+    ];
+    for (const impl of ['auto', ...IMPLS]) {
+      for (const dtype of (['float32', 'bfloat16', 'float64'] as const).filter((d) => impl === 'auto' || dtypesOf(impl).includes(d))) {
+        for (const [name, qv, kv] of inputs) {
+          const q = tensor(qv, [1, 2], { dtype }), k = tensor(kv, [3, 2], { dtype }), v = tensor([1, 2, 3, 4, 5, 6], [3, 2], { dtype });
+          const dO = tensor([1, -1], [1, 2], { dtype });
+          const what = `${name} [${impl}, ${dtype}]`;
+          const got = scaledDotProductAttentionWithLse(q, k, v, { scale: 1, impl });
+          const exact = refAttention(q, k, v, { scale: 1 });
+          assert.deepEqual(Array.from(got.output.data), Array.from(exact.output), `${what}: output`);
+          assert.ok(Math.abs(got.lse.data[0] - exact.lse[0]) <= 1e-6 * Math.abs(exact.lse[0]), `${what}: lse ${got.lse.data[0]} vs ${exact.lse[0]}`);
+          const grads = scaledDotProductAttentionBackward(q, k, v, dO, { scale: 1, impl });
+          const want = refAttentionBackward(q, k, v, dO, { scale: 1 });
+          for (const g of ['dq', 'dk', 'dv'] as const) assert.deepEqual(Array.from(grads[g].data), Array.from(want[g]), `${what}: ${g}`);
+        }
+      }
+    }
+  });
+
   it('the HF padding row is uniform: the mean of v, as PyTorch gives it', () => {
     const v = randn([1, 1, 3, 4], { seed: 3 });
     const out = scaledDotProductAttention(randn([1, 1, 2, 4], { seed: 1 }), randn([1, 1, 3, 4], { seed: 2 }), v, { attnMask: tensor([HF_PAD, HF_PAD, HF_PAD, 0, HF_PAD, HF_PAD], [2, 3]) });

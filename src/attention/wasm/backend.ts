@@ -5,8 +5,9 @@ import { copyIn, copyKeysIn, copyMask, copyOut } from './copy.js';
 import type { KernelRuntime } from './dispatch.js';
 import { Arena, problemDims, scratchBytes, takeMask, type Dims, type MaskRegions } from './layout.js';
 import { kernelRuntime } from './loader.js';
-import { addReferenceRows, referenceForwardRow } from '../reference.js';
-import { F32_MAX, float32Refusal, scoreParams, sinkGradient, takeScoreRegions, type ScoreParams, type ScoreRegions } from './score-params.js';
+import { addReferenceRows, referenceBackward } from '../reference.js';
+import { redoForwardRow, redone, stateOutOfRange } from './redo.js';
+import { float32Refusal, scoreParams, sinkGradient, takeScoreRegions, type ScoreParams, type ScoreRegions } from './score-params.js';
 
 /**
  * impl 'wasm': the FlashAttention algorithm as WebAssembly SIMD128 kernels
@@ -137,32 +138,12 @@ function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | 
     for (let i = 0; i < p.l; i++) {
       const m = mrow[r * d.lp + i];
       // The kernel's m is a base-2 max: lse = ln(2^m · l) = (m + log2 l) · ln 2.
-      lse[r * p.l + i] = m === -Infinity ? -Infinity : (m + Math.log2(lrow[r * d.lp + i])) * Math.LN2;
-      if (!(Math.abs(m) < F32_MAX / 2) && m !== -Infinity) redoForwardRow(p, r, i, output, lse, round);
+      const l = lrow[r * d.lp + i];
+      lse[r * p.l + i] = m === -Infinity ? -Infinity : (m + Math.log2(l)) * Math.LN2;
+      if (stateOutOfRange(p, r, i, m, l)) redoForwardRow(p, r, i, output, lse, round);
     }
   }
   return { output, lse };
-}
-
-/**
- * A row whose base-2 max reached half of float32's range may hold scores the
- * kernel clamped to ±F32_MAX (mask.ts): a mask of ±3e38, or the HF padding
- * mask of −3.4e38 on every key, which float64 weighs uniformly with lse
- * −3.4e38. Such rows are rare and exactly these: redone in float64.
- */
-function redoForwardRow(
-  p: AttentionProblem, bh: number, i: number, output: Float32Array, lse: Float64Array, round: ((x: number) => number) | null,
-): void {
-  const out = new Float64Array(p.ev);
-  const scratch = { weights: new Float64Array(p.s), dropScale: new Float64Array(p.s) };
-  const row = bh * p.l + i;
-  lse[row] = referenceForwardRow(p, Math.floor(bh / p.hq), bh % p.hq, i, out, scratch);
-  for (let c = 0; c < p.ev; c++) output[row * p.ev + c] = round ? round(out[c]) : out[c];
-}
-
-/** Whether the forward redid row lse's row in float64 (same test, from the lse it kept). */
-function redone(lse: number): boolean {
-  return lse !== -Infinity && !(Math.abs(lse * Math.LOG2E) < F32_MAX / 2);
 }
 
 interface BackwardPlan extends CommonPlan {
@@ -234,7 +215,12 @@ function wasmBackward(
     dk: copyOut(heap, plan.dk, d.bhkv, p.s, p.e, d.sp, d.ep, null),
     dv: copyOut(heap, plan.dv, d.bhkv, p.s, p.ev, d.sp, d.evp, null),
   };
-  addReferenceRows(p, lse, redone, dOut, grads, null);
+  if (lse.some(redone)) {
+    // Left out of the kernels by lse2 = +∞, a redone row still meets a score that overflowed to +∞ in
+    // q·k as ∞ − ∞ = NaN: such a problem (|q·k| past float32) is done whole in float64.
+    if (Object.values(grads).some((g) => g.some(Number.isNaN))) return referenceBackward(p, output, lse, dOut);
+    addReferenceRows(p, lse, redone, dOut, grads, null);
+  }
   if (round) for (const g of Object.values(grads)) for (let t = 0; t < g.length; t++) g[t] = round(g[t]);
   return { ...grads, dsinks: sinkGradient(p, lse, (row) => rowD[row]) };
 }
