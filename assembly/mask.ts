@@ -7,6 +7,7 @@ import { endKey, firstKey, keyLength, keyOffset } from './visible';
 const NEG_INF: f32 = -Infinity;
 const LOG2E: f32 = 1.4426950408889634;
 const LN2: f32 = 0.6931471805599453;
+const F32_MAX: f32 = 3.4028234663852886e38;
 
 /**
  * Applies to one tile of base-2 scores everything after the softcap that can
@@ -19,6 +20,10 @@ const LN2: f32 = 0.6931471805599453;
  * j = j0 + r * jR + c * jC, so one routine serves the forward tile (rows are
  * queries) and the backward one (rows are keys). Scalar on purpose: it only
  * runs on tiles that need it (edges, the diagonal, windows, user masks, ALiBi).
+ * A visible score is clamped to ±F32_MAX: a mask of −3.4e38 (the Hugging
+ * Face padding) times log2(e) is −∞ in float32, which would hide a row that
+ * the float64 math weighs uniformly, and +∞ would give ∞ − ∞ = NaN. The
+ * host redoes the rows whose max reaches that range in float64 (backend.ts).
  */
 export function maskTile(
   ctrl: usize, tile: usize, ldt: i32, rows: i32, cols: i32, bh: i32,
@@ -56,7 +61,7 @@ export function maskTile(
           x += load<f32>(mask + (e << 2)) * LOG2E;
         }
       }
-      store<f32>(at, x);
+      store<f32>(at, min(max(x, -F32_MAX), F32_MAX));
     }
   }
 }

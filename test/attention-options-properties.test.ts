@@ -68,7 +68,7 @@ for (const impl of IMPLS) {
         const { output, lse } = run(p, impl);
         const exact = refAttention(p.q, p.k, p.v, p.options);
         assertClose(output.data, exact.output, (i) =>
-          outputTolerance(p.dtype, p.s, p.e, exact.output[i], exact.absSum[i], exact.scoreMag[Math.floor(i / p.ev)]), 'output');
+          outputTolerance(p.dtype, p.s, p.e, exact.output[i], exact.absSum[i], exact.scoreMag[Math.floor(i / p.ev)], maxAbs(p.v.data)), 'output');
         assertClose(lse.data, exact.lse, (i) => lseTolerance(p.dtype, p.s, p.e, exact.lse[i], exact.scoreMag[i]), 'lse');
         const grads = scaledDotProductAttentionBackward(p.q, p.k, p.v, p.dO, { ...p.options, enableGqa: true, impl });
         const exactGrads = refAttentionBackward(p.q, p.k, p.v, p.dO, p.options);
@@ -137,7 +137,7 @@ for (const impl of IMPLS) {
         // Two runs, each within the tolerance of the formula; tanh, the division and the product add
         // a few roundings to every score (counted as E + 3 terms instead of E).
         assertClose(capped.output.data, base.output.data, (i) =>
-          2 * outputTolerance(p.dtype, p.s, p.e + 3, exact.output[i], exact.absSum[i], exact.scoreMag[Math.floor(i / p.ev)]), 'output');
+          2 * outputTolerance(p.dtype, p.s, p.e + 3, exact.output[i], exact.absSum[i], exact.scoreMag[Math.floor(i / p.ev)], maxAbs(p.v.data)), 'output');
         // The rate, in the formula: |c·tanh(s/c) − s| <= |s|³/(3c²), and moving every score by at
         // most δ moves an output by at most 2δ max|v|. At c = 10σ that is 2σ/300 · max|v|, well above rounding.
         const sigma = maxAbs(exact.scoreMag);
@@ -225,7 +225,7 @@ describe('attention model options on long rows, against the reference backend', 
         const exact = scaledDotProductAttentionWithLse(q, k, v, { ...options, impl: 'reference' });
         const sigma = (1 / Math.sqrt(c.e)) * c.e * maxAbs(q.data) * maxAbs(k.data) + (slopes ? slopes[0] * c.s : 0);
         const a = maxAbs(v.data);
-        assertClose(fast.output.data, exact.output.data, (i) => outputTolerance(dtype, c.s, c.e, exact.output.data[i], a, sigma), 'output');
+        assertClose(fast.output.data, exact.output.data, (i) => outputTolerance(dtype, c.s, c.e, exact.output.data[i], a, sigma, a), 'output');
         assertClose(fast.lse.data, exact.lse.data, (i) => lseTolerance(dtype, c.s, c.e, exact.lse.data[i], sigma), 'lse');
         const gFast = scaledDotProductAttentionBackward(q, k, v, dO, { ...options, impl });
         const gExact = scaledDotProductAttentionBackward(q, k, v, dO, { ...options, impl: 'reference' });

@@ -242,7 +242,8 @@ describe('the explainer page in headless Chromium', { skip: browserSkip }, () =>
       const out: Record<string, number> = {};
       const needle = new Float64Array(settings.n).fill(-2);
       needle[0] = 3;
-      const random = randn([settings.n], { seed: settings.seed, std: settings.sigma, dtype: 'float64' }).data as Float64Array;
+      // The page's stated recipe, the curves' and the current row's alike: randn, seed + n.
+      const random = randn([settings.n], { seed: settings.seed + settings.n, std: settings.sigma, dtype: 'float64' }).data as Float64Array;
       for (const [part, logits] of [['needle', needle], ['random', random]] as const) {
         const plain = rowFigures(logits, 1);
         const variants = { plain, 'log-n': rowFigures(logits, settings.s * Math.log(settings.n)), adaptive: rowFigures(logits, beta(plain.entropy)) };

@@ -160,6 +160,49 @@ describe('scaledot inspect', () => {
     }
   });
 
+  it('says what is wrong where the message used to mislead (issue 18, item 13)', async () => {
+    // A .npy by hand: magic, version 1.0, a u16 header length, the dict padded to 64 bytes, then the data.
+    const npy = (name: string, shape: number[]): string => {
+      let dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')},), }`;
+      dict = dict.padEnd(128 - 10 - 1, ' ') + '\n';
+      const n = shape.reduce((a, b) => a * b, 1);
+      const bytes = new Uint8Array(10 + dict.length + 4 * n);
+      bytes.set([0x93, ...new TextEncoder().encode('NUMPY'), 1, 0, dict.length, 0]);
+      bytes.set(new TextEncoder().encode(dict), 10);
+      new Float32Array(bytes.buffer, 10 + dict.length, n).set(values(n, 1, 1));
+      const path = join(dir, name);
+      writeFileSync(path, bytes);
+      return path;
+    };
+    const q = npy('q.npy', [1, 1, 4, 4]), k = npy('k.npy', [1, 1, 4, 4]);
+    const lying = join(dir, 'lying.npz');
+    writeFileSync(lying, readFileSync(q));
+    const header = (entries: Record<string, unknown>, claimed?: bigint, data = 64): string => {
+      const json = new TextEncoder().encode(JSON.stringify(entries));
+      const bytes = new Uint8Array(8 + json.length + data);
+      new DataView(bytes.buffer).setBigUint64(0, claimed ?? BigInt(json.length), true);
+      bytes.set(json, 8);
+      const path = join(dir, `h${Object.keys(entries).join('-')}${claimed ?? ''}.safetensors`);
+      writeFileSync(path, bytes);
+      return path;
+    };
+    const f32 = (begin: number, end: number) => ({ dtype: 'F32', shape: [1, 1, 1, (end - begin) / 4], data_offsets: [begin, end] });
+    const cases: [string[], RegExp][] = [
+      [[q, k], /q\.npy and .*k\.npy are \.npy files, each holding one tensor; give a query and a key as --q .*q\.npy --k .*k\.npy/],
+      [[header({ 'x.q': f32(0, 16), 'x.k': f32(16, 32), 'x_q': f32(32, 48), 'x_k': f32(48, 64) })], /pairs two Q\/K sets as layer x \(x\.q\/x\.k and x_q\/x_k\); name one with --q NAME --k NAME/],
+      [[header({ 'a.q': f32(0, 16), 'a.k': f32(16, 32), 'b.k': f32(32, 48) })], /tensor b\.k is a key by its name but no query pairs with it \(looked for b\.q, b\.query, b\.q_proj\)/],
+      [[header({ 'x.q': f32(0, 16), 'x.k': { dtype: 'F32', shape: [1, 1, 1, 0], data_offsets: [100, 50] } })], /data_offsets \[100, 50\] end before they begin/],
+      [[header({ 'x.q': f32(0, 16) }, 2n ** 63n)], /the safetensors header claims 9223372036854775808 bytes/],
+      [[lying], /lying\.npz is named \.npz but its first bytes say it is a \.npy/],
+      [['--q', q, '--k', k, '--scale', '1e400'], /--scale is past float64's range/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = await run(['inspect', ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+      assert.match(r.err, pattern);
+    }
+  });
+
   it('refuses truncated .npy and .npz files NumPy wrote', { skip: numpySkip }, async () => {
     python(`q = np.ones((1, 1, 4, 4), np.float32)
 np.save('q.npy', q); np.save('k.npy', q)

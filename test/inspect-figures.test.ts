@@ -126,3 +126,17 @@ describe('inspect figures against the plain float64 definitions', () => {
     assert.ok(h1.kind === 'non-finite' && h1.qCount === 1 && h1.kCount === 0);
   });
 });
+
+describe('the qkNorm what-if of an all-zero vector (no epsilon, by definition)', () => {
+  it('leaves every qkNorm row figure undefined (NaN, null in the JSON), saturatedShare too, not 0', () => {
+    const dims: Dims = { batch: 1, hq: 1, hkv: 1, L: 3, S: 4, D: 4 };
+    const c = makeCase(dims, 5, 1);
+    c.q.fill(0, 0, dims.D); // query 0 is all zeros: its rms is 0 and its qkNorm logits 0/0
+    const outcome = analyzeHead('L', bhldView(c.q, 1, 1, 3, 4), bhldView(c.k, 1, 1, 4, 4), 0, 0.5, false);
+    assert.equal(outcome.kind, 'figures');
+    if (outcome.kind !== 'figures') return;
+    const w = outcome.figures.whatIf.qkNorm;
+    assert.deepEqual([w.entropyRatioMean, w.maxProbMean, w.saturatedShare].map(Number.isNaN), [true, true, true], JSON.stringify(w));
+    assert.ok(Number.isFinite(outcome.figures.whatIf.rsqrt.saturatedShare));
+  });
+});

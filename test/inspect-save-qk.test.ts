@@ -57,6 +57,14 @@ describe('train --save-qk', () => {
     const json = join(dir, 'qk.json');
     assert.equal((await run(['inspect', file, '--causal', '--json', json])).code, 0);
 
+    // Under the sink rules the file holds q and k but not the sink logit: train says so where it says what it wrote.
+    for (const rule of ['softmax1', 'sink']) {
+      const sinkFile = join(dir, `${rule}.safetensors`);
+      const withSink = await run(['train', '--task', 'names', '--scale', rule, '--steps', '2', '--width', '16', '--head-dim', '8', '--batch-size', '4', '--save-qk', sinkFile]);
+      assert.equal(withSink.code, 0, withSink.err);
+      assert.match(withSink.out, /its softmax has a sink logit \((0|learnt per head)\) that the file does not hold, so inspect's weights are the keys' share renormalised: scaledot inspect/);
+    }
+
     const bad = await run(['train', '--task', 'names', '--steps', '2', '--save-qk', join(dir, 'no', 'such', 'dir', 'qk.safetensors')]);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /train: --save-qk .*qk\.safetensors: its directory cannot be written/);

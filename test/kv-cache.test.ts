@@ -52,7 +52,7 @@ describe('createKvCache', () => {
             const expected = slicePositions(prefill, t, end);
             const rows = slicePositions(tensor(exact.output, prefill.shape, { dtype: 'float64' }), t, end);
             const absSum = slicePositions(tensor(exact.absSum, prefill.shape, { dtype: 'float64' }), t, end);
-            assertClose(step.data, expected.data, (i) => 2 * outputTolerance(dtype, n, e, rows.data[i], absSum.data[i], maxAbs(exact.scoreMag)), `positions ${t}..${end}`);
+            assertClose(step.data, expected.data, (i) => 2 * outputTolerance(dtype, n, e, rows.data[i], absSum.data[i], maxAbs(exact.scoreMag), maxAbs(v.data)), `positions ${t}..${end}`);
             t = end;
           }
         }), { numRuns: 25 });
@@ -106,6 +106,24 @@ describe('createKvCache', () => {
     assert.throws(() => createKvCache({ batch: 1, heads: 1, headDim: 2 ** 10, maxLength: 2 ** 21 }), (err: unknown) => err instanceof ScaledotError && err.code === 'E_SIZE' && /keys \[1, 1, 2097152, 1024\]/.test(err.message));
     const cache = createKvCache({ batch: 1, heads: 2, headDim: 4, maxLength: 5, dtype: 'float16' });
     assert.deepEqual([cache.keys.shape, cache.values.shape, cache.keys.dtype], [[1, 2, 5, 4], [1, 2, 5, 4], 'float16']);
+  });
+
+  it('refuses unknown keys by name, as attention does, and its lengths cannot be written through', () => {
+    const unknown = (key: string) => (err: unknown) =>
+      err instanceof ScaledotError && err.code === 'E_OPTION' && err.message.includes(`unknown option "${key}"`) && /expected one of/.test(err.message);
+    // A typo is an error, not a silent default (float32) or a misleading "maxLength is undefined".
+    assert.throws(() => createKvCache({ batch: 1, heads: 1, headDim: 2, maxLength: 3, dtyp: 'float64' } as never), unknown('dtyp'));
+    assert.throws(() => createKvCache({ batch: 1, heads: 1, headDim: 2, maxLen: 4 } as never), unknown('maxLen'));
+    const cache = createKvCache({ batch: 2, heads: 1, headDim: 2, maxLength: 4 });
+    // batchIndx would be ignored and append to every element.
+    assert.throws(() => cache.append(randn([1, 1, 2]), randn([1, 1, 2]), { batchIndx: 1 } as never), unknown('batchIndx'));
+    assert.deepEqual(Array.from(cache.lengths), [0, 0]);
+    cache.append(randn([2, 1, 1, 2]), randn([2, 1, 1, 2]));
+    const seen = cache.lengths;
+    seen[0] = 99;
+    assert.deepEqual(Array.from(cache.lengths), [1, 1]);
+    cache.append(randn([2, 1, 1, 2]), randn([2, 1, 1, 2]));
+    assert.deepEqual(Array.from(cache.lengths), [2, 2]);
   });
 });
 

@@ -119,7 +119,9 @@ describe('scaledot serve: the static server', () => {
     mkdirSync(empty);
     const cases: [Parameters<typeof startStaticServer>[0], RegExp][] = [
       [{ root: join(base, 'missing') }, /serve: root .*missing does not exist/],
-      [{ root: empty }, /serve: .*index\.html is missing; build the page first/],
+      // A root the caller named: building the page would not help there.
+      [{ root: empty }, /serve: .*index\.html is missing; give a folder that holds an index\.html$/],
+      [{ root: empty, missingHint: 'build it' }, /serve: .*index\.html is missing; build it$/],
       [{ root, port: 70000 }, /serve: port is 70000/],
       [{ root, port: 1.5 }, /serve: port is 1\.5/],
     ];
@@ -180,6 +182,7 @@ describe('scaledot serve: the command', () => {
     assert.match(badPort.stderr, /serve: --port is "http"; expected an integer in \[0, 65535\]/);
     const unbuilt = await run(['--port', '0', '--root', join(tmpdir(), 'scaledot-no-such-dir')]);
     assert.equal(unbuilt.code, 2);
-    assert.match(unbuilt.stderr, /serve: root .* does not exist; build the page first with `npm run build:web`/);
+    assert.match(unbuilt.stderr, /serve: root .*scaledot-no-such-dir does not exist; give a folder that holds an index\.html, or leave --root out/);
+    assert.doesNotMatch(unbuilt.stderr, /build:web/, 'npm run build:web does not apply to a root the user gave');
   });
 });

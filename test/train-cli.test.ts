@@ -5,6 +5,8 @@ import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, type CliRun } from './helpers/cli.js';
+import { TASKS, defaultLr, resolveTrainConfig } from '../src/nn/index.js';
+import { TRAIN_DEFAULTS } from '../src/cli/train.js';
 
 /** Runs the CLI in-process, capturing what it writes. */
 const run = (args: string[]): Promise<CliRun> => runCli(args);
@@ -34,6 +36,9 @@ describe('scaledot train', () => {
       [['--steps', '-3'], /steps is -3/],
       [['--steps', 'ten'], /--steps is "ten"; expected an integer/],
       [['--task', 'recall', '--sample', '2'], /--sample generates names/],
+      // The flag as typed, not the config key it becomes (lengthMultiples[]).
+      [['--task', 'recall', '--lengths', '0'], /train: --lengths is 0; expected a positive integer/],
+      [['--task', 'recall', '--lengths', '1,-4'], /--lengths is -4; expected a positive integer/],
     ];
     for (const [args, pattern] of cases) {
       const r = await run(['train', ...args]);
@@ -111,6 +116,26 @@ describe('scaledot train', () => {
     assert.ok(Number.isInteger(doc.divergedAt) && doc.divergedAt <= 50 && doc.steps === doc.divergedAt - 1, `${doc.divergedAt} ${doc.steps}`);
     assert.ok(!/NaN|Infinity/.test(text));
     assert.match(r.out, /diverged at step \d+/);
+  });
+
+  it('--help gives every task its default steps and learning rate, from the defaults the run uses', async () => {
+    const help = (await run(['train', '--help'])).out.replace(/\s+/g, ' ');
+    for (const task of TASKS) {
+      assert.ok(help.includes(`${TRAIN_DEFAULTS.steps[task]} for ${task}`), `steps for ${task}: ${help}`);
+      assert.ok(help.includes(`${defaultLr(task, 'adamw')} on ${task}`), `lr for ${task}`);
+      assert.equal(resolveTrainConfig({ task, scaleRule: 'rsqrt', headDim: 16, steps: 1, seed: 0 }).lr, defaultLr(task, 'adamw'));
+    }
+  });
+
+  it("the help's own --lengths example, 1,4,16, runs on recall (the key alphabet grows to 8 × 16)", async () => {
+    const help = await run(['train', '--help']);
+    const example = /e\.g\. ([\d,]+)/.exec(help.out)?.[1];
+    assert.equal(example, '1,4,16');
+    const dir = mkdtempSync(join(tmpdir(), 'scaledot-lengths-'));
+    const file = join(dir, 'run.json');
+    const r = await spawnCli(['train', '--task', 'recall', '--steps', '2', '--lengths', example, '--json', file, ...SMALL]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).lengths.map((l: any) => l.multiple), [1, 4, 16]);
   });
 
   it('maxretrieval sweeps set sizes with and without adaptive temperature', async () => {

@@ -42,6 +42,8 @@ export function resolveBackend(fn: string, impl: string, p: AttentionProblem): A
     throw new ScaledotError('E_OPTION', `${fn}: impl is ${JSON.stringify(impl)}; expected one of ${['auto', ...listAttentionImpls()].join(', ')}`);
   }
   if (!named.supports(p)) {
+    const why = named.refusal?.(p) ?? null;
+    if (why !== null) throw new ScaledotError('E_OPTION', `${fn}: impl '${impl}' cannot take ${why}; use impl 'auto' (which picks one that can), 'tiled' or 'reference'`);
     throw new ScaledotError('E_OPTION', `${fn}: impl '${impl}' does not support this problem (${describeProblem(p)}); use impl 'auto' or 'reference'`);
   }
   return named;

@@ -32,7 +32,7 @@ export interface KvCacheOptions {
 export interface KvCache {
   readonly keys: Tensor;
   readonly values: Tensor;
-  /** Filled positions per batch element: pass it as keyLengths. */
+  /** Filled positions per batch element, a fresh copy at each read (writing to it changes nothing): pass it as keyLengths. */
   readonly lengths: Int32Array;
   readonly maxLength: number;
   /**
@@ -43,6 +43,17 @@ export interface KvCache {
   append(k: Tensor, v: Tensor, options?: { batchIndex?: number }): void;
   /** Empties every element (lengths 0); the storage is kept. */
   reset(): void;
+}
+
+const CACHE_KEYS = ['batch', 'heads', 'headDim', 'valueDim', 'maxLength', 'dtype'] as const;
+const APPEND_KEYS = ['batchIndex'] as const;
+
+/** As attention checks its options: a plain object whose keys are all known, so a typo (dtyp, maxLen) is an error, not a default. */
+function checkKeys(fn: string, what: string, options: unknown, known: readonly string[]): void {
+  if (!isPlainObject(options)) throw new ScaledotError('E_OPTION', `${fn}: ${what} must be a plain object, got ${describeValue(options)}`);
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new ScaledotError('E_OPTION', `${fn}: unknown option ${JSON.stringify(key)}; expected one of ${known.join(', ')}`);
+  }
 }
 
 function checkCount(fn: string, name: string, value: unknown, min: number): number {
@@ -60,7 +71,7 @@ function checkCount(fn: string, name: string, value: unknown, min: number): numb
  */
 export function createKvCache(options: KvCacheOptions): KvCache {
   const fn = 'createKvCache';
-  if (!isPlainObject(options)) throw new ScaledotError('E_OPTION', `${fn}: options must be a plain object, got ${describeValue(options)}`);
+  checkKeys(fn, 'options', options, CACHE_KEYS);
   const batch = checkCount(fn, 'batch', options.batch, 1);
   const heads = checkCount(fn, 'heads', options.heads, 1);
   const e = checkCount(fn, 'headDim', options.headDim, 0);
@@ -84,9 +95,14 @@ export function createKvCache(options: KvCacheOptions): KvCache {
   };
 
   return {
-    keys, values, lengths, maxLength,
+    keys, values, maxLength,
+    // A copy: the live array written to (99, say) would break the next append and call.
+    get lengths() {
+      return lengths.slice();
+    },
     append(k: Tensor, v: Tensor, appendOptions: { batchIndex?: number } = {}) {
       const afn = 'KvCache.append';
+      checkKeys(afn, 'options', appendOptions, APPEND_KEYS);
       checkFloatTensor(afn, 'k', k);
       checkFloatTensor(afn, 'v', v);
       const index = appendOptions.batchIndex;

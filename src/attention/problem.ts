@@ -85,6 +85,8 @@ export interface AttentionBackend {
   /** The dtypes it takes where it is available: `supports(p)` is false for any other `p.dtype`. */
   readonly dtypes: readonly FloatDType[];
   supports(p: AttentionProblem): boolean;
+  /** Why `supports(p)` is false when the reason is the problem's values (not its sizes): for the error a named impl gives. */
+  refusal?(p: AttentionProblem): string | null;
   forward(p: AttentionProblem): ForwardResult;
   backward(
     p: AttentionProblem,

@@ -111,29 +111,43 @@ function roundedCopy(p: AttentionProblem, values: Float64Array): Float64Array | 
  * for a fully masked row, whose output is zeros).
  */
 export function referenceForward(p: AttentionProblem): ForwardResult {
-  const { batch, hq, hkv, l, s, ev, v } = p;
+  const { batch, hq, l, s, ev } = p;
   const output = new Float64Array(batch * hq * l * ev);
   const lse = new Float64Array(batch * hq * l);
-  const weights = new Float64Array(s);
-  const dropScale = new Float64Array(s);
+  const scratch = { weights: new Float64Array(s), dropScale: new Float64Array(s) };
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < hq; h++) {
-      const g = Math.floor(h / (hq / hkv));
-      const vBase = (b * hkv + g) * s * ev;
       for (let i = 0; i < l; i++) {
         const row = (b * hq + h) * l + i;
-        rowScores(p, b, h, i, weights);
-        lse[row] = softmaxInPlace(weights, p.sinks ? p.sinks[h] : -Infinity).lse;
-        rowDropoutScale(p, row, dropScale);
-        for (let j = 0; j < s; j++) {
-          const w = weights[j] * dropScale[j];
-          if (w === 0) continue;
-          for (let c = 0; c < ev; c++) output[row * ev + c] += w * v[vBase + j * ev + c];
-        }
+        lse[row] = referenceForwardRow(p, b, h, i, output.subarray(row * ev, (row + 1) * ev), scratch);
       }
     }
   }
   return { output: roundedCopy(p, output), lse };
+}
+
+/**
+ * Query row i of head (b, h): its output into `out` (length ev, overwritten)
+ * and its lse returned; `scratch` holds two arrays of length s. The wasm
+ * backend redoes the rows its float32 state cannot hold with this.
+ */
+export function referenceForwardRow(
+  p: AttentionProblem, b: number, h: number, i: number, out: Float64Array, scratch: { weights: Float64Array; dropScale: Float64Array },
+): number {
+  const { hq, hkv, l, s, ev, v } = p;
+  const { weights, dropScale } = scratch;
+  const row = (b * hq + h) * l + i;
+  const vBase = (b * hkv + Math.floor(h / (hq / hkv))) * s * ev;
+  rowScores(p, b, h, i, weights);
+  const { lse } = softmaxInPlace(weights, p.sinks ? p.sinks[h] : -Infinity);
+  rowDropoutScale(p, row, dropScale);
+  out.fill(0);
+  for (let j = 0; j < s; j++) {
+    const w = weights[j] * dropScale[j];
+    if (w === 0) continue;
+    for (let c = 0; c < ev; c++) out[c] += w * v[vBase + j * ev + c];
+  }
+  return lse;
 }
 
 /**
@@ -158,49 +172,90 @@ export function referenceBackward(
   _lse: Float64Array,
   dOut: Float64Array | Float32Array,
 ): BackwardResult {
-  const { batch, hq, hkv, l, s, e, ev, q, k, v, scale } = p;
-  const dq = new Float64Array(q.length);
-  const dk = new Float64Array(k.length);
-  const dv = new Float64Array(v.length);
-  const probs = new Float64Array(s);
-  const dropScale = new Float64Array(s);
-  const dProbs = new Float64Array(s);
-  const capSlope = new Float64Array(s);
+  const { batch, hq, l, q, k, v } = p;
+  const grads = { dq: new Float64Array(q.length), dk: new Float64Array(k.length), dv: new Float64Array(v.length) };
+  const scratch = backwardScratch(p.s);
   const dsinks = p.sinks ? new Float64Array(hq) : null;
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < hq; h++) {
-      const g = Math.floor(h / (hq / hkv));
-      const kBase = (b * hkv + g) * s * e;
-      const vBase = (b * hkv + g) * s * ev;
       for (let i = 0; i < l; i++) {
-        const row = (b * hq + h) * l + i;
-        rowScores(p, b, h, i, probs, capSlope);
-        const { sinkWeight } = softmaxInPlace(probs, p.sinks ? p.sinks[h] : -Infinity);
-        rowDropoutScale(p, row, dropScale);
-        let rowDot = 0; // D_i
-        for (let j = 0; j < s; j++) {
-          let dWeight = 0; // dP̃_ij
-          for (let c = 0; c < ev; c++) {
-            const dO = dOut[row * ev + c];
-            dv[vBase + j * ev + c] += probs[j] * dropScale[j] * dO;
-            dWeight += dO * v[vBase + j * ev + c];
-          }
-          dProbs[j] = dWeight * dropScale[j];
-          rowDot += probs[j] * dProbs[j];
-        }
-        if (dsinks) dsinks[h] -= sinkWeight * rowDot;
-        for (let j = 0; j < s; j++) {
-          const dScore = probs[j] * (dProbs[j] - rowDot) * capSlope[j];
-          if (dScore === 0) continue;
-          for (let c = 0; c < e; c++) {
-            dq[row * e + c] += scale * dScore * k[kBase + j * e + c];
-            dk[kBase + j * e + c] += scale * dScore * q[row * e + c];
-          }
-        }
+        const sinkTerm = referenceBackwardRow(p, b, h, i, dOut, grads, scratch);
+        if (dsinks) dsinks[h] += sinkTerm;
       }
     }
   }
-  return { dq: roundedCopy(p, dq), dk: roundedCopy(p, dk), dv: roundedCopy(p, dv), dsinks };
+  return { dq: roundedCopy(p, grads.dq), dk: roundedCopy(p, grads.dk), dv: roundedCopy(p, grads.dv), dsinks };
+}
+
+/** The per-row arrays of referenceBackwardRow, for keys 0..s−1. */
+export function backwardScratch(s: number): { probs: Float64Array; dropScale: Float64Array; dProbs: Float64Array; capSlope: Float64Array } {
+  return { probs: new Float64Array(s), dropScale: new Float64Array(s), dProbs: new Float64Array(s), capSlope: new Float64Array(s) };
+}
+
+/**
+ * Adds query row i of head (b, h)'s terms to dq, dk and dv (float64, the
+ * layouts of q, k and v) and returns its term of dσ_h. The wasm backend
+ * redoes the rows its float32 state cannot hold with this.
+ */
+export function referenceBackwardRow(
+  p: AttentionProblem, b: number, h: number, i: number, dOut: Float64Array | Float32Array,
+  grads: { dq: Float64Array; dk: Float64Array; dv: Float64Array }, scratch: ReturnType<typeof backwardScratch>,
+): number {
+  const { hq, hkv, l, s, e, ev, q, k, v, scale } = p;
+  const { dq, dk, dv } = grads;
+  const { probs, dropScale, dProbs, capSlope } = scratch;
+  const g = Math.floor(h / (hq / hkv));
+  const kBase = (b * hkv + g) * s * e;
+  const vBase = (b * hkv + g) * s * ev;
+  const row = (b * hq + h) * l + i;
+  rowScores(p, b, h, i, probs, capSlope);
+  const { sinkWeight } = softmaxInPlace(probs, p.sinks ? p.sinks[h] : -Infinity);
+  rowDropoutScale(p, row, dropScale);
+  let rowDot = 0; // D_i
+  for (let j = 0; j < s; j++) {
+    let dWeight = 0; // dP̃_ij
+    for (let c = 0; c < ev; c++) {
+      const dO = dOut[row * ev + c];
+      dv[vBase + j * ev + c] += probs[j] * dropScale[j] * dO;
+      dWeight += dO * v[vBase + j * ev + c];
+    }
+    dProbs[j] = dWeight * dropScale[j];
+    rowDot += probs[j] * dProbs[j];
+  }
+  for (let j = 0; j < s; j++) {
+    const dScore = probs[j] * (dProbs[j] - rowDot) * capSlope[j];
+    if (dScore === 0) continue;
+    for (let c = 0; c < e; c++) {
+      dq[row * e + c] += scale * dScore * k[kBase + j * e + c];
+      dk[kBase + j * e + c] += scale * dScore * q[row * e + c];
+    }
+  }
+  return -sinkWeight * rowDot;
+}
+
+/**
+ * Adds the gradient terms of the rows whose lse satisfies `redo` to dq, dk
+ * and dv (rounded to p's dtype once more where `round` is given): a fast
+ * backward leaves those rows out and this does them in float64.
+ */
+export function addReferenceRows(
+  p: AttentionProblem, lse: Float64Array, redo: (lse: number) => boolean, dOut: Float64Array | Float32Array,
+  grads: { dq: Float64Array | Float32Array; dk: Float64Array | Float32Array; dv: Float64Array | Float32Array },
+  round: ((x: number) => number) | null,
+): void {
+  let terms: { dq: Float64Array; dk: Float64Array; dv: Float64Array } | null = null;
+  const scratch = backwardScratch(p.s);
+  for (let row = 0; row < lse.length; row++) {
+    if (!redo(lse[row])) continue;
+    terms ??= { dq: new Float64Array(grads.dq.length), dk: new Float64Array(grads.dk.length), dv: new Float64Array(grads.dv.length) };
+    const bh = Math.floor(row / p.l);
+    referenceBackwardRow(p, Math.floor(bh / p.hq), bh % p.hq, row % p.l, dOut, terms, scratch);
+  }
+  if (terms === null) return;
+  for (const name of ['dq', 'dk', 'dv'] as const) {
+    const g = grads[name], t = terms[name];
+    for (let x = 0; x < g.length; x++) if (t[x] !== 0) g[x] = round ? round(g[x] + t[x]) : g[x] + t[x];
+  }
 }
 
 export const referenceBackend: AttentionBackend = {

@@ -1,5 +1,6 @@
 import { rounder } from '../tensor/index.js';
 import { dropoutKeeps, type AttentionProblem, type BackwardResult } from './problem.js';
+import { addReferenceRows } from './reference.js';
 import { DEFAULT_TILES, copyToF64, tiledForward, type TileSizes } from './tiled-forward.js';
 import { matmulABt, matmulAddAB, matmulAddAtB } from './tiled-matmul.js';
 import { adjustScoreBlock } from './tiled-scores.js';
@@ -117,8 +118,8 @@ export function tiledBackward(
               const rowLse = lse[bh * L + i0 + r];
               const d = rowD[g * L + i0 + r];
               const row = r * Bc;
-              if (rowLse === -Infinity) {
-                // A row with no visible key has no softmax and no gradient.
+              if (rowLse === -Infinity || lseAbsorbs(rowLse)) {
+                // A row with no visible key has no softmax and no gradient; one whose lse absorbs log l is done below.
                 probs.fill(0, row, row + bc);
                 dropped.fill(0, row, row + bc);
                 dScores.fill(0, row, row + bc);
@@ -153,7 +154,18 @@ export function tiledBackward(
       writeRounded(dq, bh0 * L * E, dqAcc, group * L * E, scale, round);
     }
   }
+  addReferenceRows(p, lse, lseAbsorbs, dOut, { dq, dk, dv }, round);
   return { dq, dk, dv, dsinks };
+}
+
+/**
+ * exp(s − lse) needs lse to hold m + log l: past 2³² its float64 spacing
+ * passes 2⁻²⁰ and the weights drift; at the Hugging Face padding mask's
+ * −3.4e38, log 3 vanishes and every weight of a uniform row comes out 1.
+ * Such rows are redone from their scores (reference.ts).
+ */
+function lseAbsorbs(lse: number): boolean {
+  return Math.abs(lse) >= 2 ** 32 && lse !== -Infinity;
 }
 
 /** dst[at + t] = factor · src[t] for t < n, rounded to the dtype where `round` is given. */

@@ -20,10 +20,10 @@ export function adjustScoreBlock(
 ): void {
   const { softcap, alibi, mask } = p;
   if (softcap > 0) {
-    const inv = 1 / softcap;
+    // A division, not a product with 1 / softcap: below 5.6e-309 that is +∞, and 0 · ∞ = NaN for a score of 0.
     for (let r = 0; r < br; r++) {
       for (let c = 0, at = r * ld; c < bc; c++, at++) {
-        const t = Math.tanh(scores[at] * inv);
+        const t = Math.tanh(scores[at] / softcap);
         scores[at] = softcap * t;
         if (capSlope) capSlope[at] = 1 - t * t;
       }

@@ -26,7 +26,11 @@ export function prepareSaveQk(path: string): (result: TrainResult) => string {
     const scale = captured[0].scale;
     const metadata = { producer: 'scaledot train', scaleRule: result.config.scaleRule, scale: String(scale), layout: 'bhld', causal: 'true' };
     writeFileWhole(path, safetensorsBytes(tensors, metadata), 'train: --save-qk');
-    const cap = result.config.scaleRule === 'softcap' ? ', then capped at 50 (see whatIf.softcap50)' : '';
+    const rule = result.config.scaleRule;
+    // What the file cannot hold: the cap is applied after q·k, and a sink logit (0, or learnt per head) joins the softmax beside the keys.
+    const cap = rule === 'softcap' ? ', then capped at 50 (see whatIf.softcap50)'
+      : rule === 'softmax1' || rule === 'sink' ? `, and its softmax has a sink logit (${rule === 'softmax1' ? '0' : 'learnt per head'}) that the file does not hold, so inspect's weights are the keys' share renormalised`
+        : '';
     return `Q and K of ${captured.length} layer(s) on a held-out batch, shape [${captured[0].shape.join(',')}] (bhld), written to ${path}; ` +
       `the model scales q·k by ${scale}${cap}: scaledot inspect ${path} --causal --scale ${scale}\n`;
   };

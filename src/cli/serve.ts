@@ -28,7 +28,9 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--root <dir>', 'folder to serve instead of the built page')
     .action(async (opts: { port: number; host: string; root?: string }) => {
-      const served = await startStaticServer({ root: opts.root ?? defaultWebRoot(), port: opts.port, host: opts.host });
+      // Building the page helps only where the root is the built page's own folder, not one the user named.
+      const missingHint = opts.root === undefined ? 'build the page first with `npm run build:web`' : 'give a folder that holds an index.html, or leave --root out to serve the built page';
+      const served = await startStaticServer({ root: opts.root ?? defaultWebRoot(), port: opts.port, host: opts.host, missingHint });
       // Handlers first: whoever reads the address may stop the server at once.
       const stopped = new Promise<void>((resolveStop) => {
         const stop = (): void => {

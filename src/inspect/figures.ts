@@ -72,7 +72,9 @@ class ScaleTally {
   saturated = 0;
   figures(): ScaleFigures {
     const r = this.rows;
-    return { logitStd: this.logits.std(), entropyRatioMean: this.entropyRatio / r, maxProbMean: this.maxProb / r, saturatedShare: this.saturated / r };
+    // A row with no max p (qkNorm of an all-zero vector: 0/0) leaves the share undefined too, not 0 (NaN is null in the JSON).
+    const saturatedShare = Number.isNaN(this.maxProb) ? NaN : this.saturated / r;
+    return { logitStd: this.logits.std(), entropyRatioMean: this.entropyRatio / r, maxProbMean: this.maxProb / r, saturatedShare };
   }
 }
 

@@ -35,13 +35,25 @@ export function pairTensors(file: string, tensors: readonly StoredTensor[]): Lay
     }
     layers.push({ layer: prefix === '' ? fileLayerName(file) : prefix, q: t, k: byName.get(candidates[0]) as StoredTensor });
   }
+  // A key no query took is as much a mistake as a query with no key: say so rather than leave it out.
+  const taken = new Set(layers.map((l) => l.k.name));
+  for (const t of tensors) {
+    const split = splitName(t.name, K_SUFFIXES);
+    if (split === null || taken.has(t.name)) continue;
+    const expected = Q_SUFFIXES.map((s) => `${split.prefix}${split.sep}${s}`).join(', ');
+    throw new ScaledotError('E_ARG', `inspect: ${file}: tensor ${t.name} is a key by its name but no query pairs with it (looked for ${expected})`);
+  }
   return layers;
 }
 
 function splitQueryName(name: string): { prefix: string; sep: string; suffix: string } | null {
-  if (Q_SUFFIXES.includes(name)) return { prefix: '', sep: '', suffix: name };
+  return splitName(name, Q_SUFFIXES);
+}
+
+function splitName(name: string, suffixes: readonly string[]): { prefix: string; sep: string; suffix: string } | null {
+  if (suffixes.includes(name)) return { prefix: '', sep: '', suffix: name };
   // Longest suffix first, so the prefix is the shortest that fits.
-  for (const suffix of [...Q_SUFFIXES].sort((a, b) => b.length - a.length)) {
+  for (const suffix of [...suffixes].sort((a, b) => b.length - a.length)) {
     for (const sep of SEPARATORS) {
       const tail = sep + suffix;
       if (name.length > tail.length && name.endsWith(tail)) return { prefix: name.slice(0, -tail.length), sep, suffix };

@@ -1,7 +1,7 @@
 import { ScaledotError } from '../tensor/index.js';
 import { analyzeHead, type HeadFigures } from './figures.js';
 import { headFindings, type Finding } from './findings.js';
-import { listTensors } from './files.js';
+import { fileFormat, listTensors } from './files.js';
 import { fileLayerName, pairByNames, pairTensors, type LayerInput } from './pairing.js';
 import type { StoredTensor } from './stored.js';
 import { checkPair, headsShape, type HeadsShape, type Layout } from './view.js';
@@ -70,6 +70,12 @@ export async function resolveLayers(opts: InspectOptions): Promise<LayerInput[]>
     };
     return [{ layer: fileLayerName(opts.q), q: await single(opts.q, '--q'), k: await single(opts.k, '--k') }];
   }
+  // A .npy holds one tensor, so positional .npy files cannot pair: say which flags take them.
+  const npys = opts.files.filter((file) => fileFormat(file) === 'npy');
+  if (npys.length > 0 && opts.q === undefined) {
+    const hint = npys.length === 2 ? `--q ${npys[0]} --k ${npys[1]}` : '--q Q.npy --k K.npy';
+    throw new ScaledotError('E_ARG', `inspect: ${npys.join(' and ')} ${npys.length === 1 ? 'is a .npy, which holds' : 'are .npy files, each holding'} one tensor; give a query and a key as ${hint}`);
+  }
   const listed = [];
   for (const file of opts.files) listed.push({ file, tensors: await listTensors(file) });
   if (opts.q !== undefined && opts.k !== undefined) return [pairByNames(listed, opts.q, opts.k)];
@@ -86,12 +92,15 @@ export async function resolveLayers(opts: InspectOptions): Promise<LayerInput[]>
 
 /** Reads every layer's headers and checks shapes, dtypes and options before any values are read. */
 async function plan(opts: InspectOptions, layers: LayerInput[]): Promise<PlannedLayer[]> {
-  const seen = new Map<string, string>();
+  const seen = new Map<string, LayerInput>();
   const planned: PlannedLayer[] = [];
   for (const input of layers) {
     const other = seen.get(input.layer);
-    if (other !== undefined) throw new ScaledotError('E_ARG', `inspect: layer ${input.layer} is in both ${other} and ${input.q.file}; give the files one at a time`);
-    seen.set(input.layer, input.q.file);
+    if (other !== undefined && other.q.file === input.q.file) {
+      throw new ScaledotError('E_ARG', `inspect: ${input.q.file} pairs two Q/K sets as layer ${input.layer} (${other.q.name}/${other.k.name} and ${input.q.name}/${input.k.name}); name one with --q NAME --k NAME`);
+    }
+    if (other !== undefined) throw new ScaledotError('E_ARG', `inspect: layer ${input.layer} is in both ${other.q.file} and ${input.q.file}; give the files one at a time`);
+    seen.set(input.layer, input);
     const describe = async (t: StoredTensor, role: 'Q' | 'K'): Promise<[TensorInput, HeadsShape]> => {
       const h = await t.header();
       const what = `${t.file}: tensor ${t.name} (${role})`;
@@ -117,6 +126,10 @@ async function plan(opts: InspectOptions, layers: LayerInput[]): Promise<Planned
 export function checkInspectOptions(opts: InspectOptions): void {
   for (const [flag, v] of [['--heads', opts.heads], ['--kv-heads', opts.kvHeads]] as const) {
     if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new ScaledotError('E_OPTION', `inspect: ${flag} is ${v}; expected a positive integer`);
+  }
+  // A typed 1e400 arrives as Infinity: say it is past float64's range rather than echo a value nobody typed.
+  if (opts.scale === Infinity || opts.scale === -Infinity) {
+    throw new ScaledotError('E_OPTION', `inspect: --scale is past float64's range (±1.8e308), so it reads as ${opts.scale}; expected a finite number > 0`);
   }
   if (opts.scale !== undefined && !(Number.isFinite(opts.scale) && opts.scale > 0)) {
     throw new ScaledotError('E_OPTION', `inspect: --scale is ${opts.scale}; expected a finite number > 0`);

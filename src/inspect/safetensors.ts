@@ -43,9 +43,11 @@ function readHeader(path: string, fd: number, size: number): { entries: [string,
   const where = (): string => `inspect: ${path}`;
   const lengthBytes = new Uint8Array(8);
   readExactly(fd, lengthBytes, 0, where);
-  const length = Number(new DataView(lengthBytes.buffer).getBigUint64(0, true));
+  const claimed = new DataView(lengthBytes.buffer).getBigUint64(0, true);
+  const length = Number(claimed);
   if (length > MAX_HEADER || 8 + length > size) {
-    throw new ScaledotError('E_IO', `${where()}: the safetensors header claims ${length} bytes but the file has ${size}; it is truncated or not a safetensors file`);
+    // The BigInt itself: past 2^53 a Number prints another integer (2^63 as 9223372036854776000).
+    throw new ScaledotError('E_IO', `${where()}: the safetensors header claims ${claimed} bytes but the file has ${size}; it is truncated or not a safetensors file`);
   }
   const headerBytes = new Uint8Array(length);
   readExactly(fd, headerBytes, 8, where);
@@ -74,7 +76,10 @@ function checkEntry(what: string, raw: unknown, dataSize: number): Entry {
     throw new ScaledotError('E_IO', `${what}: header entry ${JSON.stringify(raw)} is not { dtype, shape, data_offsets: [begin, end] }`);
   }
   const [begin, end] = e.data_offsets as number[];
-  if (begin > end || end > dataSize) {
+  if (begin > end) {
+    throw new ScaledotError('E_IO', `${what}: data_offsets [${begin}, ${end}] end before they begin; the header is corrupt`);
+  }
+  if (end > dataSize) {
     throw new ScaledotError('E_IO', `${what}: data_offsets [${begin}, ${end}] run past the end of the data (${dataSize} bytes); the file is truncated or its header is corrupt`);
   }
   const dtype = DTYPES[e.dtype];

@@ -26,7 +26,7 @@ export { BigramModel } from './data/bigram.js';
 export { scoredCount, type Batch } from './data/batch.js';
 export { TASKS, checkTask, makeRecallTask, makeNamesTask, makeMaxRetrievalTask, type Task, type TaskName, type RecallTask, type NamesTask, type MaxRetrievalTask } from './tasks.js';
 export {
-  train, trainSync, Trainer, evaluate, resolveTrainConfig, validationCadence, OPTIMIZERS, DIVERGENCE_FACTOR,
+  train, trainSync, Trainer, evaluate, resolveTrainConfig, defaultLr, validationCadence, OPTIMIZERS, DIVERGENCE_FACTOR,
   type TrainConfig, type ResolvedTrainConfig, type TrainResult, type TrainHooks, type CurvePoint, type StepPoint, type LengthPoint, type OptimizerName, type Evaluation, type HeadFigures,
 } from './train.js';
 export { maxRetrievalBatch, maxRetrievalVocabSize, MAX_RETRIEVAL_DEFAULTS, type MaxRetrievalSpec } from './data/maxretrieval.js';

@@ -30,7 +30,7 @@ export interface TrainConfig {
    * training sequences (validationCadence), so a short run is not mostly validation.
    */
   evalEvery?: number;
-  /** Recall: pairs per training sequence and distinct keys. */
+  /** Recall: pairs per training sequence (default 8) and distinct keys (default max(32, pairs × the largest lengthMultiples entry)). */
   recallPairs?: number;
   recallSymbols?: number;
   /** Validation set size: names (default all) or recall sequences (default 256). */
@@ -63,6 +63,11 @@ export function validationCadence(steps: number, batchSize: number, validationSe
 }
 
 /** A TrainConfig with every default filled in. */
+/** The peak learning rate a run takes when none is given: sgd 0.1; adamw 1e-2 on recall, 3e-3 on names and maxretrieval. */
+export function defaultLr(task: TaskName, optimizer: OptimizerName): number {
+  return optimizer === 'sgd' ? 0.1 : task === 'recall' ? 1e-2 : 3e-3;
+}
+
 export type ResolvedTrainConfig = Required<Omit<TrainConfig, 'lengthMultiples'>> & { lengthMultiples: number[] };
 
 /** Fills the defaults and checks every option before any work. */
@@ -89,12 +94,13 @@ export function resolveTrainConfig(config: TrainConfig): ResolvedTrainConfig {
     layers: config.layers ?? 2,
     batchSize: config.batchSize ?? 32,
     optimizer,
-    lr: config.lr ?? (optimizer === 'sgd' ? 0.1 : task === 'recall' ? 1e-2 : 3e-3),
+    lr: config.lr ?? defaultLr(task, optimizer),
     weightDecay: config.weightDecay ?? 0.01,
     clip: config.clip ?? 1,
     evalEvery: config.evalEvery ?? Math.max(1, Math.round(config.steps / 20)),
     recallPairs: config.recallPairs ?? 8,
-    recallSymbols: config.recallSymbols ?? 32,
+    // A length sweep needs pairs × the longest multiple distinct keys: the default alphabet grows to it (as C8's runs do).
+    recallSymbols: config.recallSymbols ?? Math.max(32, (config.recallPairs ?? 8) * Math.max(1, ...(config.lengthMultiples ?? []))),
     lengthMultiples: config.lengthMultiples ?? [],
     setSize: config.setSize ?? 16,
     adaptiveTemperature: config.adaptiveTemperature ?? false,

@@ -7,7 +7,7 @@ import { resolveTrainConfig, validationCadence, type ResolvedTrainConfig, type T
 import { makeMaxRetrievalTask, makeNamesTask, makeRecallTask, type MaxRetrievalTask, type NamesTask, type RecallTask, type Task } from './tasks.js';
 import { Transformer } from './transformer.js';
 
-export { OPTIMIZERS, resolveTrainConfig, validationCadence, type OptimizerName, type ResolvedTrainConfig, type TrainConfig } from './train-config.js';
+export { OPTIMIZERS, defaultLr, resolveTrainConfig, validationCadence, type OptimizerName, type ResolvedTrainConfig, type TrainConfig } from './train-config.js';
 export { evaluate, type Evaluation, type HeadFigures } from './evaluate.js';
 
 /** A run has diverged when a step's loss is not finite or exceeds this multiple of the first step's loss. */

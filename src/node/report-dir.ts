@@ -162,11 +162,17 @@ function refuseForeignFiles(owner: ReportOwner, out: string, target: string, nam
   const ownedNames = new Set(owned.map((e) => e.name));
   const foreign = names.filter((name) => !ownedNames.has(name) && lstatOrNull(join(target, name)) !== null);
   if (foreign.length > 0) {
+    // Each file is said once, with its own reason: changed since the owner wrote it, or never written by it.
     const listed = new Set((manifest ?? []).map((e) => e.name));
-    const why = foreign.map((n) => (listed.has(n) ? `${n} (changed since ${owner.who} wrote it)` : n)).join(', ');
+    const changed = foreign.filter((n) => listed.has(n));
+    const other = foreign.filter((n) => !listed.has(n));
+    const parts = [
+      ...(changed.length > 0 ? [`${changed.join(', ')} (changed since ${owner.who} wrote ${changed.length === 1 ? 'it' : 'them'})`] : []),
+      ...(other.length > 0 ? [`${other.join(', ')} (not written by ${owner.who})`] : []),
+    ];
     throw new ScaledotError(
       'E_IO',
-      `${fn}: --out ${out} already holds ${why}, which ${owner.who} did not write (or which changed since); ` +
+      `${fn}: --out ${out} already holds ${parts.join(' and ')}; ` +
         `refusing to overwrite: move ${foreign.length === 1 ? 'it' : 'them'} or choose another --out`,
     );
   }

@@ -43,6 +43,8 @@ export interface StaticServerOptions {
   /** 0 picks a free port. */
   port?: number;
   host?: string;
+  /** What to do when the root or its index.html is missing (the caller knows whether building helps). */
+  missingHint?: string;
 }
 
 export interface StaticServer {
@@ -64,14 +66,15 @@ export async function startStaticServer(options: StaticServerOptions): Promise<S
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ScaledotError('E_OPTION', `${fn}: port is ${String(port)}; expected an integer in [0, 65535] (0 picks a free one)`);
   }
+  const fix = options.missingHint ?? 'give a folder that holds an index.html';
   let root: string;
   try {
     root = realpathSync(resolve(options.root));
   } catch {
-    throw new ScaledotError('E_IO', `${fn}: root ${options.root} does not exist; build the page first with \`npm run build:web\``);
+    throw new ScaledotError('E_IO', `${fn}: root ${options.root} does not exist; ${fix}`);
   }
   if (!isFile(join(root, 'index.html'))) {
-    throw new ScaledotError('E_IO', `${fn}: ${join(root, 'index.html')} is missing; build the page first with \`npm run build:web\``);
+    throw new ScaledotError('E_IO', `${fn}: ${join(root, 'index.html')} is missing; ${fix}`);
   }
 
   const server = createServer((req, res) => handle(root, req, res));

@@ -19,7 +19,7 @@ export function describeValue(x: unknown): string {
   if (typeof x === 'string') return `the string ${JSON.stringify(x)}`;
   if (typeof x === 'object') {
     const name = (Object.getPrototypeOf(x) as { constructor?: { name?: string } } | null)?.constructor?.name;
-    return name ? `a ${name}` : 'an object';
+    return name && name !== 'Object' ? `a ${name}` : 'an object';
   }
   return `${typeof x} ${String(x)}`;
 }

@@ -60,6 +60,16 @@ export function maxAbs(x: ArrayLike<number>): number {
 const SAFETY = 4;
 
 /**
+ * The absolute error of one attention weight where the arithmetic flushes
+ * to zero instead of producing subnormals: the wasm kernels' exp gives 0 for
+ * a weight below float32's smallest normal 2⁻¹²⁶ (assembly/exp2.ts,
+ * docs/attention.md), where float64 would give up to 2⁻¹²⁶. 0 for float64.
+ */
+export function flushedWeight(dtype: FloatDType): number {
+  return dtype === 'float64' ? 0 : dtypeInfo('float32').minNormal;
+}
+
+/**
  * The error allowed in one attention output element, from a forward error
  * analysis of o_c = Σ_j P̃_j v_jc computed in arithmetic of epsilon ε_acc and
  * stored in `dtype`:
@@ -68,13 +78,15 @@ const SAFETY = 4;
  * + ε_acc · 2(E + 2) · σ · A      score errors δs ≤ (E + 2) ε_acc σ move each weight by P δs,
  *                                 so o by at most 2 δs A
  * + (S + 4) · η               underflow below the smallest normal (accumulationTiny)
+ * + S · φ · max|v|            weights flushed to zero (flushedWeight φ), each off by at most φ
  * times a safety factor of 4, plus the smallest subnormal step of the dtype,
  * where A = Σ_j |P̃_j v_jc| and σ = max_j |scale| Σ_e |q_e k_je| + |M_j|.
  */
-export function outputTolerance(dtype: FloatDType, s: number, e: number, exact: number, absSum: number, scoreMag: number): number {
+export function outputTolerance(dtype: FloatDType, s: number, e: number, exact: number, absSum: number, scoreMag: number, vMax: number): number {
   const info = dtypeInfo(dtype);
   const acc = accumulationEps(dtype);
-  return SAFETY * (info.eps * Math.abs(exact) + acc * absSum * (s + 4 + 2 * (e + 2) * scoreMag) + (s + 4) * accumulationTiny(dtype)) +
+  const flushed = s * flushedWeight(dtype) * vMax;
+  return SAFETY * (info.eps * Math.abs(exact) + acc * absSum * (s + 4 + 2 * (e + 2) * scoreMag) + (s + 4) * accumulationTiny(dtype) + flushed) +
     info.minNormal * info.eps;
 }
 

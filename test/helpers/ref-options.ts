@@ -3,7 +3,7 @@ import { dropoutKeeps } from '../../src/attention/problem.js';
 import { Tensor } from '../../src/tensor/index.js';
 import type { RefAttentionOptions } from './attention-reference.js';
 
-const numbers = (x: Tensor | readonly number[] | Int32Array): number[] => Array.from(x instanceof Tensor ? x.data : x);
+const numbers = (x: Tensor | ArrayLike<number>): number[] => Array.from(x instanceof Tensor ? x.data : x);
 
 /**
  * The options of the float64 test reference for a call with these library
@@ -20,7 +20,7 @@ export function refOptions(o: AttentionOptions): RefAttentionOptions {
     ...(typeof o.scale === 'number' ? { scale: o.scale } : {}),
     dropoutP: p,
     keep: (row, col) => dropoutKeeps(seed, row, col, p),
-    ...(o.softcap !== undefined ? { softcap: o.softcap } : {}),
+    ...(typeof o.softcap === 'number' ? { softcap: o.softcap } : {}),
     ...(o.alibiSlopes ? { alibiSlopes: numbers(o.alibiSlopes) } : {}),
     ...(o.window ? { window: [o.window[0], o.window[1]] as [number, number] } : {}),
     ...(o.keyLengths ? { keyLengths: numbers(o.keyLengths) } : {}),

@@ -23,6 +23,12 @@ export interface RowFigures {
   relEntropy: number;
 }
 
+/** The plain row's entropy H (nats) and the β(H) adaptive temperature multiplied its logits by. */
+export interface AdaptiveFigures {
+  entropy: number;
+  beta: number;
+}
+
 /** The needle of SSMax's figure (C9's): one logit +3, n − 1 at −2. */
 export function needleRow(n: number): Float64Array {
   const row = new Float64Array(n).fill(NEEDLE_LOW);
@@ -47,18 +53,40 @@ function figuresOf(logits: Float64Array, factor: number): RowFigures {
  * s·ln n; and adaptive temperature (Veličković et al.), which multiplies the
  * plain row's logits by β(H) from the plain row's entropy H.
  */
-export function rowUnderVariants(logits: Float64Array, s: number): Record<Variant, RowFigures> {
+export function rowUnderVariants(logits: Float64Array, s: number): Record<Variant, RowFigures> & { beta: AdaptiveFigures } {
   const n = logits.length;
   const plain = figuresOf(logits, 1);
-  const beta = adaptiveInverseTemperature(plain.relEntropy * Math.log(n));
-  return { plain, 'log-n': figuresOf(logits, s * Math.log(n)), adaptive: figuresOf(logits, beta) };
+  const entropy = plain.relEntropy * Math.log(n);
+  const beta = adaptiveInverseTemperature(entropy);
+  return { plain, 'log-n': figuresOf(logits, s * Math.log(n)), adaptive: figuresOf(logits, beta), beta: { entropy, beta } };
 }
 
-/** The current n's figures for the needle and the random row. */
-export function lengthFigures(settings: LengthSettings): { needle: Record<Variant, RowFigures>; random: Record<Variant, RowFigures> } {
+/**
+ * The entropy (nats) above which β(H) = max(poly(H), 1) is clamped to 1 for
+ * every longer row the page draws (up to ln 10⁵): the paper's fit falls below
+ * 1 there, so adaptive temperature leaves such a row as it is. By bisection on
+ * the library's own β, so the page's sentence and the function cannot disagree.
+ */
+export function adaptiveClampEntropy(): number {
+  // β > 1 at 3 nats (inside the fit's hump, which is where poly > 1) and β = 1 at ln 10⁵: the bracket.
+  let lo = 3, hi = Math.log(1e5);
+  for (let step = 0; step < 60; step++) {
+    const mid = (lo + hi) / 2;
+    if (adaptiveInverseTemperature(mid) > 1) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/**
+ * The current n's figures for the needle and the random row. The random row
+ * is seeded from seed + n, as every point of its curve is (lengthCurvePoints),
+ * so the current row's dot is the curve's own rule at that n.
+ */
+export function lengthFigures(settings: LengthSettings): { needle: ReturnType<typeof rowUnderVariants>; random: ReturnType<typeof rowUnderVariants> } {
   return {
     needle: rowUnderVariants(needleRow(settings.n), settings.s),
-    random: rowUnderVariants(randomRow(settings.n, settings.sigma, settings.seed), settings.s),
+    random: rowUnderVariants(randomRow(settings.n, settings.sigma, settings.seed + settings.n), settings.s),
   };
 }
 

@@ -1,14 +1,15 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { LiveChart, type Datum } from './chart.js';
 import { byId, checkedSeed, renderQueue, showFigure } from './format.js';
-import { VARIANTS, type LengthPoint, type LengthSettings } from './length-stats.js';
+import { VARIANTS, adaptiveClampEntropy, type AdaptiveFigures, type LengthPoint, type LengthSettings } from './length-stats.js';
 import type { LengthReply, LengthRequest } from './length-worker.js';
 
 const COLOURS = ['#1f3b73', '#d9480f', '#2b8a3e'];
 
 /** A curve against n (log axis) per variant, with the current n as dots. */
 function lengthSpec(title: string, field: string, yTitle: string): TopLevelSpec {
-  const x = { field: 'n', type: 'quantitative', title: 'keys n', scale: { type: 'log' }, axis: { format: '~s' } };
+  // One label a decade: Vega's own log ticks (2, 5, 10k, 20k, 50k, 100k) ran together at 390 px.
+  const x = { field: 'n', type: 'quantitative', title: 'keys n', scale: { type: 'log' }, axis: { format: '~s', values: [10, 100, 1000, 10000, 100000], labelOverlap: 'greedy' } };
   const color = { field: 'variant', type: 'nominal', title: null, sort: [...VARIANTS], scale: { domain: [...VARIANTS], range: COLOURS } };
   const y = { field, type: 'quantitative', title: yTitle, scale: { domain: [0, 1] } };
   return {
@@ -23,6 +24,19 @@ function lengthSpec(title: string, field: string, yTitle: string): TopLevelSpec 
       { data: { name: 'current' }, mark: { type: 'point', filled: true, size: 90 }, encoding: { x, y, color } },
     ],
   } as TopLevelSpec;
+}
+
+/**
+ * Why adaptive temperature may equal plain here: β(H) is clamped to 1 above
+ * the entropy where the paper's fit drops below 1 (adaptiveClampEntropy), and
+ * a long row's entropy is past it. Every number is computed.
+ */
+export function adaptiveNote(needle: AdaptiveFigures, random: AdaptiveFigures): string {
+  const clamp = adaptiveClampEntropy().toFixed(2);
+  const one = (what: string, f: AdaptiveFigures) =>
+    `${what}: H = ${f.entropy.toFixed(2)} nats, β = ${f.beta.toFixed(2)}${f.beta === 1 ? ' (clamped: adaptive = plain)' : ''}`;
+  return `β(H) = max(poly(H), 1) is 1 for every H above ${clamp} nats, where the paper's fit drops below 1, so adaptive temperature leaves such rows as they are. ` +
+    `${one('Needle', needle)}; ${one('random row', random)}.`;
 }
 
 /** Section 5: the needle's max p and a random row's H / ln n as n grows, plain, times s·ln n, and with adaptive temperature. */
@@ -77,16 +91,21 @@ export async function mountLengthSection(section: HTMLElement): Promise<void> {
       showFigure(section, `length-needle-${variant}`, figures.needle[variant].maxProb);
       showFigure(section, `length-random-${variant}`, figures.random[variant].relEntropy);
     }
+    byId('length-adaptive-note').textContent = adaptiveNote(figures.needle.beta, figures.random.beta);
     section.dataset.settings = JSON.stringify(settings);
     const current = (field: 'maxProb' | 'relEntropy', part: 'needle' | 'random', name: string): Datum[] =>
       VARIANTS.map((variant) => ({ n: settings.n, variant, [name]: figures[part][variant][field] }));
+    // The current row is one more point of each line (same rule, seed + n), so its dot sits on the line.
+    const line = [...curve.filter((p) => p.n !== settings.n), ...VARIANTS.map((variant) => ({
+      n: settings.n, variant, needleMaxProb: figures.needle[variant].maxProb, randomRelEntropy: figures.random[variant].relEntropy,
+    }))].sort((a, b) => a.n - b.n) as unknown as Datum[];
     await Promise.all([
       needleChart.show(
-        { curve: curve as unknown as Datum[], current: current('maxProb', 'needle', 'needleMaxProb') },
+        { curve: line, current: current('maxProb', 'needle', 'needleMaxProb') },
         `Largest weight of a needle row against n, up to ${curve.length > 0 ? curve[curve.length - 1].n.toLocaleString('en') : 'n'} keys, for ${VARIANTS.join(', ')}; at n = ${settings.n.toLocaleString('en')}: ${VARIANTS.map((v) => `${v} ${figures.needle[v].maxProb.toPrecision(3)}`).join(', ')}.`,
       ),
       randomChart.show(
-        { curve: curve as unknown as Datum[], current: current('relEntropy', 'random', 'randomRelEntropy') },
+        { curve: line, current: current('relEntropy', 'random', 'randomRelEntropy') },
         `Entropy of a random row over ln n against n, for ${VARIANTS.join(', ')}; at n = ${settings.n.toLocaleString('en')}: ${VARIANTS.map((v) => `${v} ${figures.random[v].relEntropy.toPrecision(3)}`).join(', ')}.`,
       ),
     ]);

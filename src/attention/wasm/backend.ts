@@ -5,7 +5,9 @@ import { copyIn, copyKeysIn, copyMask, copyOut } from './copy.js';
 import type { KernelRuntime } from './dispatch.js';
 import { Arena, problemDims, scratchBytes, takeMask, type Dims, type MaskRegions } from './layout.js';
 import { kernelRuntime } from './loader.js';
-import { scoreParams, sinkGradient, takeScoreRegions, type ScoreParams, type ScoreRegions } from './score-params.js';
+import { addReferenceRows, referenceBackward } from '../reference.js';
+import { redoForwardRow, redone, stateOutOfRange } from './redo.js';
+import { float32Refusal, scoreParams, sinkGradient, takeScoreRegions, type ScoreParams, type ScoreRegions } from './score-params.js';
 
 /**
  * impl 'wasm': the FlashAttention algorithm as WebAssembly SIMD128 kernels
@@ -24,13 +26,14 @@ export const wasmBackend: AttentionBackend = {
   priority: 20,
   dtypes: ['float32', 'float16', 'bfloat16'],
   supports(p) {
-    if (!this.dtypes.includes(p.dtype)) return false;
+    if (!this.dtypes.includes(p.dtype) || float32Refusal(p) !== null) return false;
     const rt = kernelRuntime();
     if (rt === null) return false;
     const d = problemDims(p, rt.blockRows, rt.blockCols);
     const mostTasks = Math.max(d.bh * d.nqb + d.bhkv * d.nkb, d.bhkv * d.dqParts);
     return mostTasks <= MAX_TASKS && backwardPlan(p, d, rt).end <= MAX_BYTES && forwardPlan(p, d, rt).end <= MAX_BYTES;
   },
+  refusal: (p) => float32Refusal(p),
   forward: wasmForward,
   backward: wasmBackward,
 };
@@ -136,7 +139,9 @@ function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | 
     for (let i = 0; i < p.l; i++) {
       const m = mrow[r * d.lp + i];
       // The kernel's m is a base-2 max: lse = ln(2^m · l) = (m + log2 l) · ln 2.
-      lse[r * p.l + i] = m === -Infinity ? -Infinity : (m + Math.log2(lrow[r * d.lp + i])) * Math.LN2;
+      const l = lrow[r * d.lp + i];
+      lse[r * p.l + i] = m === -Infinity ? -Infinity : (m + Math.log2(l)) * Math.LN2;
+      if (stateOutOfRange(p, r, i, m, l)) redoForwardRow(p, r, i, output, lse, round);
     }
   }
   return { output, lse };
@@ -188,7 +193,8 @@ function wasmBackward(
   for (let r = 0; r < d.bh; r++) {
     for (let i = 0; i < p.l; i++) {
       const row = r * p.l + i;
-      if (lse[row] !== -Infinity) lse2[r * d.lp + i] = lse[row] * Math.LOG2E;
+      // A row the forward redid in float64 is left out here (lse2 = +∞ weighs nothing) and added below.
+      if (lse[row] !== -Infinity && !redone(lse[row])) lse2[r * d.lp + i] = lse[row] * Math.LOG2E;
       let dot = 0;
       for (let c = 0; c < p.ev; c++) dot += dOut[row * p.ev + c] * output[row * p.ev + c];
       dRow[r * d.lp + i] = dot;
@@ -205,10 +211,17 @@ function wasmBackward(
   rt.run('backwardDq', params, d.bh * d.nqb, 8 * d.dqParts * d.bh * d.lp * d.ep);
 
   const round = p.dtype === 'float32' ? null : rounder(p.dtype);
-  return {
-    dq: copyOut(heap, plan.dq, d.bh, p.l, p.e, d.lp, d.ep, round),
-    dk: copyOut(heap, plan.dk, d.bhkv, p.s, p.e, d.sp, d.ep, round),
-    dv: copyOut(heap, plan.dv, d.bhkv, p.s, p.ev, d.sp, d.evp, round),
-    dsinks: sinkGradient(p, lse, (row) => rowD[row]),
+  const grads = {
+    dq: copyOut(heap, plan.dq, d.bh, p.l, p.e, d.lp, d.ep, null),
+    dk: copyOut(heap, plan.dk, d.bhkv, p.s, p.e, d.sp, d.ep, null),
+    dv: copyOut(heap, plan.dv, d.bhkv, p.s, p.ev, d.sp, d.evp, null),
   };
+  if (lse.some(redone)) {
+    // Left out of the kernels by lse2 = +∞, a redone row still meets a score that overflowed to +∞ in
+    // q·k as ∞ − ∞ = NaN: such a problem (|q·k| past float32) is done whole in float64.
+    if (Object.values(grads).some((g) => g.some(Number.isNaN))) return referenceBackward(p, output, lse, dOut);
+    addReferenceRows(p, lse, redone, dOut, grads, null);
+  }
+  if (round) for (const g of Object.values(grads)) for (let t = 0; t < g.length; t++) g[t] = round(g[t]);
+  return { ...grads, dsinks: sinkGradient(p, lse, (row) => rowD[row]) };
 }

@@ -44,6 +44,34 @@ export function scoreParams(p: AttentionProblem, buffer: ArrayBufferLike, r: Sco
   };
 }
 
+/** The largest float32, and the smallest normal one. */
+export const F32_MAX = 3.4028234663852886e38;
+const F32_MIN_NORMAL = 2 ** -126;
+
+/**
+ * Why the kernels cannot take p's option values, or null. They hold scores
+ * in base 2 (s · log2 e) in float32, so a value whose base-2 form overflows
+ * (|x| past F32_MAX / log2 e ≈ 2.36e38) would turn into ±∞ and then NaN
+ * (∞ − ∞); a softcap below float32's normals rounds to 0 or loses its bits.
+ * These are options, known before any work: 'auto' takes another backend
+ * (tiled computes in float64). Values in the data (a mask of −3.4e38, the
+ * Hugging Face padding) are clamped in the kernel instead (mask.ts) and the
+ * rows they reach are redone in float64 (backend.ts).
+ */
+export function float32Refusal(p: AttentionProblem): string | null {
+  const overflows = (x: number) => !Number.isFinite(Math.fround(x * Math.LOG2E));
+  if (overflows(p.scale)) return `scale ${p.scale}: its float32 kernels hold scale · log2(e), which overflows past ±2.36e38`;
+  if (p.softcap > 0 && (overflows(p.softcap) || Math.fround(p.softcap) < F32_MIN_NORMAL)) {
+    return `softcap ${p.softcap}: its float32 kernels take a softcap in [1.2e-38, 2.36e38] (a normal float32 whose base-2 form is finite)`;
+  }
+  const reach = p.s + p.l; // the largest |i + off − j| is below S + L
+  const slope = p.alibi?.find((x) => overflows(x * reach));
+  if (slope !== undefined) return `alibiSlopes value ${slope}: its float32 kernels hold slope · |i + off − j| · log2(e), which overflows past ±2.36e38 at distances up to ${reach}`;
+  const sink = p.sinks?.find((x) => x !== -Infinity && overflows(x));
+  if (sink !== undefined) return `sinks value ${sink}: its float32 kernels hold the sink times log2(e), which overflows past ±2.36e38`;
+  return null;
+}
+
 /**
  * dσ_h = −Σ over rows of head h of exp(σ_h − lse) · D (D = rowsum(dO ∘ O)):
  * the sink carries no value, so its gradient needs only what the forward kept.
