@@ -1,6 +1,7 @@
 import { softmaxRowFigures } from '../lab/softmax-stats.js';
 import { median } from '../lab/stats.js';
 import { softmaxRowSafe } from '../softmax/index.js';
+import type { TensorData } from './stored.js';
 import type { QkView } from './view.js';
 
 /** The figures a what-if scale is compared on. */
@@ -105,9 +106,11 @@ class ScaleTally {
  * the scale in use also ‖diag(p) − ppᵀ‖_F and p_0; rows with one key are left
  * out of these (their softmax is 1 whatever the scale). The what-ifs are
  * rsqrt (1/√d), inverse (1/d), qkNorm (q/rms(q) · k/rms(k) / √d, no epsilon)
- * and softcap50 (50·tanh(s·q·k / 50)).
+ * and softcap50 (50·tanh(s·q·k / 50)). With `model`, the figures in use come
+ * from the logits the model computed and each row reads only the keys it did
+ * not mask (see MASK_GAP); `causal` is then the model's business.
  */
-export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, scale: number, causal: boolean): HeadOutcome {
+export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, scale: number, causal: boolean, model?: ModelLogits): HeadOutcome {
   const kvHead = Math.floor(head / (q.heads / k.heads));
   const qCount = countNonFinite(q, head);
   const kCount = countNonFinite(k, kvHead);
@@ -131,13 +134,18 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
   const dots = new Float64Array(S);
   const logits = new Float64Array(S);
   const probs = new Float64Array(S);
+  // The keys a row reads (ascending) and, from a model, the logits it gave them.
+  const keys = new Int32Array(S);
+  const given = new Float64Array(S);
 
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < L; i++) {
-      const n = causal ? Math.min(S, i + S - L + 1) : S;
+      const n = model !== undefined ? modelRowKeys(model.data, ((b * q.heads + head) * L + i) * S, S, keys, given) : causal ? Math.min(S, i + S - L + 1) : S;
+      if (model === undefined) for (let j = 0; j < n; j++) keys[j] = j;
+      if (n === 0) continue;
       const qBase = b * q.strideB + head * q.strideH + i * q.strideL;
       for (let j = 0; j < n; j++) {
-        const kBase = b * k.strideB + kvHead * k.strideH + j * k.strideL;
+        const kBase = b * k.strideB + kvHead * k.strideH + keys[j] * k.strideL;
         let dot = 0;
         for (let e = 0; e < D; e++) dot += q.data[qBase + e] * k.data[kBase + e];
         dots[j] = dot;
@@ -149,8 +157,8 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
       for (let v = 0; v < scales.length; v++) {
         const t = tallies[v];
         for (let j = 0; j < n; j++) {
-          let x = scales[v] * dots[j];
-          if (v === QK_NORM) x /= qRms[b * L + i] * kRms[b * S + j];
+          let x = v === 0 && model !== undefined ? given[j] : scales[v] * dots[j];
+          if (v === QK_NORM) x /= qRms[b * L + i] * kRms[b * S + keys[j]];
           else if (v === SOFTCAP_50) x = SOFTCAP * Math.tanh(x / SOFTCAP);
           logits[j] = x;
           if (v === 0 && x > logitMax) logitMax = x;
@@ -165,8 +173,10 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
           const f = softmaxRowFigures(probs, 0, n);
           ({ maxProb, entropy } = f);
           jacobianNorms[t.rows] = f.jacobianNorm;
-          firstKeyMass += probs[0];
-          uniformFirstKeyMass += 1 / n;
+          if (keys[0] === 0) {
+            firstKeyMass += probs[0];
+            uniformFirstKeyMass += 1 / n;
+          }
         } else {
           ({ maxProb, entropy } = entropyAndMax(logits, n));
         }
@@ -192,6 +202,39 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
       whatIf: { rsqrt, inverse, qkNorm, softcap50 },
     },
   };
+}
+
+/**
+ * The logits a model fed its softmax, [batch, heads, L, S] row-major with
+ * `heads` = Q's heads: with them the figures in use are the model's own, and
+ * the keys it masked are left out of every row.
+ */
+export interface ModelLogits {
+  data: TensorData;
+}
+
+/**
+ * A key counts as masked where the model's logit is −∞, at or below −1e30 (a
+ * dtype's lowest value used as the fill, as Hugging Face does), or more than
+ * MASK_GAP below the row's largest logit: its softmax weight is then below
+ * e^−1000, exactly 0 in float32 and float64 alike. Additive −1e4 and −1e9
+ * masks, causal or padding, fall in the last case.
+ */
+export const MASK_GAP = 1000;
+const MASK_FILL = -1e30;
+
+/** Fills keys/given with the unmasked keys of the row at data[base .. base + S) and their logits; returns their count. */
+export function modelRowKeys(data: TensorData, base: number, S: number, keys: Int32Array, given: Float64Array): number {
+  let max = -Infinity;
+  for (let j = 0; j < S; j++) if (data[base + j] > max) max = data[base + j];
+  let n = 0;
+  for (let j = 0; j < S; j++) {
+    const x = data[base + j];
+    if (!(x > MASK_FILL) || x < max - MASK_GAP) continue;
+    keys[n] = j;
+    given[n++] = x;
+  }
+  return n;
 }
 
 function countNonFinite(x: QkView, head: number): number {

@@ -1,0 +1,166 @@
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspectOnnx, type OnnxInspectResult } from '../src/inspect/onnx/inspect-onnx.js';
+import { loadRuntime, RUNTIMES, type RuntimeName } from '../src/inspect/onnx/runtime.js';
+import { npyBytes } from './helpers/onnx-graph.js';
+import { buildTransformer, type ModelSpec } from './helpers/onnx-transformer.js';
+
+/*
+ * inspect MODEL.onnx against the test's own float64 forward pass of the same
+ * weights (test/helpers/onnx-transformer.ts): per head, the figures from the
+ * true logits over the keys the model really keeps (causal, padding).
+ */
+
+const dir = mkdtempSync(join(tmpdir(), 'scaledot-onnx-'));
+
+function available(): RuntimeName[] {
+  return RUNTIMES.filter((r) => {
+    try { loadRuntime(r); return true; } catch { return false; }
+  });
+}
+
+interface Expected { logitStd: number; logitMax: number; entropyRatioMean: number; maxProbMean: number; firstKeyMass: number; scoreMaxAbs: number; rsqrtLogitStd: number; jacobianNormMedian: number }
+
+/** Figures of one head from float64 q, k and the true keep mask, written out from their definitions. */
+function referenceHead(q: number[][][], k: number[][][], keep: boolean[][][], scale: number, softcap: number | null, D: number): Expected {
+  const logits: number[] = [];
+  const rsqrt: number[] = [];
+  let scoreMaxAbs = 0;
+  let entropy = 0; let maxProb = 0; let first = 0; let rows = 0;
+  const jac: number[] = [];
+  for (let b = 0; b < q.length; b++) {
+    for (let i = 0; i < q[b].length; i++) {
+      const row: number[] = [];
+      let key0 = false;
+      for (let j = 0; j < k[b].length; j++) {
+        if (!keep[b][i][j]) continue;
+        const dot = q[b][i].reduce((s, x, e) => s + x * k[b][j][e], 0);
+        scoreMaxAbs = Math.max(scoreMaxAbs, Math.abs(dot));
+        const l = softcap === null ? scale * dot : softcap * Math.tanh((scale * dot) / softcap);
+        row.push(l); logits.push(l); rsqrt.push(dot / Math.sqrt(D));
+        if (j === 0) key0 = true;
+      }
+      if (row.length < 2) continue;
+      const m = Math.max(...row);
+      const z = row.reduce((s, l) => s + Math.exp(l - m), 0);
+      const p = row.map((l) => Math.exp(l - m) / z);
+      entropy += -p.reduce((s, pi) => s + (pi > 0 ? pi * Math.log(pi) : 0), 0) / Math.log(row.length);
+      maxProb += Math.max(...p);
+      if (key0) first += p[0];
+      const s2 = p.reduce((s, x) => s + x * x, 0);
+      const s3 = p.reduce((s, x) => s + x * x * x, 0);
+      jac.push(Math.sqrt(s2 - 2 * s3 + s2 * s2));
+      rows++;
+    }
+  }
+  const std = (xs: number[]) => { const mu = xs.reduce((a, c) => a + c, 0) / xs.length; return Math.sqrt(xs.reduce((a, c) => a + (c - mu) ** 2, 0) / xs.length); };
+  jac.sort((a, b) => a - b);
+  const mid = jac.length / 2;
+  return {
+    logitStd: std(logits), logitMax: Math.max(...logits), entropyRatioMean: entropy / rows, maxProbMean: maxProb / rows, firstKeyMass: first / rows,
+    scoreMaxAbs, rsqrtLogitStd: std(rsqrt), jacobianNormMedian: jac.length % 2 ? jac[Math.floor(mid)] : (jac[mid - 1] + jac[mid]) / 2,
+  };
+}
+
+function close(actual: number, expected: number, what: string, tol = 2e-4): void {
+  assert.ok(Math.abs(actual - expected) <= tol * Math.max(1, Math.abs(expected)), `${what}: ${actual} vs reference ${expected}`);
+}
+
+function writeInputs(name: string, spec: ModelSpec, seed: number): { x: Float64Array; mask: number[][] | null; args: { name?: string; path: string }[] } {
+  let s = seed;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+  const x = Float64Array.from({ length: spec.batch * spec.length * spec.width }, () => Math.fround(rand()));
+  const xPath = join(dir, `${name}-x.npy`);
+  writeFileSync(xPath, npyBytes(x, [spec.batch, spec.length, spec.width], '<f4'));
+  const args: { name?: string; path: string }[] = [{ name: 'x', path: xPath }];
+  let mask: number[][] | null = null;
+  if (spec.padMask) {
+    // Batch element b has its last b keys padded.
+    mask = Array.from({ length: spec.batch }, (_, b) => Array.from({ length: spec.length }, (_, j) => (j < spec.length - b ? 1 : 0)));
+    const mPath = join(dir, `${name}-mask.npy`);
+    writeFileSync(mPath, npyBytes(mask.flat(), [spec.batch, spec.length], '<i8'));
+    args.push({ name: 'attention_mask', path: mPath });
+  }
+  return { x, mask, args };
+}
+
+const MODELS: { name: string; spec: ModelSpec; scaleAt: string[][] }[] = [
+  {
+    name: 'GPT-2-like: causal (Where, finfo.min) + padding mask, scale dividing the scores',
+    spec: { batch: 2, length: 6, width: 16, headDim: 4, padMask: true, seed: 1, layers: [{ heads: 4, scaleAt: 'scores-div', causal: true }, { heads: 4, scaleAt: 'scores-div', causal: true }] },
+    scaleAt: [['scores'], ['scores']],
+  },
+  {
+    name: 'BERT-like encoder: padding mask, q pre-scaled; torch SDPA √scale on q and kᵀ; GQA repeated by Gather',
+    spec: { batch: 3, length: 5, width: 12, headDim: 6, padMask: true, seed: 2, layers: [{ heads: 2, scaleAt: 'q-mul' }, { heads: 4, kvHeads: 2, scaleAt: 'qk-sqrt' }] },
+    scaleAt: [['q'], ['q', 'k']],
+  },
+  {
+    name: 'ViT-like: fused qkv, no mask; one layer soft-capped',
+    spec: { batch: 1, length: 7, width: 8, headDim: 4, padMask: false, seed: 3, layers: [{ heads: 2, scaleAt: 'scores-div', fusedQkv: true }, { heads: 2, scaleAt: 'scores-div', fusedQkv: true, softcap: 2 }] },
+    scaleAt: [['scores'], ['scores', 'scores', 'softcap']],
+  },
+];
+
+const runtimes = available();
+
+describe('inspect MODEL.onnx', () => {
+  it('finds a runtime to test with (CI installs bench/peers)', () => {
+    assert.ok(runtimes.length > 0, 'no ONNX Runtime: run npm run bench:peers-install');
+  });
+  for (const runtime of runtimes) {
+    for (const { name, spec, scaleAt } of MODELS) {
+      describe(`[${runtime}] ${name}`, () => {
+        let result: OnnxInspectResult;
+        let reference: ReturnType<ReturnType<typeof buildTransformer>['reference']>;
+        before(async () => {
+          const built = buildTransformer(spec);
+          const path = join(dir, `${spec.seed}.onnx`);
+          writeFileSync(path, built.bytes);
+          const inputs = writeInputs(String(spec.seed), spec, spec.seed * 7 + 1);
+          result = await inspectOnnx({ model: path, inputs: inputs.args, runtime }, 'test');
+          reference = built.reference(inputs.x, inputs.mask);
+        });
+        it('finds every layer, with heads, head size, GQA and where the scale sits', () => {
+          assert.equal(result.inputs.length, spec.layers.length);
+          for (const [li, layer] of spec.layers.entries()) {
+            const got = result.inputs[li];
+            assert.equal(got.layer, `model/layers.${li}/attn`);
+            assert.equal(got.heads, layer.heads);
+            assert.equal(got.kvHeads, layer.kvHeads ?? layer.heads);
+            assert.equal(got.headDim, spec.headDim);
+            assert.deepEqual(got.scaleAt.map((f) => f.side), scaleAt[li]);
+            close(got.scale, 1 / Math.sqrt(spec.headDim), 'scale', 1e-6);
+            if (layer.softcap === undefined) close(got.scaleMeasured!, got.scale, 'scale measured from the logits', 1e-4);
+            assert.equal(got.softcap, layer.softcap ?? null);
+            assert.ok(got.softmaxResidualMax < 1e-5, `softmax check ${got.softmaxResidualMax}`);
+          }
+        });
+        it('equals, per head, the float64 reference over the keys the model keeps', () => {
+          for (const [li, ref] of reference.entries()) {
+            const layer = result.inputs[li];
+            const keep = ref.keep;
+            const masked = keep.flat(2).filter((x) => !x).length / keep.flat(2).length;
+            close(layer.maskedShare, masked, 'masked share', 1e-12);
+            for (let h = 0; h < layer.heads; h++) {
+              const got = result.heads.find((x) => x.layer === layer.layer && x.head === h)!;
+              const e = referenceHead(ref.q.map((qb) => qb[h]), ref.k.map((kb) => kb[h]), keep, ref.scale, ref.softcap, spec.headDim);
+              const at = `${layer.layer} head ${h}`;
+              close(got.logitStd, e.logitStd, `${at} logitStd`);
+              close(got.logitMax, e.logitMax, `${at} logitMax`);
+              close(got.entropyRatioMean, e.entropyRatioMean, `${at} entropy`);
+              close(got.maxProbMean, e.maxProbMean, `${at} max p`);
+              close(got.firstKeyMass, e.firstKeyMass, `${at} key-0 mass`);
+              close(got.jacobianNormMedian, e.jacobianNormMedian, `${at} Jacobian norm`);
+              close(got.fp16.scoreMaxAbs, e.scoreMaxAbs, `${at} raw |q·k| max (no scale)`);
+              close(got.whatIf.rsqrt.logitStd, e.rsqrtLogitStd, `${at} what-if 1/√d`);
+            }
+          }
+        });
+      });
+    }
+  }
+});
