@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspectOnnx, type OnnxInspectResult } from '../src/inspect/onnx/inspect-onnx.js';
-import { loadRuntime, RUNTIMES, type RuntimeName } from '../src/inspect/onnx/runtime.js';
 import { npyBytes } from './helpers/onnx-graph.js';
+import { ORT_RUNTIMES, ortSkip } from './helpers/onnx-runtime.js';
 import { buildTransformer, type ModelSpec } from './helpers/onnx-transformer.js';
 
 /*
@@ -15,12 +15,6 @@ import { buildTransformer, type ModelSpec } from './helpers/onnx-transformer.js'
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'scaledot-onnx-'));
-
-function available(): RuntimeName[] {
-  return RUNTIMES.filter((r) => {
-    try { loadRuntime(r); return true; } catch { return false; }
-  });
-}
 
 interface Expected { logitStd: number; logitMax: number; entropyRatioMean: number; maxProbMean: number; firstKeyMass: number; scoreMaxAbs: number; rsqrtLogitStd: number; jacobianNormMedian: number }
 
@@ -105,13 +99,12 @@ const MODELS: { name: string; spec: ModelSpec; scaleAt: string[][] }[] = [
   },
 ];
 
-const runtimes = available();
 
-describe('inspect MODEL.onnx', () => {
+describe('inspect MODEL.onnx', { skip: ortSkip }, () => {
   it('finds a runtime to test with (CI installs bench/peers)', () => {
-    assert.ok(runtimes.length > 0, 'no ONNX Runtime: run npm run bench:peers-install');
+    assert.ok(ORT_RUNTIMES.length > 0, 'no ONNX Runtime: run npm run bench:peers-install');
   });
-  for (const runtime of runtimes) {
+  for (const runtime of ORT_RUNTIMES) {
     for (const { name, spec, scaleAt } of MODELS) {
       describe(`[${runtime}] ${name}`, () => {
         let result: OnnxInspectResult;

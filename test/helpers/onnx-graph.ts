@@ -65,7 +65,7 @@ export class GraphBuilder {
     return name;
   }
   /** A node named `${scope}/${op}` (`_1`, `_2` after the first, as torch.onnx names them); returns its first output. */
-  node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, scope = '', outputs = 1): string {
+  node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, scope = '', outputs = 1, domain = ''): string {
     const outs = Array.from({ length: outputs }, () => `t${this.count++}`);
     // Unique names the way torch.onnx makes them: /scope/MatMul, /scope/MatMul_1, ...
     const base = `${scope}/${op}`;
@@ -75,6 +75,7 @@ export class GraphBuilder {
       ...inputs.flatMap((i) => str(1, i)), ...outs.flatMap((o) => str(2, o)),
       ...str(3, seen === 0 ? base : `${base}_${seen}`), ...str(4, op),
       ...Object.entries(attrs).flatMap(([n, a]) => bytes(5, attribute(n, a))),
+      ...(domain ? str(7, domain) : []),
     ]);
     return outs[0];
   }

@@ -52,16 +52,16 @@ export interface OnnxInspectResult extends InspectResult {
   inputs: OnnxLayerSummary[];
 }
 
-type Captured = { dims: number[]; data: Float32Array | Float64Array };
+type Captured = { dims: number[]; data: Float32Array | Float64Array; type: string };
 
 function toFloats(name: string, t: OrtTensor, what: string): Captured {
   const dims = [...t.dims];
-  if (t.type === 'float32' || t.type === 'float64') return { dims, data: t.data as unknown as Float32Array };
+  if (t.type === 'float32' || t.type === 'float64') return { dims, data: t.data as unknown as Float32Array, type: t.type };
   if (t.type === 'float16') {
     const bits = t.data as unknown as Uint16Array;
     const out = new Float32Array(bits.length);
     for (let i = 0; i < bits.length; i++) out[i] = float16FromBits(bits[i]);
-    return { dims, data: out };
+    return { dims, data: out, type: t.type };
   }
   throw new ScaledotError('E_DTYPE', `${what}: tensor ${name} is ${t.type}; inspect reads float attention tensors (float32, float64, float16)`);
 }
@@ -103,7 +103,7 @@ export async function inspectOnnx(opts: InspectOnnxOptions, version: string): Pr
   }
   const tensor = (name: string): Captured | null => {
     const f = fed.get(name);
-    if (f !== undefined) return f.type.startsWith('float') ? { dims: f.dims, data: f.data as Float32Array } : null;
+    if (f !== undefined) return f.type.startsWith('float') ? { dims: f.dims, data: f.data as Float32Array, type: f.type } : null;
     const t = outputs[name];
     return t === undefined ? null : toFloats(name, t, `inspect: ${what}`);
   };
@@ -126,8 +126,8 @@ export async function inspectOnnx(opts: InspectOnnxOptions, version: string): Pr
     const check = checkLogits(r);
     layers.push({
       layer,
-      q: { file: opts.model, name: r.qName, dtype: 'float32', shape: r.qDims },
-      k: { file: opts.model, name: r.kName, dtype: 'float32', shape: r.kDims },
+      q: { file: opts.model, name: r.qName, dtype: r.qType, shape: r.qDims },
+      k: { file: opts.model, name: `${r.kName} (kᵀ: …, headDim, keys)`, dtype: r.kType, shape: r.kDims },
       heads: r.q.heads, kvHeads: sharedKvHeads(r.k, r.q.heads), headDim: r.q.dim, scale: r.scale,
       softmaxNode: site.softmax.name, scoreMatMulNode: site.scoreMatMul.name,
       scaleAt: r.factors, softcap: r.softcap, scoreOps: site.scoreOps, ...check,
@@ -150,6 +150,8 @@ interface ResolvedSite {
   kName: string;
   qDims: number[];
   kDims: number[];
+  qType: string;
+  kType: string;
   scale: number;
   /** Product of the factors before the Tanh (the whole scale without a soft-cap). */
   inner: number;
@@ -214,7 +216,7 @@ function resolveSite(site: AttentionSite, tensor: (name: string) => Captured | n
   return {
     q: { data: qT.data, batch: B, heads: H, length: L, dim: D, strideB: H * L * D, strideH: L * D, strideL: D },
     k: { data: k, batch: B, heads: Hk, length: S, dim: D, strideB: Bk === 1 ? 0 : Hk * S * D, strideH: S * D, strideL: D },
-    logits: lg.data, probs: pr.data, qName: raw.q, kName: raw.k, qDims: qT.dims, kDims: kT.dims, scale, inner, softcap, factors,
+    logits: lg.data, probs: pr.data, qName: raw.q, kName: raw.k, qDims: qT.dims, kDims: kT.dims, qType: qT.type, kType: kT.type, scale, inner, softcap, factors,
   };
 }
 
