@@ -93,6 +93,11 @@ const MODELS: { name: string; spec: ModelSpec; scaleAt: string[][] }[] = [
     scaleAt: [['q'], ['q', 'k']],
   },
   {
+    name: 'BART-like: q scaled before its reshape to heads, bmm on [batch·heads, T, D], mask added to a rank-4 view',
+    spec: { batch: 2, length: 5, width: 12, headDim: 3, padMask: true, seed: 4, layers: [{ heads: 4, scaleAt: 'q-mul', bart: true }] },
+    scaleAt: [['q']],
+  },
+  {
     name: 'ViT-like: fused qkv, no mask; one layer soft-capped',
     spec: { batch: 1, length: 7, width: 8, headDim: 4, padMask: false, seed: 3, layers: [{ heads: 2, scaleAt: 'scores-div', fusedQkv: true }, { heads: 2, scaleAt: 'scores-div', fusedQkv: true, softcap: 2 }] },
     scaleAt: [['scores'], ['scores', 'scores', 'softcap']],

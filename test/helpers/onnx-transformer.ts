@@ -14,6 +14,8 @@ export interface LayerSpec {
   causal?: boolean;
   softcap?: number;
   fusedQkv?: boolean;
+  /** BART's layout: q scaled right after its projection, then bmm on [batch·heads, T, D], the mask added to a rank-4 view of the scores. */
+  bart?: boolean;
 }
 
 export interface ModelSpec {
@@ -75,6 +77,19 @@ export function buildTransformer(spec: ModelSpec): BuiltModel {
     let q: string;
     let k: string;
     let v: string;
+    if (layer.bart) {
+      const toBH = (t: string): string => g.node('Reshape', [heads(t, H), g.init(`${scope}/bh_${t}`, [3], [B * H, T, D], 'int64')], {}, scope);
+      const qBH = toBH(g.node('Mul', [g.node('MatMul', [x, g.init(`${scope}/q.weight`, [E, H * D], w.wq)], {}, scope), g.init(`${scope}/scaling`, [], [1 / Math.sqrt(D)])], {}, scope));
+      const kBH = toBH(g.node('MatMul', [x, g.init(`${scope}/k.weight`, [E, H * D], w.wk)], {}, scope));
+      const vBH = toBH(g.node('MatMul', [x, g.init(`${scope}/v.weight`, [E, H * D], w.wv)], {}, scope));
+      let s4 = g.node('Reshape', [g.node('MatMul', [qBH, g.node('Transpose', [kBH], { perm: [0, 2, 1] }, scope)], {}, scope), g.init(`${scope}/s4`, [4], [B, H, T, T], 'int64')], {}, scope);
+      if (additive !== null) s4 = g.node('Add', [s4, additive], {}, scope);
+      const probs = g.node('Softmax', [g.node('Reshape', [s4, g.init(`${scope}/s3`, [3], [B * H, T, T], 'int64')], {}, scope)], { axis: -1 }, scope);
+      const ctx = g.node('Reshape', [g.node('MatMul', [probs, vBH], {}, scope), g.init(`${scope}/c4`, [4], [B, H, T, D], 'int64')], {}, scope);
+      const merged = g.node('Reshape', [g.node('Transpose', [ctx], { perm: [0, 2, 1, 3] }, scope), g.init(`${scope}/merge`, [3], [0, 0, H * D], 'int64')], {}, scope);
+      x = g.node('Add', [x, g.node('MatMul', [merged, g.init(`${scope}/o.weight`, [H * D, E], w.wo)], {}, scope)], {}, `/model/layers.${li}`);
+      continue;
+    }
     if (layer.fusedQkv) {
       const wqkv = new Float32Array(E * 3 * H * D);
       for (let r = 0; r < E; r++) for (const [part, m] of [w.wq, w.wk, w.wv].entries()) wqkv.set(m.subarray(r * H * D, (r + 1) * H * D), r * 3 * H * D + part * H * D);

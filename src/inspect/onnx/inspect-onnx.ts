@@ -89,7 +89,7 @@ export async function inspectOnnx(opts: InspectOnnxOptions, version: string): Pr
   const wanted = new Set<string>();
   for (const s of sites) {
     for (const n of [s.q, s.kT, s.logits, s.probs]) wanted.add(n);
-    for (const f of s.factors) if (f.value === null || f.side === 'q' || f.side === 'k') for (const i of f.inputs) if (!model.initializers.has(i)) wanted.add(i);
+    for (const f of s.factors) if (f.value === null) for (const i of f.inputs) if (!model.initializers.has(i)) wanted.add(i);
   }
   const extra = [...wanted].filter((n) => !declared.has(n) && !fed.has(n));
   let outputs: Record<string, OrtTensor>;
@@ -116,7 +116,7 @@ export async function inspectOnnx(opts: InspectOnnxOptions, version: string): Pr
     let layer = site.layer;
     for (let n = 2; used.has(layer); n++) layer = `${site.layer}#${n}`;
     used.add(layer);
-    const r = resolveSite(site, tensor, `inspect: ${what}: layer ${layer}`);
+    const r = resolveSite(site, tensor, feeds[0]?.dims[0], `inspect: ${what}: layer ${layer}`);
     for (let h = 0; h < r.q.heads; h++) {
       opts.onProgress?.({ layerIndex: index, layers: sites.length, layer, head: h, heads: r.q.heads });
       const outcome = analyzeHead(layer, r.q, r.k, h, r.scale, false, { data: r.logits });
@@ -160,63 +160,75 @@ interface ResolvedSite {
 }
 
 /**
- * The site's raw q, kᵀ (before any scale on them), logits and probabilities,
- * as [batch, heads, ·, ·] views, with its scale's factors read: a constant of
- * the graph, or at run time the one-element operand of the Mul/Div.
+ * The site's q, kᵀ, logits and probabilities as [batch, heads, ·, ·] views,
+ * with its scale's factors read (a constant of the graph, or at run time the
+ * one-element operand of the Mul/Div). q and k are the MatMul's operands
+ * divided by the factors found on their side: the raw q·k, before any scale.
+ * Rank-3 [batch·heads, ·, ·] operands (BART's bmm) are split into batch and
+ * heads by the logits' shape, or by the model's first input's batch.
  */
-function resolveSite(site: AttentionSite, tensor: (name: string) => Captured | null, what: string): ResolvedSite {
+function resolveSite(site: AttentionSite, tensor: (name: string) => Captured | null, batchHint: number | undefined, what: string): ResolvedSite {
   const need = (name: string): Captured => {
     const t = tensor(name);
     if (t === null) throw new ScaledotError('E_ARG', `${what}: tensor ${name} did not come back from the runtime as a float tensor`);
     return t;
   };
   const factors: ScaleFactorAt[] = [];
-  const raw: Record<'q' | 'k', string> = { q: site.q, k: site.kT };
+  const sideFactor: Record<'q' | 'k', number> = { q: 1, k: 1 };
   let softcap: number | null = null;
   let inner = 1;
   const stopped = new Set<FactorSide>();
   for (const f of site.factors) {
     if (stopped.has(f.side)) continue;
     let factor: number | null = null;
-    let path = f.path;
     if (f.value !== null) factor = f.op === 'Div' ? 1 / f.value : f.value;
     else {
       const [a, b] = f.inputs.map((n) => tensor(n));
       const one = (t: Captured | null): boolean => t !== null && t.data.length === 1;
-      if (one(b) && (f.path === null || f.path === f.inputs[0])) { factor = f.op === 'Div' ? 1 / b!.data[0] : b!.data[0]; path = f.inputs[0]; }
-      else if (f.op === 'Mul' && one(a) && (f.path === null || f.path === f.inputs[1])) { factor = a!.data[0]; path = f.inputs[1]; }
+      if (one(b) && (f.path === null || f.path === f.inputs[0])) factor = f.op === 'Div' ? 1 / b!.data[0] : b!.data[0];
+      else if (f.op === 'Mul' && one(a) && (f.path === null || f.path === f.inputs[1])) factor = a!.data[0];
     }
     if (factor === null) { stopped.add(f.side); continue; } // not a scalar: not part of the scale (a mask, a gate)
     factors.push({ side: f.side, node: f.node, op: f.op, factor });
     if (f.side === 'softcap') softcap = (softcap ?? 1) * factor;
     else inner *= factor;
-    if (f.side === 'q' || f.side === 'k') raw[f.side] = path!;
+    if (f.side === 'q' || f.side === 'k') sideFactor[f.side] *= factor;
   }
   if (softcap === null && site.scoreOps.includes('Tanh')) softcap = 1; // tanh with no factor after it: c = 1
-  const qT = need(raw.q);
-  const kT = need(raw.k);
+  const qT = need(site.q);
+  const kT = need(site.kT);
   const lg = need(site.logits);
   const pr = need(site.probs);
-  const rank4 = (dims: number[], role: string): number[] => {
-    if (dims.length < 2 || dims.length > 4) throw new ScaledotError('E_SHAPE', `${what}: ${role} has shape [${dims.join(',')}]; expected rank 2 to 4 (…, length, dim)`);
-    return [...Array(4 - dims.length).fill(1), ...dims];
+  const shape = `q [${qT.dims}], kᵀ [${kT.dims}] and logits [${lg.dims}]`;
+  const lead = (dims: number[], role: string): [number, number] => {
+    if (dims.length < 2 || dims.length > 4) throw new ScaledotError('E_SHAPE', `${what}: ${role} has shape [${dims.join(',')}]; expected rank 2 to 4 (…, length, dim): ${shape}`);
+    const d = [...Array(4 - dims.length).fill(1), ...dims];
+    return [d[0], d[1]];
   };
-  const [B, H, L, D] = rank4(qT.dims, 'q');
-  const [Bk, Hk, Dk, S] = rank4(kT.dims, 'kᵀ');
-  const lgDims = rank4(lg.dims, 'the Softmax input');
+  let [B, H] = lead(lg.dims, 'the Softmax input');
+  // Rank-3 logits [batch·heads, L, S]: the batch is the model's first input's (its heads are what is left).
+  if (lg.dims.length === 3 && batchHint !== undefined && batchHint > 0 && lg.dims[0] % batchHint === 0) [B, H] = [batchHint, lg.dims[0] / batchHint];
+  const [L, S] = lg.dims.slice(-2);
+  const D = qT.dims[qT.dims.length - 1];
+  const [qb, qh] = lead(qT.dims, 'q');
+  let [Bk, Hk] = lead(kT.dims, 'kᵀ');
+  if ((qT.dims.length !== lg.dims.length || qh !== H) && qb * qh === B * H && Bk * Hk === B * H) [Bk, Hk] = [B, H]; // rank 3 [B·H, ·, ·]
+  else if (qb !== B || qh !== H) throw new ScaledotError('E_SHAPE', `${what}: ${shape} do not make (batch, heads, L, S) attention`);
   const axis = site.softmax.attributes.get('axis')?.i;
   if (axis !== undefined && axis !== -1 && axis !== lg.dims.length - 1) throw new ScaledotError('E_ARG', `${what}: Softmax ${site.softmax.name} normalises axis ${axis} of a rank-${lg.dims.length} tensor, not the key axis`);
-  if (Dk !== D || (Bk !== B && Bk !== 1) || H % Hk !== 0 || lgDims.join() !== [B, H, L, S].join()) {
-    throw new ScaledotError('E_SHAPE', `${what}: q [${qT.dims}], kᵀ [${kT.dims}] and logits [${lg.dims}] do not make (batch, heads, L, S) attention`);
+  if (qT.dims[qT.dims.length - 2] !== L || kT.dims[kT.dims.length - 2] !== D || kT.dims[kT.dims.length - 1] !== S || (Bk !== B && Bk !== 1) || H % Hk !== 0) {
+    throw new ScaledotError('E_SHAPE', `${what}: ${shape} do not make (batch, heads, L, S) attention`);
   }
-  // kᵀ [Bk, Hk, D, S] → k [Bk, Hk, S, D], the layout the figures read; a batch of 1 broadcasts.
-  const k = new Float32Array(Bk * Hk * S * D);
-  for (let bh = 0; bh < Bk * Hk; bh++) for (let d = 0; d < D; d++) for (let s = 0; s < S; s++) k[(bh * S + s) * D + d] = kT.data[(bh * D + d) * S + s];
+  // q ÷ its factors; kᵀ [Bk, Hk, D, S] → k [Bk, Hk, S, D] ÷ its factors, the layout the figures read (a batch of 1 broadcasts).
+  const q = new Float64Array(qT.data.length);
+  for (let i = 0; i < q.length; i++) q[i] = qT.data[i] / sideFactor.q;
+  const k = new Float64Array(Bk * Hk * S * D);
+  for (let bh = 0; bh < Bk * Hk; bh++) for (let d = 0; d < D; d++) for (let s = 0; s < S; s++) k[(bh * S + s) * D + d] = kT.data[(bh * D + d) * S + s] / sideFactor.k;
   const scale = inner * (softcap ?? 1);
   return {
-    q: { data: qT.data, batch: B, heads: H, length: L, dim: D, strideB: H * L * D, strideH: L * D, strideL: D },
+    q: { data: q, batch: B, heads: H, length: L, dim: D, strideB: H * L * D, strideH: L * D, strideL: D },
     k: { data: k, batch: B, heads: Hk, length: S, dim: D, strideB: Bk === 1 ? 0 : Hk * S * D, strideH: S * D, strideL: D },
-    logits: lg.data, probs: pr.data, qName: raw.q, kName: raw.k, qDims: qT.dims, kDims: kT.dims, qType: qT.type, kType: kT.type, scale, inner, softcap, factors,
+    logits: lg.data, probs: pr.data, qName: site.q, kName: site.kT, qDims: qT.dims, kDims: kT.dims, qType: qT.type, kType: kT.type, scale, inner, softcap, factors,
   };
 }
 

@@ -9,8 +9,9 @@ import { scalarValue, type OnnxModel, type OnnxNode } from './proto.js';
  *                  MatMul ─[Mul|Div s]─[Div c, Tanh, Mul c]─[Add|Sub|Where mask]─ Softmax(last axis) ─ MatMul(·, v)
  *   kᵀ ─[Mul|Div s]┘
  *
- * Every scalar Mul/Div on the way is a factor of the scale; which side it sits
- * on is recorded (the raw q·k is read before them). Where a factor is computed
+ * Every scalar Mul/Div on the way is a factor of the scale (found through
+ * reshapes and transposes); which side it sits on is recorded, and the raw
+ * q·k is the MatMul's product divided by the q and k factors. Where a factor is computed
  * in the graph (torch's SDPA export: Mul(q, Sqrt(scale))), both operands are
  * captured and the one-element one is taken as the factor at run time.
  */
@@ -49,6 +50,8 @@ const FUSED = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention',
   'DecoderMaskedSelfAttention', 'LongformerAttention', 'SparseAttention', 'PagedAttention', 'QAttention', 'DecoderAttention', 'RelativePositionBias', 'GatedRelativePositionBias']);
 
 const PASS = new Set(['Cast', 'Identity']);
+/** Ops that move values without changing them: a scale is found through them (BART scales q before its reshape to heads). */
+const SHAPE = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Expand', 'Gather']);
 const MAX_DEPTH = 12;
 
 /** Every attention site of the graph, in graph order; a fused attention op is refused by name. */
@@ -86,7 +89,7 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
     for (let depth = 0; depth < MAX_DEPTH; depth++) {
       const p = producer.get(name);
       if (p === undefined) break;
-      if (PASS.has(p.opType)) { name = p.inputs[0]; continue; }
+      if (PASS.has(p.opType) || SHAPE.has(p.opType)) { name = p.inputs[0]; continue; }
       if (p.opType !== 'Mul' && p.opType !== 'Div') break;
       const [a, b] = p.inputs as [string, string];
       const path = isConstant(b) ? a : p.opType === 'Mul' && isConstant(a) ? b : null;
@@ -105,7 +108,7 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
     if (p === undefined || depth > MAX_DEPTH) return null;
     if (p.opType === 'MatMul') return [p];
     const tries: string[] = [];
-    if (PASS.has(p.opType) || p.opType === 'Tanh') tries.push(p.inputs[0]);
+    if (PASS.has(p.opType) || p.opType === 'Tanh' || p.opType === 'Reshape' || p.opType === 'Squeeze' || p.opType === 'Unsqueeze') tries.push(p.inputs[0]);
     else if (p.opType === 'Add' || p.opType === 'Mul') tries.push(...p.inputs.filter((i) => !isConstant(i)));
     else if (p.opType === 'Sub' || p.opType === 'Div') tries.push(p.inputs[0]);
     else if (p.opType === 'Where') tries.push(...p.inputs.slice(1).filter((i) => !isConstant(i)));
