@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { ScaledotError } from '../../tensor/index.js';
+import { readExactly, withFile } from '../stored.js';
 import { analyzeHead, modelRowKeys, type HeadFigures } from '../figures.js';
 import { headFindings, type Finding } from '../findings.js';
 import { float16FromBits } from '../half.js';
@@ -7,7 +7,7 @@ import type { InspectResult, LayerSummary } from '../run.js';
 import type { QkView } from '../view.js';
 import { assignInputs, readFeeds, type InputSpec } from './feeds.js';
 import { findAttention, type AttentionSite, type FactorSide } from './pattern.js';
-import { readOnnxModel, withExtraOutputs } from './proto.js';
+import { extraOutputsSuffix, readOnnxModel } from './proto.js';
 import { loadRuntime, type OrtTensor, type RuntimeName } from './runtime.js';
 
 export interface InspectOnnxOptions {
@@ -69,13 +69,14 @@ function toFloats(name: string, t: OrtTensor, what: string): Captured {
 /** Runs the model once on the inputs with every attention site's tensors as extra outputs, and reports each head. */
 export async function inspectOnnx(opts: InspectOnnxOptions, version: string): Promise<OnnxInspectResult> {
   const what = opts.model;
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(opts.model);
-  } catch (err) {
-    throw new ScaledotError('E_IO', `inspect: cannot read ${opts.model}: ${(err as Error).message}`);
-  }
-  const model = readOnnxModel(bytes, `inspect: ${what}`);
+  // One buffer for the model, with room after it for the extra outputs (at most 1 MiB of names).
+  const room = 1 << 20;
+  const { buffer, size } = withFile(opts.model, (fd, bytes) => {
+    const b = new Uint8Array(bytes + room);
+    readExactly(fd, b.subarray(0, bytes), 0, () => `inspect: ${opts.model}`);
+    return { buffer: b, size: bytes };
+  });
+  const model = readOnnxModel(buffer.subarray(0, size), `inspect: ${what}`);
   const sites = findAttention(model, `inspect: ${what}`);
   if (sites.length === 0) {
     throw new ScaledotError('E_ARG', `inspect: ${what} has no attention this tool recognises: no Softmax whose input comes from a MatMul (through scale, mask and soft-cap ops) and whose output multiplies the values; ` +
@@ -94,7 +95,10 @@ export async function inspectOnnx(opts: InspectOnnxOptions, version: string): Pr
   const extra = [...wanted].filter((n) => !declared.has(n) && !fed.has(n));
   let outputs: Record<string, OrtTensor>;
   try {
-    const session = await ort.InferenceSession.create(withExtraOutputs(model, extra), { graphOptimizationLevel: 'disabled' });
+    const suffix = extraOutputsSuffix(extra);
+    if (suffix.length > room) throw new ScaledotError('E_SIZE', `inspect: ${what}: the ${extra.length} tensors to capture have names longer than ${room} bytes together`);
+    buffer.set(suffix, size);
+    const session = await ort.InferenceSession.create(buffer.subarray(0, size + suffix.length), { graphOptimizationLevel: 'disabled' });
     outputs = await session.run(Object.fromEntries(feeds.map((f) => [f.name, new ort.Tensor(f.type, f.data, f.dims)])));
     await session.release();
   } catch (err) {

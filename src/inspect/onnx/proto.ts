@@ -48,8 +48,6 @@ export interface OnnxValueInfo {
 
 export interface OnnxModel {
   bytes: Uint8Array;
-  /** [start, end) of ModelProto.graph's payload, and where its length prefix starts. */
-  graphField: { keyStart: number; start: number; end: number };
   nodes: OnnxNode[];
   initializers: Map<string, OnnxTensor>;
   inputs: OnnxValueInfo[];
@@ -179,12 +177,13 @@ function readValueInfo(bytes: Uint8Array, start: number, end: number, what: stri
 
 /** Decodes a ModelProto's graph: nodes, initializers (located), inputs, outputs, opsets. */
 export function readOnnxModel(bytes: Uint8Array, what: string): OnnxModel {
-  let graph: OnnxModel['graphField'] | null = null;
+  // A message field given more than once is merged (protobuf's rule): every graph field counts.
+  const graphs: { start: number; end: number }[] = [];
   const opsets = new Map<string, number>();
   let sawIrVersion = false;
   for (const f of new Reader(bytes, 0, bytes.byteLength, what).fields()) {
     if (f.field === 1 && f.wire === 0) sawIrVersion = true;
-    if (f.field === 7 && f.wire === 2) graph = { keyStart: f.keyStart, start: f.start, end: f.end };
+    if (f.field === 7 && f.wire === 2) graphs.push({ start: f.start, end: f.end });
     if (f.field === 8 && f.wire === 2) {
       let domain = '';
       let version = 0;
@@ -195,9 +194,9 @@ export function readOnnxModel(bytes: Uint8Array, what: string): OnnxModel {
       opsets.set(domain === 'ai.onnx' ? '' : domain, version);
     }
   }
-  if (graph === null || !sawIrVersion) throw corrupt(what, graph === null ? 'no graph' : 'no ir_version');
-  const model: OnnxModel = { bytes, graphField: graph, nodes: [], initializers: new Map(), inputs: [], outputs: [], opsets };
-  for (const f of new Reader(bytes, graph.start, graph.end, what).fields()) {
+  if (graphs.length === 0 || !sawIrVersion) throw corrupt(what, graphs.length === 0 ? 'no graph' : 'no ir_version');
+  const model: OnnxModel = { bytes, nodes: [], initializers: new Map(), inputs: [], outputs: [], opsets };
+  for (const f of graphs.flatMap((g) => [...new Reader(bytes, g.start, g.end, what).fields()])) {
     if (f.wire !== 2) continue;
     if (f.field === 1) model.nodes.push(readNode(bytes, f.start, f.end, what));
     else if (f.field === 5) { const t = readTensor(bytes, f.start, f.end, what); model.initializers.set(t.name, t); }
@@ -252,26 +251,19 @@ function varintBytes(value: number): number[] {
 }
 
 /**
- * The model with `names` appended as graph outputs (GraphProto.output, field
- * 12, a ValueInfoProto with only a name: the runtime infers its type). Only
- * the graph's length prefix changes; everything else is copied byte for byte.
+ * Bytes that, appended to a model, add `names` as graph outputs: a second
+ * ModelProto.graph field (7) holding only GraphProto.output entries (12), each
+ * a ValueInfoProto with just a name (the runtime infers its type). Protobuf
+ * merges a repeated embedded message into the first and appends repeated
+ * fields, so the model's own bytes are neither moved nor copied.
  */
-export function withExtraOutputs(model: OnnxModel, names: readonly string[]): Uint8Array {
+export function extraOutputsSuffix(names: readonly string[]): Uint8Array {
   const enc = new TextEncoder();
-  const extra: number[] = [];
+  const outputs: number[] = [];
   for (const name of names) {
     const nameBytes = [...enc.encode(name)];
     const info = [0x0a, ...varintBytes(nameBytes.length), ...nameBytes]; // ValueInfoProto.name
-    extra.push(0x62, ...varintBytes(info.length), ...info); // GraphProto.output: field 12, wire 2
+    outputs.push(0x62, ...varintBytes(info.length), ...info); // GraphProto.output: field 12, wire 2
   }
-  const { keyStart, start, end } = model.graphField;
-  const b = model.bytes;
-  const header = [0x3a, ...varintBytes(end - start + extra.length)]; // ModelProto.graph: field 7, wire 2
-  const out = new Uint8Array(keyStart + header.length + (end - start) + extra.length + (b.byteLength - end));
-  out.set(b.subarray(0, keyStart), 0);
-  out.set(header, keyStart);
-  out.set(b.subarray(start, end), keyStart + header.length);
-  out.set(extra, keyStart + header.length + (end - start));
-  out.set(b.subarray(end), keyStart + header.length + (end - start) + extra.length);
-  return out;
+  return Uint8Array.from([0x3a, ...varintBytes(outputs.length), ...outputs]); // ModelProto.graph: field 7, wire 2
 }
