@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { inspectOnnx, type OnnxInspectResult } from '../src/inspect/onnx/inspect-onnx.js';
 import { npyBytes } from './helpers/onnx-graph.js';
 import { ORT_RUNTIMES, ortSkip } from './helpers/onnx-runtime.js';
+import { referenceHead } from './helpers/head-reference.js';
 import { buildTransformer, type ModelSpec } from './helpers/onnx-transformer.js';
 
 /*
@@ -15,49 +16,6 @@ import { buildTransformer, type ModelSpec } from './helpers/onnx-transformer.js'
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'scaledot-onnx-'));
-
-interface Expected { logitStd: number; logitMax: number; entropyRatioMean: number; maxProbMean: number; firstKeyMass: number; scoreMaxAbs: number; rsqrtLogitStd: number; jacobianNormMedian: number }
-
-/** Figures of one head from float64 q, k and the true keep mask, written out from their definitions. */
-function referenceHead(q: number[][][], k: number[][][], keep: boolean[][][], scale: number, softcap: number | null, D: number): Expected {
-  const logits: number[] = [];
-  const rsqrt: number[] = [];
-  let scoreMaxAbs = 0;
-  let entropy = 0; let maxProb = 0; let first = 0; let rows = 0;
-  const jac: number[] = [];
-  for (let b = 0; b < q.length; b++) {
-    for (let i = 0; i < q[b].length; i++) {
-      const row: number[] = [];
-      let key0 = false;
-      for (let j = 0; j < k[b].length; j++) {
-        if (!keep[b][i][j]) continue;
-        const dot = q[b][i].reduce((s, x, e) => s + x * k[b][j][e], 0);
-        scoreMaxAbs = Math.max(scoreMaxAbs, Math.abs(dot));
-        const l = softcap === null ? scale * dot : softcap * Math.tanh((scale * dot) / softcap);
-        row.push(l); logits.push(l); rsqrt.push(dot / Math.sqrt(D));
-        if (j === 0) key0 = true;
-      }
-      if (row.length < 2) continue;
-      const m = Math.max(...row);
-      const z = row.reduce((s, l) => s + Math.exp(l - m), 0);
-      const p = row.map((l) => Math.exp(l - m) / z);
-      entropy += -p.reduce((s, pi) => s + (pi > 0 ? pi * Math.log(pi) : 0), 0) / Math.log(row.length);
-      maxProb += Math.max(...p);
-      if (key0) first += p[0];
-      const s2 = p.reduce((s, x) => s + x * x, 0);
-      const s3 = p.reduce((s, x) => s + x * x * x, 0);
-      jac.push(Math.sqrt(s2 - 2 * s3 + s2 * s2));
-      rows++;
-    }
-  }
-  const std = (xs: number[]) => { const mu = xs.reduce((a, c) => a + c, 0) / xs.length; return Math.sqrt(xs.reduce((a, c) => a + (c - mu) ** 2, 0) / xs.length); };
-  jac.sort((a, b) => a - b);
-  const mid = jac.length / 2;
-  return {
-    logitStd: std(logits), logitMax: Math.max(...logits), entropyRatioMean: entropy / rows, maxProbMean: maxProb / rows, firstKeyMass: first / rows,
-    scoreMaxAbs, rsqrtLogitStd: std(rsqrt), jacobianNormMedian: jac.length % 2 ? jac[Math.floor(mid)] : (jac[mid - 1] + jac[mid]) / 2,
-  };
-}
 
 function close(actual: number, expected: number, what: string, tol = 2e-4): void {
   assert.ok(Math.abs(actual - expected) <= tol * Math.max(1, Math.abs(expected)), `${what}: ${actual} vs reference ${expected}`);

@@ -10,8 +10,10 @@ export interface OnnxFlags {
   runtime?: string;
 }
 
-const TENSOR_ONLY = ['q', 'k', 'heads', 'kvHeads', 'scale', 'causal'] as const;
-const FLAG_NAMES: Record<(typeof TENSOR_ONLY)[number], string> = { q: '--q', k: '--k', heads: '--heads', kvHeads: '--kv-heads', scale: '--scale', causal: '--causal' };
+const TENSOR_ONLY = ['q', 'k', 'heads', 'kvHeads', 'scale', 'causal', 'qPrescaled', 'keyLengths'] as const;
+const FLAG_NAMES: Record<(typeof TENSOR_ONLY)[number], string> = {
+  q: '--q', k: '--k', heads: '--heads', kvHeads: '--kv-heads', scale: '--scale', causal: '--causal', qPrescaled: '--q-prescaled', keyLengths: '--key-lengths',
+};
 
 export const isOnnxModel = (files: readonly string[]): boolean => files.some((f) => /\.onnx$/i.test(f));
 

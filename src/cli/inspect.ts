@@ -18,6 +18,8 @@ interface InspectFlags extends OnnxFlags {
   kvHeads?: string;
   scale?: string;
   causal?: boolean;
+  qPrescaled?: string;
+  keyLengths?: string;
   json?: string;
   out?: string;
 }
@@ -40,6 +42,8 @@ export function registerInspect(program: Command): void {
     .option('--kv-heads <h>', "K's heads where K has fewer than Q (GQA; default --heads)")
     .option('--scale <x>', 'the scale of q.k (default 1/sqrt(headDim))')
     .option('--causal', 'mask key j > i + S - L (bottom-right, as the library)')
+    .option('--q-prescaled <s>', 'q was saved already multiplied by s (its scale): raw q.k is q.k / s, and --scale (default 1) is what the model applies besides')
+    .option('--key-lengths <file>', "a .npy of each batch element's length: later keys and queries are padding, left out (default: a file's key_lengths tensor)")
     .option('--input <file>', 'MODEL.onnx: a model input as .npy, NAME=FILE.npy where the model has several (repeat for each)', (v: string, all: string[]) => [...all, v], [])
     .option('--runtime <name>', 'MODEL.onnx: onnxruntime-node or onnxruntime-web (default: the first installed)')
     .option('--json <file>', 'write the figures as JSON (- for stdout)')
@@ -53,10 +57,13 @@ async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
   }
   const scale = flags.scale === undefined ? undefined : Number(flags.scale);
   if (flags.scale !== undefined && (flags.scale.trim() === '' || Number.isNaN(scale))) throw new ScaledotError('E_OPTION', `inspect: --scale is ${JSON.stringify(flags.scale)}; expected a number`);
+  const qPrescaled = flags.qPrescaled === undefined ? undefined : Number(flags.qPrescaled);
+  if (flags.qPrescaled !== undefined && (flags.qPrescaled.trim() === '' || Number.isNaN(qPrescaled))) throw new ScaledotError('E_OPTION', `inspect: --q-prescaled is ${JSON.stringify(flags.qPrescaled)}; expected a number`);
   const tty = process.stderr.isTTY === true;
   const opts: InspectOptions = {
     files, q: flags.q, k: flags.k, layout: flags.layout as Layout,
     heads: positiveInt('--heads', flags.heads), kvHeads: positiveInt('--kv-heads', flags.kvHeads), scale, causal: flags.causal === true,
+    qPrescaled, keyLengths: flags.keyLengths,
     onProgress: tty ? (p) => process.stderr.write(`\rinspect: layer ${p.layerIndex + 1}/${p.layers} ${p.layer} · head ${p.head + 1}/${p.heads}`.slice(0, 79).padEnd(80)) : undefined,
   };
   const onnx = isOnnxModel(files) ? onnxPlan(files, { ...flags, layout: flags.layout }) : null;
@@ -78,8 +85,9 @@ async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
 
 /** The files inspect reads: the positional files, or with none, the .npy files --q and --k name. */
 function inputPaths(files: readonly string[], flags: InspectFlags): NamedPath[] {
-  if (files.length > 0) return files.map((path) => ({ flag: 'file', path }));
-  return [['--q', flags.q], ['--k', flags.k]].flatMap(([flag, path]) => (path === undefined ? [] : [{ flag: flag as string, path }]));
+  const lengths = flags.keyLengths === undefined ? [] : [{ flag: '--key-lengths', path: flags.keyLengths }];
+  if (files.length > 0) return [...files.map((path) => ({ flag: 'file', path })), ...lengths];
+  return [...[['--q', flags.q], ['--k', flags.k]].flatMap(([flag, path]) => (path === undefined ? [] : [{ flag: flag as string, path }])), ...lengths];
 }
 
 /** The files inspect writes: --json (unless stdout) and the report's files inside --out. */

@@ -108,9 +108,11 @@ class ScaleTally {
  * rsqrt (1/√d), inverse (1/d), qkNorm (q/rms(q) · k/rms(k) / √d, no epsilon)
  * and softcap50 (50·tanh(s·q·k / 50)). With `model`, the figures in use come
  * from the logits the model computed and each row reads only the keys it did
- * not mask (see MASK_GAP); `causal` is then the model's business.
+ * not mask (see MASK_GAP); `causal` is then the model's business. With
+ * `lengths`, batch element b's keys j ≥ lengths[b] are padding, and so are its
+ * queries at positions i + S − L ≥ lengths[b]: both are left out.
  */
-export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, scale: number, causal: boolean, model?: ModelLogits): HeadOutcome {
+export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, scale: number, causal: boolean, model?: ModelLogits, lengths?: ArrayLike<number>): HeadOutcome {
   const kvHead = Math.floor(head / (q.heads / k.heads));
   const qCount = countNonFinite(q, head);
   const kCount = countNonFinite(k, kvHead);
@@ -140,7 +142,10 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
 
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < L; i++) {
-      const n = model !== undefined ? modelRowKeys(model.data, ((b * q.heads + head) * L + i) * S, S, keys, given) : causal ? Math.min(S, i + S - L + 1) : S;
+      // With lengths, batch element b's tokens are its first lengths[b]; a query at a later position (bottom-right) is padding.
+      const valid = lengths === undefined ? S : lengths[b];
+      if (i + S - L >= valid) continue;
+      const n = model !== undefined ? modelRowKeys(model.data, ((b * q.heads + head) * L + i) * S, S, keys, given) : Math.min(valid, causal ? i + S - L + 1 : S);
       if (model === undefined) for (let j = 0; j < n; j++) keys[j] = j;
       if (n === 0) continue;
       const qBase = b * q.strideB + head * q.strideH + i * q.strideL;
