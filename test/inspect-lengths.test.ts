@@ -90,6 +90,38 @@ describe('inspect: padding and a pre-scaled q in tensor files', () => {
     compare(doc.heads, (h) => nested(qFlat, h, S).map((rows) => rows.map((r) => r.map((x) => x / S))), S, keepOf(true).map((rows, b) => rows.map((r, i) => r.map((_, j) => j <= i || b < 0))));
   });
 
+  it('--qkv splits a fused (batch, length, (H + 2·Hkv)·headDim) tensor in its documented order, GQA included, and every NAME-suffixed layer of a file', async () => {
+    // [q heads | k heads | v heads] per (b, t), from the test's own q, k and a v of its own.
+    for (const kvHeads of [H, 1]) {
+      const width = (H + 2 * kvHeads) * D;
+      const packed = new Float32Array(B * T * width);
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          const row = (b * T + t) * width;
+          for (let h = 0; h < H; h++) packed.set(qFlat.subarray(((b * H + h) * T + t) * D, ((b * H + h) * T + t + 1) * D), row + h * D);
+          for (let h = 0; h < kvHeads; h++) packed.set(kFlat.subarray(((b * H + h) * T + t) * D, ((b * H + h) * T + t + 1) * D), row + (H + h) * D);
+          for (let x = (H + kvHeads) * D; x < width; x++) packed[row + x] = 100 + x; // v: never read
+        }
+      }
+      const file = join(dir, `packed${kvHeads}.safetensors`);
+      writeFileSync(file, safetensorsBytes([{ name: 'blocks.0.attn.qkv', shape: [B, T, width], data: packed }, { name: 'blocks.1.attn.qkv', shape: [B, T, width], data: packed }]));
+      const doc = await inspectJson([file, '--qkv', 'qkv', '--heads', String(H), ...(kvHeads !== H ? ['--kv-heads', String(kvHeads)] : []), '--causal']);
+      assert.deepEqual(doc.inputs.map((l) => (l as unknown as { layer: string }).layer), ['blocks.0.attn', 'blocks.1.attn']);
+      const keep = keepOf(true).map((rows) => rows.map((r, i) => r.map((_, j) => j <= i)));
+      for (let h = 0; h < H; h++) {
+        const got = doc.heads.find((x) => x.layer === 'blocks.0.attn' && x.head === h)!;
+        // Query head h reads key head ⌊h / (H / kvHeads)⌋.
+        const e = referenceHead(nested(qFlat, h), nested(kFlat, Math.floor(h / (H / kvHeads))), keep, 1 / Math.sqrt(D), null, D);
+        close(got.logitStd, e.logitStd, `kvHeads ${kvHeads} head ${h} logitStd`);
+        close(got.entropyRatioMean, e.entropyRatioMean, `kvHeads ${kvHeads} head ${h} entropy`);
+        close(got.fp16.scoreMaxAbs, e.scoreMaxAbs, `kvHeads ${kvHeads} head ${h} raw |q·k|`);
+      }
+    }
+    const r = await runCli(['inspect', join(dir, `packed${H}.safetensors`), '--qkv', 'qkv', '--heads', '3']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /its width 24 is not \(heads 3 \+ 2 × kvHeads 3\) × headDim for a whole headDim/);
+  });
+
   it('refuses lengths that do not fit: wrong count, out of range, not whole; exit 2 and no file', async () => {
     const file = join(dir, 'qk.safetensors');
     const cases: [number[], RegExp][] = [

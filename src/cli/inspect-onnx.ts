@@ -10,9 +10,9 @@ export interface OnnxFlags {
   runtime?: string;
 }
 
-const TENSOR_ONLY = ['q', 'k', 'heads', 'kvHeads', 'scale', 'causal', 'qPrescaled', 'keyLengths'] as const;
+const TENSOR_ONLY = ['q', 'k', 'heads', 'kvHeads', 'scale', 'causal', 'qPrescaled', 'keyLengths', 'qkv'] as const;
 const FLAG_NAMES: Record<(typeof TENSOR_ONLY)[number], string> = {
-  q: '--q', k: '--k', heads: '--heads', kvHeads: '--kv-heads', scale: '--scale', causal: '--causal', qPrescaled: '--q-prescaled', keyLengths: '--key-lengths',
+  q: '--q', k: '--k', heads: '--heads', kvHeads: '--kv-heads', scale: '--scale', causal: '--causal', qPrescaled: '--q-prescaled', keyLengths: '--key-lengths', qkv: '--qkv',
 };
 
 export const isOnnxModel = (files: readonly string[]): boolean => files.some((f) => /\.onnx$/i.test(f));

@@ -20,6 +20,7 @@ interface InspectFlags extends OnnxFlags {
   causal?: boolean;
   qPrescaled?: string;
   keyLengths?: string;
+  qkv?: string;
   json?: string;
   out?: string;
 }
@@ -42,6 +43,7 @@ export function registerInspect(program: Command): void {
     .option('--kv-heads <h>', "K's heads where K has fewer than Q (GQA; default --heads)")
     .option('--scale <x>', 'the scale of q.k (default 1/sqrt(headDim))')
     .option('--causal', 'mask key j > i + S - L (bottom-right, as the library)')
+    .option('--qkv <name>', 'a fused q|k|v tensor (timm qkv, GPT-2 c_attn, in_proj): a name or name suffix in the files, or with no files a .npy; needs --heads (docs/inspect.md: packing order)')
     .option('--q-prescaled <s>', 'q was saved already multiplied by s (its scale): raw q.k is q.k / s, and --scale (default 1) is what the model applies besides')
     .option('--key-lengths <file>', "a .npy of each batch element's length: later keys and queries are padding, left out (default: a file's key_lengths tensor)")
     .option('--input <file>', 'MODEL.onnx: a model input as .npy, NAME=FILE.npy where the model has several (repeat for each)', (v: string, all: string[]) => [...all, v], [])
@@ -63,7 +65,7 @@ async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
   const opts: InspectOptions = {
     files, q: flags.q, k: flags.k, layout: flags.layout as Layout,
     heads: positiveInt('--heads', flags.heads), kvHeads: positiveInt('--kv-heads', flags.kvHeads), scale, causal: flags.causal === true,
-    qPrescaled, keyLengths: flags.keyLengths,
+    qPrescaled, keyLengths: flags.keyLengths, qkv: flags.qkv,
     onProgress: tty ? (p) => process.stderr.write(`\rinspect: layer ${p.layerIndex + 1}/${p.layers} ${p.layer} · head ${p.head + 1}/${p.heads}`.slice(0, 79).padEnd(80)) : undefined,
   };
   const onnx = isOnnxModel(files) ? onnxPlan(files, { ...flags, layout: flags.layout }) : null;
@@ -87,7 +89,7 @@ async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
 function inputPaths(files: readonly string[], flags: InspectFlags): NamedPath[] {
   const lengths = flags.keyLengths === undefined ? [] : [{ flag: '--key-lengths', path: flags.keyLengths }];
   if (files.length > 0) return [...files.map((path) => ({ flag: 'file', path })), ...lengths];
-  return [...[['--q', flags.q], ['--k', flags.k]].flatMap(([flag, path]) => (path === undefined ? [] : [{ flag: flag as string, path }])), ...lengths];
+  return [...[['--q', flags.q], ['--k', flags.k], ['--qkv', flags.qkv]].flatMap(([flag, path]) => (path === undefined ? [] : [{ flag: flag as string, path }])), ...lengths];
 }
 
 /** The files inspect writes: --json (unless stdout) and the report's files inside --out. */

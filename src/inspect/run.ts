@@ -5,6 +5,7 @@ import { listTensors } from './files.js';
 import { fileLayerName, pairByNames, pairTensors, type LayerInput } from './pairing.js';
 import type { StoredTensor } from './stored.js';
 import { KEY_LENGTHS_TENSOR, checkLengths, readLengthsTensor, readNpyNumbers } from './lengths.js';
+import { findPacked, packedShapes } from './qkv.js';
 import { checkPair, headsShape, type HeadsShape, type Layout } from './view.js';
 
 export interface InspectOptions {
@@ -19,6 +20,8 @@ export interface InspectOptions {
   /** Default 1/√headDim. */
   scale?: number;
   causal: boolean;
+  /** A fused qkv tensor (qkv.ts: its packing order): a name in the files (or a suffix: every layer's), or with no files a .npy file. */
+  qkv?: string;
   /** q was stored already multiplied by this (its scale): the raw q·k is q·k / qPrescaled, and the scale in use qPrescaled · (scale ?? 1). */
   qPrescaled?: number;
   /** A .npy of one length per batch element (padding after it is left out); by default a file's own key_lengths tensor. */
@@ -61,14 +64,27 @@ export interface InspectResult {
   findings: Finding[];
 }
 
+/** A layer as named; `packed` where q and k are one fused qkv tensor (then q = k = it). */
+type NamedLayer = LayerInput & { lengths?: StoredTensor; packed?: boolean };
+
 interface PlannedLayer extends LayerSummary {
-  input: LayerInput & { lengths?: StoredTensor };
+  input: NamedLayer;
+  /** Where K starts inside a packed qkv's values. */
+  kOffset: number;
   qShape: HeadsShape;
   kShape: HeadsShape;
 }
 
 /** The layers named by the files and --q/--k, by name only: no tensor is read. */
-export async function resolveLayers(opts: InspectOptions): Promise<(LayerInput & { lengths?: StoredTensor })[]> {
+export async function resolveLayers(opts: InspectOptions): Promise<NamedLayer[]> {
+  if (opts.qkv !== undefined) {
+    if (opts.q !== undefined || opts.k !== undefined) throw new ScaledotError('E_OPTION', 'inspect: --qkv is a fused tensor of q, k and v; give it instead of --q and --k, not with them');
+    const listed: { file: string; tensors: StoredTensor[] }[] = [];
+    for (const file of opts.files.length > 0 ? opts.files : [opts.qkv]) listed.push({ file, tensors: await listTensors(file) });
+    if (opts.files.length === 0 && listed[0].tensors.length !== 1) throw new ScaledotError('E_ARG', `inspect: --qkv ${opts.qkv} holds ${listed[0].tensors.length} tensors; give the file as an argument and --qkv NAME`);
+    const found = opts.files.length > 0 ? findPacked(listed, opts.qkv) : [{ layer: fileLayerName(opts.qkv), qkv: listed[0].tensors[0] }];
+    return found.map(({ layer, qkv }) => ({ layer, q: qkv, k: qkv, packed: true, lengths: listed.find((l) => l.file === qkv.file)?.tensors.find((t) => t.name === KEY_LENGTHS_TENSOR) }));
+  }
   if ((opts.q === undefined) !== (opts.k === undefined)) throw new ScaledotError('E_OPTION', 'inspect: --q and --k go together; give both or neither');
   if (opts.files.length === 0) {
     if (opts.q === undefined || opts.k === undefined) throw new ScaledotError('E_OPTION', 'inspect: give a file (.safetensors, .npz) or --q FILE --k FILE (.npy)');
@@ -85,7 +101,7 @@ export async function resolveLayers(opts: InspectOptions): Promise<(LayerInput &
     const lengths = listed.length === 1 ? listed[0].tensors.find((t) => t.name === KEY_LENGTHS_TENSOR) : undefined;
     return [{ ...pairByNames(listed, opts.q, opts.k), lengths }];
   }
-  const layers: (LayerInput & { lengths?: StoredTensor })[] = [];
+  const layers: NamedLayer[] = [];
   for (const { file, tensors } of listed) {
     const lengths = tensors.find((t) => t.name === KEY_LENGTHS_TENSOR);
     const found = pairTensors(file, tensors).map((l) => ({ ...l, lengths }));
@@ -98,7 +114,7 @@ export async function resolveLayers(opts: InspectOptions): Promise<(LayerInput &
 }
 
 /** Reads every layer's headers and checks shapes, dtypes and options before any values are read. */
-async function plan(opts: InspectOptions, layers: (LayerInput & { lengths?: StoredTensor })[]): Promise<PlannedLayer[]> {
+async function plan(opts: InspectOptions, layers: NamedLayer[]): Promise<PlannedLayer[]> {
   const given = opts.keyLengths === undefined ? undefined : readNpyNumbers(opts.keyLengths, `inspect: --key-lengths ${opts.keyLengths}`);
   const seen = new Map<string, string>();
   const planned: PlannedLayer[] = [];
@@ -106,17 +122,22 @@ async function plan(opts: InspectOptions, layers: (LayerInput & { lengths?: Stor
     const other = seen.get(input.layer);
     if (other !== undefined) throw new ScaledotError('E_ARG', `inspect: layer ${input.layer} is in both ${other} and ${input.q.file}; give the files one at a time`);
     seen.set(input.layer, input.q.file);
-    const describe = async (t: StoredTensor, role: 'Q' | 'K'): Promise<[TensorInput, HeadsShape]> => {
+    const describe = async (t: StoredTensor, role: 'Q' | 'K', packed = false): Promise<[TensorInput, HeadsShape]> => {
       const h = await t.header();
       const what = `${t.file}: tensor ${t.name} (${role})`;
       if (h.dtype === null) throw new ScaledotError('E_DTYPE', `inspect: ${what} has dtype ${h.fileDType}; expected a float: F64, F32, F16, BF16 (safetensors) or <f8, <f4, <f2 (NumPy)`);
       // K's heads default to Q's only where they must be given (rank 3); a rank-4 K says its own (GQA).
       const heads = role === 'Q' ? opts.heads : opts.kvHeads ?? (h.shape.length === 3 ? opts.heads : undefined);
+      const input = { file: t.file, name: t.name, dtype: h.fileDType, shape: h.shape };
+      if (packed) return [input, null as unknown as HeadsShape]; // split by packedShapes
       const shape = headsShape(`inspect: ${what}`, h.shape, opts.layout, heads, role === 'Q' ? '--heads' : opts.kvHeads === undefined ? '--kv-heads (default --heads)' : '--kv-heads');
-      return [{ file: t.file, name: t.name, dtype: h.fileDType, shape: h.shape }, shape];
+      return [input, shape];
     };
-    const [q, qShape] = await describe(input.q, 'Q');
-    const [k, kShape] = await describe(input.k, 'K');
+    let [q, qShape] = await describe(input.q, 'Q', input.packed);
+    let [k, kShape] = [q, qShape];
+    let kOffset = 0;
+    if (input.packed) ({ q: qShape, k: kShape, kOffset } = packedShapes(`inspect: ${q.file}: tensor ${q.name} (--qkv)`, q.shape, opts.heads, opts.kvHeads));
+    else [k, kShape] = await describe(input.k, 'K');
     checkPair(input.layer, `${q.file}: ${q.name} (Q)`, `${k.file}: ${k.name} (K)`, qShape, kShape, opts.causal);
     const stored = given ?? (input.lengths === undefined ? undefined : await readLengthsTensor(input.lengths));
     const where = given !== undefined ? `--key-lengths ${opts.keyLengths}` : `${input.lengths?.file}: tensor ${KEY_LENGTHS_TENSOR}`;
@@ -125,7 +146,7 @@ async function plan(opts: InspectOptions, layers: (LayerInput & { lengths?: Stor
     const scale = opts.qPrescaled !== undefined ? opts.qPrescaled * (opts.scale ?? 1) : opts.scale ?? 1 / Math.sqrt(qShape.dim);
     planned.push({
       layer: input.layer, q, k, heads: qShape.heads, kvHeads: kShape.heads, headDim: qShape.dim,
-      scale, ...(opts.qPrescaled !== undefined ? { qPrescaled: opts.qPrescaled } : {}), ...(keyLengths !== undefined ? { keyLengths } : {}), input, qShape, kShape,
+      scale, ...(opts.qPrescaled !== undefined ? { qPrescaled: opts.qPrescaled } : {}), ...(keyLengths !== undefined ? { keyLengths } : {}), input, qShape, kShape, kOffset,
     });
   }
   // Depth order: layer names sorted with their numbers read as numbers (layers.10 after layers.9).
@@ -155,10 +176,12 @@ export async function inspect(opts: InspectOptions, version: string): Promise<In
   const heads: HeadFigures[] = [];
   const findings: Finding[] = [];
   for (const [done, layer] of layers.entries()) {
-    let qData = await layer.input.q.read();
+    const stored = await layer.input.q.read();
+    let qData = stored;
     if (layer.qPrescaled !== undefined) qData = Float64Array.from(qData, (x) => x / (layer.qPrescaled as number)); // the raw q, before its scale
     const q = { ...layer.qShape, data: qData };
-    const k = { ...layer.kShape, data: await layer.input.k.read() };
+    const kData = layer.input.packed ? stored.subarray(layer.kOffset) : await layer.input.k.read();
+    const k = { ...layer.kShape, data: kData };
     for (let h = 0; h < layer.heads; h++) {
       opts.onProgress?.({ layerIndex: done, layers: layers.length, layer: layer.layer, head: h, heads: layer.heads });
       const outcome = analyzeHead(layer.layer, q, k, h, layer.scale, opts.causal, undefined, layer.keyLengths);
