@@ -60,11 +60,11 @@ describe('scaledot inspect MODEL.onnx', () => {
         g.output(y, [2, 4, 3]);
         writeFileSync(join(dir, 'mlp.onnx'), g.model());
       } },
-    { name: 'a fused attention op (refused by name)', args: () => ['inspect', join(dir, 'fused.onnx'), '--input', paths.x], match: /fused op\(s\) \(com\.microsoft\.MultiHeadAttention/,
+    { name: 'a fused attention op whose inputs are not q and k (refused by name)', args: () => ['inspect', join(dir, 'fused.onnx'), '--input', paths.x], match: /fused op\(s\) \(com\.microsoft\.Attention/,
       setup: () => {
         const g = new GraphBuilder();
         const x = g.input('x', 'float', [2, 4, 8]);
-        g.output(g.node('MultiHeadAttention', [x, x, x], { num_heads: 2 }, '/attn', 1, 'com.microsoft'), [2, 4, 8]);
+        g.output(g.node('Attention', [x, g.init('w', [8, 24], new Array(192).fill(0.1))], { num_heads: 2 }, '/attn', 1, 'com.microsoft'), [2, 4, 8]);
         writeFileSync(join(dir, 'fused.onnx'), g.model());
       } },
     { name: '--json naming the model', args: () => ['inspect', paths.model, '--input', `x=${paths.x}`, '--input', paths.mask, '--json', paths.model], match: /--json .* is the input model/ },
@@ -74,7 +74,7 @@ describe('scaledot inspect MODEL.onnx', () => {
   for (const c of bad) {
     it(`refuses ${c.name}: exit 2, a ScaledotError, no output file`, async () => {
       c.setup?.();
-      const json = join(dir, 'never.json');
+      const json = join(dir, `never-${bad.indexOf(c)}.json`);
       const args = c.args();
       const r = await runCli(args.includes('--json') ? args : [...args, '--json', json]);
       assert.equal(r.code, 2, r.err);

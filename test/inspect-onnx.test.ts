@@ -92,7 +92,7 @@ describe('inspect MODEL.onnx', { skip: ortSkip }, () => {
             close(got.scale, 1 / Math.sqrt(spec.headDim), 'scale', 1e-6);
             if (layer.softcap === undefined) close(got.scaleMeasured!, got.scale, 'scale measured from the logits', 1e-4);
             assert.equal(got.softcap, layer.softcap ?? null);
-            assert.ok(got.softmaxResidualMax < 1e-5, `softmax check ${got.softmaxResidualMax}`);
+            assert.ok(got.softmaxResidualMax !== null && got.softmaxResidualMax < 1e-5, `softmax check ${got.softmaxResidualMax}`);
           }
         });
         it('equals, per head, the float64 reference over the keys the model keeps', () => {

@@ -83,22 +83,24 @@ export class GraphBuilder {
   scalar(value: number, scope = ''): string {
     return this.node('Constant', [], { value: { tensor: tensorProto('', [], [value]) } }, scope);
   }
-  model(opset = 17): Uint8Array {
+  model(opset = 17, more: { domain: string; version: number }[] = []): Uint8Array {
     const graph = [
       ...this.nodes.flatMap((n) => bytes(1, n)), ...str(2, 'test'), ...this.inits.flatMap((t) => bytes(5, t)),
       ...this.inputs.flatMap((x) => bytes(11, x)), ...this.outputs.flatMap((x) => bytes(12, x)),
     ];
-    return Uint8Array.from([...int(1, 8), ...str(2, 'scaledot-test'), ...bytes(7, graph), ...bytes(8, [...str(1, ''), ...int(2, opset)])]);
+    const opsets = [{ domain: '', version: opset }, ...more].flatMap((o) => bytes(8, [...str(1, o.domain), ...int(2, o.version)]));
+    return Uint8Array.from([...int(1, 8), ...str(2, 'scaledot-test'), ...bytes(7, graph), ...opsets]);
   }
 }
 
 /** A .npy v1.0 file of float32, int64 or bool values. */
-export function npyBytes(values: ArrayLike<number>, shape: number[], descr: '<f4' | '<i8' | '|b1' | '<f8'): Uint8Array {
+export function npyBytes(values: ArrayLike<number>, shape: number[], descr: '<f4' | '<i8' | '<i4' | '|b1' | '<f8'): Uint8Array {
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
   const data = descr === '<f4' ? new Uint8Array(Float32Array.from(values).buffer)
     : descr === '<f8' ? new Uint8Array(Float64Array.from(values).buffer)
-      : descr === '<i8' ? new Uint8Array(BigInt64Array.from(Array.from(values, (v) => BigInt(v))).buffer) : Uint8Array.from(values);
+      : descr === '<i8' ? new Uint8Array(BigInt64Array.from(Array.from(values, (v) => BigInt(v))).buffer)
+        : descr === '<i4' ? new Uint8Array(Int32Array.from(values).buffer) : Uint8Array.from(values);
   const out = new Uint8Array(10 + header.length + data.length);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length & 0xff, header.length >> 8]);
   out.set(new TextEncoder().encode(header), 10);
