@@ -32,9 +32,10 @@ function toFloats(name: string, t: OrtTensor, what: string): Captured {
   const dims = [...t.dims];
   if (t.type === 'float32' || t.type === 'float64') return { dims, data: t.data as unknown as Float32Array, type: t.type };
   if (t.type === 'float16') {
-    const bits = t.data as unknown as Uint16Array;
-    const out = new Float32Array(bits.length);
-    for (let i = 0; i < bits.length; i++) out[i] = float16FromBits(bits[i]);
+    // The runtime hands float16 back as its bits (Uint16Array), or as numbers where the engine has Float16Array.
+    const out = new Float32Array(t.data.length);
+    if (t.data instanceof Uint16Array) for (let i = 0; i < t.data.length; i++) out[i] = float16FromBits(t.data[i]);
+    else for (let i = 0; i < t.data.length; i++) out[i] = Number(t.data[i]);
     return { dims, data: out, type: t.type };
   }
   throw new ScaledotError('E_DTYPE', `${what}: tensor ${name} is ${t.type}; inspect reads float attention tensors (float32, float64, float16)`);
