@@ -32,7 +32,7 @@ function close(actual: number, expected: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected)), `${what}: ${actual} vs reference ${expected}`);
 }
 
-type Head = { layer: string; head: number; logitStd: number; logitMax: number; entropyRatioMean: number; maxProbMean: number; firstKeyMass: number; jacobianNormMedian: number; fp16: { scoreMaxAbs: number }; whatIf: { rsqrt: { logitStd: number } } };
+type Head = { layer: string; head: number; topKey: { position: number; mass: number }; logitStd: number; logitMax: number; entropyRatioMean: number; maxProbMean: number; firstKeyMass: number; jacobianNormMedian: number; fp16: { scoreMaxAbs: number }; whatIf: { rsqrt: { logitStd: number } } };
 
 function compare(heads: Head[], q: (h: number) => number[][][], scale: number, keep: boolean[][][]): void {
   for (let h = 0; h < H; h++) {
@@ -43,6 +43,8 @@ function compare(heads: Head[], q: (h: number) => number[][][], scale: number, k
     close(got.entropyRatioMean, e.entropyRatioMean, `head ${h} entropy`);
     close(got.maxProbMean, e.maxProbMean, `head ${h} max p`);
     close(got.firstKeyMass, e.firstKeyMass, `head ${h} key 0`);
+    assert.equal(got.topKey.position, e.topKeyPosition, `head ${h} top key`);
+    close(got.topKey.mass, e.topKeyMass, `head ${h} top key's mass`);
     close(got.jacobianNormMedian, e.jacobianNormMedian, `head ${h} |J|`);
     close(got.fp16.scoreMaxAbs, e.scoreMaxAbs, `head ${h} raw |q·k|`);
     close(got.whatIf.rsqrt.logitStd, e.rsqrtLogitStd, `head ${h} what-if 1/√d`);

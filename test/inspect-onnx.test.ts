@@ -110,6 +110,8 @@ describe('inspect MODEL.onnx', { skip: ortSkip }, () => {
               close(got.entropyRatioMean, e.entropyRatioMean, `${at} entropy`);
               close(got.maxProbMean, e.maxProbMean, `${at} max p`);
               close(got.firstKeyMass, e.firstKeyMass, `${at} key-0 mass`);
+              assert.equal(got.topKey.position, e.topKeyPosition, `${at} top key`);
+              close(got.topKey.mass, e.topKeyMass, `${at} top key's mass`);
               close(got.jacobianNormMedian, e.jacobianNormMedian, `${at} Jacobian norm`);
               close(got.fp16.scoreMaxAbs, e.scoreMaxAbs, `${at} raw |q·k| max (no scale)`);
               close(got.whatIf.rsqrt.logitStd, e.rsqrtLogitStd, `${at} what-if 1/√d`);

@@ -22,6 +22,8 @@ export interface HeadFigures extends ScaleFigures {
   logitMax: number;
   jacobianNormMedian: number;
   firstKeyMass: number;
+  /** The key position with the largest mean weight over the rows (a sink need not be key 0), and that weight. */
+  topKey: { position: number; mass: number };
   fp16: { scoreMaxAbs: number; overflowShare: number };
   whatIf: { rsqrt: ScaleFigures; inverse: ScaleFigures; qkNorm: ScaleFigures; softcap50: ScaleFigures };
 }
@@ -139,6 +141,7 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
   // The keys a row reads (ascending) and, from a model, the logits it gave them.
   const keys = new Int32Array(S);
   const given = new Float64Array(S);
+  const keyMass = new Float64Array(S);
 
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < L; i++) {
@@ -178,6 +181,7 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
           const f = softmaxRowFigures(probs, 0, n);
           ({ maxProb, entropy } = f);
           jacobianNorms[t.rows] = f.jacobianNorm;
+          for (let j = 0; j < n; j++) keyMass[keys[j]] += probs[j];
           if (keys[0] === 0) {
             firstKeyMass += probs[0];
             uniformFirstKeyMass += 1 / n;
@@ -193,6 +197,8 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
     }
   }
   const rows = tallies[0].rows;
+  let top = 0;
+  for (let j = 1; j < S; j++) if (keyMass[j] > keyMass[top]) top = j;
   const [inUse, rsqrt, inverse, qkNorm, softcap50] = tallies.map((t) => t.figures());
   return {
     kind: 'figures',
@@ -203,6 +209,7 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
       entropyRatioMean: inUse.entropyRatioMean, maxProbMean: inUse.maxProbMean, saturatedShare: inUse.saturatedShare,
       jacobianNormMedian: rows === 0 ? NaN : median(jacobianNorms.subarray(0, rows)),
       firstKeyMass: firstKeyMass / rows,
+      topKey: { position: top, mass: keyMass[top] / rows },
       fp16: { scoreMaxAbs, overflowShare: overflow / pairs },
       whatIf: { rsqrt, inverse, qkNorm, softcap50 },
     },
