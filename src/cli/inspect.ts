@@ -34,7 +34,7 @@ function positiveInt(flag: string, raw: string | undefined): number | undefined 
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
-    .description("Report how a model's own attention behaves, per layer and head, from its Q and K (.safetensors, .npy, .npz).")
+    .description("Report how a model's own attention behaves, per layer and head, from its Q and K (.safetensors, .npy, .npz) or by running it (.onnx).")
     .argument('[files...]', '.safetensors or .npz files whose Q/K pairs are found by name (PREFIX.q + PREFIX.k, query/key, q_proj/k_proj), or one MODEL.onnx run on --input')
     .option('--q <name>', 'the query: a tensor name in the files, or with no files a .npy file')
     .option('--k <name>', 'the key: a tensor name in the files, or with no files a .npy file')
