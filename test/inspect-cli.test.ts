@@ -67,7 +67,7 @@ describe('scaledot inspect', () => {
     assert.equal(doc.scale, 1 / Math.sqrt(8));
     assert.equal(doc.heads.length, 4);
     const head = doc.heads[0];
-    assert.deepEqual(Object.keys(head), ['layer', 'head', 'queries', 'keys', 'headDim', 'logitStd', 'logitMax', 'entropyRatioMean', 'maxProbMean', 'saturatedShare', 'jacobianNormMedian', 'firstKeyMass', 'fp16', 'whatIf'].sort((a, b) => Object.keys(head).indexOf(a) - Object.keys(head).indexOf(b)));
+    assert.deepEqual(Object.keys(head), ['layer', 'head', 'queries', 'keys', 'headDim', 'logitStd', 'logitMax', 'entropyRatioMean', 'maxProbMean', 'saturatedShare', 'jacobianNormMedian', 'firstKeyMass', 'topKey', 'fp16', 'whatIf'].sort((a, b) => Object.keys(head).indexOf(a) - Object.keys(head).indexOf(b)));
     for (const key of ['layer', 'head', 'queries', 'keys', 'headDim', 'logitStd', 'logitMax', 'entropyRatioMean', 'maxProbMean', 'saturatedShare', 'jacobianNormMedian', 'firstKeyMass']) assert.ok(key in head, key);
     assert.deepEqual(Object.keys(head.fp16).sort(), ['overflowShare', 'scoreMaxAbs']);
     assert.deepEqual(Object.keys(head.whatIf).sort(), ['inverse', 'qkNorm', 'rsqrt', 'softcap50']);

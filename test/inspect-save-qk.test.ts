@@ -51,9 +51,9 @@ describe('train --save-qk', () => {
     const file = join(dir, 'qk.safetensors');
     const trained = await run(['train', '--task', 'names', '--steps', '2', '--width', '16', '--head-dim', '8', '--batch-size', '4', '--save-qk', file]);
     assert.equal(trained.code, 0, trained.err);
-    assert.match(trained.out, /Q and K of 2 layer\(s\) on a held-out batch, shape \[\d+,2,\d+,8\] \(bhld\), written to .*qk\.safetensors; the model scales q·k by 0\.35355/);
+    assert.match(trained.out, /Q and K of 2 layer\(s\) on a held-out batch, shape \[\d+,2,\d+,8\] \(bhld\), with each sequence's length \(key_lengths: inspect leaves the padding out\), written to .*qk\.safetensors; the model scales q·k by 0\.35355/);
     const names = (await listTensors(file)).map((t) => t.name).sort();
-    assert.deepEqual(names, ['layers.0.attn.k', 'layers.0.attn.q', 'layers.1.attn.k', 'layers.1.attn.q']);
+    assert.deepEqual(names, ['key_lengths', 'layers.0.attn.k', 'layers.0.attn.q', 'layers.1.attn.k', 'layers.1.attn.q']);
     const json = join(dir, 'qk.json');
     assert.equal((await run(['inspect', file, '--causal', '--json', json])).code, 0);
 

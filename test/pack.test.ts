@@ -1,12 +1,14 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXPERIMENTS } from '../src/lab/index.js';
 import { listAttentionImpls } from '../src/index.js';
+import { npyBytes } from './helpers/onnx-graph.js';
+import { buildTransformer } from './helpers/onnx-transformer.js';
 
 // The package as a user gets it: the files `npm pack` puts in the tarball,
 // installed with npm into an empty folder, used through its three entry
@@ -81,6 +83,22 @@ describe('the packed package', () => {
     assert.ok((wasm.result.maxError ?? Infinity) < 1e-5);
     assert.equal(ortWeb.result.status, 'skipped');
     assert.match(ortWeb.result.reason ?? '', /onnxruntime-web.*npm install/);
+  });
+
+  it('inspect MODEL.onnx without ONNX Runtime installed exits 2 saying what to install (scaledot does not depend on it)', () => {
+    assert.ok(!Object.keys((pkg as { dependencies?: Record<string, string> }).dependencies ?? {}).some((d) => d.startsWith('onnxruntime')));
+    const model = join(consumer, 'm.onnx');
+    writeFileSync(model, buildTransformer({ batch: 1, length: 3, width: 4, headDim: 2, padMask: false, seed: 9, layers: [{ heads: 2, scaleAt: 'scores-div' }] }).bytes);
+    writeFileSync(join(consumer, 'x.npy'), npyBytes(new Array(12).fill(0.5), [1, 3, 4], '<f4'));
+    let failure: { status: number; stderr: string } | null = null;
+    try {
+      run(join(consumer, 'node_modules/.bin/scaledot'), ['inspect', 'm.onnx', '--input', 'x.npy', '--json', 'never.json'], consumer);
+    } catch (err) {
+      failure = err as { status: number; stderr: string };
+    }
+    assert.equal(failure?.status, 2);
+    assert.match(failure?.stderr ?? '', /needs ONNX Runtime, which scaledot does not install for you; run `npm install onnxruntime-node` or `npm install onnxruntime-web`/);
+    assert.equal(existsSync(join(consumer, 'never.json')), false);
   });
 
   it('ships only what package.json lists (no source, tests or tooling)', () => {

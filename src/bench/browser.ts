@@ -61,7 +61,7 @@ async function pageFolder(into: string): Promise<string> {
 
 /** onnxruntime-web's dist/ to serve as /ort/, or why its rows are skipped. */
 function ortFolder(): { dir: string } | { missing: string } {
-  if (IN_REPO && !existsSync(join(PACKAGE_ROOT, 'bench', 'peers', 'node_modules'))) return { missing: `bench/peers is not installed (${PEERS_INSTALL_HINT})` };
+  if (IN_REPO && !existsSync(join(PACKAGE_ROOT, 'tools', 'bench', 'peers', 'node_modules'))) return { missing: `tools/bench/peers is not installed (${PEERS_INSTALL_HINT})` };
   const pkg = peerPackage('onnxruntime-web');
   const dir = pkg === null ? null : join(pkg.dir, 'dist');
   if (dir === null || !existsSync(join(dir, ORT_ENTRY))) return { missing: `onnxruntime-web is not installed (${PEERS_INSTALL_HINT})` };

@@ -6,10 +6,11 @@ import {
 } from '../inspect/index.js';
 import { outputFileProblem, writeFileWhole } from '../node/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
+import { isOnnxModel, onnxPlan, runOnnx, type OnnxFlags } from './inspect-onnx.js';
 import { refuseOverlappingPaths, type NamedPath } from './output-paths.js';
 import { packageVersion } from './version.js';
 
-interface InspectFlags {
+interface InspectFlags extends OnnxFlags {
   q?: string;
   k?: string;
   layout: string;
@@ -17,6 +18,9 @@ interface InspectFlags {
   kvHeads?: string;
   scale?: string;
   causal?: boolean;
+  qPrescaled?: string;
+  keyLengths?: string;
+  qkv?: string;
   json?: string;
   out?: string;
 }
@@ -30,8 +34,8 @@ function positiveInt(flag: string, raw: string | undefined): number | undefined 
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
-    .description("Report how a model's own attention behaves, per layer and head, from its Q and K (.safetensors, .npy, .npz).")
-    .argument('[files...]', '.safetensors or .npz files whose Q/K pairs are found by name (PREFIX.q + PREFIX.k, query/key, q_proj/k_proj)')
+    .description("Report how a model's own attention behaves, per layer and head, from its Q and K (.safetensors, .npy, .npz) or by running it (.onnx).")
+    .argument('[files...]', '.safetensors or .npz files whose Q/K pairs are found by name (PREFIX.q + PREFIX.k, query/key, q_proj/k_proj), or one MODEL.onnx run on --input')
     .option('--q <name>', 'the query: a tensor name in the files, or with no files a .npy file')
     .option('--k <name>', 'the key: a tensor name in the files, or with no files a .npy file')
     .option('--layout <layout>', `rank-4 layout: ${LAYOUTS.join(' | ')} (batch, heads, length, headDim or batch, length, heads, headDim)`, 'bhld')
@@ -39,6 +43,11 @@ export function registerInspect(program: Command): void {
     .option('--kv-heads <h>', "K's heads where K has fewer than Q (GQA; default --heads)")
     .option('--scale <x>', 'the scale of q.k (default 1/sqrt(headDim))')
     .option('--causal', 'mask key j > i + S - L (bottom-right, as the library)')
+    .option('--qkv <name>', 'a fused q|k|v tensor (timm qkv, GPT-2 c_attn, in_proj): a name or name suffix in the files, or with no files a .npy; needs --heads (docs/inspect.md: packing order)')
+    .option('--q-prescaled <s>', 'q was saved already multiplied by s (its scale): raw q.k is q.k / s, and --scale (default 1) is what the model applies besides')
+    .option('--key-lengths <file>', "a .npy of each batch element's length: later keys and queries are padding, left out (default: a file's key_lengths tensor)")
+    .option('--input <file>', 'MODEL.onnx: a model input as .npy, NAME=FILE.npy where the model has several (repeat for each)', (v: string, all: string[]) => [...all, v], [])
+    .option('--runtime <name>', 'MODEL.onnx: onnxruntime-node or onnxruntime-web (default: the first installed)')
     .option('--json <file>', 'write the figures as JSON (- for stdout)')
     .option('--out <dir>', 'write an HTML report and CSV files into this directory')
     .action(async (files: string[], flags: InspectFlags) => runInspect(files, flags));
@@ -50,19 +59,24 @@ async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
   }
   const scale = flags.scale === undefined ? undefined : Number(flags.scale);
   if (flags.scale !== undefined && (flags.scale.trim() === '' || Number.isNaN(scale))) throw new ScaledotError('E_OPTION', `inspect: --scale is ${JSON.stringify(flags.scale)}; expected a number`);
+  const qPrescaled = flags.qPrescaled === undefined ? undefined : Number(flags.qPrescaled);
+  if (flags.qPrescaled !== undefined && (flags.qPrescaled.trim() === '' || Number.isNaN(qPrescaled))) throw new ScaledotError('E_OPTION', `inspect: --q-prescaled is ${JSON.stringify(flags.qPrescaled)}; expected a number`);
   const tty = process.stderr.isTTY === true;
   const opts: InspectOptions = {
     files, q: flags.q, k: flags.k, layout: flags.layout as Layout,
     heads: positiveInt('--heads', flags.heads), kvHeads: positiveInt('--kv-heads', flags.kvHeads), scale, causal: flags.causal === true,
+    qPrescaled, keyLengths: flags.keyLengths, qkv: flags.qkv,
     onProgress: tty ? (p) => process.stderr.write(`\rinspect: layer ${p.layerIndex + 1}/${p.layers} ${p.layer} · head ${p.head + 1}/${p.heads}`.slice(0, 79).padEnd(80)) : undefined,
   };
-  checkInspectOptions(opts);
-  refuseOverlappingPaths('inspect', outputPaths(flags), inputPaths(files, flags));
+  const onnx = isOnnxModel(files) ? onnxPlan(files, { ...flags, layout: flags.layout }) : null;
+  if (onnx === null && (flags.input ?? []).length > 0) throw new ScaledotError('E_OPTION', 'inspect: --input feeds an .onnx model; give the model as the file');
+  if (onnx === null) checkInspectOptions(opts);
+  refuseOverlappingPaths('inspect', outputPaths(flags), onnx?.paths ?? inputPaths(files, flags));
   // Outputs are checked before any tensor is read, and written only once every figure is in.
   const jsonProblem = flags.json !== undefined && flags.json !== '-' ? outputFileProblem(flags.json) : null;
   if (jsonProblem !== null) throw new ScaledotError('E_IO', `inspect: --json ${flags.json} ${jsonProblem === 'is a folder' ? 'is a directory; give a file' : `cannot be written: ${jsonProblem}`}`);
   if (flags.out !== undefined) checkOutDir(flags.out);
-  const result = await inspect(opts, packageVersion());
+  const result = onnx !== null ? await runOnnx(onnx, packageVersion(), opts.onProgress) : await inspect(opts, packageVersion());
   if (tty) process.stderr.write(`\r${' '.repeat(80)}\r`);
   if (flags.json === '-') process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else if (flags.json !== undefined) writeFileWhole(flags.json, `${JSON.stringify(result, null, 2)}\n`, 'inspect: --json');
@@ -73,8 +87,9 @@ async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
 
 /** The files inspect reads: the positional files, or with none, the .npy files --q and --k name. */
 function inputPaths(files: readonly string[], flags: InspectFlags): NamedPath[] {
-  if (files.length > 0) return files.map((path) => ({ flag: 'file', path }));
-  return [['--q', flags.q], ['--k', flags.k]].flatMap(([flag, path]) => (path === undefined ? [] : [{ flag: flag as string, path }]));
+  const lengths = flags.keyLengths === undefined ? [] : [{ flag: '--key-lengths', path: flags.keyLengths }];
+  if (files.length > 0) return [...files.map((path) => ({ flag: 'file', path })), ...lengths];
+  return [...[['--q', flags.q], ['--k', flags.k], ['--qkv', flags.qkv]].flatMap(([flag, path]) => (path === undefined ? [] : [{ flag: flag as string, path }])), ...lengths];
 }
 
 /** The files inspect writes: --json (unless stdout) and the report's files inside --out. */

@@ -1,5 +1,6 @@
 import { median } from '../lab/stats.js';
 import { softmaxRowStats } from '../softmax/index.js';
+import type { TensorData } from './stored.js';
 import type { QkView } from './view.js';
 
 /** The figures a what-if scale is compared on. */
@@ -20,6 +21,8 @@ export interface HeadFigures extends ScaleFigures {
   logitMax: number;
   jacobianNormMedian: number;
   firstKeyMass: number;
+  /** The key position with the largest mean weight over the rows (a sink need not be key 0), and that weight. */
+  topKey: { position: number; mass: number };
   fp16: { scoreMaxAbs: number; overflowShare: number };
   whatIf: { rsqrt: ScaleFigures; inverse: ScaleFigures; qkNorm: ScaleFigures; softcap50: ScaleFigures };
 }
@@ -85,9 +88,13 @@ class ScaleTally {
  * the scale in use also ‖diag(p) − ppᵀ‖_F and p_0; rows with one key are left
  * out of these (their softmax is 1 whatever the scale). The what-ifs are
  * rsqrt (1/√d), inverse (1/d), qkNorm (q/rms(q) · k/rms(k) / √d, no epsilon)
- * and softcap50 (50·tanh(s·q·k / 50)).
+ * and softcap50 (50·tanh(s·q·k / 50)). With `model`, the figures in use come
+ * from the logits the model computed and each row reads only the keys it did
+ * not mask (see MASK_GAP); `causal` is then the model's business. With
+ * `lengths`, batch element b's keys j ≥ lengths[b] are padding, and so are its
+ * queries at positions i + S − L ≥ lengths[b]: both are left out.
  */
-export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, scale: number, causal: boolean): HeadOutcome {
+export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, scale: number, causal: boolean, model?: ModelLogits, lengths?: ArrayLike<number>): HeadOutcome {
   const kvHead = Math.floor(head / (q.heads / k.heads));
   const qCount = countNonFinite(q, head);
   const kCount = countNonFinite(k, kvHead);
@@ -110,13 +117,22 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
   let pairs = 0;
   const dots = new Float64Array(S);
   const logits = new Float64Array(S);
+  // The keys a row reads (ascending) and, from a model, the logits it gave them.
+  const keys = new Int32Array(S);
+  const given = new Float64Array(S);
+  const keyMass = new Float64Array(S);
 
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < L; i++) {
-      const n = causal ? Math.min(S, i + S - L + 1) : S;
+      // With lengths, batch element b's tokens are its first lengths[b]; a query at a later position (bottom-right) is padding.
+      const valid = lengths === undefined ? S : lengths[b];
+      if (i + S - L >= valid) continue;
+      const n = model !== undefined ? modelRowKeys(model.data, ((b * q.heads + head) * L + i) * S, S, keys, given) : Math.min(valid, causal ? i + S - L + 1 : S);
+      if (model === undefined) for (let j = 0; j < n; j++) keys[j] = j;
+      if (n === 0) continue;
       const qBase = b * q.strideB + head * q.strideH + i * q.strideL;
       for (let j = 0; j < n; j++) {
-        const kBase = b * k.strideB + kvHead * k.strideH + j * k.strideL;
+        const kBase = b * k.strideB + kvHead * k.strideH + keys[j] * k.strideL;
         let dot = 0;
         for (let e = 0; e < D; e++) dot += q.data[qBase + e] * k.data[kBase + e];
         dots[j] = dot;
@@ -128,8 +144,8 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
       for (let v = 0; v < scales.length; v++) {
         const t = tallies[v];
         for (let j = 0; j < n; j++) {
-          let x = scales[v] * dots[j];
-          if (v === QK_NORM) x /= qRms[b * L + i] * kRms[b * S + j];
+          let x = v === 0 && model !== undefined ? given[j] : scales[v] * dots[j];
+          if (v === QK_NORM) x /= qRms[b * L + i] * kRms[b * S + keys[j]];
           else if (v === SOFTCAP_50) x = SOFTCAP * Math.tanh(x / SOFTCAP);
           logits[j] = x;
           if (v === 0 && x > logitMax) logitMax = x;
@@ -138,10 +154,13 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
         if (n < 2) continue;
         const { maxProb, entropy, jacobianNorm, lse } = softmaxRowStats(logits, { length: n });
         if (v === 0) {
-          // The scale in use also gives the Jacobian norm and p₀.
+          // The scale in use also gives the Jacobian norm, p₀ and each key's mass.
           jacobianNorms[t.rows] = jacobianNorm;
-          firstKeyMass += Math.exp(logits[0] - lse);
-          uniformFirstKeyMass += 1 / n;
+          for (let j = 0; j < n; j++) keyMass[keys[j]] += Math.exp(logits[j] - lse);
+          if (keys[0] === 0) {
+            firstKeyMass += Math.exp(logits[0] - lse);
+            uniformFirstKeyMass += 1 / n;
+          }
         }
         t.entropyRatio += entropy / Math.log(n);
         t.maxProb += maxProb;
@@ -151,6 +170,8 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
     }
   }
   const rows = tallies[0].rows;
+  let top = 0;
+  for (let j = 1; j < S; j++) if (keyMass[j] > keyMass[top]) top = j;
   const [inUse, rsqrt, inverse, qkNorm, softcap50] = tallies.map((t) => t.figures());
   return {
     kind: 'figures',
@@ -161,10 +182,44 @@ export function analyzeHead(layer: string, q: QkView, k: QkView, head: number, s
       entropyRatioMean: inUse.entropyRatioMean, maxProbMean: inUse.maxProbMean, saturatedShare: inUse.saturatedShare,
       jacobianNormMedian: rows === 0 ? NaN : median(jacobianNorms.subarray(0, rows)),
       firstKeyMass: firstKeyMass / rows,
+      topKey: { position: top, mass: keyMass[top] / rows },
       fp16: { scoreMaxAbs, overflowShare: overflow / pairs },
       whatIf: { rsqrt, inverse, qkNorm, softcap50 },
     },
   };
+}
+
+/**
+ * The logits a model fed its softmax, [batch, heads, L, S] row-major with
+ * `heads` = Q's heads: with them the figures in use are the model's own, and
+ * the keys it masked are left out of every row.
+ */
+export interface ModelLogits {
+  data: TensorData;
+}
+
+/**
+ * A key counts as masked where the model's logit is −∞, at or below −1e30 (a
+ * dtype's lowest value used as the fill, as Hugging Face does), or more than
+ * MASK_GAP below the row's largest logit: its softmax weight is then below
+ * e^−1000, exactly 0 in float32 and float64 alike. Additive −1e4 and −1e9
+ * masks, causal or padding, fall in the last case.
+ */
+export const MASK_GAP = 1000;
+const MASK_FILL = -1e30;
+
+/** Fills keys/given with the unmasked keys of the row at data[base .. base + S) and their logits; returns their count. */
+export function modelRowKeys(data: TensorData, base: number, S: number, keys: Int32Array, given: Float64Array): number {
+  let max = -Infinity;
+  for (let j = 0; j < S; j++) if (data[base + j] > max) max = data[base + j];
+  let n = 0;
+  for (let j = 0; j < S; j++) {
+    const x = data[base + j];
+    if (!(x > MASK_FILL) || x < max - MASK_GAP) continue;
+    keys[n] = j;
+    given[n++] = x;
+  }
+  return n;
 }
 
 function countNonFinite(x: QkView, head: number): number {

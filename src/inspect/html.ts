@@ -52,7 +52,7 @@ ${HTML_MARKER}
 <main>
 <p class="kicker">scaledot inspect · report</p>
 <h1>Attention figures per layer and head</h1>
-<p class="meta">scaledot ${esc(r.version)} · scale ${r.scale === null ? '1/√headDim per layer' : cell(r.scale)} · ${r.causal ? 'causal (bottom-right)' : 'no mask'} · layout ${r.layout} · ${r.inputs.length} layer(s), ${r.heads.length} head(s) reported · figures in <code>${HEADS_CSV}</code> and <code>${FINDINGS_CSV}</code></p>
+<p class="meta">scaledot ${esc(r.version)} · ${'model' in r ? `logits, scale and masks as ${esc(String(r.model))} computes them` : `scale ${r.scale === null ? '1/√headDim per layer' : cell(r.scale)} · ${r.causal ? 'causal (bottom-right)' : 'no mask'} · layout ${r.layout}`} · ${r.inputs.length} layer(s), ${r.heads.length} head(s) reported · figures in <code>${HEADS_CSV}</code> and <code>${FINDINGS_CSV}</code></p>
 <h2>Findings</h2>
 ${findings}
 <h2>Charts</h2>

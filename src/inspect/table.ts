@@ -24,7 +24,9 @@ export function cell(x: number): string {
 /** The figures as a plain table for people (stdout), one block per layer, then the findings. */
 export function formatTable(r: InspectResult): string {
   const lines: string[] = [];
-  lines.push(`scaledot inspect ${r.version} · scale ${r.scale === null ? '1/sqrt(headDim) per layer' : cell(r.scale)} · ${r.causal ? 'causal' : 'no mask'} · ${r.inputs.length} layer(s), ${r.heads.length} head(s) reported`);
+  // From an .onnx model each layer's scale and masks are the graph's own (inspect-onnx.ts).
+  const setting = 'model' in r ? `logits, scale and masks as ${String(r.model)} computes them` : `scale ${r.scale === null ? '1/sqrt(headDim) per layer' : cell(r.scale)} · ${r.causal ? 'causal' : 'no mask'}`;
+  lines.push(`scaledot inspect ${r.version} · ${setting} · ${r.inputs.length} layer(s), ${r.heads.length} head(s) reported`);
   for (const input of r.inputs) {
     lines.push('');
     lines.push(`${input.layer}  (Q ${input.q.dtype} [${input.q.shape.join(',')}], K ${input.k.dtype} [${input.k.shape.join(',')}], ${input.heads}/${input.kvHeads} heads, headDim ${input.headDim}, scale ${cell(input.scale)})`);

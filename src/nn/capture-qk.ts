@@ -1,10 +1,13 @@
 import type { Batch } from './data/batch.js';
 import type { Transformer } from './transformer.js';
 
-/** One layer's attention inputs on a batch: q and k [B, H, T, D] as attention saw them, and the scale of q·k. */
+/** One layer's attention inputs on a batch: q [B, H, L, D] and k [B, H, S, D] as attention saw them, and the scale of q·k. */
 export interface CapturedQueryKey {
   layer: number;
+  /** q's shape. */
   shape: number[];
+  /** k's shape: S differs from q's L where only the last position queries (maxretrieval). */
+  kShape: number[];
   q: Float32Array;
   k: Float32Array;
   scale: number;
@@ -19,7 +22,7 @@ export function captureQueryKey(model: Transformer, batch: Batch): CapturedQuery
   const captured: CapturedQueryKey[] = [];
   model.blocks.forEach((block, layer) => {
     block.attn.onQueryKey = (q, k, scale) => {
-      captured.push({ layer, shape: [...q.shape], q: Float32Array.from(q.data), k: Float32Array.from(k.data), scale });
+      captured.push({ layer, shape: [...q.shape], kShape: [...k.shape], q: Float32Array.from(q.data), k: Float32Array.from(k.data), scale });
     };
   });
   try {

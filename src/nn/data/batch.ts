@@ -9,6 +9,8 @@ export interface Batch {
   targets: Int32Array;
   batch: number;
   length: number;
+  /** Where sequences are padded to `length`: each one's tokens before its padding. */
+  lengths?: Int32Array;
 }
 
 /** How many positions of a batch are scored. */

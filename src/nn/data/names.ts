@@ -76,6 +76,7 @@ export function namesBatch(names: readonly string[], index: Map<string, number>)
   const batch = names.length;
   const ids = new Int32Array(batch * length);
   const targets = new Int32Array(batch * length).fill(IGNORE);
+  const lengths = new Int32Array(batch);
   names.forEach((name, b) => {
     const o = b * length;
     const codes = [...name].map((c) => {
@@ -88,6 +89,7 @@ export function namesBatch(names: readonly string[], index: Map<string, number>)
       targets[o + i] = codes[i];
     }
     targets[o + codes.length] = 0;
+    lengths[b] = codes.length + 1; // "." and the name; padding after
   });
-  return { ids, targets, batch, length };
+  return { ids, targets, batch, length, lengths };
 }

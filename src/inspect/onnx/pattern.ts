@@ -1,0 +1,166 @@
+import { ScaledotError } from '../../tensor/index.js';
+import { FUSED_SUPPORTED, fusedSite, type FusedSite } from './fused.js';
+import { scalarValue, type OnnxModel, type OnnxNode } from './proto.js';
+
+/**
+ * Finds the decomposed attention that torch.onnx, tf2onnx and paddle2onnx
+ * write, around each Softmax:
+ *
+ *   q ─[Mul|Div s]─┐
+ *                  MatMul ─[Mul|Div s]─[Div c, Tanh, Mul c]─[Add|Sub|Where mask]─ Softmax(last axis) ─ MatMul(·, v)
+ *   kᵀ ─[Mul|Div s]┘
+ *
+ * Every scalar Mul/Div on the way is a factor of the scale (found through
+ * reshapes and transposes); which side it sits on is recorded, and the raw
+ * q·k is the MatMul's product divided by the q and k factors. Where a factor is computed
+ * in the graph (torch's SDPA export: Mul(q, Sqrt(scale))), both operands are
+ * captured and the one-element one is taken as the factor at run time.
+ */
+
+/** Where a factor of the scale sits: on q, on kᵀ, or on the scores (before or after a Tanh soft-cap). */
+export type FactorSide = 'q' | 'k' | 'scores' | 'softcap';
+
+export interface FactorNode {
+  side: FactorSide;
+  node: string;
+  op: 'Mul' | 'Div';
+  /** The operand the tensor flows through, where the graph says (the other is a constant). */
+  path: string | null;
+  inputs: [string, string];
+  /** The constant factor (a Div's divisor as is), where it is a constant of the graph. */
+  value: number | null;
+}
+
+export interface AttentionSite {
+  layer: string;
+  softmax: OnnxNode;
+  scoreMatMul: OnnxNode;
+  /** q and kᵀ as they enter the score MatMul. */
+  q: string;
+  kT: string;
+  logits: string;
+  probs: string;
+  /** Outward from the MatMul on q and k; in graph order on the scores. */
+  factors: FactorNode[];
+  /** Ops between the MatMul and the Softmax, in graph order (Mul, Tanh, Add, Where, ...). */
+  scoreOps: string[];
+}
+
+/** Fused attention ops this tool recognises by name but cannot open (their logits never leave the kernel). */
+const FUSED = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'DecoderMaskedMultiHeadAttention',
+  'DecoderMaskedSelfAttention', 'LongformerAttention', 'SparseAttention', 'PagedAttention', 'QAttention', 'DecoderAttention']);
+
+const PASS = new Set(['Cast', 'Identity']);
+/** Ops that move values without changing them: a scale is found through them (BART scales q before its reshape to heads). */
+const SHAPE = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Expand', 'Gather']);
+const MAX_DEPTH = 12;
+
+/** Every attention site of the graph, in graph order; a fused attention op is refused by name. */
+export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
+  const producer = new Map<string, OnnxNode>();
+  const consumers = new Map<string, OnnxNode[]>();
+  for (const n of model.nodes) {
+    for (const o of n.outputs) producer.set(o, n);
+    for (const i of n.inputs) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
+  }
+  const fused = model.nodes.filter((n) => FUSED.has(n.opType) && !(n.domain === 'com.microsoft' && FUSED_SUPPORTED.has(n.opType)));
+  if (fused.length > 0) {
+    const ops = [...new Set(fused.map((n) => `${n.domain || 'ai.onnx'}.${n.opType}`))].join(', ');
+    throw new ScaledotError('E_ARG', `${what}: the graph computes attention in ${fused.length} fused op(s) (${ops}, first ${JSON.stringify(fused[0].name)}), whose inputs are not q and k as attention multiplies them; ` +
+      'inspect reads com.microsoft MultiHeadAttention and GroupQueryAttention with q and k inputs; otherwise export the model without fused attention (for example torch.onnx.export without onnxruntime\'s transformer optimizer), or save Q and K and run inspect on the tensor files');
+  }
+  const constant = (name: string): number | null => {
+    const init = model.initializers.get(name);
+    if (init !== undefined) return scalarValue(init);
+    const p = producer.get(name);
+    if (p?.opType === 'Constant') {
+      const a = p.attributes.get('value');
+      if (a?.t !== undefined) return scalarValue(a.t);
+      const f = p.attributes.get('value_float');
+      if (f?.f !== undefined) return f.f;
+    }
+    return null;
+  };
+  const isConstant = (name: string): boolean => model.initializers.has(name) || producer.get(name)?.opType === 'Constant';
+
+  /** Walks back from a MatMul input through scalar Mul/Div, outward. */
+  const operandFactors = (start: string, side: FactorSide): FactorNode[] => {
+    const out: FactorNode[] = [];
+    let name = start;
+    for (let depth = 0; depth < MAX_DEPTH; depth++) {
+      const p = producer.get(name);
+      if (p === undefined) break;
+      if (PASS.has(p.opType) || SHAPE.has(p.opType)) { name = p.inputs[0]; continue; }
+      if (p.opType !== 'Mul' && p.opType !== 'Div') break;
+      const [a, b] = p.inputs as [string, string];
+      const path = isConstant(b) ? a : p.opType === 'Mul' && isConstant(a) ? b : null;
+      const other = path === a ? b : a;
+      if (path !== null && constant(other) === null) break; // a constant tensor, not a scalar: not a scale
+      out.push({ side, node: p.name, op: p.opType, path, inputs: [a, b], value: path === null ? null : constant(other) });
+      if (path === null) break; // decided at run time; nothing beyond it is walked
+      name = path;
+    }
+    return out;
+  };
+
+  /** From the Softmax's input back to a MatMul through mask, scale and soft-cap ops: the ops, outward. */
+  const toMatMul = (name: string, depth: number): OnnxNode[] | null => {
+    const p = producer.get(name);
+    if (p === undefined || depth > MAX_DEPTH) return null;
+    if (p.opType === 'MatMul') return [p];
+    const tries: string[] = [];
+    if (PASS.has(p.opType) || p.opType === 'Tanh' || p.opType === 'Reshape' || p.opType === 'Squeeze' || p.opType === 'Unsqueeze') tries.push(p.inputs[0]);
+    else if (p.opType === 'Add' || p.opType === 'Mul') tries.push(...p.inputs.filter((i) => !isConstant(i)));
+    else if (p.opType === 'Sub' || p.opType === 'Div') tries.push(p.inputs[0]);
+    else if (p.opType === 'Where') tries.push(...p.inputs.slice(1).filter((i) => !isConstant(i)));
+    for (const t of tries) {
+      const rest = toMatMul(t, depth + 1);
+      if (rest !== null) return [p, ...rest];
+    }
+    return null;
+  };
+
+  /** Whether the Softmax's output reaches a MatMul as its left operand (through Cast, Dropout, Identity, Where). */
+  const feedsValues = (name: string, depth: number): boolean => (consumers.get(name) ?? []).some((c) =>
+    (c.opType === 'MatMul' && c.inputs[0] === name) ||
+    (depth < 3 && ['Cast', 'Dropout', 'Identity', 'Where'].includes(c.opType) && c.outputs.length > 0 && feedsValues(c.outputs[0], depth + 1)));
+
+  const sites: AttentionSite[] = [];
+  for (const [index, softmax] of model.nodes.entries()) {
+    if (softmax.opType !== 'Softmax' || softmax.domain !== '') continue;
+    if (!feedsValues(softmax.outputs[0], 0)) continue;
+    const chain = toMatMul(softmax.inputs[0], 0);
+    if (chain === null) continue;
+    const matmul = chain[chain.length - 1];
+    const between = chain.slice(0, -1).reverse(); // graph order, MatMul → Softmax
+    const factors: FactorNode[] = [...operandFactors(matmul.inputs[0], 'q'), ...operandFactors(matmul.inputs[1], 'k')];
+    let afterTanh = false;
+    for (const n of between) {
+      if (n.opType === 'Tanh') afterTanh = true;
+      if (n.opType !== 'Mul' && n.opType !== 'Div') continue;
+      const [a, b] = n.inputs as [string, string];
+      const onPath = between.some((m) => m.outputs[0] === a) || a === matmul.outputs[0] ? a : b;
+      const other = onPath === a ? b : a;
+      if (n.opType === 'Div' && onPath !== a) continue;
+      factors.push({ side: afterTanh ? 'softcap' : 'scores', node: n.name, op: n.opType, path: onPath, inputs: [a, b], value: constant(other) });
+    }
+    sites.push({
+      layer: layerName(softmax.name, index),
+      softmax, scoreMatMul: matmul, q: matmul.inputs[0], kT: matmul.inputs[1],
+      logits: softmax.inputs[0], probs: softmax.outputs[0], factors,
+      scoreOps: between.map((n) => n.opType),
+    });
+  }
+  return sites;
+}
+
+/** The com.microsoft MultiHeadAttention and GroupQueryAttention nodes, in graph order (those inspect cannot follow are refused by fusedSite). */
+export function findFusedAttention(model: OnnxModel, what: string): FusedSite[] {
+  return model.nodes.flatMap((n, index) => (n.domain === 'com.microsoft' && FUSED_SUPPORTED.has(n.opType) ? [fusedSite(n, layerName(n.name, index), what)] : []));
+}
+
+/** "/encoder/layer.0/attention/self/Softmax" → "encoder/layer.0/attention/self"; unnamed: "softmax@NODE_INDEX". */
+function layerName(nodeName: string, index: number): string {
+  const scope = nodeName.replace(/^\/+/, '').replace(/\/?[^/]*$/, '');
+  return scope !== '' ? scope : nodeName !== '' ? nodeName : `softmax@${index}`;
+}
