@@ -3,6 +3,7 @@ import type { AttentionBackend, AttentionProblem, BackwardResult, ForwardResult 
 import { MAX_TASKS, type SharedParams } from './abi.js';
 import { copyIn, copyKeysIn, copyMask, copyOut } from './copy.js';
 import type { KernelRuntime } from './dispatch.js';
+import { copyNatural, copyScaledQuery, decodeDims, decodePlan, decodeWork, DECODE_MAX_ROWS } from './decode.js';
 import { Arena, problemDims, scratchBytes, takeMask, type Dims, type MaskRegions } from './layout.js';
 import { kernelRuntime } from './loader.js';
 import { scoreParams, sinkGradient, takeScoreRegions, type ScoreParams, type ScoreRegions } from './score-params.js';
@@ -28,7 +29,10 @@ export const wasmBackend: AttentionBackend = {
     if (rt === null) return false;
     const d = problemDims(p, rt.blockRows, rt.blockCols);
     const mostTasks = Math.max(d.bh * d.nqb + d.bhkv * d.nkb, d.bhkv * d.dqParts);
-    return mostTasks <= MAX_TASKS && backwardPlan(p, d, rt).end <= MAX_BYTES && forwardPlan(p, d, rt).end <= MAX_BYTES;
+    if (mostTasks > MAX_TASKS || backwardPlan(p, d, rt).end > MAX_BYTES || forwardPlan(p, d, rt).end > MAX_BYTES) return false;
+    if (!decodes(p)) return true;
+    const dd = decodeDims(p);
+    return dd.bhkv * dd.chunks <= MAX_TASKS && decodePlan(p, dd, rt).end <= MAX_BYTES;
   },
   forward: wasmForward,
   backward: wasmBackward,
@@ -72,7 +76,7 @@ interface ForwardPlan extends CommonPlan {
 }
 
 function forwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): ForwardPlan {
-  const a = new Arena();
+  const a = new Arena(rt.heapStart);
   const q = a.take(d.bh * d.lp * d.ep * 4);
   const v = a.take(d.bhkv * d.sp * d.evp * 4);
   const kt = a.take(d.bhkv * d.sp * d.ep * 4);
@@ -92,6 +96,11 @@ function forwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): ForwardPl
 /** Multiply-adds of QKᵀ and PV (2 · 2 · l · s · e flops per head, halved for causal), for the wake-up decision. */
 function forwardFlops(p: AttentionProblem, d: Dims): number {
   return (4 * d.bh * p.l * p.s * Math.max(p.e, p.ev)) / (p.causal ? 2 : 1);
+}
+
+/** Whether the forward runs the decode kernel (assembly/decode.ts) rather than the 64-row blocks. */
+function decodes(p: AttentionProblem): boolean {
+  return p.l >= 1 && p.l <= DECODE_MAX_ROWS;
 }
 
 function wasmForward(p: AttentionProblem): ForwardResult {
@@ -120,6 +129,7 @@ function stage<P extends CommonPlan>(
 
 /** The forward pass; the output is float32, rounded to the problem's dtype by `round` if given. */
 function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | null): ForwardResult {
+  if (decodes(p)) return decodeInFloat32(p, round);
   const { rt, d, plan, buffer, heap, shared, sinks } = stage(p, forwardPlan);
   copyKeysIn(heap, plan.v, p.v, d.bhkv, p.s, p.ev, d.sp, d.evp, p.hkv, p.keyLengths, rt.blockCols);
   const params = { ...shared, sinks, v: plan.v, o: plan.o, mrow: plan.mrow, lrow: plan.lrow };
@@ -127,10 +137,14 @@ function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | 
   rt.run('forwardPack', params, d.bhkv * d.nkb, 8 * d.bhkv * d.sp * d.ep);
   rt.run('forward', params, d.bh * d.nqb, forwardFlops(p, d));
 
-  const output = copyOut(heap, plan.o, d.bh, p.l, p.ev, d.lp, d.evp, round);
+  return { output: copyOut(heap, plan.o, d.bh, p.l, p.ev, d.lp, d.evp, round), lse: lseOf(p, d, buffer, plan.mrow, plan.lrow) };
+}
+
+/** lse [bh, l] from the kernels' base-2 running max and sum per row ([bh, lp]). */
+function lseOf(p: AttentionProblem, d: Dims, buffer: ArrayBufferLike, mrowAt: number, lrowAt: number): Float64Array {
   const lse = new Float64Array(d.bh * p.l);
-  const mrow = new Float32Array(buffer, plan.mrow, d.bh * d.lp);
-  const lrow = new Float32Array(buffer, plan.lrow, d.bh * d.lp);
+  const mrow = new Float32Array(buffer, mrowAt, d.bh * d.lp);
+  const lrow = new Float32Array(buffer, lrowAt, d.bh * d.lp);
   for (let r = 0; r < d.bh; r++) {
     for (let i = 0; i < p.l; i++) {
       const m = mrow[r * d.lp + i];
@@ -138,7 +152,33 @@ function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | 
       lse[r * p.l + i] = m === -Infinity ? -Infinity : (m + Math.log2(lrow[r * d.lp + i])) * Math.LN2;
     }
   }
-  return { output, lse };
+  return lse;
+}
+
+/**
+ * The forward for l <= DECODE_MAX_ROWS (assembly/decode.ts): q is copied in
+ * pre-scaled, K and V only when they are not already resident (a KV cache);
+ * one job reads them once in key chunks, a second merges the chunks.
+ */
+function decodeInFloat32(p: AttentionProblem, round: ((x: number) => number) | null): ForwardResult {
+  const rt = runtimeOrThrow();
+  const d = decodeDims(p);
+  const plan = decodePlan(p, d, rt);
+  rt.reserve(plan.end);
+  const buffer = rt.memory.buffer;
+  const heap = new Float32Array(buffer);
+  copyScaledQuery(heap, plan.q, p.q, d.bh * p.l, p.e, d.ep, Math.fround(p.scale * Math.LOG2E));
+  if (plan.copyK) copyNatural(heap, plan.k, p.k, p, p.e);
+  if (plan.copyV) copyNatural(heap, plan.v, p.v, p, p.ev);
+  if (p.mask !== null && plan.mask !== null) copyMask(buffer, p.mask, plan.mask.data, plan.mask.head);
+  const score = scoreParams(p, buffer, plan.score);
+  const params = {
+    ...sharedParams(p, d, plan, score.shared), sinks: score.sinks, v: plan.v, o: plan.o, mrow: plan.mrow, lrow: plan.lrow,
+    e: p.e, ev: p.ev, chunkKeys: d.chunkKeys, chunks: d.chunks, parts: plan.parts, partStride: plan.partStride,
+  };
+  rt.run('decode', params, d.bhkv * d.chunks, decodeWork(p, d));
+  rt.run('decodeMerge', params, d.bhkv, d.bhkv * d.chunks * plan.partStride);
+  return { output: copyOut(heap, plan.o, d.bh, p.l, p.ev, p.l, d.evp, round), lse: lseOf(p, d, buffer, plan.mrow, plan.lrow) };
 }
 
 interface BackwardPlan extends CommonPlan {
@@ -147,7 +187,7 @@ interface BackwardPlan extends CommonPlan {
 }
 
 function backwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): BackwardPlan {
-  const a = new Arena();
+  const a = new Arena(rt.heapStart);
   const q = a.take(d.bh * d.lp * d.ep * 4);
   const kt = a.take(d.bhkv * d.sp * d.ep * 4);
   const vt = a.take(d.bhkv * d.sp * d.evp * 4);

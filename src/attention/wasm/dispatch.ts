@@ -1,5 +1,5 @@
 import { ScaledotError } from '../../tensor/index.js';
-import { ABI_VERSION, CTRL, KIND, MAX_TASKS, PARAMS, SLOT, type JobParams, type KernelExports, type KernelKind, type ParamName } from './abi.js';
+import { ABI_VERSION, CTRL, HEAP_BASE, KIND, MAX_TASKS, PARAMS, SLOT, type JobParams, type KernelExports, type KernelKind, type ParamName } from './abi.js';
 import { canBlock } from './platform.js';
 
 /**
@@ -38,6 +38,12 @@ export class KernelRuntime {
   readonly poolThreads: number;
   /** Threads a job may use, at most poolThreads (setWasmAttentionThreads). */
   threadLimit: number;
+  /**
+   * Where each call's scratch layout (layout.ts's Arena) starts: above the
+   * regions that outlive a call (KV caches' storage, resident.ts). Between
+   * calls nothing else lives above it.
+   */
+  heapStart: number = HEAP_BASE;
   /** Tasks run by workers so far (see WasmAttentionInfo.workerTasks). */
   workerTasks = 0;
   private generation = 0;
