@@ -29,7 +29,7 @@ import { rowHash, keepLanes } from './dropout';
 //
 // Memory: q [bh, l, ep] (ep >= e, a multiple of 4), k [bhkv, s, e], v [bhkv, s, ev],
 // parts [bhkv · chunks] × (acc [R][evp], m [R], l [R]), o [bh, l, evp], mrow/lrow [bh, l];
-// scratch per thread: scores [R][BK] and R row hashes.
+// scratch per thread: scores [R][BK], R row hashes and R rescale factors.
 
 /** Keys per block inside a task: R × BK scores stay in L1 while the block's V rows are added. */
 const BK: i32 = 64;
@@ -64,14 +64,34 @@ function dot(q: usize, k: usize, e: i32): f32 {
   return s;
 }
 
-/** The scores of R rows against keys [j0, j0 + n) into sc [R][BK]. */
+/**
+ * The scores of R rows against keys [j0, j0 + n) into sc [R][BK]: 2 rows × 4
+ * keys per step (8 accumulators), so each load of K serves two rows of a GQA
+ * group and each load of q four keys.
+ */
 function scoreBlock(q0: usize, qRow: usize, k: usize, e: i32, rows: i32, n: i32, sc: usize): void {
   const kRow = <usize>e << 2;
   const e4 = <usize>(e & ~3) << 2;
+  const scRow = <usize>BK << 2;
   let jj = 0;
   for (; jj + 4 <= n; jj += 4) {
     const k0 = k + <usize>jj * kRow, k1 = k0 + kRow, k2 = k1 + kRow, k3 = k2 + kRow;
-    for (let r = 0; r < rows; r++) {
+    let r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      const qa = q0 + <usize>r * qRow, qb = qa + qRow;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+      for (let c: usize = 0; c < e4; c += 16) {
+        const qav = v128.load(qa + c), qbv = v128.load(qb + c);
+        const kv0 = v128.load(k0 + c), kv1 = v128.load(k1 + c), kv2 = v128.load(k2 + c), kv3 = v128.load(k3 + c);
+        a0 = madd(qav, kv0, a0); a1 = madd(qav, kv1, a1); a2 = madd(qav, kv2, a2); a3 = madd(qav, kv3, a3);
+        b0 = madd(qbv, kv0, b0); b1 = madd(qbv, kv1, b1); b2 = madd(qbv, kv2, b2); b3 = madd(qbv, kv3, b3);
+      }
+      const at = sc + <usize>r * scRow + (<usize>jj << 2);
+      v128.store(at, scoreTail(reduce4(a0, a1, a2, a3), qa, k0, kRow, e));
+      v128.store(at + scRow, scoreTail(reduce4(b0, b1, b2, b3), qb, k0, kRow, e));
+    }
+    for (; r < rows; r++) {
       const q = q0 + <usize>r * qRow;
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       for (let c: usize = 0; c < e4; c += 16) {
@@ -81,19 +101,24 @@ function scoreBlock(q0: usize, qRow: usize, k: usize, e: i32, rows: i32, n: i32,
         a2 = madd(qv, v128.load(k2 + c), a2);
         a3 = madd(qv, v128.load(k3 + c), a3);
       }
-      let s = reduce4(a0, a1, a2, a3);
-      for (let c = e & ~3; c < e; c++) {
-        const qc = load<f32>(q + (<usize>c << 2));
-        const at = <usize>c << 2;
-        s = f32x4.add(s, f32x4.mul(f32x4.splat(qc), f32x4(load<f32>(k0 + at), load<f32>(k1 + at), load<f32>(k2 + at), load<f32>(k3 + at))));
-      }
-      v128.store(sc + ((<usize>r * <usize>BK + <usize>jj) << 2), s);
+      v128.store(sc + <usize>r * scRow + (<usize>jj << 2), scoreTail(reduce4(a0, a1, a2, a3), q, k0, kRow, e));
     }
   }
   for (; jj < n; jj++) {
     const kj = k + <usize>jj * kRow;
-    for (let r = 0; r < rows; r++) store<f32>(sc + ((<usize>r * <usize>BK + <usize>jj) << 2), dot(q0 + <usize>r * qRow, kj, e));
+    for (let r = 0; r < rows; r++) store<f32>(sc + <usize>r * scRow + (<usize>jj << 2), dot(q0 + <usize>r * qRow, kj, e));
   }
+}
+
+/** Four keys' scores plus the products of the last e % 4 elements, which the SIMD loop left out. */
+@inline
+function scoreTail(s: v128, q: usize, k0: usize, kRow: usize, e: i32): v128 {
+  for (let c = e & ~3; c < e; c++) {
+    const at = <usize>c << 2;
+    const qc = f32x4.splat(load<f32>(q + at));
+    s = f32x4.add(s, f32x4.mul(qc, f32x4(load<f32>(k0 + at), load<f32>(k0 + kRow + at), load<f32>(k0 + 2 * kRow + at), load<f32>(k0 + 3 * kRow + at))));
+  }
+  return s;
 }
 
 /** acc[ev] += Σ_jj p[jj] · v[jj] for one row over n keys (4 at a time, then one by one). */
@@ -115,18 +140,47 @@ function addWeighted(acc: usize, p: usize, v: usize, ev: i32, n: i32): void {
       a = madd(p3, v128.load(v3 + c), a);
       v128.store(acc + c, a);
     }
-    for (let c = ev & ~3; c < ev; c++) {
-      const o = <usize>c << 2;
-      store<f32>(acc + o, load<f32>(acc + o) + f32x4.extract_lane(p0, 0) * load<f32>(v0 + o) + f32x4.extract_lane(p1, 0) * load<f32>(v1 + o)
-        + f32x4.extract_lane(p2, 0) * load<f32>(v2 + o) + f32x4.extract_lane(p3, 0) * load<f32>(v3 + o));
+  }
+  addTail(acc, p, v, ev, 0, jj, ev & ~3, ev);
+  addTail(acc, p, v, ev, jj, n, 0, ev);
+}
+
+/** addWeighted for two rows at once (acc rows accA, accB; weights pA, pB): each load of V serves both. */
+@inline
+function addWeighted2(accA: usize, accB: usize, pA: usize, pB: usize, v: usize, ev: i32, n: i32): void {
+  const vRow = <usize>ev << 2;
+  const ev4 = <usize>(ev & ~3) << 2;
+  let jj = 0;
+  for (; jj + 4 <= n; jj += 4) {
+    const o = <usize>jj << 2;
+    const a0 = f32x4.splat(load<f32>(pA + o)), a1 = f32x4.splat(load<f32>(pA + o, 4));
+    const a2 = f32x4.splat(load<f32>(pA + o, 8)), a3 = f32x4.splat(load<f32>(pA + o, 12));
+    const b0 = f32x4.splat(load<f32>(pB + o)), b1 = f32x4.splat(load<f32>(pB + o, 4));
+    const b2 = f32x4.splat(load<f32>(pB + o, 8)), b3 = f32x4.splat(load<f32>(pB + o, 12));
+    const v0 = v + <usize>jj * vRow, v1 = v0 + vRow, v2 = v1 + vRow, v3 = v2 + vRow;
+    for (let c: usize = 0; c < ev4; c += 16) {
+      const x0 = v128.load(v0 + c), x1 = v128.load(v1 + c), x2 = v128.load(v2 + c), x3 = v128.load(v3 + c);
+      let sa = v128.load(accA + c), sb = v128.load(accB + c);
+      sa = madd(a0, x0, sa); sa = madd(a1, x1, sa); sa = madd(a2, x2, sa); sa = madd(a3, x3, sa);
+      sb = madd(b0, x0, sb); sb = madd(b1, x1, sb); sb = madd(b2, x2, sb); sb = madd(b3, x3, sb);
+      v128.store(accA + c, sa);
+      v128.store(accB + c, sb);
     }
   }
-  for (; jj < n; jj++) {
+  addTail(accA, pA, v, ev, 0, jj, ev & ~3, ev);
+  addTail(accA, pA, v, ev, jj, n, 0, ev);
+  addTail(accB, pB, v, ev, 0, jj, ev & ~3, ev);
+  addTail(accB, pB, v, ev, jj, n, 0, ev);
+}
+
+/** The scalar rest of addWeighted: acc[c] += p[jj] · v[jj][c] for keys [j0, j1) and columns [c0, c1). */
+@inline
+function addTail(acc: usize, p: usize, v: usize, ev: i32, j0: i32, j1: i32, c0: i32, c1: i32): void {
+  const vRow = <usize>ev << 2;
+  for (let jj = j0; jj < j1; jj++) {
     const w = load<f32>(p + (<usize>jj << 2));
-    const pw = f32x4.splat(w);
     const vj = v + <usize>jj * vRow;
-    for (let c: usize = 0; c < ev4; c += 16) v128.store(acc + c, madd(pw, v128.load(vj + c), v128.load(acc + c)));
-    for (let c = ev & ~3; c < ev; c++) store<f32>(acc + (<usize>c << 2), load<f32>(acc + (<usize>c << 2)) + w * load<f32>(vj + (<usize>c << 2)));
+    for (let c = c0; c < c1; c++) store<f32>(acc + (<usize>c << 2), load<f32>(acc + (<usize>c << 2)) + w * load<f32>(vj + (<usize>c << 2)));
   }
 }
 
@@ -154,7 +208,8 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
   if (hi <= lo) return;
 
   const sc = paramPtr(ctrl, P_SCRATCH) + <usize>tid * paramPtr(ctrl, P_SCRATCH_STRIDE); // [R][BK]
-  const hrow = sc + ((<usize>rows * <usize>BK) << 2);
+  const hrow = sc + ((<usize>rows * <usize>BK) << 2); // [R] dropout row hashes
+  const alphas = hrow + (<usize>rows << 2); // [R] this block's rescale factors
   const drop = param(ctrl, P_DROP);
   const thr = i32x4.splat(param(ctrl, P_DROP_THRESHOLD));
   if (drop == 1) {
@@ -206,13 +261,23 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
       const alpha = exp2s(mOld - mUse);
       store<f32>(lrow + (<usize>r << 2), load<f32>(lrow + (<usize>r << 2)) * alpha + hsum(sum));
       store<f32>(mrow + (<usize>r << 2), mNew);
-      const accRow = acc + ((<usize>r * <usize>evp) << 2);
-      if (alpha != 1) {
-        const av = f32x4.splat(alpha);
-        for (let cc: usize = 0; cc < (<usize>evp << 2); cc += 16) v128.store(accRow + cc, f32x4.mul(v128.load(accRow + cc), av));
-      }
-      addWeighted(accRow, row, v0 + ((<usize>j0 * <usize>ev) << 2), ev, n);
+      store<f32>(alphas + (<usize>r << 2), alpha);
     }
+    // acc = α acc + P V, two rows at a time (each V load serves both).
+    const vBlock = v0 + ((<usize>j0 * <usize>ev) << 2);
+    for (let r = 0; r < rows; r++) {
+      const alpha = load<f32>(alphas + (<usize>r << 2));
+      if (alpha == 1) continue;
+      const accRow = acc + ((<usize>r * <usize>evp) << 2);
+      const av = f32x4.splat(alpha);
+      for (let cc: usize = 0; cc < (<usize>evp << 2); cc += 16) v128.store(accRow + cc, f32x4.mul(v128.load(accRow + cc), av));
+    }
+    let r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      const accRow = acc + ((<usize>r * <usize>evp) << 2);
+      addWeighted2(accRow, accRow + (<usize>evp << 2), sc + <usize>r * rowBytes, sc + <usize>(r + 1) * rowBytes, vBlock, ev, n);
+    }
+    if (r < rows) addWeighted(acc + ((<usize>r * <usize>evp) << 2), sc + <usize>r * rowBytes, vBlock, ev, n);
   }
 }
 

@@ -63,7 +63,7 @@ export function decodePlan(p: AttentionProblem, d: DecodeDims, rt: KernelRuntime
   const parts = a.take(d.bhkv * d.chunks * partStride);
   const mask = takeMask(a, p);
   const score = takeScoreRegions(a, p);
-  const scratchStride = roundUp(d.rows * (DECODE_BLOCK_KEYS + 1) * 4, 64);
+  const scratchStride = roundUp(d.rows * (DECODE_BLOCK_KEYS + 2) * 4, 64);
   const scratch = a.take(scratchStride * rt.poolThreads);
   return {
     q, k, v, kt: 0, o, mrow, lrow, parts, partStride, mask, score, scratch, scratchStride, end: a.end,
