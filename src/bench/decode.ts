@@ -1,6 +1,7 @@
 import { createKvCache, randn, scaledDotProductAttention, ScaledotError, wasmAttentionInfo, type Tensor } from '../index.js';
 import { median } from '../lab/stats.js';
 import { BandwidthPool } from './bandwidth.js';
+import { groupQueryAttentionDecodeModel, multiHeadAttentionDecodeModel } from './onnx-decode-model.js';
 import { multiHeadAttentionModel, unfusedAttentionModel } from './onnx-model.js';
 import { loadPeer, type Ort, type OrtTensor } from './peers.js';
 import { quiet } from './quiet.js';
@@ -18,7 +19,10 @@ import { quiet } from './quiet.js';
  * createKvCache (K and V already there), onnxruntime-web's unfused graph and
  * its MultiHeadAttention (L query rows against S keys; under GQA both take K
  * and V repeated to the query heads, as a graph exported with repeat_kv
- * does), and a Float32Array.set of K and V (read + write counted).
+ * does), at L = 1 its GroupQueryAttention and (Hq = Hkv) MultiHeadAttention
+ * with past key and value (the cache of S − 1 keys plus the new one: the
+ * ops a model exported for decoding runs; onnx-decode-model.ts), and a
+ * Float32Array.set of K and V (read + write counted).
  */
 
 /** "decode-8x4096x128" (8 heads, L = 1), "decode-32/8x4096x128" (GQA: 32 query heads, 8 kv heads), "decode-8x4096x128-l4" (L = 4). */
@@ -56,7 +60,7 @@ function headsToRows(x: Float32Array, heads: number, n: number, e: number): Floa
   return out;
 }
 
-async function ortCalls(sh: DecodeShape, q: Tensor, k: Tensor, v: Tensor, threads: number): Promise<{ calls: Record<string, Call>; notes: Record<string, string>; close: () => Promise<void> }> {
+async function ortCalls(sh: DecodeShape, q: Tensor, k: Tensor, v: Tensor, threads: number, expected: Float32Array): Promise<{ calls: Record<string, Call>; notes: Record<string, string>; close: () => Promise<void> }> {
   const loaded = loadPeer<Ort>('onnxruntime-web');
   if ('missing' in loaded) return { calls: {}, notes: { 'ort-web': loaded.missing }, close: async () => {} };
   const ort = loaded.module;
@@ -78,13 +82,44 @@ async function ortCalls(sh: DecodeShape, q: Tensor, k: Tensor, v: Tensor, thread
       value: new ort.Tensor('float32', headsToRows(vr, sh.hq, sh.s, sh.e), [1, sh.s, sh.hq * sh.e]),
     }],
   ];
+  if (sh.l === 1) {
+    // The cache holds keys 0..S−2; key S−1 is the step's new one.
+    const past = (x: Float32Array) => {
+      const out = new Float32Array(sh.hkv * (sh.s - 1) * sh.e);
+      for (let h = 0; h < sh.hkv; h++) out.set(x.subarray(h * sh.s * sh.e, (h * sh.s + sh.s - 1) * sh.e), h * (sh.s - 1) * sh.e);
+      return out;
+    };
+    const last = (x: Float32Array) => {
+      const out = new Float32Array(sh.hkv * sh.e);
+      for (let h = 0; h < sh.hkv; h++) out.set(x.subarray((h * sh.s + sh.s - 1) * sh.e, (h + 1) * sh.s * sh.e), h * sh.e);
+      return out;
+    };
+    const kd = k.data as Float32Array;
+    const vd = v.data as Float32Array;
+    const dims4 = [1, sh.hkv, sh.s - 1, sh.e];
+    const step = {
+      query: new ort.Tensor('float32', q.data as Float32Array, [1, 1, sh.hq * sh.e]),
+      key: new ort.Tensor('float32', last(kd), [1, 1, sh.hkv * sh.e]), value: new ort.Tensor('float32', last(vd), [1, 1, sh.hkv * sh.e]),
+      past_key: new ort.Tensor('float32', past(kd), dims4), past_value: new ort.Tensor('float32', past(vd), dims4),
+    };
+    const g = { hq: sh.hq, hkv: sh.hkv, past: sh.s - 1, d: sh.e };
+    graphs.push(['ort-web-gqa-past', groupQueryAttentionDecodeModel(g), {
+      ...step, seqlens_k: new ort.Tensor('int32', Int32Array.of(sh.s - 1), [1]), total_sequence_length: new ort.Tensor('int32', Int32Array.of(sh.s), []),
+    }]);
+    if (sh.hq === sh.hkv) graphs.push(['ort-web-mha-past', multiHeadAttentionDecodeModel(g), step]);
+  }
   for (const [name, model, feeds] of graphs) {
     try {
-      const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-      await session.run(feeds);
+      // Errors only: the past graphs' declared present shapes draw a warning on every run.
+      const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+      const out = (await session.run(feeds)).output.data;
       sessions.push(session as unknown as { release(): Promise<void> });
       calls[name] = () => session.run(feeds);
-      notes[name] = `${ort.env?.wasm.numThreads} wasm threads${sh.hq !== sh.hkv ? `, K and V repeated to ${sh.hq} heads` : ''}`;
+      // A fast wrong answer must show: the output against scaledot's (MultiHeadAttention's rows are [L, Hq·d], the same order only at L = 1).
+      let diff = 0;
+      if (sh.l === 1 || name === 'ort-web-unfused') for (let i = 0; i < expected.length; i++) diff = Math.max(diff, Math.abs(out[i] - expected[i]));
+      const repeated = name.endsWith('past') || sh.hq === sh.hkv ? '' : `, K and V repeated to ${sh.hq} heads`;
+      notes[name] = `${ort.env?.wasm.numThreads} wasm threads${repeated}${sh.l === 1 || name === 'ort-web-unfused' ? `, max abs diff from scaledot ${diff.toExponential(1)}` : ''}`;
     } catch (err) {
       notes[name] = `fails: ${(err as Error).message.split('\n')[0].slice(0, 100)}`;
     }
@@ -109,7 +144,7 @@ export async function decodeBench(sh: DecodeShape, rounds: number, pool: Bandwid
     scaledot: () => scaledDotProductAttention(q, k, v, gqa),
     'scaledot-cache': () => scaledDotProductAttention(q, cache.keys, cache.values, { ...gqa, keyLengths: cache.lengths }),
   };
-  const ortRows = await ortCalls(sh, q, k, v, threads);
+  const ortRows = await ortCalls(sh, q, k, v, threads, scaledDotProductAttention(q, k, v, gqa).data as Float32Array);
   Object.assign(calls, ortRows.calls);
   calls.copy = () => { copyTarget.set(k.data, 0); copyTarget.set(v.data, k.size); };
   const kvBytes = (k.size + v.size) * 4;
