@@ -1,3 +1,4 @@
+import { residentOffset } from '../attention/wasm/resident.js';
 import { createKvCache, randn, scaledDotProductAttention, ScaledotError, wasmAttentionInfo, type Tensor } from '../index.js';
 import { median } from '../lab/stats.js';
 import { BandwidthPool } from './bandwidth.js';
@@ -76,12 +77,15 @@ async function ortCalls(sh: DecodeShape, q: Tensor, k: Tensor, v: Tensor, thread
       q: new ort.Tensor('float32', q.data as Float32Array, [1, sh.hq, sh.l, sh.e]),
       k: new ort.Tensor('float32', kr, [1, sh.hq, sh.s, sh.e]), v: new ort.Tensor('float32', vr, [1, sh.hq, sh.s, sh.e]),
     }],
-    ['ort-web-mha', multiHeadAttentionModel(dims), {
+  ];
+  // Under GQA its GroupQueryAttention (below) is the op to compare; MultiHeadAttention would need K and V repeated once more.
+  if (sh.hq === sh.hkv) {
+    graphs.push(['ort-web-mha', multiHeadAttentionModel(dims), {
       query: new ort.Tensor('float32', headsToRows(q.data as Float32Array, sh.hq, sh.l, sh.e), [1, sh.l, sh.hq * sh.e]),
       key: new ort.Tensor('float32', headsToRows(kr, sh.hq, sh.s, sh.e), [1, sh.s, sh.hq * sh.e]),
       value: new ort.Tensor('float32', headsToRows(vr, sh.hq, sh.s, sh.e), [1, sh.s, sh.hq * sh.e]),
-    }],
-  ];
+    }]);
+  }
   if (sh.l === 1) {
     // The cache holds keys 0..S−2; key S−1 is the step's new one.
     const past = (x: Float32Array) => {
@@ -171,7 +175,8 @@ export async function decodeBench(sh: DecodeShape, rounds: number, pool: Bandwid
     const ms = median(times[name]);
     // The copy reads and writes every byte: both count, as a memory copy's rate is usually quoted.
     const bytes = name === 'copy' ? 2 * kvBytes : kvBytes;
-    const note = name.startsWith('scaledot') ? `${info.path}, ${info.threads} threads${name === 'scaledot' ? ', K and V copied in per call' : ', K and V resident'}` : name === 'copy' ? 'Float32Array.set of K and V, read + write' : ortRows.notes[name];
+    const where = name === 'scaledot' ? ', K and V copied in per call' : residentOffset(cache.keys.data as Float32Array) !== null ? ', K and V resident' : ', the cache could not be resident: copied in per call';
+    const note = name.startsWith('scaledot') ? `${info.path}, ${info.threads} threads${where}` : name === 'copy' ? 'Float32Array.set of K and V, read + write' : ortRows.notes[name];
     return { name, ms, gbps: bytes / (ms / 1000) / 1e9, note };
   });
   for (const [name, note] of Object.entries(ortRows.notes)) if (!(name in calls)) rows.push({ name, ms: NaN, gbps: NaN, note });
