@@ -1,5 +1,5 @@
 import {
-  param, paramF, paramPtr, P_HQ, P_HKV, P_L, P_S, P_EP, P_EVP, P_E, P_EV, P_Q, P_K, P_V, P_O, P_MROW, P_LROW,
+  READY, param, paramF, paramPtr, P_HQ, P_HKV, P_L, P_S, P_EP, P_EVP, P_E, P_EV, P_Q, P_K, P_V, P_O, P_MROW, P_LROW,
   P_CHUNK_KEYS, P_CHUNKS, P_PARTS, P_PART_STRIDE, P_SCRATCH, P_SCRATCH_STRIDE, P_SOFTCAP, P_SINKS, P_DROP,
   P_DROP_THRESHOLD, P_SEED, P_DROP_SCALE,
 } from './abi';
@@ -25,7 +25,10 @@ import { rowHash, keepLanes } from './dropout';
 // and leaves (acc, m, l) in its partial. decodeMerge then joins a head's
 // chunks, and the sink: M = max(σ, m_c), L = 2^(σ − M) + Σ l_c 2^(m_c − M),
 // o = Σ acc_c 2^(m_c − M) / L. The chunking is a function of the shape only,
-// so the result does not depend on the thread count.
+// so the result does not depend on the thread count. Where K and V must be
+// copied in (plain tensors, not a KV cache), the caller copies them chunk by
+// chunk in task order while the workers run the chunks already there: a
+// task waits on the control block's ready count (abi.ts CTRL.ready).
 //
 // Memory: q [bh, l, ep] (ep >= e, a multiple of 4), k [bhkv, s, e], v [bhkv, s, ev],
 // parts [bhkv · chunks] × (acc [R][evp], m [R], l [R]), o [bh, l, evp], mrow/lrow [bh, l];
@@ -192,6 +195,8 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
   const bhkv = task / chunks, c = task % chunks;
   const b = bhkv / hkv, hk = bhkv % hkv, group = hq / hkv;
   const rows = group * l;
+  // The caller may still be copying K and V in (a call with plain tensors): wait until this task's chunk is there.
+  for (let ready = atomic.load<i32>(ctrl + READY); ready <= task; ready = atomic.load<i32>(ctrl + READY)) atomic.wait<i32>(ctrl + READY, ready);
   const bh0 = b * hq + hk * group; // the group's first query head: its rows are contiguous in q
   const part = paramPtr(ctrl, P_PARTS) + <usize>task * <usize>param(ctrl, P_PART_STRIDE);
   const acc = part;

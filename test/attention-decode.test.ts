@@ -48,6 +48,27 @@ describe('wasm decode and resident KV caches', { skip: available ? false : 'need
     assert.deepEqual(resident.data, ordinary.data);
   });
 
+  it('copies plain K and V in while the workers already run the chunks copied: the same bytes as from a resident cache', async () => {
+    // Large enough that the job wakes the workers (the copy then overlaps their work).
+    const [hkv, s, e] = [2, 20000, 64];
+    const cache = createKvCache({ batch: 1, heads: hkv, headDim: e, maxLength: s + 100 });
+    const k = randn([1, hkv, s, e], { seed: 11 });
+    const v = randn([1, hkv, s, e], { seed: 12 });
+    cache.append(k, v);
+    const q = randn([1, 8, 2, e], { seed: 13 });
+    const fromCache = scaledDotProductAttention(q, cache.keys, cache.values, { keyLengths: cache.lengths, enableGqa: true, isCausal: true, impl: 'wasm' });
+    // Workers start asynchronously with the first call that wakes them: try until they have taken part.
+    let joined = false;
+    for (let attempt = 0; attempt < 30 && !joined; attempt++) {
+      const before = wasmAttentionInfo().workerTasks;
+      const plain = scaledDotProductAttention(q, k, v, { enableGqa: true, isCausal: true, impl: 'wasm' });
+      assert.deepEqual(plain.data, fromCache.data);
+      joined = wasmAttentionInfo().workerTasks > before;
+      if (!joined) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(joined, 'the workers took part');
+  });
+
   it('gives bit-identical decode results on 1 and 2 threads (the key chunks depend on the shape only)', () => {
     const q = randn([1, 8, 1, 64], { seed: 8 });
     const k = randn([1, 2, 5000, 64], { seed: 9 });

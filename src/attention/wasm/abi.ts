@@ -8,7 +8,7 @@
 // bump ABI_VERSION; the kernels read it as param(ctrl, P_NAME) (the name in
 // UPPER_SNAKE case), and the type checker then asks the backend for its value.
 
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 /** The control block sits at address 0; the module's static data starts here, and so does the heap the loader lays out. */
 export const HEAP_BASE = 4096;
@@ -19,6 +19,7 @@ export const CTRL = {
   wake: 8, // i32, bumped per job; idle workers wait on it
   done: 12, // i32, tasks finished in the current job; the caller waits on it
   error: 16, // i32, set by a worker whose job trapped
+  ready: 20, // i32, decode: tasks whose keys and values the caller has copied in (a task waits for its own)
   params: 64, // 4-byte parameter slots, in the order of PARAMS
   bytes: 512,
 } as const;

@@ -3,7 +3,7 @@ import type { AttentionBackend, AttentionProblem, BackwardResult, ForwardResult 
 import { MAX_TASKS, type SharedParams } from './abi.js';
 import { copyIn, copyKeysIn, copyMask, copyOut } from './copy.js';
 import type { KernelRuntime } from './dispatch.js';
-import { copyNatural, copyScaledQuery, decodeDims, decodePlan, decodeWork, DECODE_MAX_ROWS } from './decode.js';
+import { copyScaledQuery, feedKeysAndValues, decodeDims, decodePlan, decodeWork, DECODE_MAX_ROWS } from './decode.js';
 import { Arena, problemDims, scratchBytes, takeMask, type Dims, type MaskRegions } from './layout.js';
 import { kernelRuntime } from './loader.js';
 import { scoreParams, sinkGradient, takeScoreRegions, type ScoreParams, type ScoreRegions } from './score-params.js';
@@ -157,8 +157,9 @@ function lseOf(p: AttentionProblem, d: Dims, buffer: ArrayBufferLike, mrowAt: nu
 
 /**
  * The forward for l <= DECODE_MAX_ROWS (assembly/decode.ts): q is copied in
- * pre-scaled, K and V only when they are not already resident (a KV cache);
- * one job reads them once in key chunks, a second merges the chunks.
+ * pre-scaled, K and V only when they are not already resident (a KV cache),
+ * chunk by chunk while the workers start on the chunks copied; one job reads
+ * them once in key chunks, a second merges the chunks.
  */
 function decodeInFloat32(p: AttentionProblem, round: ((x: number) => number) | null): ForwardResult {
   const rt = runtimeOrThrow();
@@ -168,15 +169,13 @@ function decodeInFloat32(p: AttentionProblem, round: ((x: number) => number) | n
   const buffer = rt.memory.buffer;
   const heap = new Float32Array(buffer);
   copyScaledQuery(heap, plan.q, p.q, d.bh * p.l, p.e, d.ep, Math.fround(p.scale * Math.LOG2E));
-  if (plan.copyK) copyNatural(heap, plan.k, p.k, p, p.e);
-  if (plan.copyV) copyNatural(heap, plan.v, p.v, p, p.ev);
   if (p.mask !== null && plan.mask !== null) copyMask(buffer, p.mask, plan.mask.data, plan.mask.head);
   const score = scoreParams(p, buffer, plan.score);
   const params = {
     ...sharedParams(p, d, plan, score.shared), sinks: score.sinks, v: plan.v, o: plan.o, mrow: plan.mrow, lrow: plan.lrow,
     e: p.e, ev: p.ev, chunkKeys: d.chunkKeys, chunks: d.chunks, parts: plan.parts, partStride: plan.partStride,
   };
-  rt.run('decode', params, d.bhkv * d.chunks, decodeWork(p, d));
+  rt.run('decode', params, d.bhkv * d.chunks, decodeWork(p, d), plan.copyK || plan.copyV ? feedKeysAndValues(heap, p, d, plan) : undefined);
   rt.run('decodeMerge', params, d.bhkv, d.bhkv * d.chunks * plan.partStride);
   return { output: copyOut(heap, plan.o, d.bh, p.l, p.ev, p.l, d.evp, round), lse: lseOf(p, d, buffer, plan.mrow, plan.lrow) };
 }

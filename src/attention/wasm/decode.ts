@@ -82,19 +82,28 @@ export function copyScaledQuery(heap: Float32Array, dst: number, q: Float32Array
 }
 
 /**
- * K or V [bhkv, s, w] into the kernels' memory as they are; under keyLengths
+ * Copies K and V [bhkv, s, w] into the kernels' memory as they are (where
+ * they are not resident), one task's key chunk at a time in task order,
+ * publishing after each how many tasks have their rows: the decode job's
+ * workers run those meanwhile (KernelRuntime.run's feed). Under keyLengths
  * only the rows each element can see (the kernel reads no key past them).
  */
-export function copyNatural(heap: Float32Array, dst: number, src: Float32Array | Float64Array, p: AttentionProblem, w: number): void {
-  const base = dst / 4;
-  if (p.keyLengths === null) {
-    heap.set(src, base);
-    return;
-  }
-  for (let m = 0; m < p.batch * p.hkv; m++) {
-    const from = m * p.s * w;
-    heap.set(src.subarray(from, from + p.keyLengths[Math.floor(m / p.hkv)] * w), base + from);
-  }
+export function feedKeysAndValues(heap: Float32Array, p: AttentionProblem, d: DecodeDims, plan: DecodePlan): (publish: (ready: number) => void) => void {
+  return (publish) => {
+    for (let m = 0; m < d.bhkv; m++) {
+      const live = p.keyLengths === null ? p.s : p.keyLengths[Math.floor(m / p.hkv)];
+      for (let c = 0; c < d.chunks; c++) {
+        const [r0, r1] = [c * d.chunkKeys, Math.min(live, (c + 1) * d.chunkKeys)];
+        if (r1 > r0) {
+          const k0 = (m * p.s + r0) * p.e;
+          const v0 = (m * p.s + r0) * p.ev;
+          if (plan.copyK) heap.set(p.k.subarray(k0, k0 + (r1 - r0) * p.e), plan.k / 4 + k0);
+          if (plan.copyV) heap.set(p.v.subarray(v0, v0 + (r1 - r0) * p.ev), plan.v / 4 + v0);
+        }
+        publish(m * d.chunks + c + 1);
+      }
+    }
+  };
 }
 
 /** What waking the workers is judged by: the bytes of K and V read, or the multiply-adds if more. */

@@ -90,7 +90,7 @@ export class KernelRuntime {
    * parameters its kernel reads; `flops` decides whether waking workers is
    * worth it.
    */
-  run<K extends KernelKind>(kind: K, params: JobParams[K], nTasks: number, flops: number): void {
+  run<K extends KernelKind>(kind: K, params: JobParams[K], nTasks: number, flops: number, feed?: (publish: (ready: number) => void) => void): void {
     if (nTasks === 0) return;
     if (nTasks > MAX_TASKS) throw new ScaledotError('E_SHAPE', `wasm attention: ${nTasks} tasks exceed the kernel's limit of ${MAX_TASKS}; use impl 'tiled'`);
     const buffer = this.memory.buffer;
@@ -104,17 +104,27 @@ export class KernelRuntime {
       if (FLOAT_SLOT[slot]) floats[base + slot] = value;
       else words[base + slot] = value;
     }
+    // Before the claim word opens the job: a worker still looping from the last job may claim a task at once.
+    Atomics.store(words, CTRL.ready / 4, feed === undefined ? nTasks : 0);
     this.generation = (this.generation + 1) & 0xffff;
     Atomics.store(words, CTRL.done / 4, 0);
     Atomics.store(words, CTRL.error / 4, 0);
     const claim = new BigInt64Array(buffer, CTRL.claim, 1);
     Atomics.store(claim, 0, (BigInt(this.generation) << 48n) | (BigInt(nTasks) << 24n));
     const parallel = this.threadLimit > 1 && nTasks > 1 && flops >= PARALLEL_MIN_FLOPS && !this.workersFailed;
+    // `feed` (decode) copies a task's inputs in while the workers already run the tasks fed before it.
+    const publish = (ready: number) => {
+      Atomics.store(words, CTRL.ready / 4, ready);
+      Atomics.notify(words, CTRL.ready / 4);
+    };
+    if (!parallel) feed?.(publish);
     if (parallel) {
       this.ensureWorkers(Math.min(this.threadLimit, nTasks) - 1);
       Atomics.add(words, CTRL.wake / 4, 1);
       Atomics.notify(words, CTRL.wake / 4, this.threadLimit - 1);
+      feed?.(publish);
     }
+    publish(nTasks);
     const mine = this.exports.runJob(0, 0);
     // Even when no worker was woken for this job, one woken late for an earlier
     // job may have claimed a task of this one: wait until every task is done.
