@@ -98,8 +98,10 @@ export class KernelRuntime {
     const floats = new Float32Array(buffer, 0, CTRL.bytes / 4);
     const base = CTRL.params / 4;
     words[base + SLOT.kind] = KIND[kind];
-    for (const [name, value] of Object.entries(params) as [ParamName, number][]) {
-      const slot = SLOT[name];
+    // for-in rather than Object.entries: no array per parameter (this runs on every call, decoding's included).
+    for (const name in params) {
+      const value = (params as Record<string, number>)[name];
+      const slot = SLOT[name as ParamName];
       if ((slot as number | undefined) === undefined) throw new Error(`wasm attention: ${name} is not a kernel parameter (see abi.ts)`);
       if (FLOAT_SLOT[slot]) floats[base + slot] = value;
       else words[base + slot] = value;
