@@ -12,7 +12,7 @@ import { takeScoreRegions, type ScoreRegions } from './score-params.js';
 
 /** Query rows up to which impl 'wasm' runs the decode kernel rather than the 64-row block kernels. */
 export const DECODE_MAX_ROWS = 16;
-/** Keys per block inside a decode task: BK in assembly/decode.ts. */
+/** Keys per block inside a decode task: BK in assembly/decode-blocks.ts. */
 const DECODE_BLOCK_KEYS = 64;
 
 const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
