@@ -4,7 +4,8 @@
 //   wasm/attention-single.wasm           SIMD128 over an unshared memory (no SharedArrayBuffer)
 //   wasm/attention-single-relaxed.wasm   the same with relaxed-SIMD multiply-add
 // and, from assembly/ceiling.ts, wasm/ceiling.wasm and wasm/ceiling-relaxed.wasm:
-// the benchmark's multiply-add ceiling (src/bench/ceiling.ts), no memory.
+// the benchmark's multiply-add ceiling (src/bench/ceiling.ts), no memory; and from
+// assembly/bandwidth.ts, wasm/bandwidth.wasm: its memory-read ceiling (src/bench/bandwidth.ts).
 // The loader takes the best one the engine validates. Skips the work when
 // all are newer than every source, so `npm test` and `npm start` can depend
 // on it cheaply. Each file is written to a temporary name and renamed, so a
@@ -48,6 +49,12 @@ const targets = [
     out: join(root, 'wasm', `${name}.wasm`),
     args: [join(here, 'ceiling.ts'), '--runtime', 'stub', '--noAssert', '--use', 'abort=', '--optimizeLevel', '3', '--enable', features],
   })),
+  {
+    name: 'bandwidth',
+    out: join(root, 'wasm', 'bandwidth.wasm'),
+    args: [join(here, 'bandwidth.ts'), '--runtime', 'stub', '--noAssert', '--use', 'abort=', '--optimizeLevel', '3', '--enable', 'simd,threads',
+      '--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '65536'],
+  },
 ];
 
 const sources = [join(here, 'asconfig.json'), fileURLToPath(import.meta.url), abiSource];

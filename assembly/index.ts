@@ -4,10 +4,11 @@
 // one at a time, so uneven tasks (causal) balance themselves.
 
 import { ABI_VERSION, CLAIM, WAKE, DONE, param, P_KIND, KIND_FORWARD_PACK, KIND_FORWARD, KIND_BACKWARD_PREP,
-  KIND_BACKWARD_KV, KIND_BACKWARD_DQ } from './abi';
+  KIND_BACKWARD_KV, KIND_BACKWARD_DQ, KIND_DECODE, KIND_DECODE_MERGE } from './abi';
 import { BR, BC } from './blocks';
 import { forwardBlock, packKBlock } from './forward';
 import { backwardPrep, backwardKeyChunk, backwardReduceDq } from './backward';
+import { decodeChunk, decodeMerge } from './decode';
 
 export function abiVersion(): i32 {
   return ABI_VERSION;
@@ -48,6 +49,8 @@ export function runJob(ctrl: usize, tid: i32): i32 {
     else if (kind == KIND_BACKWARD_PREP) backwardPrep(ctrl, task);
     else if (kind == KIND_BACKWARD_KV) backwardKeyChunk(ctrl, task, tid);
     else if (kind == KIND_BACKWARD_DQ) backwardReduceDq(ctrl, task);
+    else if (kind == KIND_DECODE) decodeChunk(ctrl, task, tid);
+    else if (kind == KIND_DECODE_MERGE) decodeMerge(ctrl, task);
     count++;
   }
   if (count > 0) {

@@ -20,6 +20,7 @@ const RANK: Record<string, number> = {
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
+    if (name === 'node_modules') return []; // tools/bench/peers installs other packages' sources
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return tsFiles(path);
     return path.endsWith('.ts') && !path.endsWith('.d.ts') ? [path] : [];

@@ -2,6 +2,7 @@ import {
   ScaledotError, Tensor, allocate, checkBufferSize, checkFloatTensor, formatShape, isFloatDType, storageClass, type FloatDType,
 } from '../tensor/index.js';
 import { describeValue, isPlainObject } from '../tensor/plain.js';
+import { allocateResident } from './wasm/resident.js';
 
 /**
  * A key/value cache for decoding one token (or a few) at a time:
@@ -82,8 +83,11 @@ export function createKvCache(options: KvCacheOptions): KvCache {
   const bytes = storageClass(dtype).BYTES_PER_ELEMENT;
   checkBufferSize(fn, `keys [${batch}, ${heads}, ${maxLength}, ${e}]`, batch * heads * maxLength * e, bytes, dtype);
   checkBufferSize(fn, `values [${batch}, ${heads}, ${maxLength}, ${ev}]`, batch * heads * maxLength * ev, bytes, dtype);
-  const keys = new Tensor(allocate(dtype, batch * heads * maxLength * e), [batch, heads, maxLength, e], dtype);
-  const values = new Tensor(allocate(dtype, batch * heads * maxLength * ev), [batch, heads, maxLength, ev], dtype);
+  // Where it can, the storage lives in the wasm kernels' memory (resident.ts), in the
+  // layout their decode kernel reads: a decoding step then copies no key or value.
+  const storage = (n: number) => (dtype === 'float64' ? null : allocateResident(n)) ?? allocate(dtype, n);
+  const keys = new Tensor(storage(batch * heads * maxLength * e), [batch, heads, maxLength, e], dtype);
+  const values = new Tensor(storage(batch * heads * maxLength * ev), [batch, heads, maxLength, ev], dtype);
   const lengths = new Int32Array(batch);
 
   /** Copies T rows of width w for element b from src (heads, T, w) at srcBase into dst at position lengths[b]. */

@@ -8,7 +8,7 @@
  * and the bytes (type 2: strings, nested messages, packed arrays).
  */
 
-type Bytes = number[];
+export type Bytes = number[];
 
 function varint(value: number): Bytes {
   const out: Bytes = [];
@@ -33,10 +33,11 @@ const floatField = (field: number, value: number): Bytes => {
 
 // onnx.proto enums used here.
 const FLOAT = 1; // TensorProto.DataType and AttributeProto.AttributeType share 1 = FLOAT
+const INT32 = 6; // TensorProto.DataType
 const ATTR_INT = 2;
 const ATTR_INTS = 7;
 
-type Attribute = { name: string; int: number } | { name: string; float: number } | { name: string; ints: number[] };
+export type Attribute = { name: string; int: number } | { name: string; float: number } | { name: string; ints: number[] };
 
 function attribute(a: Attribute): Bytes {
   const head = stringField(1, a.name);
@@ -45,7 +46,7 @@ function attribute(a: Attribute): Bytes {
   return [...head, ...a.ints.flatMap((v) => intField(8, v)), ...intField(20, ATTR_INTS)];
 }
 
-function node(opType: string, inputs: string[], outputs: string[], attributes: Attribute[] = [], domain = ''): Bytes {
+export function node(opType: string, inputs: string[], outputs: string[], attributes: Attribute[] = [], domain = ''): Bytes {
   return [
     ...inputs.flatMap((x) => stringField(1, x)),
     ...outputs.flatMap((x) => stringField(2, x)),
@@ -56,26 +57,29 @@ function node(opType: string, inputs: string[], outputs: string[], attributes: A
   ];
 }
 
-/** ValueInfoProto of a float tensor with a fixed shape. */
-function floatInput(name: string, shape: number[]): Bytes {
-  const dims = shape.flatMap((d) => bytesField(1, intField(1, d)));
-  const tensorType = [...intField(1, FLOAT), ...bytesField(2, dims)];
+/** ValueInfoProto of a float tensor with a fixed shape (null: left to the runtime's shape inference). */
+export function floatInput(name: string, shape: number[] | null, elemType = FLOAT): Bytes {
+  const dims = shape === null ? null : shape.flatMap((d) => bytesField(1, intField(1, d)));
+  const tensorType = [...intField(1, elemType), ...(dims === null ? [] : bytesField(2, dims))];
   return [...stringField(1, name), ...bytesField(2, bytesField(1, tensorType))];
 }
+
+/** ValueInfoProto of an int32 tensor with a fixed shape ([] for a scalar). */
+export const int32Input = (name: string, shape: number[]): Bytes => floatInput(name, shape, INT32);
 
 /** A float scalar initializer (TensorProto with no dims). */
 function scalarInitializer(name: string, value: number): Bytes {
   return [...intField(2, FLOAT), ...bytesField(4, [...new Uint8Array(new Float32Array([value]).buffer)]), ...stringField(8, name)];
 }
 
-interface GraphSpec {
+export interface GraphSpec {
   nodes: Bytes[];
   inputs: Bytes[];
   outputs: Bytes[];
   initializers?: Bytes[];
 }
 
-function model(g: GraphSpec, opsets: { domain: string; version: number }[]): Uint8Array {
+export function model(g: GraphSpec, opsets: { domain: string; version: number }[]): Uint8Array {
   const graph = [
     ...g.nodes.flatMap((n) => bytesField(1, n)),
     ...stringField(2, 'attention'),

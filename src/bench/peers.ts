@@ -73,7 +73,7 @@ export interface Ort {
   InferenceSession: {
     create(model: Uint8Array, options: Record<string, unknown>): Promise<OrtSession>;
   };
-  Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => OrtTensor;
+  Tensor: new (type: 'float32' | 'int32', data: Float32Array | Int32Array, dims: number[]) => OrtTensor;
   /** onnxruntime-web only: its WebAssembly settings, read when the first session is created. */
   env?: { wasm: { numThreads?: number; simd?: boolean | 'relaxed' } };
 }

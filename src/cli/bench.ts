@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { browserImplNames, chromiumPath, DEFAULT_CHROMIUM } from '../bench/browser.js';
 import { checkWritable, resultsPath, runBench, type BenchOptions } from '../bench/harness.js';
+import { runDecodeBench } from '../bench/decode-run.js';
+import { DECODE_SHAPES, parseDecodeShape } from '../bench/decode.js';
 import { benchImpls, defaultImplNames } from '../bench/impls.js';
 import { FULL_SHAPES, QUICK_SHAPES, parseShape, type Direction } from '../bench/shapes.js';
 import { wasm } from '../index.js';
@@ -17,6 +19,8 @@ export interface BenchCliOptions {
   ceiling: boolean;
   browser?: boolean;
   chromium?: string;
+  decode?: boolean;
+  rounds?: string;
 }
 
 const list = (text: string): string[] => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -53,6 +57,21 @@ export function checkBenchOptions(options: BenchCliOptions): BenchOptions {
   };
 }
 
+/** --decode: the decode benchmark's own shapes and rounds; the flags of the other runs are refused, not ignored. */
+function checkDecodeOptions(options: BenchCliOptions): { shapes: string[]; rounds: number; json?: string } {
+  const fn = 'bench';
+  for (const flag of ['impl', 'direction', 'interleave', 'browser', 'chromium'] as const) {
+    if (options[flag] !== undefined) throw new ScaledotError('E_OPTION', `${fn}: --${flag} does not apply to --decode (it times every decode row of a shape in one process); drop it`);
+  }
+  const shapes = options.shape === undefined ? (options.quick ? DECODE_SHAPES.slice(0, 2) : DECODE_SHAPES) : list(options.shape);
+  if (shapes.length === 0) throw new ScaledotError('E_OPTION', `${fn}: --shape is empty; expected decode shapes such as ${DECODE_SHAPES.join(',')}`);
+  for (const s of shapes) parseDecodeShape(s);
+  const rounds = options.rounds === undefined ? (options.quick ? 5 : 15) : Number(options.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new ScaledotError('E_OPTION', `${fn}: --rounds is ${JSON.stringify(options.rounds)}; expected an integer >= 1`);
+  if (options.json !== undefined && options.json.trim() === '') throw new ScaledotError('E_OPTION', `${fn}: --json is empty; expected a file name`);
+  return { shapes, rounds, json: options.json };
+}
+
 /**
  * `scaledot bench`: times every implementation (scaledot's backends and,
  * where installed, onnxruntime-node, onnxruntime-web and TensorFlow.js) on
@@ -73,7 +92,21 @@ export function registerBench(program: Command): void {
     .option('--no-ceiling', 'skip measuring the SIMD multiply-add ceiling (and the % of ceiling column)')
     .option('--browser', 'run the cases in headless Chromium instead of Node: scaledot and onnxruntime-web (ort-web-*) in a cross-origin isolated page, so both use Web Workers and shared memory; needs playwright-core and a Chromium; the memory columns stay empty')
     .option('--chromium <path>', `the Chromium --browser drives (default: $SCALEDOT_CHROMIUM, else ${DEFAULT_CHROMIUM})`)
+    .option('--decode', `time one decoding step (L query rows over a cache of S keys) against onnxruntime-web, a memory copy and the measured memory-read ceiling, in one process; shapes decode-HQ[/HKV]xSxE[-lL] (default: ${DECODE_SHAPES.join(', ')})`)
+    .option('--rounds <n>', 'with --decode: rounds of interleaved turns (default 15; --quick 5)')
     .action(async (options: BenchCliOptions) => {
+      if (options.decode) {
+        const decode = checkDecodeOptions(options);
+        const json = resultsPath(decode.json);
+        checkWritable(json);
+        const tty = process.stderr.isTTY;
+        const { text, file } = await runDecodeBench({ ...decode, json }, tty ? (line) => process.stderr.write(`\r\x1b[K${line}`) : null);
+        if (tty) process.stderr.write('\r\x1b[K');
+        process.stdout.write(`${text}\n`);
+        process.stderr.write(`bench: results written to ${file}\n`);
+        process.exit(0); // onnxruntime-web's threads would keep the process alive
+      }
+      if (options.rounds !== undefined) throw new ScaledotError('E_OPTION', 'bench: --rounds is for --decode runs; add --decode or drop it');
       const plan = checkBenchOptions(options);
       // The one command that turns on relaxed SIMD where the engine has it behind a flag (Node 20):
       // it times the fastest path, and its table names the path. lab, train and inspect run what

@@ -74,6 +74,17 @@ export const CASES: AttentionCase[] = [
     q: [2, 2, 70, 8], k: [2, 2, 150, 8], v: [2, 2, 150, 4], isCausal: true, window: [40, 10], keyLengths: [150, 97],
     sinks: [0.5, -0.5], softcap: 3,
   },
+  // Decoding: L = 1…16 query rows over long keys, across the key chunks (256+ keys) and 64-key blocks of a
+  // decode kernel, with every option, odd E (SIMD tails), GQA groups sharing one pass over K and V.
+  { name: 'decode L = 1, S 1300, causal', q: [1, 4, 1, 16], k: [1, 4, 1300, 16], v: [1, 4, 1300, 12], isCausal: true },
+  {
+    name: 'decode L = 3, GQA, keyLengths, window, ALiBi, sinks, softcap', q: [2, 4, 3, 12], k: [2, 2, 900, 12], v: [2, 2, 900, 8],
+    enableGqa: true, isCausal: true, keyLengths: [900, 517], window: [600, 0], alibiSlopes: [0.01, 0.02, 0.03, 0.04],
+    sinks: [0.3, -1, 1, 0], softcap: 4,
+  },
+  { name: 'decode L = 16, MQA, bool mask [B,1,L,S], E 13', q: [1, 3, 16, 13], k: [1, 1, 700, 13], v: [1, 1, 700, 5], enableGqa: true, mask: { kind: 'bool', shape: [1, 1, 16, 700] } },
+  { name: 'decode L = 8, dropout, causal', q: [1, 2, 8, 8], k: [1, 2, 600, 8], v: [1, 2, 600, 8], isCausal: true, dropoutP: 0.25, seed: 5 },
+  { name: 'decode L = 1, keyLengths far below S, additive mask [S]', q: [2, 2, 1, 8], k: [2, 2, 2000, 8], v: [2, 2, 2000, 6], keyLengths: [1500, 3], mask: { kind: 'additive', shape: [2000] } },
   { name: 'S = 0 (no keys)', q: [1, 2, 3, 4], k: [1, 2, 0, 4], v: [1, 2, 0, 4] },
   { name: 'L = 0 (no queries)', q: [1, 2, 0, 4], k: [1, 2, 3, 4], v: [1, 2, 3, 4] },
 ];

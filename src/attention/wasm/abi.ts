@@ -8,7 +8,7 @@
 // bump ABI_VERSION; the kernels read it as param(ctrl, P_NAME) (the name in
 // UPPER_SNAKE case), and the type checker then asks the backend for its value.
 
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 6;
 
 /** The control block sits at address 0; the module's static data starts here, and so does the heap the loader lays out. */
 export const HEAP_BASE = 4096;
@@ -19,6 +19,7 @@ export const CTRL = {
   wake: 8, // i32, bumped per job; idle workers wait on it
   done: 12, // i32, tasks finished in the current job; the caller waits on it
   error: 16, // i32, set by a worker whose job trapped
+  ready: 20, // i32, decode: tasks whose keys and values the caller has copied in (a task waits for its own)
   params: 64, // 4-byte parameter slots, in the order of PARAMS
   bytes: 512,
 } as const;
@@ -30,6 +31,8 @@ export const KIND = {
   backwardPrep: 3,
   backwardKv: 4,
   backwardDq: 5,
+  decode: 6,
+  decodeMerge: 7,
 } as const;
 
 export type KernelKind = keyof typeof KIND;
@@ -38,7 +41,7 @@ export type KernelKind = keyof typeof KIND;
 export type ParamType = 'i32' | 'u32' | 'f32' | 'ptr';
 
 /** Which pass's kernels read a parameter ('job': the dispatcher sets it for every job). */
-export type ParamPass = 'forward' | 'backward' | 'both' | 'job';
+export type ParamPass = 'forward' | 'backward' | 'decode' | 'both' | 'job';
 
 const slot = <T extends ParamType, P extends ParamPass>(type: T, pass: P): { readonly type: T; readonly pass: P } => ({ type, pass });
 
@@ -84,6 +87,12 @@ export const PARAMS = {
   windowLeft: slot('i32', 'both'), windowRight: slot('i32', 'both'), // the window's sizes, -1 = unbounded
   keyLengths: slot('ptr', 'both'), // i32 [batch]: keys per batch element; null = all s
   sinks: slot('ptr', 'forward'), // f32 [hq]: sink · log2(e) per query head (-inf = none)
+  // Decode only (assembly/decode.ts): k and v in their natural layout [bhkv, s, e] and [bhkv, s, ev]
+  // (where a KV cache keeps them), keys split into chunks of chunkKeys, one task each, whose
+  // partial (acc [rows][evp], m [rows], l [rows]) lands partStride bytes apart in parts.
+  e: slot('i32', 'decode'), ev: slot('i32', 'decode'),
+  chunkKeys: slot('i32', 'decode'), chunks: slot('i32', 'decode'),
+  parts: slot('ptr', 'decode'), partStride: slot('i32', 'decode'),
 } as const;
 
 export type ParamName = keyof typeof PARAMS;
@@ -100,6 +109,9 @@ export type ForwardParams = ParamsOf<'forward'>;
 /** What the backward's kernels (backwardPrep, backwardKv, backwardDq) read. */
 export type BackwardParams = ParamsOf<'backward'>;
 
+/** What the decode kernels (decode, decodeMerge) read: the decode slots, and the forward's output and sink slots. */
+export type DecodeParams = ParamsOf<'decode'> & Pick<ForwardParams, 'v' | 'o' | 'mrow' | 'lrow' | 'sinks'>;
+
 /** The parameter object each kind of job takes. */
 export interface JobParams {
   forwardPack: ForwardParams;
@@ -107,6 +119,8 @@ export interface JobParams {
   backwardPrep: BackwardParams;
   backwardKv: BackwardParams;
   backwardDq: BackwardParams;
+  decode: DecodeParams;
+  decodeMerge: DecodeParams;
 }
 
 /** Each parameter's slot: its position in PARAMS. */

@@ -3,6 +3,7 @@ import type { AttentionBackend, AttentionProblem, BackwardResult, ForwardResult 
 import { MAX_TASKS, type SharedParams } from './abi.js';
 import { copyIn, copyKeysIn, copyMask, copyOut } from './copy.js';
 import type { KernelRuntime } from './dispatch.js';
+import { copyScaledQuery, feedKeysAndValues, decodeDims, decodePlan, decodeWork, DECODE_MAX_ROWS } from './decode.js';
 import { Arena, problemDims, scratchBytes, takeMask, type Dims, type MaskRegions } from './layout.js';
 import { kernelRuntime } from './loader.js';
 import { addReferenceRows, referenceBackward } from '../reference.js';
@@ -31,7 +32,10 @@ export const wasmBackend: AttentionBackend = {
     if (rt === null) return false;
     const d = problemDims(p, rt.blockRows, rt.blockCols);
     const mostTasks = Math.max(d.bh * d.nqb + d.bhkv * d.nkb, d.bhkv * d.dqParts);
-    return mostTasks <= MAX_TASKS && backwardPlan(p, d, rt).end <= MAX_BYTES && forwardPlan(p, d, rt).end <= MAX_BYTES;
+    if (mostTasks > MAX_TASKS || backwardPlan(p, d, rt).end > MAX_BYTES || forwardPlan(p, d, rt).end > MAX_BYTES) return false;
+    if (!decodes(p)) return true;
+    const dd = decodeDims(p);
+    return dd.bhkv * dd.chunks <= MAX_TASKS && decodePlan(p, dd, rt).end <= MAX_BYTES;
   },
   refusal: (p) => float32Refusal(p),
   forward: wasmForward,
@@ -76,7 +80,7 @@ interface ForwardPlan extends CommonPlan {
 }
 
 function forwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): ForwardPlan {
-  const a = new Arena();
+  const a = new Arena(rt.heapStart);
   const q = a.take(d.bh * d.lp * d.ep * 4);
   const v = a.take(d.bhkv * d.sp * d.evp * 4);
   const kt = a.take(d.bhkv * d.sp * d.ep * 4);
@@ -96,6 +100,11 @@ function forwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): ForwardPl
 /** Multiply-adds of QKᵀ and PV (2 · 2 · l · s · e flops per head, halved for causal), for the wake-up decision. */
 function forwardFlops(p: AttentionProblem, d: Dims): number {
   return (4 * d.bh * p.l * p.s * Math.max(p.e, p.ev)) / (p.causal ? 2 : 1);
+}
+
+/** Whether the forward runs the decode kernel (assembly/decode.ts) rather than the 64-row blocks. */
+function decodes(p: AttentionProblem): boolean {
+  return p.l >= 1 && p.l <= DECODE_MAX_ROWS;
 }
 
 function wasmForward(p: AttentionProblem): ForwardResult {
@@ -124,6 +133,7 @@ function stage<P extends CommonPlan>(
 
 /** The forward pass; the output is float32, rounded to the problem's dtype by `round` if given. */
 function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | null): ForwardResult {
+  if (decodes(p)) return decodeInFloat32(p, round);
   const { rt, d, plan, buffer, heap, shared, sinks } = stage(p, forwardPlan);
   copyKeysIn(heap, plan.v, p.v, d.bhkv, p.s, p.ev, d.sp, d.evp, p.hkv, p.keyLengths, rt.blockCols);
   const params = { ...shared, sinks, v: plan.v, o: plan.o, mrow: plan.mrow, lrow: plan.lrow };
@@ -132,9 +142,21 @@ function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | 
   rt.run('forward', params, d.bh * d.nqb, forwardFlops(p, d));
 
   const output = copyOut(heap, plan.o, d.bh, p.l, p.ev, d.lp, d.evp, round);
+  return { output, lse: lseOf(p, d, buffer, plan.mrow, plan.lrow, output, round) };
+}
+
+/**
+ * lse [bh, l] from the kernels' base-2 running max and sum per row ([bh, lp]);
+ * a row whose float32 state went out of range is redone in float64, into
+ * `output` and lse (redo.ts).
+ */
+function lseOf(
+  p: AttentionProblem, d: Pick<Dims, 'bh' | 'lp'>, buffer: ArrayBufferLike, mrowAt: number, lrowAt: number,
+  output: Float32Array, round: ((x: number) => number) | null,
+): Float64Array {
   const lse = new Float64Array(d.bh * p.l);
-  const mrow = new Float32Array(buffer, plan.mrow, d.bh * d.lp);
-  const lrow = new Float32Array(buffer, plan.lrow, d.bh * d.lp);
+  const mrow = new Float32Array(buffer, mrowAt, d.bh * d.lp);
+  const lrow = new Float32Array(buffer, lrowAt, d.bh * d.lp);
   for (let r = 0; r < d.bh; r++) {
     for (let i = 0; i < p.l; i++) {
       const m = mrow[r * d.lp + i];
@@ -144,7 +166,34 @@ function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | 
       if (stateOutOfRange(p, r, i, m, l)) redoForwardRow(p, r, i, output, lse, round);
     }
   }
-  return { output, lse };
+  return lse;
+}
+
+/**
+ * The forward for l <= DECODE_MAX_ROWS (assembly/decode.ts): q is copied in
+ * pre-scaled, K and V only when they are not already resident (a KV cache),
+ * chunk by chunk while the workers start on the chunks copied; one job reads
+ * them once in key chunks, a second merges the chunks.
+ */
+function decodeInFloat32(p: AttentionProblem, round: ((x: number) => number) | null): ForwardResult {
+  const rt = runtimeOrThrow();
+  const d = decodeDims(p);
+  const plan = decodePlan(p, d, rt);
+  rt.reserve(plan.end);
+  const buffer = rt.memory.buffer;
+  const heap = new Float32Array(buffer);
+  copyScaledQuery(heap, plan.q, p.q, d.bh * p.l, p.e, d.ep, Math.fround(p.scale * Math.LOG2E));
+  if (p.mask !== null && plan.mask !== null) copyMask(buffer, p.mask, plan.mask.data, plan.mask.head);
+  const score = scoreParams(p, buffer, plan.score);
+  // Object.assign onto the fresh shared object rather than a spread into a new one: a step of decoding is short.
+  const params = Object.assign(sharedParams(p, d, plan, score.shared), {
+    sinks: score.sinks, v: plan.v, o: plan.o, mrow: plan.mrow, lrow: plan.lrow,
+    e: p.e, ev: p.ev, chunkKeys: d.chunkKeys, chunks: d.chunks, parts: plan.parts, partStride: plan.partStride,
+  });
+  rt.run('decode', params, d.bhkv * d.chunks, decodeWork(p, d), plan.copyK || plan.copyV ? feedKeysAndValues(heap, p, d, plan) : undefined);
+  rt.run('decodeMerge', params, d.bhkv, d.bhkv * d.chunks * plan.partStride);
+  const output = copyOut(heap, plan.o, d.bh, p.l, p.ev, p.l, d.evp, round);
+  return { output, lse: lseOf(p, d, buffer, plan.mrow, plan.lrow, output, round) };
 }
 
 interface BackwardPlan extends CommonPlan {
@@ -153,7 +202,7 @@ interface BackwardPlan extends CommonPlan {
 }
 
 function backwardPlan(p: AttentionProblem, d: Dims, rt: KernelRuntime): BackwardPlan {
-  const a = new Arena();
+  const a = new Arena(rt.heapStart);
   const q = a.take(d.bh * d.lp * d.ep * 4);
   const kt = a.take(d.bhkv * d.sp * d.ep * 4);
   const vt = a.take(d.bhkv * d.sp * d.evp * 4);

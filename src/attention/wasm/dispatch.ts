@@ -1,5 +1,5 @@
 import { ScaledotError } from '../../tensor/index.js';
-import { ABI_VERSION, CTRL, KIND, MAX_TASKS, PARAMS, SLOT, type JobParams, type KernelExports, type KernelKind, type ParamName } from './abi.js';
+import { ABI_VERSION, CTRL, HEAP_BASE, KIND, MAX_TASKS, PARAMS, SLOT, type JobParams, type KernelExports, type KernelKind, type ParamName } from './abi.js';
 import { canBlock } from './platform.js';
 
 /**
@@ -38,6 +38,12 @@ export class KernelRuntime {
   readonly poolThreads: number;
   /** Threads a job may use, at most poolThreads (setWasmAttentionThreads). */
   threadLimit: number;
+  /**
+   * Where each call's scratch layout (layout.ts's Arena) starts: above the
+   * regions that outlive a call (KV caches' storage, resident.ts). Between
+   * calls nothing else lives above it.
+   */
+  heapStart: number = HEAP_BASE;
   /** Tasks run by workers so far (see WasmAttentionInfo.workerTasks). */
   workerTasks = 0;
   private generation = 0;
@@ -84,7 +90,7 @@ export class KernelRuntime {
    * parameters its kernel reads; `flops` decides whether waking workers is
    * worth it.
    */
-  run<K extends KernelKind>(kind: K, params: JobParams[K], nTasks: number, flops: number): void {
+  run<K extends KernelKind>(kind: K, params: JobParams[K], nTasks: number, flops: number, feed?: (publish: (ready: number) => void) => void): void {
     if (nTasks === 0) return;
     if (nTasks > MAX_TASKS) throw new ScaledotError('E_SHAPE', `wasm attention: ${nTasks} tasks exceed the kernel's limit of ${MAX_TASKS}; use impl 'tiled'`);
     const buffer = this.memory.buffer;
@@ -92,23 +98,35 @@ export class KernelRuntime {
     const floats = new Float32Array(buffer, 0, CTRL.bytes / 4);
     const base = CTRL.params / 4;
     words[base + SLOT.kind] = KIND[kind];
-    for (const [name, value] of Object.entries(params) as [ParamName, number][]) {
-      const slot = SLOT[name];
+    // for-in rather than Object.entries: no array per parameter (this runs on every call, decoding's included).
+    for (const name in params) {
+      const value = (params as Record<string, number>)[name];
+      const slot = SLOT[name as ParamName];
       if ((slot as number | undefined) === undefined) throw new Error(`wasm attention: ${name} is not a kernel parameter (see abi.ts)`);
       if (FLOAT_SLOT[slot]) floats[base + slot] = value;
       else words[base + slot] = value;
     }
+    // Before the claim word opens the job: a worker still looping from the last job may claim a task at once.
+    Atomics.store(words, CTRL.ready / 4, feed === undefined ? nTasks : 0);
     this.generation = (this.generation + 1) & 0xffff;
     Atomics.store(words, CTRL.done / 4, 0);
     Atomics.store(words, CTRL.error / 4, 0);
     const claim = new BigInt64Array(buffer, CTRL.claim, 1);
     Atomics.store(claim, 0, (BigInt(this.generation) << 48n) | (BigInt(nTasks) << 24n));
     const parallel = this.threadLimit > 1 && nTasks > 1 && flops >= PARALLEL_MIN_FLOPS && !this.workersFailed;
+    // `feed` (decode) copies a task's inputs in while the workers already run the tasks fed before it.
+    const publish = (ready: number) => {
+      Atomics.store(words, CTRL.ready / 4, ready);
+      Atomics.notify(words, CTRL.ready / 4);
+    };
+    if (!parallel) feed?.(publish);
     if (parallel) {
       this.ensureWorkers(Math.min(this.threadLimit, nTasks) - 1);
       Atomics.add(words, CTRL.wake / 4, 1);
       Atomics.notify(words, CTRL.wake / 4, this.threadLimit - 1);
+      feed?.(publish);
     }
+    publish(nTasks);
     const mine = this.exports.runJob(0, 0);
     // Even when no worker was woken for this job, one woken late for an earlier
     // job may have claimed a task of this one: wait until every task is done.

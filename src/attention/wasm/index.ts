@@ -4,3 +4,5 @@ export {
   initWasmAttention, setWasmAttentionThreads, wasmAttentionInfo, type WasmAttentionInfo, type WasmPath,
 } from './loader.js';
 export { enableRelaxedSimd } from './relaxed.js';
+// Whether a KV cache's array lives in the kernels' memory (the bench names it per row).
+export { residentOffset } from './resident.js';

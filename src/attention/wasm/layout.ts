@@ -62,7 +62,12 @@ export function problemDims(p: AttentionProblem, blockRows: number, blockCols: n
 
 /** A bump allocator over linear memory: 64-byte aligned regions (a cache line, and v128 alignment). */
 export class Arena {
-  end = HEAP_BASE;
+  end: number;
+
+  /** Starts at `start` (KernelRuntime.heapStart: above the regions that outlive a call). */
+  constructor(start: number = HEAP_BASE) {
+    this.end = start;
+  }
 
   take(bytes: number): number {
     const at = Math.ceil(this.end / 64) * 64;

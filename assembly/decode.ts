@@ -1,0 +1,178 @@
+import {
+  READY, param, paramF, paramPtr, P_HQ, P_HKV, P_L, P_S, P_EP, P_EVP, P_E, P_EV, P_Q, P_K, P_V, P_O, P_MROW, P_LROW,
+  P_CHUNK_KEYS, P_CHUNKS, P_PARTS, P_PART_STRIDE, P_SCRATCH, P_SCRATCH_STRIDE, P_SOFTCAP, P_SINKS, P_DROP,
+  P_DROP_THRESHOLD, P_SEED, P_DROP_SCALE,
+} from './abi';
+import { BK, addWeighted, addWeighted2, exp2s, hsum, scoreBlock } from './decode-blocks';
+import { exp2v } from './exp2';
+import { madd } from './madd';
+import { maskTile, softcapTile, tileNeedsMask } from './mask';
+import { endKey, firstKey, keyOffset } from './visible';
+import { rowHash, keepLanes } from './dropout';
+
+// Decoding: a few query rows (l <= 16) against a long K/V, at the speed of
+// reading K and V once. The block kernels (forward.ts) pad l to 64 rows and
+// pack Kᵀ per call; here K and V are read where they lie, in their natural
+// layout [bhkv, s, e] / [bhkv, s, ev] (a KV cache's own storage), and each
+// key's row is used by all R = (hq / hkv) · l rows of its GQA group while it
+// is in L1: every byte of K and V crosses the memory bus once per call.
+//
+// Flash-decoding: the keys of a kv head are cut into chunks of chunkKeys, one
+// task each, so one head on a long cache still uses every thread. A task keeps
+// the online softmax of its R rows over its chunk (base-2 scores, q arrives
+// pre-scaled by scale · log2 e), in blocks of BK keys:
+//   s = q·k (→ softcap → ALiBi, masks: mask.ts);  m' = max(m, max s);  α = 2^(m − m')
+//   l = α l + Σ 2^(s − m');  acc = α acc + Σ 2^(s − m') v
+// and leaves (acc, m, l) in its partial. decodeMerge then joins a head's
+// chunks, and the sink: M = max(σ, m_c), L = 2^(σ − M) + Σ l_c 2^(m_c − M),
+// o = Σ acc_c 2^(m_c − M) / L. The chunking is a function of the shape only,
+// so the result does not depend on the thread count. Where K and V must be
+// copied in (plain tensors, not a KV cache), the caller copies them chunk by
+// chunk in task order while the workers run the chunks already there: a
+// task waits on the control block's ready count (abi.ts CTRL.ready).
+//
+// Memory: q [bh, l, ep] (ep >= e, a multiple of 4), k [bhkv, s, e], v [bhkv, s, ev],
+// parts [bhkv · chunks] × (acc [R][evp], m [R], l [R]), o [bh, l, evp], mrow/lrow [bh, l];
+// scratch per thread: scores [R][BK], R row hashes and R rescale factors.
+
+const NEG_INF: f32 = -Infinity;
+
+/** One task: the R rows of kv head bhkv against key chunk c (see the top of this file). */
+export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
+  const hq = param(ctrl, P_HQ), hkv = param(ctrl, P_HKV), l = param(ctrl, P_L), s = param(ctrl, P_S);
+  const e = param(ctrl, P_E), ev = param(ctrl, P_EV), ep = param(ctrl, P_EP), evp = param(ctrl, P_EVP);
+  const chunks = param(ctrl, P_CHUNKS), chunkKeys = param(ctrl, P_CHUNK_KEYS);
+  const bhkv = task / chunks, c = task % chunks;
+  const b = bhkv / hkv, hk = bhkv % hkv, group = hq / hkv;
+  const rows = group * l;
+  // The caller may still be copying K and V in (a call with plain tensors): wait until this task's chunk is there.
+  for (let ready = atomic.load<i32>(ctrl + READY); ready <= task; ready = atomic.load<i32>(ctrl + READY)) atomic.wait<i32>(ctrl + READY, ready);
+  const bh0 = b * hq + hk * group; // the group's first query head: its rows are contiguous in q
+  const part = paramPtr(ctrl, P_PARTS) + <usize>task * <usize>param(ctrl, P_PART_STRIDE);
+  const acc = part;
+  const mrow = acc + ((<usize>rows * <usize>evp) << 2);
+  const lrow = mrow + (<usize>rows << 2);
+  memory.fill(acc, 0, (<usize>rows * <usize>evp) << 2);
+  for (let r = 0; r < rows; r++) {
+    store<f32>(mrow + (<usize>r << 2), NEG_INF);
+    store<f32>(lrow + (<usize>r << 2), 0);
+  }
+  const off = keyOffset(ctrl, b);
+  const lo = max(c * chunkKeys, firstKey(ctrl, off, 0));
+  const hi = min(min((c + 1) * chunkKeys, s), endKey(ctrl, b, off, l - 1));
+  if (hi <= lo) return;
+
+  const sc = paramPtr(ctrl, P_SCRATCH) + <usize>tid * paramPtr(ctrl, P_SCRATCH_STRIDE); // [R][BK]
+  const hrow = sc + ((<usize>rows * <usize>BK) << 2); // [R] dropout row hashes
+  const alphas = hrow + (<usize>rows << 2); // [R] this block's rescale factors
+  const drop = param(ctrl, P_DROP);
+  const thr = i32x4.splat(param(ctrl, P_DROP_THRESHOLD));
+  if (drop == 1) {
+    const seed = <u32>param(ctrl, P_SEED);
+    for (let r = 0; r < rows; r++) store<u32>(hrow + (<usize>r << 2), rowHash(seed, <u32>(bh0 * l + r)));
+  }
+  const capped = paramF(ctrl, P_SOFTCAP) > 0;
+  const q0 = paramPtr(ctrl, P_Q) + ((<usize>bh0 * <usize>l * <usize>ep) << 2);
+  const qRow = <usize>ep << 2;
+  const k0 = paramPtr(ctrl, P_K) + ((<usize>bhkv * <usize>s * <usize>e) << 2);
+  const v0 = paramPtr(ctrl, P_V) + ((<usize>bhkv * <usize>s * <usize>ev) << 2);
+  const rowBytes = <usize>BK << 2;
+
+  for (let j0 = lo; j0 < hi; j0 += BK) {
+    const n = min(BK, hi - j0);
+    scoreBlock(q0, qRow, k0 + ((<usize>j0 * <usize>e) << 2), e, rows, n, sc);
+    if (capped) softcapTile(ctrl, sc, rows, BK, 0);
+    if (tileNeedsMask(ctrl, b, 0, l - 1, j0, j0 + n - 1)) {
+      for (let g = 0; g < group; g++) {
+        maskTile(ctrl, sc + <usize>(g * l) * rowBytes, BK, l, n, bh0 + g, 0, 1, 0, j0, 0, 1);
+      }
+    }
+    const n4 = (n + 3) & ~3;
+    for (let r = 0; r < rows; r++) {
+      const row = sc + <usize>r * rowBytes;
+      for (let jj = n; jj < n4; jj++) store<f32>(row + (<usize>jj << 2), NEG_INF);
+      const end = row + (<usize>n4 << 2);
+      let mx = v128.load(row);
+      for (let at = row + 16; at < end; at += 16) mx = f32x4.pmax(mx, v128.load(at));
+      const mOld = load<f32>(mrow + (<usize>r << 2));
+      const mNew = max(mOld, max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3))));
+      // A row that has seen only -inf keeps m = -inf; exponents use 0 instead (2^(-inf - 0) = 0).
+      const mUse: f32 = mNew == NEG_INF ? 0 : mNew;
+      const mv = f32x4.splat(mUse);
+      let sum = f32x4.splat(0);
+      for (let at = row; at < end; at += 16) {
+        const p = exp2v(f32x4.sub(v128.load(at), mv));
+        sum = f32x4.add(sum, p);
+        v128.store(at, p);
+      }
+      if (drop == 1) {
+        // The sum is of the undropped weights (the softmax); dropout then zeroes some.
+        const hr = i32x4.splat(load<i32>(hrow + (<usize>r << 2)));
+        for (let jj = 0; jj < n4; jj += 4) {
+          const at = row + (<usize>jj << 2);
+          v128.store(at, v128.and(v128.load(at), keepLanes(hr, i32x4.add(i32x4.splat(j0 + jj), i32x4(0, 1, 2, 3)), thr)));
+        }
+      }
+      const alpha = exp2s(mOld - mUse);
+      store<f32>(lrow + (<usize>r << 2), load<f32>(lrow + (<usize>r << 2)) * alpha + hsum(sum));
+      store<f32>(mrow + (<usize>r << 2), mNew);
+      store<f32>(alphas + (<usize>r << 2), alpha);
+    }
+    // acc = α acc + P V, two rows at a time (each V load serves both).
+    const vBlock = v0 + ((<usize>j0 * <usize>ev) << 2);
+    for (let r = 0; r < rows; r++) {
+      const alpha = load<f32>(alphas + (<usize>r << 2));
+      if (alpha == 1) continue;
+      const accRow = acc + ((<usize>r * <usize>evp) << 2);
+      const av = f32x4.splat(alpha);
+      for (let cc: usize = 0; cc < (<usize>evp << 2); cc += 16) v128.store(accRow + cc, f32x4.mul(v128.load(accRow + cc), av));
+    }
+    let r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      const accRow = acc + ((<usize>r * <usize>evp) << 2);
+      addWeighted2(accRow, accRow + (<usize>evp << 2), sc + <usize>r * rowBytes, sc + <usize>(r + 1) * rowBytes, vBlock, ev, n);
+    }
+    if (r < rows) addWeighted(acc + ((<usize>r * <usize>evp) << 2), sc + <usize>r * rowBytes, vBlock, ev, n);
+  }
+}
+
+/** Joins the chunks' partials of kv head `task`'s R rows, and the sink, into o, mrow and lrow. */
+export function decodeMerge(ctrl: usize, task: i32): void {
+  const hq = param(ctrl, P_HQ), hkv = param(ctrl, P_HKV), l = param(ctrl, P_L), evp = param(ctrl, P_EVP);
+  const chunks = param(ctrl, P_CHUNKS);
+  const partStride = <usize>param(ctrl, P_PART_STRIDE);
+  const b = task / hkv, hk = task % hkv, group = hq / hkv;
+  const rows = group * l;
+  const bh0 = b * hq + hk * group;
+  const parts = paramPtr(ctrl, P_PARTS) + <usize>(task * chunks) * partStride;
+  const mOff = (<usize>rows * <usize>evp) << 2, lOff = mOff + (<usize>rows << 2);
+  const sinks = paramPtr(ctrl, P_SINKS);
+  const drop = param(ctrl, P_DROP);
+  const dropScale: f32 = drop == 0 ? 1 : drop == 2 ? 0 : paramF(ctrl, P_DROP_SCALE);
+  const rowBytes = <usize>evp << 2;
+  for (let r = 0; r < rows; r++) {
+    const h = hk * group + r / l;
+    const sink: f32 = sinks != 0 ? load<f32>(sinks + (<usize>h << 2)) : NEG_INF;
+    let m = sink;
+    for (let c = 0; c < chunks; c++) m = max(m, load<f32>(parts + <usize>c * partStride + mOff + (<usize>r << 2)));
+    const out = paramPtr(ctrl, P_O) + <usize>(bh0 * l + r) * rowBytes;
+    memory.fill(out, 0, rowBytes);
+    let lsum: f32 = sink == NEG_INF ? 0 : exp2s(sink - m);
+    if (m != NEG_INF) {
+      for (let c = 0; c < chunks; c++) {
+        const part = parts + <usize>c * partStride;
+        const lc = load<f32>(part + lOff + (<usize>r << 2));
+        if (lc == 0) continue;
+        const w = exp2s(load<f32>(part + mOff + (<usize>r << 2)) - m);
+        lsum += lc * w;
+        const wv = f32x4.splat(w);
+        const accRow = part + <usize>r * rowBytes;
+        for (let cc: usize = 0; cc < rowBytes; cc += 16) v128.store(out + cc, madd(wv, v128.load(accRow + cc), v128.load(out + cc)));
+      }
+    }
+    const inv = f32x4.splat(lsum > 0 ? dropScale / lsum : 0);
+    for (let cc: usize = 0; cc < rowBytes; cc += 16) v128.store(out + cc, f32x4.mul(v128.load(out + cc), inv));
+    store<f32>(paramPtr(ctrl, P_MROW) + (<usize>(bh0 * l + r) << 2), lsum > 0 ? m : NEG_INF);
+    store<f32>(paramPtr(ctrl, P_LROW) + (<usize>(bh0 * l + r) << 2), lsum);
+  }
+}
