@@ -9,6 +9,10 @@ export { prepareAttention, type AttentionOptions } from './options.js';
 export { prepareAttentionBackward, type AttentionBackwardOptions, type SavedForward } from './backward-options.js';
 export type { ScoreOptions } from './score-options.js';
 export { attentionWeights } from './weights.js';
+export {
+  scaledDotProductAttentionAsync, scaledDotProductAttentionWithLseAsync, scaledDotProductAttentionBackwardAsync,
+} from './async.js';
+export { initWebGpuAttention, webGpuAttentionInfo, type WebGpuAttentionInfo } from './webgpu/index.js';
 export { createKvCache, type KvCache, type KvCacheOptions } from './kv-cache.js';
 export {
   dropoutHash, dropoutKeeps,
