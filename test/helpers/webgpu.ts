@@ -8,13 +8,13 @@ import { CHROMIUM_ARGS } from '../../src/bench/browser.js';
 import { startStaticServer, type StaticServer } from '../../src/cli/serve.js';
 import type { Tensor } from '../../src/index.js';
 import { CHROMIUM, repoRoot } from './browser.js';
-import type { WebGpuPageApi } from '../webgpu/page-entry.js';
+import type { WebGpuPageApi, Wire } from '../webgpu/page-entry.js';
 
 /** WebGPU on the CPU through SwiftShader: what headless Chromium offers where there is no GPU. */
 export const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan,WebGPU', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader'];
 
-export interface Wire { data: number[]; shape: number[]; dtype: string }
-export const toWire = (t: Tensor): Wire => ({ data: Array.from(t.data), shape: t.shape, dtype: t.dtype });
+export type { Wire };
+export const toWire = (t: Tensor): Wire => ({ data: Array.from(t.data), shape: [...t.shape], dtype: t.dtype as Wire['dtype'] });
 
 type Api = WebGpuPageApi;
 export type PageCall = <K extends keyof Api>(name: K, ...args: Parameters<Api[K]>) => Promise<Awaited<ReturnType<Api[K]>>>;

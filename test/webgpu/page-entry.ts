@@ -1,17 +1,17 @@
 import {
   Tensor, initWebGpuAttention, scaledDotProductAttentionBackwardAsync, scaledDotProductAttentionWithLseAsync,
-  scaledDotProductAttentionAsync, scaledDotProductAttention, webGpuAttentionInfo, type FloatDType,
+  scaledDotProductAttentionAsync, scaledDotProductAttention, webGpuAttentionInfo, type AttentionOptions, type FloatDType,
 } from '../../src/index.js';
 
 // The page the webgpu tests drive (test/helpers/webgpu.ts): tensors arrive as
 // plain arrays, run through the library's async entry points, and go back as arrays.
 
-interface Wire { data: number[]; shape: number[]; dtype: FloatDType | 'bool' }
+export interface Wire { data: number[]; shape: number[]; dtype: FloatDType | 'bool' }
 type WireOptions = Record<string, unknown> & { attnMask?: Wire; alibiSlopes?: number[]; sinks?: number[] };
 
 const fromWire = (w: Wire) => new Tensor(w.dtype === 'bool' ? Uint8Array.from(w.data) : w.dtype === 'float64' ? Float64Array.from(w.data) : Float32Array.from(w.data), w.shape, w.dtype);
-const toWire = (t: Tensor): Wire => ({ data: Array.from(t.data), shape: t.shape, dtype: t.dtype as FloatDType });
-const optionsOf = (o: WireOptions) => ({ ...o, ...(o.attnMask ? { attnMask: fromWire(o.attnMask) } : {}) });
+const toWire = (t: Tensor): Wire => ({ data: Array.from(t.data), shape: [...t.shape], dtype: t.dtype as FloatDType });
+const optionsOf = (o: WireOptions): AttentionOptions => ({ ...o, ...(o.attnMask ? { attnMask: fromWire(o.attnMask) } : {}) }) as AttentionOptions;
 
 const api = {
   init: () => initWebGpuAttention(),
