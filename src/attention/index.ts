@@ -12,7 +12,7 @@ export { attentionWeights } from './weights.js';
 export {
   scaledDotProductAttentionAsync, scaledDotProductAttentionWithLseAsync, scaledDotProductAttentionBackwardAsync,
 } from './async.js';
-export { initWebGpuAttention, webGpuAttentionInfo, type WebGpuAttentionInfo } from './webgpu/index.js';
+export { initWebGpuAttention, webGpuAttentionInfo, type WebGpuAttentionInfo, type WebGpuInitOptions } from './webgpu/index.js';
 export { createKvCache, type KvCache, type KvCacheOptions } from './kv-cache.js';
 export {
   dropoutHash, dropoutKeeps,

@@ -41,21 +41,32 @@ export function webGpuAttentionInfo(): WebGpuAttentionInfo {
   return unavailable('initWebGpuAttention() has not been called (a GPU device is asked for asynchronously, once)', false);
 }
 
+/** Where initWebGpuAttention() finds WebGPU. */
+export interface WebGpuInitOptions {
+  /**
+   * A WebGPU entry point to use instead of navigator.gpu: in Node, for
+   * example, `create([])` of npm's `webgpu` package (Dawn). Not a dependency
+   * of scaledot; see docs/webgpu.md.
+   */
+  gpu?: GPU;
+}
+
 /**
- * Asks the browser for a WebGPU adapter and device, once; later calls return
- * the same answer. Never throws: where there is no WebGPU the answer says
- * why, and impl 'webgpu' stays unavailable ('auto' picks another backend).
+ * Asks for a WebGPU adapter and device (navigator.gpu, or options.gpu), once;
+ * later calls return the same answer. Never throws: where there is no WebGPU
+ * the answer says why, and impl 'webgpu' stays unavailable ('auto' picks
+ * another backend).
  */
-export function initWebGpuAttention(): Promise<WebGpuAttentionInfo> {
-  pending ??= acquire().then((info) => info);
+export function initWebGpuAttention(options?: WebGpuInitOptions): Promise<WebGpuAttentionInfo> {
+  pending ??= acquire(options?.gpu);
   return pending;
 }
 
-async function acquire(): Promise<WebGpuAttentionInfo> {
-  const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+async function acquire(given: GPU | undefined): Promise<WebGpuAttentionInfo> {
+  const gpu = given ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (gpu === undefined) {
     failure = typeof (globalThis as { process?: unknown }).process === 'object'
-      ? 'no navigator.gpu: this runtime (Node) has no WebGPU; see docs/webgpu.md'
+      ? 'no navigator.gpu: this runtime (Node) has no WebGPU; pass initWebGpuAttention({ gpu }) one (docs/webgpu.md)'
       : 'no navigator.gpu: this browser has no WebGPU, or the page is not a secure context (https or localhost)';
     return webGpuAttentionInfo();
   }

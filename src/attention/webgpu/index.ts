@@ -1,1 +1,1 @@
-export { initWebGpuAttention, webGpuAttentionInfo, type WebGpuAttentionInfo } from './device.js';
+export { initWebGpuAttention, webGpuAttentionInfo, type WebGpuAttentionInfo, type WebGpuInitOptions } from './device.js';
