@@ -32,7 +32,8 @@ export function scaledotImpl(name: string): BenchImpl {
           ? async () => { last = (await gpu.forward(problem)).output; }
           : async () => { last = (await gpu.backward(problem, saved.output, saved.lse, inputs.dOut)).dq; };
         const adapter = webGpuAttentionInfo().adapter;
-        const kind = `float32 WGSL on ${adapter?.vendor ?? '?'} ${adapter?.architecture ?? '?'}, upload and readback included`;
+        const cpu = adapter?.architecture === 'swiftshader' ? ' (SwiftShader runs WGSL on the CPU: these figures say nothing about a GPU)' : '';
+        const kind = `float32 WGSL on ${adapter?.vendor ?? '?'} ${adapter?.architecture ?? '?'}${cpu}, upload and readback included`;
         return { run, result, note: direction === 'forward' ? kind : `${kind}, backward given O and lse` };
       }
       let run = () => { last = backend.forward(problem).output; };
