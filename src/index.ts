@@ -1,8 +1,8 @@
 /**
  * scaledot: what a kernel user reads. Tensors and their constructors, the
  * softmax ops and their backwards, attention forward and backward, the KV
- * cache, the attention weights, the list of backends, and the wasm controls
- * as one namespace (`wasm`). It bundles for the browser with no Node built-in.
+ * cache, the attention weights, the list of backends, and the wasm and
+ * webgpu controls as one namespace each (`wasm`, `webgpu`). It bundles for the browser with no Node built-in.
  *
  * The rest has its own entry point: the row kernels, `prepareAttention`, the
  * backend contract and the dropout hash are `scaledot/kernels` (for the lab,
@@ -13,7 +13,9 @@
  *
  * @module scaledot
  */
-import { enableRelaxedSimd, initWasmAttention, setWasmAttentionThreads, wasmAttentionInfo } from './attention/index.js';
+import {
+  enableRelaxedSimd, initWasmAttention, initWebGpuAttention, setWasmAttentionThreads, wasmAttentionInfo, webGpuAttentionInfo,
+} from './attention/index.js';
 
 export {
   ScaledotError, Tensor, tensor, zeros, full, randn, Rng, DTYPES, FLOAT_DTYPES, dtypeInfo,
@@ -25,11 +27,12 @@ export {
 } from './softmax/index.js';
 export {
   scaledDotProductAttention, scaledDotProductAttentionWithLse, scaledDotProductAttentionBackward,
+  scaledDotProductAttentionAsync, scaledDotProductAttentionWithLseAsync, scaledDotProductAttentionBackwardAsync,
   attentionWeights, createKvCache, listAttentionImpls,
   type AttentionOptions, type AttentionBackwardOptions, type SavedForward, type ScoreOptions, type AttentionImpl,
   type AttentionMask, type KvCache, type KvCacheOptions,
 } from './attention/index.js';
-export type { WasmAttentionInfo, WasmPath } from './attention/index.js';
+export type { WasmAttentionInfo, WasmPath, WebGpuAttentionInfo, WebGpuInitOptions } from './attention/index.js';
 
 /**
  * The controls of impl 'wasm' (the WebAssembly SIMD backend), in one place:
@@ -48,4 +51,21 @@ export const wasm = Object.freeze({
   init: initWasmAttention,
   setThreads: setWasmAttentionThreads,
   enableRelaxedSimd,
+});
+
+/**
+ * The controls of impl 'webgpu' (FlashAttention-2 in WGSL), as `wasm` is for
+ * impl 'wasm':
+ *
+ * - `webgpu.init({ gpu })`: asks the browser (or the `gpu` object given) for
+ *   an adapter and a device; until it has found one, 'webgpu' is unavailable
+ *   and `auto` never picks it;
+ * - `webgpu.info()`: the adapter, its limits and features, or why there is none.
+ *
+ * GPU results come back asynchronously: 'webgpu' runs only through the async
+ * forms (`scaledDotProductAttentionAsync` and its siblings), see docs/webgpu.md.
+ */
+export const webgpu = Object.freeze({
+  info: webGpuAttentionInfo,
+  init: initWebGpuAttention,
 });

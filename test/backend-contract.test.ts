@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { FLOAT_DTYPES, wasm, zeros } from '../src/index.js';
+import { FLOAT_DTYPES, wasm, webgpu, zeros } from '../src/index.js';
 import { BACKENDS, prepareAttention } from '../src/kernels.js';
 
 // The backend contract (src/attention/problem.ts): each backend declares the
@@ -11,7 +11,8 @@ import { BACKENDS, prepareAttention } from '../src/kernels.js';
 describe('the backend contract', () => {
   for (const backend of BACKENDS) {
     it(`${backend.name}: supports() takes exactly the declared dtypes (${backend.dtypes.join(', ')})`, {
-      skip: backend.name === 'wasm' && !wasm.info().available ? 'the wasm module is unavailable here' : false,
+      skip: backend.name === 'wasm' && !wasm.info().available ? 'the wasm module is unavailable here'
+        : backend.name === 'webgpu' && !webgpu.info().available ? 'no WebGPU device here (the Chromium suite runs webgpu)' : false,
     }, () => {
       for (const dtype of FLOAT_DTYPES) {
         const x = zeros([1, 1, 2, 2], { dtype });

@@ -65,3 +65,24 @@ describe('scaledot bench --browser in headless Chromium', { skip: browserSkip },
     }
   });
 });
+
+describe('scaledot bench --browser: webgpu rows', { skip: browserSkip }, () => {
+  it('runs webgpu in the page (SwiftShader here): right answers, and the note says what the figures are worth', async () => {
+    const json = join(mkdtempSync(join(tmpdir(), 'scaledot-bench-')), 'browser.json');
+    const r = await runCli(['bench', '--browser', '--chromium', CHROMIUM, '--quick', '--impl', 'webgpu',
+      '--shape', '1x128x32', '--direction', 'forward,backward', '--json', json]);
+    assert.equal(r.code, EXIT.ok, r.err);
+    const record = JSON.parse(readFileSync(json, 'utf8')) as BenchRecord;
+    assert.deepEqual(record.results.map((row) => `${row.impl} ${row.direction}`), ['webgpu forward', 'webgpu backward']);
+    for (const row of record.results) {
+      const result = row.result;
+      assert.equal(result.status, 'ok', JSON.stringify(result));
+      if (result.status !== 'ok') continue;
+      assert.ok(result.maxError < 1e-5, `webgpu ${row.direction}: max error ${result.maxError}`);
+      assert.match(result.note, /^float32 WGSL on \S+ \S+/);
+      // This machine has no GPU: the adapter is SwiftShader, and the table must say its timings mean nothing.
+      if (/swiftshader/.test(result.note)) assert.match(result.note, /these figures say nothing about a GPU/);
+    }
+    assert.match(r.out, /webgpu .*float32 WGSL on/);
+  });
+});

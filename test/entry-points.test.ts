@@ -21,7 +21,8 @@ const ROOT_NAMES = [
   'DTYPES', 'FLOAT_DTYPES', 'Rng', 'SOFTMAX_ALGORITHMS', 'ScaledotError', 'Tensor', 'attentionWeights', 'createKvCache',
   'dtypeInfo', 'full', 'listAttentionImpls', 'logSoftmax', 'logSoftmaxBackward', 'logsumexp', 'randn',
   'scaledDotProductAttention', 'scaledDotProductAttentionBackward', 'scaledDotProductAttentionWithLse',
-  'softmax', 'softmaxBackward', 'tensor', 'wasm', 'zeros',
+  'scaledDotProductAttentionAsync', 'scaledDotProductAttentionBackwardAsync', 'scaledDotProductAttentionWithLseAsync',
+  'softmax', 'softmaxBackward', 'tensor', 'wasm', 'webgpu', 'zeros',
 ];
 const KERNEL_NAMES = [
   'BACKENDS', 'MAX_BUFFER_BYTES', 'allocate', 'attentionImplOf', 'attentionOutputShape', 'axisLayout', 'broadcastShapes',
@@ -60,6 +61,8 @@ describe('entry points', () => {
     assert.deepEqual(Object.keys(root).sort(), [...ROOT_NAMES].sort());
     assert.deepEqual(Object.keys(root.wasm).sort(), ['enableRelaxedSimd', 'info', 'init', 'setThreads']);
     assert.ok(Object.isFrozen(root.wasm));
+    assert.deepEqual(Object.keys(root.webgpu).sort(), ['info', 'init']);
+    assert.ok(Object.isFrozen(root.webgpu));
   });
 
   it('scaledot/kernels exports the plumbing: row kernels, prepareAttention, the backends, the dropout hash', () => {

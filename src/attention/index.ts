@@ -15,6 +15,10 @@ export { attentionWeights } from './weights.js';
 export {
   initWasmAttention, setWasmAttentionThreads, wasmAttentionInfo, enableRelaxedSimd, residentOffset, type WasmAttentionInfo, type WasmPath,
 } from './wasm/index.js';
+export {
+  scaledDotProductAttentionAsync, scaledDotProductAttentionWithLseAsync, scaledDotProductAttentionBackwardAsync,
+} from './async.js';
+export { initWebGpuAttention, webGpuAttentionInfo, type WebGpuAttentionInfo, type WebGpuInitOptions } from './webgpu/index.js';
 export { createKvCache, type KvCache, type KvCacheOptions } from './kv-cache.js';
 export {
   dropoutHash, dropoutKeeps,

@@ -94,6 +94,21 @@ export interface AttentionBackend {
     lse: Float64Array,
     dOut: Float64Array | Float32Array,
   ): BackwardResult;
+  /**
+   * Set on a backend whose results arrive asynchronously (the GPU's): the
+   * sync entry points refuse it by name and 'auto' skips it there; the async
+   * ones await these. `pays(p)` says whether 'auto' should pick it for p.
+   */
+  readonly async?: AsyncPasses;
+}
+
+/** The passes of an asynchronous backend, as AttentionBackend's sync ones. */
+export interface AsyncPasses {
+  pays(p: AttentionProblem): boolean;
+  forward(p: AttentionProblem): Promise<ForwardResult>;
+  backward(
+    p: AttentionProblem, output: Float64Array | Float32Array, lse: Float64Array, dOut: Float64Array | Float32Array,
+  ): Promise<BackwardResult>;
 }
 
 /**

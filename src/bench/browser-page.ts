@@ -1,4 +1,4 @@
-import { listAttentionImpls, wasm as wasmControls } from '../index.js';
+import { listAttentionImpls, wasm as wasmControls, webgpu } from '../index.js';
 import { runCases, type CaseHost, type CaseOutput, type CaseSpec } from './case.js';
 import { pageCeilingPool } from './ceiling-page.js';
 import { onnxImpl, type OrtLoader } from './impls-onnx.js';
@@ -37,6 +37,8 @@ async function loadOrt(config: PageConfig): Promise<OrtLoader> {
 
 async function run(spec: CaseSpec, config: PageConfig): Promise<CaseOutput> {
   const wasm = await wasmControls.init({ baseUrl: config.wasmBase });
+  // The webgpu rows run where the page has a device; elsewhere they are skipped with the reason.
+  await webgpu.init();
   const ort = await loadOrt(config);
   // As many threads as scaledot's pool: one per core the browser reports.
   const threads = wasm.threads > 0 ? wasm.threads : navigator.hardwareConcurrency;

@@ -23,6 +23,16 @@ export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 /** Headless, nothing fetched from outside, a fresh profile: the flags every browser run here uses. */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
+/**
+ * WebGPU for the webgpu rows: Chromium's own where the machine has a GPU
+ * device node, else SwiftShader's (WGSL on the CPU: correct, and its
+ * timings say nothing about a GPU; the rows' notes say so).
+ */
+export function webGpuArgs(): string[] {
+  const gpu = ['/dev/dri', '/dev/nvidia0', '/dev/dxg'].some((node) => existsSync(node));
+  return ['--enable-unsafe-webgpu', '--enable-features=Vulkan,WebGPU', ...(gpu ? [] : ['--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader'])];
+}
+
 /** What runs in the page: scaledot's backends and onnxruntime-web's two graphs (the others are Node's). */
 export function browserImplNames(): string[] {
   return [...listAttentionImpls(), 'ort-web-mha', 'ort-web-unfused'];
@@ -104,7 +114,7 @@ export async function openBenchBrowser(chromium: string): Promise<BenchBrowser> 
     try {
       // --expose-gc: the case loop collects between runs, as Node's --expose-gc lets it.
       context = await playwright.chromium.launchPersistentContext(join(tmp, 'profile'), {
-        executablePath: chromium, headless: true, args: [...CHROMIUM_ARGS, '--js-flags=--expose-gc'],
+        executablePath: chromium, headless: true, args: [...CHROMIUM_ARGS, ...webGpuArgs(), '--js-flags=--expose-gc'],
       });
     } catch (err) {
       throw new ScaledotError('E_IO', `bench --browser: Chromium at ${chromium} did not start: ${(err as Error).message.split('\n')[0]}`);

@@ -21,7 +21,14 @@ export function widestDtype(impl: string): FloatDType {
   return dtypes.includes('float64') ? 'float64' : dtypes[0];
 }
 
-export const IMPLS = listAttentionImpls();
+/**
+ * The backends the Node suites run: every registered one with sync passes.
+ * An async backend (webgpu) has no device in Node; the same cases and
+ * properties run on it in headless Chromium (attention-webgpu*.test.ts).
+ */
+export const IMPLS = listAttentionImpls().filter((name) => BACKENDS.find((b) => b.name === name)?.async === undefined);
+/** The async backends, run by the browser suites. */
+export const ASYNC_IMPLS = listAttentionImpls().filter((name) => !IMPLS.includes(name));
 
 /**
  * Whether a backend takes the model options of issue 9 (softcap, ALiBi,

@@ -1,0 +1,1 @@
+export { initWebGpuAttention, webGpuAttentionInfo, type WebGpuAttentionInfo, type WebGpuInitOptions } from './device.js';
