@@ -13,7 +13,7 @@ export const TRAIN_DEFAULTS = {
   task: 'names',
   scale: 'rsqrt',
   headDim: 16,
-  steps: { names: 1000, recall: 300, maxretrieval: 300 },
+  steps: { names: 1000, recall: 300, maxretrieval: 300, markedcopy: 300 },
   seed: 0,
 } as const;
 
