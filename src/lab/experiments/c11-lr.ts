@@ -64,7 +64,7 @@ function checks(f: C11Figures): Check[] {
       ...(stalled.length === 0
         ? { untestable: 'no run stalled, so nothing can come before a stall' }
         : TOLERANCE_SIGMAS * shareSe(share(stalled), stalled.length) >= 1
-          ? { untestable: `${stalled.length} stalled run(s) are too few: the tolerance covers every possible share` }
+          ? { untestable: `${stalled.length} stalled run(s) are too few to test: ${TOLERANCE_SIGMAS} standard errors of a share over them cover every possible share` }
           : {}),
     }),
     makeCheck({
