@@ -34,6 +34,8 @@ describe('scaledot train', () => {
       [['--steps', '-3'], /steps is -3/],
       [['--steps', 'ten'], /--steps is "ten"; expected an integer/],
       [['--task', 'recall', '--sample', '2'], /--sample generates names/],
+      [['--task', 'markedcopy', '--lengths', '1,4'], /--lengths sweeps recall or maxretrieval sequences; --task markedcopy has none/],
+      [['--task', 'markedcopy', '--adaptive-temperature'], /--task markedcopy has none/],
     ];
     for (const [args, pattern] of cases) {
       const r = await run(['train', ...args]);

@@ -42,7 +42,7 @@ function checks(f: C11Figures): Check[] {
       id: 'C11.a', side: 'below',
       statement: 'Wortsman et al.: at high learning rates QK-layernorm keeps the attention logits far below those of 1/√d_k (it mitigates their growth).',
       quantity: `mean over ${ratios.length} pairs (seeds × learning rates ${highLrs(f).map((x) => fmt(x)).join(', ')}) of ln(QK-norm's largest logit / 1/√d_k's), same seed`,
-      measured: mean(ratios), predicted: 0, tolerance: ratios.length > 1 ? TOLERANCE_SIGMAS * standardError(ratios) : NaN,
+      measured: mean(ratios), predicted: 0, tolerance: ratios.length > 1 ? TOLERANCE_SIGMAS * standardError(ratios) : 0,
       toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the mean paired log ratio, from its spread over the pairs; 0 (equal logits) is the null`,
       ...(ratios.length < 2 ? { untestable: 'one pair gives no spread to judge the ratio by' } : {}),
     }),
@@ -50,7 +50,7 @@ function checks(f: C11Figures): Check[] {
       id: 'C11.b', side: 'below',
       statement: 'Wortsman et al.: QK-layernorm lowers the sensitivity of the final loss to the learning rate.',
       quantity: `QK-norm's LR sensitivity minus 1/√d_k's, mean over ${gaps.length} seed(s) (sensitivity: mean over the grid of min(final loss, initial loss) − the best final loss, nats)`,
-      measured: mean(gaps), predicted: 0, tolerance: gaps.length > 1 ? TOLERANCE_SIGMAS * standardError(gaps) : NaN,
+      measured: mean(gaps), predicted: 0, tolerance: gaps.length > 1 ? TOLERANCE_SIGMAS * standardError(gaps) : 0,
       toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the mean paired difference over seeds; 0 (no change) is the null`,
       ...(gaps.length < 2 ? { untestable: 'one seed gives no spread to judge the difference by' } : {}),
     }),
@@ -58,7 +58,7 @@ function checks(f: C11Figures): Check[] {
       id: 'C11.c', side: 'at-least',
       statement: `Zhai et al.: entropy collapse comes first in a failed run: a run that stalls above the best learning rate had a head fall below ${COLLAPSE} of its initial entropy.`,
       quantity: `share of the ${stalled.length} stalled run(s) (above their best learning rate, final loss ≥ ${STALL} × ln ${Math.round(Math.exp(C11_CHANCE))}) that collapsed; rival: the share among the ${moving.length} that did not stall`,
-      measured: share(stalled), predicted: 1, tolerance: stalled.length > 0 ? TOLERANCE_SIGMAS * shareSe(share(stalled), stalled.length) : NaN,
+      measured: share(stalled), predicted: 1, tolerance: stalled.length > 0 ? TOLERANCE_SIGMAS * shareSe(share(stalled), stalled.length) : 0,
       toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of a share over the stalled runs, √(max(p(1 − p), 1/n)/n)`,
       alternative: moving.length > 0 ? share(moving) : null,
       ...(stalled.length === 0
@@ -152,7 +152,7 @@ export const learningRate = composeExperiment<C11Figures>(
       'QK-norm normalises q and k, so a logit cannot exceed the learnt temperature τ (started at √d_k; Adam can grow it too, so its logits are mitigated, not fixed). ' +
       'Wortsman et al. measure LR sensitivity as the mean over a learning-rate range of min(final loss, initial loss) − the best final loss. ' +
       'Zhai et al. (Theorem 3.1) bound a row\'s entropy from below by that of the one-up row with the same L2 norm, and the L2 norm through σ: large σ allows collapse. ' +
-      `With gradient clipping at 1 no run here reaches the divergence criterion (a step's loss above ${DIVERGENCE_FACTOR}× the first's); at this scale a failed run stalls instead, ` +
+      `The trainer stops a run as diverged when a step's loss exceeds ${DIVERGENCE_FACTOR}× the first's, but with gradient clipping at 1 the failure Wortsman et al. describe can show at this scale as a stall (loss stuck near chance) instead, ` +
       `so a run above its best learning rate counts as failed when its final loss is at least ${STALL} × ln ${Math.round(Math.exp(C11_CHANCE))} (chance: an answer is one of ${Math.round(Math.exp(C11_CHANCE))} values).`,
     fullOnly: true,
     charts: c11Charts,

@@ -79,8 +79,8 @@ function charts(claim: ClaimResult): ChartSpec[] {
     const zero = [{ series: 'uniform (0)', index: Math.min(...xs), excess: 0 }, { series: 'uniform (0)', index: Math.max(...xs), excess: 0 }];
     return [
       measuredVsTheoryChart({
-        title: `Weight on key 0 above a uniform row's, per head (${label})`, subtitle: 'x: layer × heads + head (seeds side by side) · sink rules: baseline leaves out the sink\'s share',
-        series: 'series', seriesTitle: '', x: { field: 'index', title: 'head (layer-major)' }, y: { field: 'excess', title: 'excess weight on key 0' },
+        title: `Weight on key 0 above a uniform row's, per head (${label})`, subtitle: 'sink rules: the baseline leaves out the sink\'s share',
+        series: 'series', seriesTitle: '', x: { field: 'index', title: 'head: layer × heads + head, seeds side by side' }, y: { field: 'excess', title: 'excess weight on key 0' },
         points: mine, theory: zero, width: 330, height: 230,
       }),
       measuredVsTheoryChart({
