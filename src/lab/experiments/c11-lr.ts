@@ -57,7 +57,7 @@ function checks(f: C11Figures): Check[] {
     makeCheck({
       id: 'C11.c', side: 'at-least',
       statement: `Zhai et al.: entropy collapse comes first in a failed run: a run that stalls above the best learning rate had a head fall below ${COLLAPSE} of its initial entropy.`,
-      quantity: `share of the ${stalled.length} stalled run(s) (above their best learning rate, final loss ≥ ${STALL} × ln ${Math.round(Math.exp(C11_CHANCE))}) that collapsed; rival: the share among the ${moving.length} that did not stall`,
+      quantity: `share of the ${stalled.length} stalled run(s) (above their best learning rate, final loss ≥ ${STALL} × ln ${Math.round(Math.exp(C11_CHANCE))}) that collapsed during training, before the final loss that marks the stall; rival: the share among the ${moving.length} that did not stall`,
       measured: share(stalled), predicted: 1, tolerance: stalled.length > 0 ? TOLERANCE_SIGMAS * shareSe(share(stalled), stalled.length) : 0,
       toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of a share over the stalled runs, √(max(p(1 − p), 1/n)/n)`,
       alternative: moving.length > 0 ? share(moving) : null,
@@ -110,6 +110,7 @@ function meaning(f: C11Figures, c: readonly Check[]): { meaning: string; finding
       `Zhai et al.'s bound held row by row in its L2 form (${verdictPhrase(c[3])}) and head by head from the weights (${verdictPhrase(c[4])}), but that σ form is loose: measured entropy sat ${fmt(bound.meanGap)} nats above it on average.`,
     findings: [
       `LR sensitivity per seed, QK-norm minus 1/√d_k: ${sensitivityGaps(f).map((v) => fmt(v)).join(', ')} nats.`,
+      `Steps at which the stalled runs collapsed: ${f.runs.filter((r) => r.stalled).map((r) => (r.collapseStep === null ? 'never' : String(r.collapseStep))).join(', ') || 'none stalled'} (of ${f.plan.steps}).`,
       `Runs above their best learning rate that collapsed without stalling: ${f.runs.filter((r) => r.aboveBest && !r.stalled && r.collapseStep !== null).length} of ${f.runs.filter((r) => r.aboveBest && !r.stalled).length}.`,
       `Zhai's σ = ‖W_K W_Qᵀ‖₂‖XXᵀ‖₂ at the first traced step: ${fmt(mean(f.runs.flatMap((r) => r.traces.filter((t) => t.step === 1).map((t) => t.sigma))))} (mean over heads and runs); at the last, ${fmt(mean(f.runs.flatMap((r) => r.traces.filter((t) => t.step === Math.max(...r.traces.map((u) => u.step))).map((t) => t.sigma))))}.`,
     ],
