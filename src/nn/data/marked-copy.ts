@@ -27,8 +27,10 @@ export interface MarkedCopySpec {
   markShare: number;
 }
 
+/** The marked-copy task C12 trains on: 16 symbols, 16 positions after BOS, a quarter of them (from position 2 on) marked. */
 export const MARKED_COPY_DEFAULTS: MarkedCopySpec = { symbols: 16, length: 16, markShare: 0.25 };
 
+/** Symbols, MARK and BOS. */
 export function markedCopyVocabSize(spec: MarkedCopySpec): number {
   return spec.symbols + 2;
 }
