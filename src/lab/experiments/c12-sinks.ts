@@ -84,7 +84,7 @@ function charts(claim: ClaimResult): ChartSpec[] {
         points: mine, theory: zero, width: 330, height: 230,
       }),
       measuredVsTheoryChart({
-        title: `Weight on the sink against weight on key 0 (${label})`, subtitle: 'one point per head', series: 'series', seriesTitle: '',
+        title: `Weight on the sink against weight on key 0 (${label})`, subtitle: 'one point per head; softmax₁ hides under the learnt sink where they agree', series: 'series', seriesTitle: '',
         x: { field: 'firstShare', title: 'weight on key 0', domain: [0, 1] }, y: { field: 'sinkShare', title: 'weight on the sink', domain: [0, 1] }, points: mine, width: 330, height: 230,
       }),
     ];
