@@ -39,6 +39,8 @@ describe('scaledot train', () => {
       // The flag as typed, not the config key it becomes (lengthMultiples[]).
       [['--task', 'recall', '--lengths', '0'], /train: --lengths is 0; expected a positive integer/],
       [['--task', 'recall', '--lengths', '1,-4'], /--lengths is -4; expected a positive integer/],
+      [['--task', 'markedcopy', '--lengths', '1,4'], /--lengths sweeps recall or maxretrieval sequences; --task markedcopy has none/],
+      [['--task', 'markedcopy', '--adaptive-temperature'], /--task markedcopy has none/],
     ];
     for (const [args, pattern] of cases) {
       const r = await run(['train', ...args]);

@@ -13,7 +13,7 @@ export const TRAIN_DEFAULTS = {
   task: 'names',
   scale: 'rsqrt',
   headDim: 16,
-  steps: { names: 1000, recall: 300, maxretrieval: 300 },
+  steps: { names: 1000, recall: 300, maxretrieval: 300, markedcopy: 300 },
   seed: 0,
 } as const;
 
@@ -173,8 +173,9 @@ async function runTrain(opts: TrainOptions): Promise<number> {
   const sampleCount = integer(fn, '--sample', opts.sample, 0) ?? 0;
   if (sampleCount > 0 && task !== 'names') throw new ScaledotError('E_OPTION', `${fn}: --sample generates names, so it needs --task names (got --task ${task})`);
   const lengths = opts.lengths === undefined ? undefined : opts.lengths.split(',').map((m) => integer(fn, '--lengths', m, 1) as number);
-  if (lengths !== undefined && task === 'names') throw new ScaledotError('E_OPTION', `${fn}: --lengths sweeps recall or maxretrieval sequences; --task names has none`);
-  if (opts.adaptiveTemperature && task === 'names') throw new ScaledotError('E_OPTION', `${fn}: --adaptive-temperature evaluates the recall or maxretrieval length sweep; --task names has none`);
+  const swept = task === 'recall' || task === 'maxretrieval';
+  if (lengths !== undefined && !swept) throw new ScaledotError('E_OPTION', `${fn}: --lengths sweeps recall or maxretrieval sequences; --task ${task} has none`);
+  if (opts.adaptiveTemperature && !swept) throw new ScaledotError('E_OPTION', `${fn}: --adaptive-temperature evaluates the recall or maxretrieval length sweep; --task ${task} has none`);
   config.lengthMultiples = lengths ?? (opts.adaptiveTemperature ? [1] : undefined);
   config.adaptiveTemperature = opts.adaptiveTemperature === true;
   config.trackAttention = opts.json !== undefined;

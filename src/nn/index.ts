@@ -24,7 +24,8 @@ export { recallBatch, recallLength, recallVocabSize, type RecallSpec } from './d
 export { loadNames, splitNames, namesBatch, charIndex, BOUNDARY, type NamesData } from './data/names.js';
 export { BigramModel } from './data/bigram.js';
 export { scoredCount, type Batch } from './data/batch.js';
-export { TASKS, checkTask, makeRecallTask, makeNamesTask, makeMaxRetrievalTask, type Task, type TaskName, type RecallTask, type NamesTask, type MaxRetrievalTask } from './tasks.js';
+export { TASKS, checkTask, makeRecallTask, makeNamesTask, makeMaxRetrievalTask, makeMarkedCopyTask, type Task, type TaskName, type RecallTask, type NamesTask, type MaxRetrievalTask, type MarkedCopyTask } from './tasks.js';
+export { markedCopyBatch, markedCopyVocabSize, MARKED_COPY_DEFAULTS, type MarkedCopySpec } from './data/marked-copy.js';
 export {
   train, trainSync, Trainer, evaluate, resolveTrainConfig, defaultLr, validationCadence, OPTIMIZERS, DIVERGENCE_FACTOR,
   type TrainConfig, type ResolvedTrainConfig, type TrainResult, type TrainHooks, type CurvePoint, type StepPoint, type LengthPoint, type OptimizerName, type Evaluation, type HeadFigures,
@@ -34,4 +35,5 @@ export { lastRow } from './head-ops.js';
 export { sampleNames, type SampleOptions } from './sample.js';
 export { trainManySync, type TrainManyOptions } from './parallel.js';
 export { recordOf, type TrainRecord } from './train-record.js';
+export { HeadTracer, largestEigenvalue, type HeadTrace, type L2BoundCheck } from './head-trace.js';
 export { captureQueryKey, type CapturedQueryKey } from './capture-qk.js';

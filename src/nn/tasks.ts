@@ -4,8 +4,9 @@ import type { Batch } from './data/batch.js';
 import { charIndex, loadNames, namesBatch, splitNames, type NamesData } from './data/names.js';
 import { MAX_RETRIEVAL_DEFAULTS, maxRetrievalBatch, maxRetrievalVocabSize, type MaxRetrievalSpec } from './data/maxretrieval.js';
 import { recallBatch, recallVocabSize, type RecallSpec } from './data/recall.js';
+import { MARKED_COPY_DEFAULTS, markedCopyBatch, markedCopyVocabSize, type MarkedCopySpec } from './data/marked-copy.js';
 
-export const TASKS = ['recall', 'names', 'maxretrieval'] as const;
+export const TASKS = ['recall', 'names', 'maxretrieval', 'markedcopy'] as const;
 export type TaskName = (typeof TASKS)[number];
 
 /** `task` if it names a training task; otherwise an E_OPTION ScaledotError from `fn` that lists the tasks. */
@@ -40,6 +41,11 @@ export interface MaxRetrievalTask extends Task {
   spec: MaxRetrievalSpec;
   /** A validation set at `multiple` × the training set size (as many sequences at every size: the readout costs O(n) per sequence). */
   validationAt(multiple: number): Batch[];
+}
+
+export interface MarkedCopyTask extends Task {
+  name: 'markedcopy';
+  spec: MarkedCopySpec;
 }
 
 export interface NamesTask extends Task {
@@ -94,6 +100,18 @@ export function makeMaxRetrievalTask(seed: number, items: number, validationSequ
     validation: validationAt(1),
     validationAt,
     setTask: true,
+  };
+}
+
+/** Marked copy (see data/marked-copy.ts) at its defaults; validation seeded apart from training. */
+export function makeMarkedCopyTask(seed: number, validationSequences = VALIDATION_SEQUENCES): MarkedCopyTask {
+  const spec = { ...MARKED_COPY_DEFAULTS };
+  return {
+    name: 'markedcopy',
+    spec,
+    vocabSize: markedCopyVocabSize(spec),
+    trainBatch: (rng, batchSize) => markedCopyBatch(rng, batchSize, spec),
+    validation: validationBatches(seed + 3e6, validationSequences, (rng, size) => markedCopyBatch(rng, size, spec)),
   };
 }
 

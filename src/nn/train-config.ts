@@ -43,6 +43,12 @@ export interface TrainConfig {
   adaptiveTemperature?: boolean;
   /** Record every step's largest attention logit and smallest per-head entropy (costs one more pass over the scores). */
   trackAttention?: boolean;
+  /**
+   * With trackAttention: every this many steps (and at step 1) record each
+   * head's Zhai figures and learnt parameter (head-trace.ts), and check every
+   * step's rows against the L2 form of Zhai's bound; 0 (default) records none.
+   */
+  traceHeadsEvery?: number;
   dtype?: FloatDType;
   impl?: AttentionImpl;
 }
@@ -105,6 +111,7 @@ export function resolveTrainConfig(config: TrainConfig): ResolvedTrainConfig {
     setSize: config.setSize ?? 16,
     adaptiveTemperature: config.adaptiveTemperature ?? false,
     trackAttention: config.trackAttention ?? false,
+    traceHeadsEvery: config.traceHeadsEvery ?? 0,
     validationSize: config.validationSize ?? (task === 'names' ? Number.MAX_SAFE_INTEGER : 256),
     dtype: config.dtype ?? 'float64',
     impl: config.impl ?? 'auto',
@@ -112,6 +119,12 @@ export function resolveTrainConfig(config: TrainConfig): ResolvedTrainConfig {
   for (const key of ['heads', 'layers', 'batchSize', 'evalEvery', 'recallPairs', 'recallSymbols', 'validationSize', 'setSize'] as const) positiveInt(fn, key, resolved[key]);
   for (const key of ['lr', 'weightDecay', 'clip'] as const) {
     if (!Number.isFinite(resolved[key]) || resolved[key] < 0) throw new ScaledotError('E_OPTION', `${fn}: ${key} is ${resolved[key]}; expected a finite number >= 0`);
+  }
+  if (!Number.isSafeInteger(resolved.traceHeadsEvery) || resolved.traceHeadsEvery < 0) {
+    throw new ScaledotError('E_OPTION', `${fn}: traceHeadsEvery is ${resolved.traceHeadsEvery}; expected an integer >= 0 (0: no trace)`);
+  }
+  if (resolved.traceHeadsEvery > 0 && !resolved.trackAttention) {
+    throw new ScaledotError('E_OPTION', `${fn}: traceHeadsEvery is ${resolved.traceHeadsEvery} but trackAttention is off; the trace reads the attention figures trackAttention measures, so set trackAttention: true`);
   }
   for (const m of resolved.lengthMultiples) positiveInt(fn, 'lengthMultiples[]', m);
   if (task === 'recall') {

@@ -14,6 +14,8 @@ export interface TrainRecord {
   entropyBound: TrainResult['entropyBound'];
   initLoss: number;
   heads: TrainResult['heads'];
+  headTraces: TrainResult['headTraces'];
+  l2Bound: TrainResult['l2Bound'];
   final: TrainResult['final'];
   initQGradNorm: number;
   lengths: LengthPoint[];
@@ -25,7 +27,7 @@ export interface TrainRecord {
 export function recordOf(r: TrainResult): TrainRecord {
   return {
     config: r.config, stepsDone: r.stepsDone, interrupted: r.interrupted, divergedAt: r.divergedAt, curve: r.curve,
-    steps: r.steps, entropyBound: r.entropyBound, initLoss: r.initLoss, heads: r.heads, final: r.final,
+    steps: r.steps, entropyBound: r.entropyBound, initLoss: r.initLoss, heads: r.heads, headTraces: r.headTraces, l2Bound: r.l2Bound, final: r.final,
     initQGradNorm: r.initQGradNorm, lengths: r.lengths, bigramValLoss: r.bigramValLoss, seconds: r.seconds,
   };
 }

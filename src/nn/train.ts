@@ -4,8 +4,9 @@ import { evaluate, readoutTargets, type Evaluation, type HeadFigures } from './e
 import { crossEntropy } from './loss.js';
 import { AdamW, SgdMomentum, clipGradNorm, gradNorm, learningRate, type Optimizer } from './optim.js';
 import { resolveTrainConfig, validationCadence, type ResolvedTrainConfig, type TrainConfig } from './train-config.js';
-import { makeMaxRetrievalTask, makeNamesTask, makeRecallTask, type MaxRetrievalTask, type NamesTask, type RecallTask, type Task } from './tasks.js';
+import { makeMarkedCopyTask, makeMaxRetrievalTask, makeNamesTask, makeRecallTask, type MaxRetrievalTask, type NamesTask, type RecallTask, type Task } from './tasks.js';
 import { Transformer } from './transformer.js';
+import { HeadTracer, type HeadTrace, type L2BoundCheck } from './head-trace.js';
 
 export { OPTIMIZERS, defaultLr, resolveTrainConfig, validationCadence, type OptimizerName, type ResolvedTrainConfig, type TrainConfig } from './train-config.js';
 export { evaluate, type Evaluation, type HeadFigures } from './evaluate.js';
@@ -67,6 +68,9 @@ export interface TrainResult {
   /** The first step's training loss (what a diverged run is counted at). */
   initLoss: number;
   lengths: LengthPoint[];
+  /** With traceHeadsEvery: each head's Zhai figures and learnt parameter along the run, and every step's rows against the L2 form of the bound. */
+  headTraces: HeadTrace[];
+  l2Bound: L2BoundCheck;
   /** With trackAttention: each head's figures over the whole validation set at the end (empty otherwise). */
   heads: HeadFigures[];
   /** Names: the add-one character-bigram baseline on the same validation names. */
@@ -92,6 +96,8 @@ function makeTask(c: ResolvedTrainConfig): Task {
       return makeNamesTask(c.seed, undefined, c.validationSize);
     case 'maxretrieval':
       return makeMaxRetrievalTask(c.seed, c.setSize, c.validationSize);
+    case 'markedcopy':
+      return makeMarkedCopyTask(c.seed, c.validationSize);
   }
 }
 
@@ -121,6 +127,7 @@ export class Trainer {
   private windowSteps = 0;
   private lastQGrad = NaN;
   private lastStep: StepPoint | null = null;
+  private readonly tracer: HeadTracer | null;
 
   constructor(config: TrainConfig, private readonly hooks: Omit<TrainHooks, 'signal'> = {}) {
     const resolved = resolveTrainConfig(config);
@@ -140,6 +147,7 @@ export class Trainer {
       : new SgdMomentum(this.params, { momentum: 0.9, weightDecay: c.weightDecay });
     this.rng = new Rng(c.seed + 7919);
     this.warmup = Math.max(1, Math.round(c.steps * 0.05));
+    this.tracer = c.traceHeadsEvery > 0 ? new HeadTracer(this.model) : null;
   }
 
   get done(): boolean {
@@ -196,7 +204,9 @@ export class Trainer {
       this.entropyBound.exactViolations += stats.exactViolations;
       this.entropyBound.exactMinMargin = Math.min(this.entropyBound.exactMinMargin, stats.exactMargin);
     }
-    this.lastStep = { step: this.step + 1, loss, maxLogit, minEntropy };
+    const step = this.step + 1;
+    this.tracer?.record(step, this.model.attentionStats(), step === 1 || step % this.config.traceHeadsEvery === 0);
+    this.lastStep = { step, loss, maxLogit, minEntropy };
     this.steps.push(this.lastStep);
   }
 
@@ -239,6 +249,7 @@ export class Trainer {
       config: c, stepsDone: this.step, interrupted: this.step < c.steps && this.divergedAt === null, divergedAt: this.divergedAt,
       curve: this.curve, steps: this.steps, entropyBound: { ...this.entropyBound }, final,
       initQGradNorm: this.initQGradNorm, initLoss: this.initLoss, lengths, heads, bigramValLoss,
+      headTraces: this.tracer?.traces ?? [], l2Bound: this.tracer ? { ...this.tracer.check } : { rows: 0, violations: 0, minMargin: Infinity },
       seconds: (performance.now() - this.started) / 1000, model: this.model, task: this.task,
     };
   }
