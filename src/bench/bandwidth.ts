@@ -3,6 +3,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ScaledotError } from '../tensor/index.js';
+import { trialTogether } from './together.js';
 
 /**
  * The measured memory-read ceiling: GB/s that f32x4 loads stream from a buffer
@@ -66,30 +67,7 @@ export class BandwidthPool {
 
   /** One trial: every thread for `ms` at once; their total GB/s. */
   trial(ms: number): Promise<number> {
-    const flag = new Int32Array(new SharedArrayBuffer(4));
-    return new Promise((resolve, reject) => {
-      let ready = 0;
-      let done = 0;
-      let total = 0;
-      for (const worker of this.workers) {
-        const onMessage = (msg: 'ready' | { bytes: number; seconds: number }) => {
-          if (msg === 'ready') {
-            if (++ready === this.workers.length) {
-              Atomics.store(flag, 0, 1);
-              Atomics.notify(flag, 0);
-            }
-            return;
-          }
-          worker.off('message', onMessage);
-          worker.off('error', reject);
-          total += msg.bytes / msg.seconds / 1e9;
-          if (++done === this.workers.length) resolve(total);
-        };
-        worker.on('message', onMessage);
-        worker.once('error', reject);
-        worker.postMessage({ ms, flag });
-      }
-    });
+    return trialTogether<{ bytes: number; seconds: number }>(this.workers, ms, (msg) => msg.bytes);
   }
 
   async close(): Promise<void> {
