@@ -115,7 +115,7 @@ function meaning(f: C9Figures, c: readonly Check[]): { meaning: string; findings
     meaning:
       `Plain softmax gave the needle max p = ${fmt(needleAt(f, 'plain', nMax).maxProb)} at n = ${fmt(nMax)}; with logits times s·ln n its odds decay with exponent ${fmt(oddsSlope(f, `s = ${sLow}`))} at s = ${sLow} and ${fmt(oddsSlope(f, `s = ${sHigh}`))} at s = ${sHigh}, ` +
       `crossing 0 at s = 1/${NEEDLE_GAP} (${verdictPhrase(c[0])}), and at s = ${sMid} max p was ${fmt(needleAt(f, `s = ${sMid}`, nMax).maxProb, 9)} at n = ${fmt(nMax)}. ` +
-      `Su's factor is s = 1/ln ${SU_REFERENCE} = ${fmt(SU_S)}, so s·Δ = ${fmt(SU_S * NEEDLE_GAP)} < 1 for this gap of ${NEEDLE_GAP}: its needle fell from p = ${fmt(needleAt(f, suName, 500).maxProb)} at n = 500 to ${fmt(needleAt(f, suName, nMax).maxProb)} at ${fmt(nMax)}. ` +
+      `Su's factor is s = 1/ln ${SU_REFERENCE} = ${fmt(SU_S)}, so s·Δ = ${fmt(SU_S * NEEDLE_GAP)} ${SU_S * NEEDLE_GAP < 1 ? '<' : '≥'} 1 for this gap of ${NEEDLE_GAP}: its needle went from p = ${fmt(needleAt(f, suName, 500).maxProb)} at n = 500 to ${fmt(needleAt(f, suName, nMax).maxProb)} at ${fmt(nMax)}. ` +
       `Random rows kept ln n − H → σ²/2 (${verdictPhrase(c[3])}, ${verdictPhrase(c[4])}). ` +
       `From n = ${SU_REFERENCE} to ${fmt(nTop)}, H/ln n went ${rel('su', 1, SU_REFERENCE)} → ${rel('su', 1, nTop)} under Su's factor and ${rel('plain', 1, SU_REFERENCE)} → ${rel('plain', 1, nTop)} plain at σ = 1 (${verdictPhrase(c[5])}), ` +
       `${rel('su', 2, SU_REFERENCE)} → ${rel('su', 2, nTop)} against ${rel('plain', 2, SU_REFERENCE)} → ${rel('plain', 2, nTop)} at σ = 2 (${verdictPhrase(c[6])}).`,
