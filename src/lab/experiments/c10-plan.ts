@@ -39,7 +39,8 @@ export const C10_RULES: { rule: ScaleRule; variant: Variant }[] = [
   { rule: 'log-length', variant: 'log-length' },
   { rule: 'ssmax', variant: 'ssmax' },
 ];
-export const ADAPTIVE = 'plain + adaptive temperature';
+/** The plain head evaluated with adaptive temperature at inference (a legend label short enough not to be cut). */
+export const ADAPTIVE = 'adaptive temperature';
 export type Variant = 'plain' | typeof ADAPTIVE | 'log-length' | 'ssmax';
 export const C10_VARIANTS: Variant[] = ['plain', ADAPTIVE, 'log-length', 'ssmax'];
 
