@@ -22,13 +22,13 @@ export function retrievalCharts(claim: ClaimResult): ChartSpec[] {
   const levels = (task: string): number => numberField(of(task)[0], 'levels');
   const charts = tasks.map((task) => measuredVsTheoryChart({
     ...common, errorLow: 'low', errorHigh: 'high',
-    title: `Accuracy against set size, ${levels(task)} priority levels`, subtitle: 'trained at the smallest size; mean over seeds, bars: min–max over seeds',
+    title: `Accuracy, ${levels(task)} priority levels`, subtitle: 'mean, bars: min–max over seeds',
     x: { field: 'n', title: 'items n', log: true }, y: { field: 'accuracy', title: 'accuracy', domain: [0, 1] }, points: overSeeds(of(task), 'accuracy'),
   }));
   for (const task of tasks) {
     charts.push(measuredVsTheoryChart({
       ...common, errorLow: 'low', errorHigh: 'high',
-      title: `Top attention weight, ${levels(task)} levels`, subtitle: 'mean over test sets and seeds, bars: min–max over seeds',
+      title: `Top attention weight, ${levels(task)} levels`, subtitle: 'mean, bars: min–max over seeds',
       x: { field: 'n', title: 'items n', log: true }, y: { field: 'maxWeight', title: 'top weight', domain: [0, 1] }, points: overSeeds(of(task), 'maxWeight'),
     }));
   }
