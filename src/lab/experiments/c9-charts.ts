@@ -27,13 +27,13 @@ export function lengthCharts(claim: ClaimResult): ChartSpec[] {
   const common = { width: 330, height: 230 };
   return [
     measuredVsTheoryChart({
-      ...common, title: 'Needle: max p against length', series: 'series', seriesTitle: 'logits times', subtitle: 'points: softmax · dashed: closed form; s·ln n, Su\'s s = 1/ln 512',
+      ...common, title: 'Needle: max p against length', series: 'series', seriesTitle: 'logits times', subtitle: 'points: softmax · dashed: closed form',
       x: { field: 'n', title: 'keys n', log: true }, y: { field: 'maxProb', title: 'max p (needle)', domain: [0, 1] },
       points: needle, theory: needle.map((r) => ({ n: numberField(r, 'n'), maxProb: numberField(r, 'closedMaxProb'), series: stringField(r, 'series') })),
     }),
     measuredVsTheoryChart({
       ...common, title: 'Random rows: H / ln n', series: 'series', seriesTitle: 'factor, σ',
-      subtitle: 'dashed: 1 − (σf)²/(2 ln n), only where n ≥ 10·e^((σf)²)',
+      subtitle: 'dashed: law, only where n ≥ 10e^((σf)²)',
       x: { field: 'n', title: 'keys n', log: true }, y: { field: 'relEntropy', title: 'H / ln n', domain: [0, 1] },
       points: random, theory: relEntropyTheory(random),
     }),
