@@ -66,23 +66,59 @@ describe('C10–C12 (quick plans, results.json)', () => {
     }
   });
 
-  it('C10: the odds exponent and the accuracy drops recomputed from the rows', () => {
+  it('C10: the odds exponent, the paired gains and the accuracy drops recomputed from the rows, each check one-sided where its claim is', () => {
     const rows = claim('C10').rows;
+    // Both tasks are measured: the discrete one (16 levels) and the many-level one, every variant at every size and seed.
+    const tasks = [...new Set(rows.map((r: any) => r.task))];
+    assert.deepEqual(tasks, ['discrete', 'many-level']);
     const seeds = [...new Set(rows.map((r: any) => r.seed))] as number[];
+    const sizes = ([...new Set(rows.map((r: any) => r.n))] as number[]).sort((a, b) => a - b);
+    for (const task of tasks) for (const v of ['plain', 'adaptive temperature', 'log-length', 'ssmax']) {
+      assert.equal(rows.filter((r: any) => r.task === task && r.variant === v).length, seeds.length * sizes.length, `${task} ${v}`);
+    }
+    assert.ok(rows.find((r: any) => r.task === 'many-level').levels > rows.find((r: any) => r.task === 'discrete').levels);
+    // Legend labels short enough not to be cut at the legend's width (about 24 characters showed whole in Chromium).
+    for (const v of new Set(rows.map((r: any) => r.variant))) assert.ok((v as string).length <= 22, `${v} is cut in the legend`);
     const fits = seeds.map((s) => {
-      const pts = rows.filter((r: any) => r.variant === 'plain' && r.seed === s);
+      const pts = rows.filter((r: any) => r.task === 'discrete' && r.variant === 'plain' && r.seed === s);
       // se of ln y = se(y)/y (delta method)
       return slopeFit(pts.map((r: any) => Math.log(r.n - 1)), pts.map((r: any) => Math.log(r.topOdds)), pts.map((r: any) => r.seTopOdds / r.topOdds));
     });
     assert.ok(Math.abs(check('C10.a').measured - mean(fits.map((f) => f.slope))) < 1e-12);
     assert.ok(Math.abs(check('C10.a').tolerance - (4 * Math.sqrt(fits.reduce((a, f) => a + f.se ** 2, 0))) / fits.length) < 1e-12);
-    const sizes = [...new Set(rows.map((r: any) => r.n))] as number[];
-    const accAt = (variant: string, n: number): number => mean(rows.filter((r: any) => r.variant === variant && r.n === n).map((r: any) => r.accuracy));
-    const drop = (variant: string): number => accAt(variant, Math.max(...sizes)) - accAt(variant, Math.min(...sizes));
-    for (const [id, variant] of [['C10.b', 'plain + adaptive temperature'], ['C10.c', 'log-length'], ['C10.d', 'ssmax']]) {
-      assert.ok(Math.abs(check(id).measured - drop(variant)) < 1e-12, id);
-      assert.ok(Math.abs(check(id).alternative - drop('plain')) < 1e-12, id);
+    const at = (task: string, variant: string, n: number): any[] =>
+      rows.filter((r: any) => r.task === task && r.variant === variant && r.n === n).sort((a: any, b: any) => a.seed - b.seed);
+    // Mean over seeds with the larger of the seed spread and the pooled binomial error.
+    const overSeeds = (values: number[], ses: number[]): { value: number; se: number } => {
+      const m = mean(values);
+      const spread = values.length > 1 ? Math.sqrt(values.reduce((a, x) => a + (x - m) ** 2, 0) / (values.length - 1) / values.length) : 0;
+      return { value: m, se: Math.max(Math.sqrt(ses.reduce((a, x) => a + x * x, 0)) / ses.length, spread) };
+    };
+    const diff = (a: any[], b: any[]) => overSeeds(a.map((r, i) => r.accuracy - b[i].accuracy), a.map((r, i) => Math.hypot(r.seAccuracy, b[i].seAccuracy)));
+    const drop = (task: string, v: string) => diff(at(task, v, sizes.at(-1)!), at(task, v, sizes[0]));
+    for (const [id, task] of [['C10.b', 'discrete'], ['C10.e', 'many-level']]) {
+      // Adaptive temperature against plain, paired by seed, at the size beyond training where the gain is least clear.
+      const gains = sizes.slice(1).map((n) => diff(at(task, 'adaptive temperature', n), at(task, 'plain', n)));
+      const weakest = gains.reduce((w, g) => (g.value / g.se < w.value / w.se ? g : w));
+      assert.ok(Math.abs(check(id).measured - weakest.value) < 1e-12 && Math.abs(check(id).tolerance - 4 * weakest.se) < 1e-12, id);
+      assert.equal(check(id).side, 'above', id);
     }
+    for (const [id, v] of [['C10.c', 'log-length'], ['C10.d', 'ssmax']]) {
+      const d = drop('discrete', v);
+      assert.ok(Math.abs(check(id).measured - d.value) < 1e-12 && Math.abs(check(id).tolerance - 4 * d.se) < 1e-12, id);
+      assert.ok(Math.abs(check(id).alternative - drop('discrete', 'plain').value) < 1e-12, id);
+      assert.equal(check(id).side, 'at-least', `${id}: "no loss" is a bound`);
+    }
+    for (const [id, v] of [['C10.f', 'log-length'], ['C10.g', 'ssmax']]) {
+      assert.ok(Math.abs(check(id).measured - drop('many-level', v).value) < 1e-12, id);
+      assert.equal(check(id).side, 'below', id);
+    }
+    for (const c of claim('C10').checks) assert.ok(Number.isFinite(c.measured) && Number.isFinite(c.tolerance), `${c.id}: ${c.measured} ± ${c.tolerance}`);
+    // β(H) > 1 only inside a window of entropies, whose upper edge is where adaptive temperature stops acting.
+    const [from, to] = claim('C10').parameters.betaWindowNats;
+    const poly = (h: number): number => -0.037 * h ** 4 + 0.481 * h ** 3 - 2.3 * h ** 2 + 4.917 * h - 1.791;
+    assert.ok(poly(to - 1e-6) > 1 && poly(to + 1e-6) < 1 && poly(from + 1e-6) > 1 && poly(from - 1e-6) < 1, `${from} ${to}`);
+    assert.match(claim('C10').meaning, new RegExp(`stops acting where the plain head's entropy passes ${String(Number(to.toPrecision(3)))}`));
     for (const r of rows) assert.ok(r.maxWeight > 0 && r.maxWeight <= 1 && r.topOdds >= 0 && Math.abs(r.seAccuracy - Math.sqrt(Math.max(r.accuracy * (1 - r.accuracy), 1 / r.sequences) / r.sequences)) < 1e-15);
   });
 

@@ -1,6 +1,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { resultsJson, runLab, within } from '../src/lab/index.js';
+import { resultsJson, runLab } from '../src/lab/index.js';
+import { decide } from '../src/lab/stats.js';
 
 /**
  * C9 from results.json as a reader gets it: every check's figure recomputed
@@ -39,7 +40,8 @@ function fit(xs: number[], ys: number[], ses?: number[]): { slope: number; inter
 describe('C9 length (results.json)', () => {
   it('the needle rows match closed forms computed here, in float64 and by a compensated sum', () => {
     for (const r of claim.rows.filter((x: any) => x.part === 'needle')) {
-      const f = r.s === null ? 1 : r.s * Math.log(r.n);
+      // plain 1, s·ln n, or Su's ln n / ln 512 (s = 1/ln 512), written out again.
+      const f = r.kind === 'plain' ? 1 : r.kind === 'su' ? Math.log(r.n) / Math.log(512) : r.s * Math.log(r.n);
       // 1/(1 + (n − 1)e^(−5f)), with the (n − 1) small terms summed by Kahan's method against the 1 of the needle.
       const small = Math.exp(-5 * f);
       let sum = 1;
@@ -87,11 +89,45 @@ describe('C9 length (results.json)', () => {
       assert.ok(Math.abs(check(id).tolerance - 4 * f.seIntercept) < 1e-12, id);
       assert.equal(check(id).predicted, sigma * sigma / 2);
     }
-    // C9.f: Su's factor at σ = 1, largest n, against (σ ln n / ln 512)²/2.
-    const su = random('su', 1).at(-1);
-    assert.equal(check('C9.f').measured, su.entropyGap);
-    assert.ok(Math.abs(check('C9.f').predicted - (Math.log(su.n) / Math.log(512)) ** 2 / 2) < 1e-12);
-    for (const c of claim.checks) assert.equal(c.verdict, within(c.measured, c.predicted, c.tolerance, c.alternative), c.id);
+    // C9.f/g: Su's claim, |change of H/ln n from n = 512 to the longest| under his factor, bounded by the plain scale's change.
+    for (const [id, sigma] of [['C9.f', 1], ['C9.g', 2]] as const) {
+      const change = (kind: string) => {
+        const [a, b] = [random(kind, sigma).find((r) => r.n === 512), random(kind, sigma).at(-1)];
+        return { value: b.relEntropy - a.relEntropy, se: Math.hypot(a.seRelEntropy, b.seRelEntropy) };
+      };
+      const [su, plain] = [change('su'), change('plain')];
+      assert.equal(check(id).measured, Math.abs(su.value), id);
+      assert.equal(check(id).predicted, Math.abs(plain.value), id);
+      assert.ok(Math.abs(check(id).tolerance - 4 * Math.hypot(su.se, plain.se)) < 1e-15, id);
+      assert.equal(check(id).side, 'at-most', `${id}: "roughly invariant" is a bound`);
+    }
+    for (const c of claim.checks) {
+      assert.equal(c.verdict, decide(c.measured, c.predicted, c.tolerance, c.alternative, c.side).verdict, c.id);
+      assert.ok(Number.isFinite(c.measured) && Number.isFinite(c.tolerance), `${c.id} has a NaN figure`);
+    }
+  });
+
+  it('labels the closed-form comparisons as implementation checks and the rest as evidence', () => {
+    assert.deepEqual(claim.checks.filter((c: any) => c.kind === 'implementation').map((c: any) => c.id), ['C9.a', 'C9.b', 'C9.c']);
+    assert.deepEqual(claim.checks.filter((c: any) => c.kind === 'evidence').map((c: any) => c.id), ['C9.d', 'C9.e', 'C9.f', 'C9.g']);
+    assert.match(claim.title, /s·Δ ≥ 1/);
+  });
+
+  it("draws Su's factor on the needle chart, and the H/ln n theory only where n ≥ 10·e^((σf)²)", async () => {
+    const { EXPERIMENTS } = await import('../src/lab/index.js');
+    const [needleChart, relChart] = EXPERIMENTS.find((e) => e.id === 'C9')!.charts(claim) as any[];
+    const series = (chart: any, layer: number): Set<string> => new Set(chart.layer[layer].data.values.map((v: any) => v.series));
+    assert.ok([...series(needleChart, 1)].some((s) => /Su/.test(s)), 'Su on the needle chart');
+    const theory = relChart.layer[0].data.values;
+    assert.ok(theory.length > 0);
+    for (const t of theory) {
+      const f = /^Su/.test(t.series) ? Math.log(t.n) / Math.log(512) : /ln n/.test(t.series) ? 0.43 * Math.log(t.n) : 1;
+      const sigma = Number(t.series.split('σ = ')[1]);
+      assert.ok(t.n >= 10 * Math.exp((sigma * f) ** 2), `${t.series} drawn at n = ${t.n}`);
+    }
+    // Legend labels short enough that no two series are cut to the same text (the legend's labelLimit is 200 px, ~6 px a character).
+    const labels = [...series(relChart, 1)];
+    assert.ok(labels.every((l) => l.length <= 30), labels.join(' | '));
   });
 
   it('random rows agree with a Monte Carlo run here with its own generator (σ = 1, n = 4096)', () => {

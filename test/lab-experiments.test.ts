@@ -1,7 +1,8 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { dtypeInfo } from '../src/tensor/index.js';
-import { EXPERIMENTS, combineVerdicts, resultsJson, runLab, within, type LabResults } from '../src/lab/index.js';
+import { EXPERIMENTS, combineVerdicts, resultsJson, runLab, type LabResults } from '../src/lab/index.js';
+import { decide, TOLERANCE_SIGMAS } from '../src/lab/stats.js';
 import { missingChartFields } from './helpers/chart-fields.js';
 
 /** Small grids so the whole lab runs in a few seconds: d_k up to 512 still reaches the d_k ≥ 256 fits. */
@@ -46,7 +47,7 @@ describe('lab experiments (quick, small grids)', () => {
   it('every verdict follows from its own figures in results.json', () => {
     for (const claim of json.claims) {
       const verdicts = claim.checks.map((c: any) => {
-        const expected = within(num(c.measured), num(c.predicted), num(c.tolerance), c.alternative === null ? null : num(c.alternative));
+        const expected = decide(num(c.measured), num(c.predicted), num(c.tolerance), c.alternative === null ? null : num(c.alternative), c.side).verdict;
         assert.equal(c.verdict, expected, `${c.id}: measured ${c.measured}, predicted ${c.predicted}, tolerance ${c.tolerance}`);
         return expected;
       });
@@ -55,6 +56,17 @@ describe('lab experiments (quick, small grids)', () => {
       assert.equal(claim.measured, claim.checks[0].measured);
       assert.equal(claim.predicted, claim.checks[0].predicted);
       assert.equal(claim.tolerance, claim.checks[0].tolerance);
+    }
+  });
+
+  it('every tolerance is the documented 4-standard-error rule, or its basis says why not (a deterministic bound)', () => {
+    for (const claim of json.claims) {
+      for (const c of claim.checks) {
+        const statistical = new RegExp(`^${TOLERANCE_SIGMAS} (×|[a-z ]*standard errors)`).test(c.toleranceBasis);
+        const exact = /deterministic|exact|bound|spacing/.test(c.toleranceBasis);
+        assert.ok(statistical || exact, `${c.id}: ${c.toleranceBasis}`);
+        if (!statistical) assert.doesNotMatch(c.toleranceBasis, /standard error/, `${c.id} uses another multiple of a standard error: ${c.toleranceBasis}`);
+      }
     }
   });
 
@@ -148,5 +160,18 @@ describe('lab determinism', () => {
     assert.throws(() => runLab({ only: ['C99'], version: 'test' }), (e: any) => e.code === 'E_OPTION' && /C99/.test(e.message));
     assert.throws(() => runLab({ seed: -1, version: 'test' }), { code: 'E_OPTION' });
     assert.throws(() => runLab({ seed: 1.5, version: 'test' }), { code: 'E_OPTION' });
+  });
+});
+
+describe('lab experiment files', () => {
+  it('stay under 250 lines each (measurement helpers live in their own files)', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const folder = new URL('../src/lab/experiments/', import.meta.url);
+    const files = readdirSync(folder).filter((f) => f.endsWith('.ts'));
+    assert.ok(files.length >= 12);
+    for (const file of files) {
+      const lines = readFileSync(new URL(file, folder), 'utf8').split('\n').length - 1;
+      assert.ok(lines < 250, `${file} has ${lines} lines`);
+    }
   });
 });

@@ -23,6 +23,31 @@ describe('maxretrieval', () => {
     }
   });
 
+  it("answer 'label' targets the winner's label, and many priority levels draw from all of them", () => {
+    const spec = { items: 200, priorities: 64, labels: 4, answer: 'label' as const };
+    const b = maxRetrievalBatch(new Rng(5), 40, spec);
+    const seen = new Set<number>();
+    for (let s = 0; s < b.batch; s++) {
+      const o = s * b.length;
+      const items = Array.from(b.ids.subarray(o, o + spec.items));
+      const priorities = items.map((id) => Math.floor(id / spec.labels));
+      priorities.forEach((p) => seen.add(p));
+      const winner = items[priorities.indexOf(Math.max(...priorities))];
+      assert.equal(b.targets[o + spec.items], winner % spec.labels);
+      assert.equal(b.ids[o + spec.items], spec.priorities * spec.labels, 'the query token');
+    }
+    assert.ok(seen.size > 48 && Math.max(...seen) < spec.priorities, `${seen.size} levels seen`);
+  });
+
+  it('train passes priorityLevels, retrievalLabels and retrievalAnswer to the task, and rejects bad ones', () => {
+    const t = new Trainer({ task: 'maxretrieval', scaleRule: 'rsqrt', headDim: 8, heads: 1, width: 16, layers: 1, steps: 1, seed: 2, validationSize: 8, priorityLevels: 32, retrievalLabels: 2, retrievalAnswer: 'label' });
+    const b = t.task.validation[0];
+    assert.ok(Math.max(...b.ids) === 32 * 2, 'the query id is levels × labels');
+    for (let s = 0; s < b.batch; s++) assert.ok(b.targets[(s + 1) * b.length - 1] < 2);
+    assert.throws(() => new Trainer({ task: 'maxretrieval', scaleRule: 'rsqrt', headDim: 8, steps: 1, seed: 2, priorityLevels: 1 }), (e: any) => e.code === 'E_OPTION' && /priorityLevels is 1/.test(e.message));
+    assert.throws(() => new Trainer({ task: 'maxretrieval', scaleRule: 'rsqrt', headDim: 8, steps: 1, seed: 2, retrievalAnswer: 'id' as never }), (e: any) => e.code === 'E_OPTION' && /retrievalAnswer/.test(e.message));
+  });
+
   it("readout 'last' gives the full model's last-position logits", () => {
     for (const scaleRule of ['rsqrt', 'ssmax', 'sink', 'softmax1', 'softcap'] as const) {
       const config = { vocabSize: 11, width: 8, layers: 2, heads: 2, headDim: 4, scaleRule, dtype: 'float64' as const, seed: 4, rope: false, tokenShift: false, impl: 'reference' as const };

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { deriveSeed } from '../src/lab/experiment.js';
 import { c8Plan, runC8, training, type C8Plan } from '../src/lab/experiments/c8-training.js';
-import { within } from '../src/lab/stats.js';
+import { decide } from '../src/lab/stats.js';
 import { missingChartFields } from './helpers/chart-fields.js';
 
 // The full and quick plans take minutes (measured in docs/training.md); this
@@ -47,7 +47,25 @@ describe('lab C8 (training)', () => {
     assert.equal(by('recall-length').length, TINY.recallRules.length * TINY.recallOptimizers.length * TINY.recallSeedCount * TINY.multiples.length);
     for (const r of by('names')) assert.ok(Number.isFinite(r.valLoss as number) && (r.qGradNorm as number) > 0 && (r.attnEntropy as number) >= 0);
     assert.deepEqual(out.checks.map((c) => c.id), ['C8.a', 'C8.b', 'C8.c']);
-    for (const c of out.checks) assert.equal(c.verdict, within(c.measured, c.predicted, c.tolerance, c.alternative));
+    for (const c of out.checks) assert.equal(c.verdict, decide(c.measured, c.predicted, c.tolerance, c.alternative, c.side).verdict);
+    // C8.b tests the size of the paired loss gap (not only its sign), C8.c Su's claim one-sided against rsqrt's drift, paired by seed and optimiser.
+    const [b, c] = [out.checks[1], out.checks[2]];
+    const gaps = by('names-summary').filter((r) => r.d === 32 && r.rule === 'none').map((r) => {
+      const rsqrt = by('names-summary').find((q) => q.d === 32 && q.rule === 'rsqrt' && q.optimizer === r.optimizer && q.seed === r.seed)!;
+      return (r.meanValLoss as number) - (rsqrt.meanValLoss as number);
+    });
+    const gapMean = gaps.reduce((a, g) => a + g, 0) / gaps.length;
+    const gapSe = Math.sqrt(gaps.reduce((a, g) => a + (g - gapMean) ** 2, 0) / (gaps.length - 1) / gaps.length);
+    assert.ok(Math.abs(b.measured - gapMean) < 1e-12 && Math.abs(b.tolerance - 4 * gapSe) < 1e-12, `${b.measured} vs ${gapMean}`);
+    assert.equal(b.side, 'above');
+    const drift = (rule: string, optimizer: string, seed: number): number => {
+      const rows = by('recall-length').filter((r) => r.rule === rule && r.optimizer === optimizer && r.seed === seed);
+      return (rows.find((r) => r.multiple === 4)!.attnEntropy as number) - (rows.find((r) => r.multiple === 1)!.attnEntropy as number);
+    };
+    const diffs = [0, 1].map((seed) => drift('log-length', 'adamw', seed) - drift('rsqrt', 'adamw', seed));
+    assert.ok(Math.abs(c.measured - (diffs[0] + diffs[1]) / 2) < 1e-12);
+    assert.equal(c.side, 'below');
+    assert.match(c.statement, /Su/);
     assert.ok(fractions.length > 0 && Math.abs(fractions[fractions.length - 1] - 1) < 1e-9);
     assert.ok(fractions.every((f, i) => i === 0 || f >= fractions[i - 1]));
     const charts = training.charts({ rows: out.rows } as never);

@@ -86,8 +86,10 @@ export function makeRecallTask(seed: number, pairs: number, symbols: number, val
 }
 
 /** Max-retrieval at set size `items` (see data/maxretrieval.ts); validation seeded apart from training. */
-export function makeMaxRetrievalTask(seed: number, items: number, validationSequences = VALIDATION_SEQUENCES): MaxRetrievalTask {
-  const spec: MaxRetrievalSpec = { items, ...MAX_RETRIEVAL_DEFAULTS };
+export function makeMaxRetrievalTask(
+  seed: number, items: number, validationSequences = VALIDATION_SEQUENCES, options: Partial<Pick<MaxRetrievalSpec, 'priorities' | 'labels' | 'answer'>> = {},
+): MaxRetrievalTask {
+  const spec: MaxRetrievalSpec = { items, ...MAX_RETRIEVAL_DEFAULTS, ...options };
   const validationAt = (multiple: number): Batch[] => {
     const at = { ...spec, items: items * multiple };
     return validationBatches(seed + 2e6 + multiple, validationSequences, (rng, size) => maxRetrievalBatch(rng, size, at));

@@ -39,6 +39,12 @@ export interface TrainConfig {
   lengthMultiples?: number[];
   /** Maxretrieval: items per training set (default 16). */
   setSize?: number;
+  /** Maxretrieval: priority levels (default 16; many levels make the top-two gap shrink with n). */
+  priorityLevels?: number;
+  /** Maxretrieval: labels per priority level (default 8). */
+  retrievalLabels?: number;
+  /** Maxretrieval: answer with the winner's whole id ('item', default) or its label alone ('label', a retrievalLabels-way readout). */
+  retrievalAnswer?: 'item' | 'label';
   /** Also evaluate the length sweep with adaptive temperature (Veličković et al.) at inference. */
   adaptiveTemperature?: boolean;
   /** Record every step's largest attention logit and smallest per-head entropy (costs one more pass over the scores). */
@@ -109,6 +115,9 @@ export function resolveTrainConfig(config: TrainConfig): ResolvedTrainConfig {
     recallSymbols: config.recallSymbols ?? Math.max(32, (config.recallPairs ?? 8) * Math.max(1, ...(config.lengthMultiples ?? []))),
     lengthMultiples: config.lengthMultiples ?? [],
     setSize: config.setSize ?? 16,
+    priorityLevels: config.priorityLevels ?? 16,
+    retrievalLabels: config.retrievalLabels ?? 8,
+    retrievalAnswer: config.retrievalAnswer ?? 'item',
     adaptiveTemperature: config.adaptiveTemperature ?? false,
     trackAttention: config.trackAttention ?? false,
     traceHeadsEvery: config.traceHeadsEvery ?? 0,
@@ -116,7 +125,11 @@ export function resolveTrainConfig(config: TrainConfig): ResolvedTrainConfig {
     dtype: config.dtype ?? 'float64',
     impl: config.impl ?? 'auto',
   };
-  for (const key of ['heads', 'layers', 'batchSize', 'evalEvery', 'recallPairs', 'recallSymbols', 'validationSize', 'setSize'] as const) positiveInt(fn, key, resolved[key]);
+  for (const key of ['heads', 'layers', 'batchSize', 'evalEvery', 'recallPairs', 'recallSymbols', 'validationSize', 'setSize', 'priorityLevels', 'retrievalLabels'] as const) positiveInt(fn, key, resolved[key]);
+  if (resolved.priorityLevels < 2) throw new ScaledotError('E_OPTION', `${fn}: priorityLevels is ${resolved.priorityLevels}; expected an integer >= 2`);
+  if (resolved.retrievalAnswer !== 'item' && resolved.retrievalAnswer !== 'label') {
+    throw new ScaledotError('E_OPTION', `${fn}: retrievalAnswer is ${JSON.stringify(resolved.retrievalAnswer)}; expected 'item' or 'label'`);
+  }
   for (const key of ['lr', 'weightDecay', 'clip'] as const) {
     if (!Number.isFinite(resolved[key]) || resolved[key] < 0) throw new ScaledotError('E_OPTION', `${fn}: ${key} is ${resolved[key]}; expected a finite number >= 0`);
   }

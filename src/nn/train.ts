@@ -95,7 +95,7 @@ function makeTask(c: ResolvedTrainConfig): Task {
     case 'names':
       return makeNamesTask(c.seed, undefined, c.validationSize);
     case 'maxretrieval':
-      return makeMaxRetrievalTask(c.seed, c.setSize, c.validationSize);
+      return makeMaxRetrievalTask(c.seed, c.setSize, c.validationSize, { priorities: c.priorityLevels, labels: c.retrievalLabels, answer: c.retrievalAnswer });
     case 'markedcopy':
       return makeMarkedCopyTask(c.seed, c.validationSize);
   }

@@ -1,172 +1,160 @@
-import { trainManySync, type Evaluation, type ScaleRule, type TrainConfig } from '../../nn/index.js';
-import { fmt, makeCheck, verdictPhrase, type Check, type ClaimResult, type Experiment, type LabMode } from '../experiment.js';
+import { composeExperiment, fmt, makeCheck, verdictPhrase, type Check } from '../experiment.js';
+import { TOLERANCE_SIGMAS } from '../stats.js';
 import type { Row } from '../types.js';
-import { measuredVsTheoryChart } from '../charts.js';
-import { averageWithError, TOLERANCE_SIGMAS } from '../stats.js';
+import { retrievalCharts } from './c10-charts.js';
+import { ADAPTIVE, C10_LABELS, C10_RULES, C10_TASKS, C10_VARIANTS, c10Plan, measureRetrieval, overSeeds, pointsAt, type C10Figures, type C10Task, type Variant } from './c10-plan.js';
 import { pooledLogLogSlope } from './fits.js';
 
-/** How much C10 trains: `--full` sizes it to about 3 minutes on two cores; tests run the quick plan. */
-export interface C10Plan {
-  steps: number;
-  seeds: number;
-  setSize: number;
-  multiples: number[];
-  validation: number;
+export { c10Plan, type C10Plan } from './c10-plan.js';
+
+const levelsOf = (task: C10Task): number => C10_TASKS.find((t) => t.task === task)?.levels ?? NaN;
+const trainSize = (f: C10Figures): number => f.sizes[0];
+const longest = (f: C10Figures): number => f.sizes[f.sizes.length - 1];
+
+/** A variant's accuracy at n, over seeds. */
+function accuracy(f: C10Figures, task: C10Task, variant: Variant, n: number): { value: number; se: number } {
+  const pts = pointsAt(f, task, variant, n);
+  return overSeeds(pts.map((p) => p.accuracy), pts.map((p) => p.seAccuracy));
 }
 
-export function c10Plan(mode: LabMode): C10Plan {
-  return mode === 'quick'
-    ? { steps: 40, seeds: 1, setSize: 16, multiples: [1, 4, 16], validation: 32 }
-    : { steps: 800, seeds: 2, setSize: 16, multiples: [1, 4, 16, 64, 256], validation: 200 };
+/** Accuracy at the longest size minus at the training size, per seed, over seeds. */
+function drop(f: C10Figures, task: C10Task, variant: Variant): { value: number; se: number } {
+  const lo = pointsAt(f, task, variant, trainSize(f));
+  const hi = pointsAt(f, task, variant, longest(f));
+  return overSeeds(hi.map((p, i) => p.accuracy - lo[i].accuracy), hi.map((p, i) => Math.hypot(p.seAccuracy, lo[i].seAccuracy)));
 }
 
-const RULES: { rule: ScaleRule; variant: string }[] = [
-  { rule: 'rsqrt', variant: 'plain' },
-  { rule: 'log-length', variant: 'log-length' },
-  { rule: 'ssmax', variant: 'ssmax' },
-];
-const ADAPTIVE = 'plain + adaptive temperature';
+/** `variant` minus `rival` accuracy at n, paired by seed. */
+function gain(f: C10Figures, task: C10Task, variant: Variant, rival: Variant, n: number): { n: number; value: number; se: number } {
+  const a = pointsAt(f, task, variant, n);
+  const b = pointsAt(f, task, rival, n);
+  return { n, ...overSeeds(a.map((p, i) => p.accuracy - b[i].accuracy), a.map((p, i) => Math.hypot(p.seAccuracy, b[i].seAccuracy))) };
+}
+
+/** Adaptive temperature's paired gain over plain at every size beyond training, and the one whose gain is least clear (smallest gain/se). */
+function adaptiveGains(f: C10Figures, task: C10Task): { all: ReturnType<typeof gain>[]; weakest: ReturnType<typeof gain> } {
+  const all = f.sizes.slice(1).map((n) => gain(f, task, ADAPTIVE, 'plain', n));
+  const weakest = all.reduce((w, g) => (g.value / g.se < w.value / w.se || !Number.isFinite(g.value / g.se) ? g : w), all[0]);
+  return { all, weakest };
+}
+
+const seedBasis = (what: string): string =>
+  `${TOLERANCE_SIGMAS} standard errors of ${what}: the larger of its spread over seeds and the test sets' binomial error pooled`;
+
+function checks(f: C10Figures): Check[] {
+  const { plan } = f;
+  const [nMin, nMax] = [trainSize(f), longest(f)];
+  const odds = pooledLogLogSlope(Array.from({ length: plan.seeds }, (_, s) => {
+    const pts = f.sizes.flatMap((n) => pointsAt(f, 'discrete', 'plain', n).filter((p) => p.seed === s));
+    return { series: s, xs: pts.map((p) => p.n - 1), ys: pts.map((p) => p.topOdds), ses: pts.map((p) => p.seTopOdds) };
+  }));
+  const beats = (id: string, task: C10Task): Check => {
+    const { weakest } = adaptiveGains(f, task);
+    return makeCheck({
+      id, statement: `Veličković et al.: adaptive temperature at inference is a partial fix that sharpens the head beyond its training size, so it beats the plain head at every n > ${nMin} (${levelsOf(task)} priority levels).`,
+      quantity: `adaptive − plain accuracy, paired by seed (same head, same test sets), at the n > ${nMin} where the gain is least clear (n = ${weakest.n}), mean over ${plan.seeds} seeds`,
+      measured: weakest.value, predicted: 0, tolerance: TOLERANCE_SIGMAS * weakest.se, side: 'above', toleranceBasis: seedBasis('the paired gain'),
+    });
+  };
+  const keeps = (id: string, variant: Variant): Check => {
+    const d = drop(f, 'discrete', variant);
+    return makeCheck({
+      id, statement: `With a gap bounded below (${levelsOf('discrete')} levels), ${variant}'s factor growing like ln n keeps the accuracy the head has at ${nMin} items up to ${nMax}: no loss (the plain head's drop is the rival).`,
+      quantity: `accuracy at n = ${nMax} minus at n = ${nMin}, ${variant}, ${levelsOf('discrete')} levels, per seed, mean over ${plan.seeds} seeds`,
+      measured: d.value, predicted: 0, tolerance: TOLERANCE_SIGMAS * d.se, side: 'at-least', alternative: drop(f, 'discrete', 'plain').value,
+      toleranceBasis: seedBasis('the drop'),
+    });
+  };
+  const fallsShort = (id: string, variant: Variant): Check => {
+    const d = drop(f, 'many-level', variant);
+    return makeCheck({
+      id, statement: `With ${levelsOf('many-level')} levels the top-two gap shrinks as n grows, so no fixed s·Δ ≥ 1 holds and ${variant}'s ln n factor is not enough: the head loses accuracy from ${nMin} to ${nMax} items.`,
+      quantity: `accuracy at n = ${nMax} minus at n = ${nMin}, ${variant}, ${levelsOf('many-level')} levels, per seed, mean over ${plan.seeds} seeds`,
+      measured: d.value, predicted: 0, tolerance: TOLERANCE_SIGMAS * d.se, side: 'below', toleranceBasis: seedBasis('the drop'),
+    });
+  };
+  return [
+    makeCheck({
+      id: 'C10.a', statement: `The plain head fades (${levelsOf('discrete')} levels): the mean odds against its top key grow like n − 1, so its top weight falls like 1/n.`,
+      quantity: `log-log slope of the mean odds (1 − w)/w against n − 1, n = ${f.sizes.join(', ')}, averaged over seeds`,
+      measured: odds.slope, predicted: 1, tolerance: TOLERANCE_SIGMAS * odds.se, alternative: 0,
+      toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the slope, propagated from each size's standard error over its test sets, or from the residuals if larger`,
+    }),
+    beats('C10.b', 'discrete'),
+    keeps('C10.c', 'log-length'),
+    keeps('C10.d', 'ssmax'),
+    beats('C10.e', 'many-level'),
+    fallsShort('C10.f', 'log-length'),
+    fallsShort('C10.g', 'ssmax'),
+  ];
+}
+
+/** The first size at which the plain head's mean entropy has left β's window, where adaptive temperature stops acting (null: never within the sweep). */
+function adaptiveStopsAt(f: C10Figures, task: C10Task): { n: number; entropy: number } | null {
+  for (const n of f.sizes) {
+    const h = overSeeds(pointsAt(f, task, 'plain', n).map((p) => p.entropy), [0]).value;
+    if (h > f.betaWindow.to) return { n, entropy: h };
+  }
+  return null;
+}
+
+function meaning(f: C10Figures, c: readonly Check[]): { meaning: string; findings: string[] } {
+  const [nMin, nMax] = [trainSize(f), longest(f)];
+  const acc = (task: C10Task, v: Variant, n: number): string => fmt(accuracy(f, task, v, n).value);
+  const perSeed = (task: C10Task, v: Variant, n: number): string => pointsAt(f, task, v, n).map((p) => fmt(p.accuracy, 2)).join(', ');
+  const stops = (task: C10Task): string => {
+    const at = adaptiveStopsAt(f, task);
+    return at ? `from n = ${at.n} (plain entropy ${fmt(at.entropy)} nats)` : `nowhere in this sweep`;
+  };
+  const text = (task: C10Task): string =>
+    `With ${levelsOf(task)} levels the plain head answered ${acc(task, 'plain', nMin)} at ${nMin} items (per seed ${perSeed(task, 'plain', nMin)}) and ${acc(task, 'plain', nMax)} at ${nMax}; ` +
+    `at ${nMax} adaptive temperature gave ${acc(task, ADAPTIVE, nMax)}, log-length ${acc(task, 'log-length', nMax)} and ssmax ${acc(task, 'ssmax', nMax)}.`;
+  return {
+    meaning:
+      `${text('discrete')} There the winner leads the runner-up by one level at every n, a needle with a fixed gap: no loss under log-length and ssmax, ${verdictPhrase(c[2])} and ${verdictPhrase(c[3])}; ` +
+      `plain's odds against n − 1, ${verdictPhrase(c[0])}; adaptive temperature against plain, ${verdictPhrase(c[1])}. ` +
+      `${text('many-level')} There the gap shrinks with n: adaptive temperature against plain, ${verdictPhrase(c[4])}; a loss under log-length and ssmax despite their factor, ${verdictPhrase(c[5])} and ${verdictPhrase(c[6])}. ` +
+      `β(H) exceeds 1 only for ${fmt(f.betaWindow.from, 3)} < H < ${fmt(f.betaWindow.to, 3)} nats, so adaptive temperature stops acting where the plain head's entropy passes ${fmt(f.betaWindow.to, 3)}: ${stops('discrete')} with ${levelsOf('discrete')} levels, ${stops('many-level')} with ${levelsOf('many-level')}.`,
+    findings: [
+      ...C10_TASKS.map(({ task, levels }) => `Adaptive − plain accuracy by n, paired by seed (${levels} levels): ` +
+        adaptiveGains(f, task).all.map((g) => `${g.n}: ${fmt(g.value, 2)} ± ${fmt(g.se, 2)}`).join(', ') + '.'),
+      ...C10_TASKS.map(({ task, levels }) => `Top weight at ${nMax} items (${levels} levels): ` +
+        C10_VARIANTS.map((v) => `${v} ${fmt(overSeeds(pointsAt(f, task, v, nMax).map((p) => p.maxWeight), [0]).value)}`).join(', ') + '.'),
+    ],
+  };
+}
+
+function rows(f: C10Figures): Row[] {
+  return f.points.map((p): Row => ({ ...p, levels: levelsOf(p.task) }));
+}
 
 /**
  * C10. One head trained on max-retrieval at 16 items, read out at up to 4096:
  * with a fixed scale the winner's logit lead is fixed, so its odds against
  * n − 1 distractors grow like n and the head fades.
  */
-export const retrieval: Experiment = {
+export const retrieval = composeExperiment<C10Figures>({
   id: 'C10',
   slug: 'retrieval',
-  title: 'A head trained short fades long, and what rescues it',
+  title: 'A head trained short fades long; a log factor rescues it only while the winner\'s gap is bounded below',
   statement:
-    'A single attention head trained on max-retrieval at set size 16 loses sharpness and accuracy at 64 to 4096 items; adaptive temperature at inference, the log-length rule and SSMax\'s learnt s·ln n are the candidate rescues.',
+    'A single attention head trained on max-retrieval at 16 items loses sharpness and accuracy at 64 to 4096 items. A factor growing like ln n (log-length, SSMax) holds it when the winner leads by a gap Δ bounded below (s·Δ ≥ 1, as C9\'s needle), ' +
+    'and only partly when the top-two gap shrinks with n (many priority levels, as Veličković et al.\'s continuous priorities); adaptive temperature is their partial, inference-time fix.',
   theory:
-    'With a fixed scale the trained head gives the winner a fixed lead over each distractor, and the distractors\' priorities are drawn the same way at every size, ' +
-    'so the odds against the winner, (1 − w)/w = Σⱼ e^(zⱼ − z_win), have mean (n − 1)·c: linear in n, and the top weight w falls like 1/n (C9\'s needle with s = 0). ' +
-    'Multiplying the logits by a factor growing like ln n (log-length, SSMax) turns the lead into a power of n and can hold it; adaptive temperature (Veličković et al. 2024) ' +
-    'sharpens a row at inference by an inverse temperature fitted to its entropy, which helps only while the entropy is in the range the fit covers. ' +
-    'Sized for `--full`: about 70 CPU-seconds, under a minute on two quiet cores (800 steps, 2 seeds per rule, 200 test sets per size).',
+    'With a fixed scale the trained head gives the winner a fixed lead over each distractor, so the odds against it, (1 − w)/w = Σⱼ e^(zⱼ − z_win), have mean (n − 1)·c: linear in n, and w falls like 1/n (C9\'s needle with s = 0). ' +
+    'A factor s·ln n turns a lead Δ into odds ∝ n^(1 − sΔ), held iff sΔ ≥ 1. With 16 levels Δ is one level\'s logit step at every n, as in training; with 64 the runner-up sits ever closer to the winner as n grows, Δ → one fine step, and no fixed s keeps up. ' +
+    'Adaptive temperature (Veličković et al. 2024) multiplies a row by β(H) = max(poly(H), 1) fitted on sharp rows; it is 1 outside a window of entropies (computed in the meaning), so a row diluted past it is left alone.',
   fullOnly: true,
-  run({ settings, seedFor, progress }) {
-    const plan = c10Plan(settings.mode);
-    const jobs = RULES.flatMap(({ rule, variant }) => Array.from({ length: plan.seeds }, (_, s) => ({ rule, variant, seed: s })));
-    const configs: TrainConfig[] = jobs.map((j) => ({
-      task: 'maxretrieval', scaleRule: j.rule, headDim: 16, heads: 1, width: 32, layers: 1, steps: plan.steps, lr: 1e-2, batchSize: 32,
-      seed: seedFor('run', j.rule, j.seed), setSize: plan.setSize, lengthMultiples: plan.multiples, validationSize: plan.validation,
-      evalEvery: plan.steps, adaptiveTemperature: j.rule === 'rsqrt',
-    }));
-    const records = trainManySync(configs, { onDone: (_, done) => progress(done / configs.length) });
-
-    const rows: Row[] = [];
-    const push = (variant: string, seed: number, n: number, e: Evaluation): void => {
-      const se = Math.sqrt(Math.max(e.accuracy * (1 - e.accuracy), 1 / e.rows.count) / e.rows.count);
-      rows.push({
-        variant, seed, n, accuracy: e.accuracy, seAccuracy: se, maxWeight: e.rows.maxWeight, seMaxWeight: e.rows.maxWeightSe,
-        topOdds: e.rows.topOdds, seTopOdds: e.rows.topOddsSe, entropy: e.attnEntropy, sequences: e.rows.count,
-      });
-    };
-    jobs.forEach((j, i) => {
-      for (const l of records[i].lengths) {
-        const n = l.length - 1;
-        push(j.variant, j.seed, n, l);
-        if (l.adaptive !== null) push(ADAPTIVE, j.seed, n, l.adaptive);
-      }
-    });
-
-    const sizes = plan.multiples.map((m) => m * plan.setSize);
-    const nMin = sizes[0];
-    const nMax = sizes[sizes.length - 1];
-    const pooled = (variant: string, n: number, field: string, seField: string): { value: number; se: number } => {
-      const pts = rows.filter((r) => r.variant === variant && r.n === n);
-      return averageWithError(pts.map((r) => r[field] as number), pts.map((r) => r[seField] as number));
-    };
-    const drop = (variant: string): { value: number; se: number } => {
-      const a = pooled(variant, nMax, 'accuracy', 'seAccuracy');
-      const b = pooled(variant, nMin, 'accuracy', 'seAccuracy');
-      return { value: a.value - b.value, se: Math.hypot(a.se, b.se) };
-    };
-    const oddsSlope = pooledLogLogSlope(Array.from({ length: plan.seeds }, (_, s) => {
-      const pts = rows.filter((r) => r.variant === 'plain' && r.seed === s);
-      return { series: s, xs: pts.map((r) => (r.n as number) - 1), ys: pts.map((r) => r.topOdds as number), ses: pts.map((r) => r.seTopOdds as number) };
-    }));
-    const plainDrop = drop('plain');
-    const rescue = (id: string, variant: string): Check => {
-      const d = drop(variant);
-      return makeCheck({
-        id, statement: `${variant} keeps the accuracy it has at ${nMin} items up to ${nMax} (the plain head's drop is the rival).`,
-        quantity: `accuracy at n = ${nMax} minus at n = ${nMin}, ${variant}, mean over ${plan.seeds} seed(s)`,
-        measured: d.value, predicted: 0, tolerance: TOLERANCE_SIGMAS * d.se,
-        toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of this drop (binomial, over ${plan.validation} test sets per size and seed)`,
-        alternative: plainDrop.value,
-      });
-    };
-    const checks: Check[] = [
-      makeCheck({
-        id: 'C10.a', statement: 'The plain head fades: the mean odds against its top key grow like n − 1, so its top weight falls like 1/n.',
-        quantity: `log-log slope of the mean odds (1 − w)/w against n − 1, n = ${sizes.join(', ')}, averaged over seeds`,
-        measured: oddsSlope.slope, predicted: 1, tolerance: TOLERANCE_SIGMAS * oddsSlope.se,
-        toleranceBasis: `${TOLERANCE_SIGMAS} standard errors of the slope, propagated from each size's standard error over its test sets, or from the residuals if larger`,
-        alternative: 0,
-      }),
-      rescue('C10.b', ADAPTIVE),
-      rescue('C10.c', 'log-length'),
-      rescue('C10.d', 'ssmax'),
-    ];
-    const variants = ['plain', ADAPTIVE, 'log-length', 'ssmax'];
-    const acc = (v: string, n: number): number => pooled(v, n, 'accuracy', 'seAccuracy').value;
-    const weight = (v: string, n: number): number => pooled(v, n, 'maxWeight', 'seMaxWeight').value;
-    // The largest size up to which a variant stays no more than TOLERANCE_SIGMAS standard errors below its own accuracy at the training size.
-    const holdsUpTo = (v: string): number => {
-      const base = pooled(v, nMin, 'accuracy', 'seAccuracy');
-      let last = nMin;
-      for (const n of sizes) {
-        const at = pooled(v, n, 'accuracy', 'seAccuracy');
-        if (base.value - at.value > TOLERANCE_SIGMAS * Math.hypot(at.se, base.se)) break;
-        last = n;
-      }
-      return last;
-    };
-    return {
-      checks,
-      rows,
-      meaning:
-        `Trained at ${nMin} items, the plain head answered ${fmt(acc('plain', nMin))} of test sets there and ${fmt(acc('plain', nMax))} at ${nMax}, its top weight falling from ${fmt(weight('plain', nMin))} to ${fmt(weight('plain', nMax))}; ` +
-        `the odds against its top key grew as n^${fmt(oddsSlope.slope)} ± ${fmt(oddsSlope.se)} (n¹ predicted; ${verdictPhrase(checks[0])}). ` +
-        `At ${nMax} items adaptive temperature gave ${fmt(acc(ADAPTIVE, nMax))} (${verdictPhrase(checks[1])}), log-length ${fmt(acc('log-length', nMax))} (${verdictPhrase(checks[2])}) and ssmax ${fmt(acc('ssmax', nMax))} (${verdictPhrase(checks[3])}).`,
-      findings: [
-        `Largest set size up to which each head stays no more than ${TOLERANCE_SIGMAS} standard errors below its own accuracy at ${nMin}: ` +
-          variants.map((v) => `${v} ${holdsUpTo(v)}`).join(', ') + '.',
-        `Top weight at ${nMax} items: ` + variants.map((v) => `${v} ${fmt(weight(v, nMax))}`).join(', ') + '.',
-      ],
-      parameters: {
-        steps: plan.steps, seeds: plan.seeds, trainingSetSize: plan.setSize, setSizes: sizes, testSetsPerSize: plan.validation,
-        model: '1 layer, 1 head, head dim 16, width 32, no positions; AdamW lr 1e-2, batch 32', rules: RULES.map((r) => r.rule),
-      },
-    };
-  },
-  charts(claim: ClaimResult) {
-    const variants = [...new Set(claim.rows.map((r) => r.variant as string))];
-    const sizes = [...new Set(claim.rows.map((r) => r.n as number))];
-    const mean = (field: string): Row[] => variants.flatMap((variant) => sizes.map((n) => {
-      const pts = claim.rows.filter((r) => r.variant === variant && r.n === n);
-      return { variant, n, [field]: pts.reduce((a, r) => a + (r[field] as number), 0) / pts.length };
-    }));
-    const odds = mean('topOdds');
-    const plain = odds.filter((r) => r.variant === 'plain');
-    const first = plain[0];
-    const common = { series: 'variant', seriesTitle: 'head', width: 330, height: 230, connect: true };
-    return [
-      measuredVsTheoryChart({
-        ...common, title: 'Max-retrieval accuracy against set size', subtitle: 'trained at the smallest size; mean over seeds',
-        x: { field: 'n', title: 'items n', log: true }, y: { field: 'accuracy', title: 'accuracy', domain: [0, 1] }, points: mean('accuracy'),
-      }),
-      measuredVsTheoryChart({
-        ...common, title: 'Top attention weight against set size', subtitle: 'mean over test sets and seeds',
-        x: { field: 'n', title: 'items n', log: true }, y: { field: 'maxWeight', title: 'top weight', domain: [0, 1] }, points: mean('maxWeight'),
-      }),
-      measuredVsTheoryChart({
-        ...common, title: 'Odds against the top key', subtitle: 'dashed: plain head, ∝ n − 1 through its first point',
-        x: { field: 'n', title: 'items n', log: true }, y: { field: 'topOdds', title: 'mean (1 − w)/w', log: true }, points: odds.filter((r) => (r.topOdds as number) > 0),
-        theory: first ? plain.map((r) => ({ variant: 'plain', n: r.n, topOdds: ((first.topOdds as number) * ((r.n as number) - 1)) / ((first.n as number) - 1) })) : [],
-      }),
-    ];
-  },
-};
+  charts: retrievalCharts,
+}, {
+  measure: (context) => measureRetrieval(context),
+  checks,
+  meaning,
+  rows,
+  parameters: (f) => ({
+    steps: f.plan.steps, seeds: f.plan.seeds, trainingSetSize: f.plan.setSize, setSizes: f.sizes, testSetsPerSize: f.plan.validation,
+    priorityLevels: C10_TASKS.map((t) => t.levels), answer: `the winner's label (${C10_LABELS}-way readout; chance ${fmt(1 / C10_LABELS)})`,
+    model: '1 layer, 1 head, head dim 16, width 32, no positions; AdamW lr 1e-2, batch 32', rules: C10_RULES.map((r) => r.rule),
+    betaWindowNats: [f.betaWindow.from, f.betaWindow.to],
+  }),
+});

@@ -109,7 +109,7 @@ export const classifier: Experiment = {
       }),
       makeCheck({
         id: 'C6.e', statement: `…while the softmax Jacobian of the same rows has vanished.`,
-        quantity: `largest ‖J‖_F over the same rows`, measured: numberField(top, 'maxJacobianNorm'), predicted: 0,
+        quantity: `largest ‖J‖_F over the same rows`, measured: numberField(top, 'maxJacobianNorm'), predicted: 0, side: 'at-most',
         tolerance: numberField(top, 'jacobianUpperBound'), toleranceBasis: 'the bound ‖J‖_F ≤ √(4ε² + ε⁴), ε = (C−1)e^(−m)',
       }),
     ];

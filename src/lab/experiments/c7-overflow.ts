@@ -14,7 +14,7 @@ function thresholdChecks(thresholds: readonly Threshold[]): Check[] {
     id: `C7.${'abc'[i]}`,
     statement: `${dtype}: the naive softmax first overflows at ln(max) = ${fmt(lnMax, 5)}.`,
     quantity: `smallest ${dtype} logit x for which naive softmax([x, 0]) is not finite (bisection)`,
-    measured: naiveThreshold, predicted: lnMax,
+    measured: naiveThreshold, predicted: lnMax, kind: 'implementation',
     tolerance: inputSpacing + 2 * dtypeInfo(dtype).unitRoundoff,
     toleranceBasis: `one ${dtype} input spacing at ln(max), plus the half-ulp band in which exp still rounds down to max`,
   }));
@@ -26,27 +26,27 @@ function errorChecks(errors: SoftmaxErrors): Check[] {
     makeCheck({
       id: 'C7.d', statement: 'Every row whose largest logit is past that threshold comes out Infinity/NaN from the naive softmax.',
       quantity: `share of such rows (of ${naiveBeyond.rows}) with a non-finite output`,
-      measured: naiveBeyond.rows === 0 ? NaN : naiveBeyond.nonFinite / naiveBeyond.rows, predicted: 1, tolerance: 0,
+      measured: naiveBeyond.rows === 0 ? NaN : naiveBeyond.nonFinite / naiveBeyond.rows, predicted: 1, tolerance: 0, kind: 'implementation',
       toleranceBasis: 'none: the claim is exact',
     }),
     makeCheck({
       id: 'C7.e', statement: 'The safe softmax never returns Infinity/NaN for finite input.',
-      quantity: `rows with a non-finite output, of ${finiteRows} finite rows in all three dtypes`, measured: nonFiniteRows.safe, predicted: 0, tolerance: 0,
+      quantity: `rows with a non-finite output, of ${finiteRows} finite rows in all three dtypes`, measured: nonFiniteRows.safe, predicted: 0, tolerance: 0, kind: 'implementation',
       toleranceBasis: 'none: the claim is exact',
     }),
     makeCheck({
       id: 'C7.f', statement: 'Nor does the online softmax.',
-      quantity: `rows with a non-finite output, of ${finiteRows} finite rows`, measured: nonFiniteRows.online, predicted: 0, tolerance: 0,
+      quantity: `rows with a non-finite output, of ${finiteRows} finite rows`, measured: nonFiniteRows.online, predicted: 0, tolerance: 0, kind: 'implementation',
       toleranceBasis: 'none: the claim is exact',
     }),
     makeCheck({
       id: 'C7.g', statement: 'The safe softmax stays within its rounding-error bound at every magnitude, in every dtype.',
-      quantity: 'largest max|p − p₆₄| divided by the first-order bound u_s(3 + 1/e + ln n) + (n − 1)u_a', measured: worstRatio.safe, predicted: 0, tolerance: 1,
+      quantity: 'largest max|p − p₆₄| divided by the first-order bound u_s(3 + 1/e + ln n) + (n − 1)u_a', measured: worstRatio.safe, predicted: 0, tolerance: 1, side: 'at-most', kind: 'implementation',
       toleranceBasis: 'the bound itself: the error must be at most 1 bound',
     }),
     makeCheck({
       id: 'C7.h', statement: 'So does the online softmax, within its bound (which adds the rescales of the running sum).',
-      quantity: 'largest max|p − p₆₄| divided by the online bound', measured: worstRatio.online, predicted: 0, tolerance: 1,
+      quantity: 'largest max|p − p₆₄| divided by the online bound', measured: worstRatio.online, predicted: 0, tolerance: 1, side: 'at-most', kind: 'implementation',
       toleranceBasis: 'the bound itself: the error must be at most 1 bound',
     }),
   ];
