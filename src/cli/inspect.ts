@@ -4,6 +4,7 @@ import {
   LAYOUTS, REPORT_FILE_NAMES, checkInspectOptions, checkOutDir, formatTable, inspect, reportFiles, writeReport,
   type InspectOptions, type Layout,
 } from '../inspect/index.js';
+import type { AttentionMap } from '../inspect/maps.js';
 import { outputFileProblem, writeFileWhole } from '../node/output-file.js';
 import { ScaledotError } from '../tensor/index.js';
 import { isOnnxModel, onnxPlan, runOnnx, type OnnxFlags } from './inspect-onnx.js';
@@ -23,6 +24,7 @@ interface InspectFlags extends OnnxFlags {
   qkv?: string;
   json?: string;
   out?: string;
+  sample?: string;
 }
 
 function positiveInt(flag: string, raw: string | undefined): number | undefined {
@@ -50,6 +52,7 @@ export function registerInspect(program: Command): void {
     .option('--runtime <name>', 'MODEL.onnx: onnxruntime-node or onnxruntime-web (default: the first installed)')
     .option('--json <file>', 'write the figures as JSON (- for stdout)')
     .option('--out <dir>', 'write an HTML report and CSV files into this directory')
+    .option('--sample <n>', "--out: the batch element whose attention maps the report draws (default 0)")
     .action(async (files: string[], flags: InspectFlags) => runInspect(files, flags));
 }
 
@@ -61,16 +64,20 @@ async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
   if (flags.scale !== undefined && (flags.scale.trim() === '' || Number.isNaN(scale))) throw new ScaledotError('E_OPTION', `inspect: --scale is ${JSON.stringify(flags.scale)}; expected a number`);
   const qPrescaled = flags.qPrescaled === undefined ? undefined : Number(flags.qPrescaled);
   if (flags.qPrescaled !== undefined && (flags.qPrescaled.trim() === '' || Number.isNaN(qPrescaled))) throw new ScaledotError('E_OPTION', `inspect: --q-prescaled is ${JSON.stringify(flags.qPrescaled)}; expected a number`);
+  if (flags.sample !== undefined && !/^\d+$/.test(flags.sample.trim())) throw new ScaledotError('E_OPTION', `inspect: --sample is ${JSON.stringify(flags.sample)}; expected a batch element's index, an integer from 0`);
+  const maps: AttentionMap[] = [];
   const tty = process.stderr.isTTY === true;
   const opts: InspectOptions = {
     files, q: flags.q, k: flags.k, layout: flags.layout as Layout,
     heads: positiveInt('--heads', flags.heads), kvHeads: positiveInt('--kv-heads', flags.kvHeads), scale, causal: flags.causal === true,
     qPrescaled, keyLengths: flags.keyLengths, qkv: flags.qkv,
+    sample: flags.sample === undefined ? undefined : Number(flags.sample), maps: flags.out !== undefined ? maps : undefined,
     onProgress: tty ? (p) => process.stderr.write(`\rinspect: layer ${p.layerIndex + 1}/${p.layers} ${p.layer} · head ${p.head + 1}/${p.heads}`.slice(0, 79).padEnd(80)) : undefined,
   };
   const onnx = isOnnxModel(files) ? onnxPlan(files, { ...flags, layout: flags.layout }) : null;
   if (onnx === null && (flags.input ?? []).length > 0) throw new ScaledotError('E_OPTION', 'inspect: --input feeds an .onnx model; give the model as the file');
   if (onnx === null) checkInspectOptions(opts);
+  if (onnx !== null && flags.sample !== undefined) throw new ScaledotError('E_OPTION', 'inspect: --sample picks the batch element of the attention maps, which are drawn from Q and K files; an .onnx run draws none yet');
   refuseOverlappingPaths('inspect', outputPaths(flags), onnx?.paths ?? inputPaths(files, flags));
   // Outputs are checked before any tensor is read, and written only once every figure is in.
   const jsonProblem = flags.json !== undefined && flags.json !== '-' ? outputFileProblem(flags.json) : null;
@@ -80,7 +87,7 @@ async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
   if (tty) process.stderr.write(`\r${' '.repeat(80)}\r`);
   if (flags.json === '-') process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else if (flags.json !== undefined) writeFileWhole(flags.json, `${JSON.stringify(result, null, 2)}\n`, 'inspect: --json');
-  if (flags.out !== undefined) writeReport(flags.out, await reportFiles(result));
+  if (flags.out !== undefined) writeReport(flags.out, await reportFiles(result, maps));
   if (flags.json === undefined && flags.out === undefined) process.stdout.write(formatTable(result));
   else if (flags.json !== '-') process.stderr.write(`inspect: ${result.heads.length} head(s) of ${result.inputs.length} layer(s), ${result.findings.length} finding(s)${flags.json ? `; JSON in ${flags.json}` : ''}${flags.out ? `; report in ${flags.out}` : ''}\n`);
 }

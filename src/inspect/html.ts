@@ -23,7 +23,7 @@ const COLUMNS: [string, (h: HeadFigures) => number][] = [
 ];
 
 /** The report page from the result and the charts' SVG: every number on it is read from the result. */
-export function renderInspectHtml(r: InspectResult, charts: { heatmap: string; depth: string }): string {
+export function renderInspectHtml(r: InspectResult, charts: { heatmap: string; depth: string; attention: string }): string {
   const findings = r.findings.length === 0
     ? '<p>Nothing stands out: no saturated head, no attention sink, no float16 risk, no NaN or Infinity.</p>'
     : `<ul>${r.findings.map((f) => `<li><strong>${esc(f.kind)}</strong> ${esc(f.text)}</li>`).join('\n')}</ul>`;
@@ -33,10 +33,10 @@ export function renderInspectHtml(r: InspectResult, charts: { heatmap: string; d
     return `<section>
 <h3>${esc(input.layer)}</h3>
 <p class="meta">Q ${esc(input.q.file)} · ${esc(input.q.name)} · ${esc(input.q.dtype)} [${input.q.shape.join(', ')}] — K ${esc(input.k.file)} · ${esc(input.k.name)} · ${esc(input.k.dtype)} [${input.k.shape.join(', ')}] — ${input.heads} query heads, ${input.kvHeads} key heads, headDim ${input.headDim}, scale ${cell(input.scale)}</p>
-<table><thead><tr><th>head</th>${COLUMNS.map(([name]) => `<th class="num">${esc(name)}</th>`).join('')}</tr></thead>
+<div class="scroll"><table><thead><tr><th>head</th>${COLUMNS.map(([name]) => `<th class="num">${esc(name)}</th>`).join('')}</tr></thead>
 <tbody>
 ${rows}
-</tbody></table>
+</tbody></table></div>
 </section>`;
   }).join('\n');
   return `<!doctype html>
@@ -57,6 +57,8 @@ ${HTML_MARKER}
 ${findings}
 <h2>Charts</h2>
 <div class="charts"><figure>${charts.depth}</figure><figure>${charts.heatmap}</figure></div>
+<h2>Attention maps</h2>
+${charts.attention}
 <h2>Layers</h2>
 <p class="small">Rows with a single unmasked key are left out of the row figures. The last four columns: the share of saturated rows (max p &gt; 0.99) if the logits were scaled by 1/√d, by 1/d, QK-normed, or soft-capped at 50.</p>
 ${layers}
@@ -83,7 +85,9 @@ th { text-align: left; color: #5b6473; border-bottom: 2px solid #dfe3ea; padding
 td { border-bottom: 1px solid #dfe3ea; padding: 4px 6px; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .charts { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
-figure { margin: 0; }
+figure, .scroll { margin: 0; max-width: 100%; overflow-x: auto; }
+.meta { overflow-wrap: anywhere; }
+@media (max-width: 600px) { main { padding: 16px 12px; } h1 { font-size: 22px; } }
 li { margin: 4px 0; }
 code { font: 12px Menlo, Consolas, monospace; background: #f2f4f7; padding: 1px 4px; }
 `;

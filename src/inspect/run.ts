@@ -5,6 +5,7 @@ import { fileFormat, listTensors } from './files.js';
 import { fileLayerName, pairByNames, pairTensors, type LayerInput } from './pairing.js';
 import type { StoredTensor } from './stored.js';
 import { KEY_LENGTHS_TENSOR, checkLengths, readLengthsTensor, readNpyNumbers } from './lengths.js';
+import { attentionMap, type AttentionMap } from './maps.js';
 import { findPacked, packedShapes } from './qkv.js';
 import { checkPair, headsShape, type HeadsShape, type Layout } from './view.js';
 
@@ -26,6 +27,10 @@ export interface InspectOptions {
   qPrescaled?: number;
   /** A .npy of one length per batch element (padding after it is left out); by default a file's own key_lengths tensor. */
   keyLengths?: string;
+  /** The batch element whose attention maps are drawn (default 0); checked against every layer's batch. */
+  sample?: number;
+  /** Where given, the attention map of every head for `sample` is pushed here (maps.ts: at most MAP_CELLS per side). */
+  maps?: AttentionMap[];
   /** Progress: called before each head, with the layer's place among the layers and the head's among its heads. */
   onProgress?: (p: { layerIndex: number; layers: number; layer: string; head: number; heads: number }) => void;
 }
@@ -186,6 +191,12 @@ export function checkInspectOptions(opts: InspectOptions): void {
 export async function inspect(opts: InspectOptions, version: string): Promise<InspectResult> {
   checkInspectOptions(opts);
   const layers = await plan(opts, await resolveLayers(opts));
+  const sample = opts.sample ?? 0;
+  for (const l of layers) {
+    if (!(Number.isSafeInteger(sample) && sample >= 0 && sample < l.qShape.batch)) {
+      throw new ScaledotError('E_OPTION', `inspect: --sample is ${sample}; layer ${l.layer} has a batch of ${l.qShape.batch}, so expected an integer from 0 to ${l.qShape.batch - 1}`);
+    }
+  }
   const heads: HeadFigures[] = [];
   const findings: Finding[] = [];
   for (const [done, layer] of layers.entries()) {
@@ -199,6 +210,7 @@ export async function inspect(opts: InspectOptions, version: string): Promise<In
       opts.onProgress?.({ layerIndex: done, layers: layers.length, layer: layer.layer, head: h, heads: layer.heads });
       const outcome = analyzeHead(layer.layer, q, k, h, layer.scale, opts.causal, undefined, layer.keyLengths);
       if (outcome.kind === 'figures') heads.push(outcome.figures);
+      if (outcome.kind === 'figures' && opts.maps !== undefined) opts.maps.push(attentionMap(layer.layer, q, k, h, sample, layer.scale, opts.causal, undefined, layer.keyLengths));
       findings.push(...headFindings(outcome));
     }
   }
