@@ -26,21 +26,23 @@ export function headHeatmap(heads: readonly HeadFigures[]): ChartSpec {
     return heads.map((h) => {
       const v = get(h);
       return {
-        head: `${h.layer} · ${h.head}`,
+        head: headLabel(h),
         figure,
         value: Number.isFinite(v) ? v : null,
-        shade: Number.isFinite(v) ? (hi > lo ? (v - lo) / (hi - lo) : 0.5) : null,
+        // A column whose values are all equal has no range to place them on: light, as its smallest (an all-zero column is not mid-shade).
+        shade: Number.isFinite(v) ? (hi > lo ? (v - lo) / (hi - lo) : 0) : null,
         label: Number.isFinite(v) ? Number(v.toPrecision(3)).toString() : '—',
       };
     });
   });
-  const order = heads.map((h) => `${h.layer} · ${h.head}`);
+  const order = heads.map(headLabel);
   const layers: Record<string, unknown>[] = [{
     mark: { type: 'rect' },
     encoding: {
       x: { field: 'figure', type: 'nominal', sort: HEAT_FIGURES.map(([f]) => f), title: null, axis: { labelAngle: -30, orient: 'top' } },
-      y: { field: 'head', type: 'nominal', sort: order, title: 'layer · head' },
-      color: { field: 'shade', type: 'quantitative', scale: { scheme: 'blues', domain: [0, 1] }, legend: { title: 'low → high (per figure)', format: '.0%' } },
+      // The head number first and no label limit: a long layer name must not hide it; many heads thin out the labels rather than overlap.
+      y: { field: 'head', type: 'nominal', sort: order, title: 'head · layer', axis: { labelLimit: 0, labelOverlap: 'greedy', labelFontSize: heads.length <= LABEL_LIMIT ? 10 : 8 } },
+      color: { field: 'shade', type: 'quantitative', scale: { scheme: 'blues', domain: [0, 1] }, legend: { title: 'low → high (per figure)', titleLimit: 0, format: '.0%' } },
     },
   }];
   if (heads.length <= LABEL_LIMIT) {
@@ -65,6 +67,10 @@ export function headHeatmap(heads: readonly HeadFigures[]): ChartSpec {
   };
 }
 
+function headLabel(h: HeadFigures): string {
+  return `h${h.head} · ${h.layer}`;
+}
+
 /** logitStd of every head against the layer's depth (its place in the layer order), with the layer's mean joined by a line. */
 export function logitStdByDepth(r: InspectResult): ChartSpec {
   const depth = new Map(r.inputs.map((input, i) => [input.layer, i]));
@@ -73,7 +79,7 @@ export function logitStdByDepth(r: InspectResult): ChartSpec {
     const own = points.filter((p) => p.layer === input.layer);
     return { depth: i, logitStd: own.reduce((s, p) => s + p.logitStd, 0) / own.length };
   }).filter((p) => Number.isFinite(p.logitStd));
-  return measuredVsTheoryChart({
+  const spec = measuredVsTheoryChart({
     title: 'Logit std against depth',
     subtitle: 'points: heads · dashed line: the layer mean',
     x: { field: 'depth', title: 'layer (0 = first in name order)' },
@@ -81,4 +87,9 @@ export function logitStdByDepth(r: InspectResult): ChartSpec {
     points,
     theory: means,
   });
+  // Depth is a whole number: ticks at the layers only (not 0.1 … 0.9 between two layers), thinned where there are many.
+  const step = Math.max(1, Math.ceil(r.inputs.length / 12));
+  const ticks = r.inputs.map((_, i) => i).filter((i) => i % step === 0);
+  for (const layer of spec.layer as { encoding: { x: Record<string, unknown> } }[]) layer.encoding.x = { ...layer.encoding.x, axis: { ...(layer.encoding.x.axis as object), values: ticks, format: 'd' } };
+  return spec;
 }
