@@ -6,9 +6,13 @@ const SMALL = 48;
 const LARGE = 384;
 const EMPTY = '#e4e7ec';
 
-/** White (weight 0) to dark blue (the map's largest weight): every map is shaded on its own range. */
+/**
+ * White (weight 0) to dark blue (the map's largest weight), every map on its own
+ * range and by the square root: a causal map's first row holds a weight of 1,
+ * which on a linear scale leaves every longer row near white.
+ */
 function shade(w: number, max: number): string {
-  const t = max > 0 ? Math.min(1, w / max) : 0;
+  const t = max > 0 ? Math.sqrt(Math.min(1, w / max)) : 0;
   const mix = (a: number, b: number): number => Math.round(a + (b - a) * t);
   return `rgb(${mix(255, 8)},${mix(255, 48)},${mix(255, 107)})`;
 }
@@ -88,7 +92,7 @@ export function largeMapSvg(map: AttentionMap): string {
 export function mapsCaption(maps: readonly AttentionMap[]): string {
   const m = maps[0];
   const pooled = maps.some((x) => x.rowBlock > 1 || x.colBlock > 1);
-  return `Batch element ${m.sample} (--sample). Each map's colour runs from white (weight 0) to dark blue (its own largest weight); grey cells are masked or padding. `
+  return `Batch element ${m.sample} (--sample). Each map's colour runs from white (weight 0) to dark blue (its own largest weight) by the square root of the weight, so small weights still show; grey cells are masked or padding. `
     + (pooled ? `Sequences past ${MAP_CELLS} are pooled: a large-map cell is the mean weight over a block of ${m.rowBlock} queries × ${m.colBlock} keys (hover for the ranges); ` : 'Each large-map cell is one query and one key (hover for its weight); ')
     + `the small maps are pooled again to at most ${GRID_CELLS}×${GRID_CELLS}, each cell the mean of its block.`;
 }
