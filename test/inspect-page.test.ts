@@ -38,7 +38,7 @@ describe('inspect --out page in Chromium', { skip: noBrowser }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const [layers, heads, length] of [[2, 4, 10], [12, 12, 80]] as const) {
+  for (const [layers, heads, length] of [[2, 4, 10], [12, 12, 80], [1, 96, 8]] as const) {
     it(`${layers} layers × ${heads} heads: fits 390 px without sideways scrolling, one map per head`, async () => {
       const file = join(dir, `m${layers}.safetensors`);
       model(file, layers, heads, length);
@@ -53,7 +53,14 @@ describe('inspect --out page in Chromium', { skip: noBrowser }, () => {
         assert.equal(await page.locator('g.map').count(), layers * heads);
         // The depth axis: whole layer numbers only.
         const ticks = await page.locator('[aria-label^="X-axis titled \'layer"] .role-axis-label text').allTextContents();
-        assert.ok(ticks.length >= 2 && ticks.every((t) => /^\d+$/.test(t) && Number(t) < layers), `depth ticks ${ticks.join(' ')}`);
+        assert.ok(ticks.length >= Math.min(2, layers) && ticks.every((t) => /^\d+$/.test(t) && Number(t) < layers), `depth ticks ${ticks.join(' ')}`);
+        // The heat map's head labels: the head number leads, and no two drawn labels overlap.
+        const boxes = (await page.locator('[aria-label^="Y-axis titled \'head"] .role-axis-label text').evaluateAll((ts) => ts
+          .filter((t) => t.getAttribute('opacity') !== '0')
+          .map((t) => { const b = t.getBoundingClientRect(); return { top: b.top, bottom: b.bottom, text: t.textContent ?? '' }; })))
+          .sort((a, b) => a.top - b.top);
+        assert.ok(boxes.length > 0 && boxes.every((b) => /^h\d+ · neck\.svtr\.blocks\.\d+\.mixer\.attn$/.test(b.text)), boxes[0]?.text);
+        for (let i = 1; i < boxes.length; i++) assert.ok(boxes[i].top >= boxes[i - 1].bottom - 0.5, `${boxes[i - 1].text} and ${boxes[i].text} overlap`);
         const shots = process.env.SCALEDOT_SHOTS;
         if (shots !== undefined) {
           mkdirSync(shots, { recursive: true });

@@ -40,8 +40,8 @@ export function headHeatmap(heads: readonly HeadFigures[]): ChartSpec {
     mark: { type: 'rect' },
     encoding: {
       x: { field: 'figure', type: 'nominal', sort: HEAT_FIGURES.map(([f]) => f), title: null, axis: { labelAngle: -30, orient: 'top' } },
-      // The head number first and no label limit: a long layer name must not hide it; many heads thin out the labels rather than overlap.
-      y: { field: 'head', type: 'nominal', sort: order, title: 'head · layer', axis: { labelLimit: 0, labelOverlap: 'greedy', labelFontSize: heads.length <= LABEL_LIMIT ? 10 : 8 } },
+      // The head number first and no label limit: a long layer name must not hide it; many heads get smaller rows and labels.
+      y: { field: 'head', type: 'nominal', sort: order, title: 'head · layer', axis: { labelLimit: 0, labelFontSize: heads.length <= LABEL_LIMIT ? 10 : 8 } },
       color: { field: 'shade', type: 'quantitative', scale: { scheme: 'blues', domain: [0, 1] }, legend: { title: 'low → high (per figure)', titleLimit: 0, format: '.0%' } },
     },
   }];
@@ -61,7 +61,8 @@ export function headHeatmap(heads: readonly HeadFigures[]): ChartSpec {
     title: { text: 'Heads by figure', subtitle: 'each column coloured from its own smallest (light) to largest (dark) value', anchor: 'start', fontSize: 13, subtitleFontSize: 11, subtitleColor: '#666' },
     data: { values },
     width: 7 * 90,
-    height: { step: heads.length <= LABEL_LIMIT ? 16 : 8 },
+    // 11 px rows fit an 8 px label each: past LABEL_LIMIT the rows shrink, but no label overlaps the next.
+    height: { step: heads.length <= LABEL_LIMIT ? 16 : 11 },
     layer: layers,
     config: { font: 'Helvetica, Arial, sans-serif', view: { stroke: null }, axis: { labelFontSize: 10, titleFontSize: 11 } },
   };
