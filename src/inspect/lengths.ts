@@ -1,5 +1,5 @@
 import { ScaledotError } from '../tensor/index.js';
-import { npyPreamble, parseNpyHeader } from './npy.js';
+import { readNpyHeader } from './npy.js';
 import { readExactly, sizeOfShape, withFile, type StoredTensor } from './stored.js';
 
 /**
@@ -15,12 +15,7 @@ const WIDTH: Record<string, number> = { '<i8': 8, '<i4': 4, '<f8': 8, '<f4': 4 }
 /** The values of a 1-D .npy of int64, int32, float64 or float32. */
 export function readNpyNumbers(path: string, what: string): { shape: number[]; values: number[] } {
   return withFile(path, (fd, size) => {
-    const first = new Uint8Array(Math.min(12, size));
-    readExactly(fd, first, 0, () => what);
-    const { preamble, dictLength } = npyPreamble(first, what);
-    const dict = new Uint8Array(dictLength);
-    readExactly(fd, dict, preamble, () => `${what}: .npy header`);
-    const h = parseNpyHeader(new TextDecoder('latin1').decode(dict), preamble + dictLength, size - preamble - dictLength, what);
+    const h = readNpyHeader(fd, size, what);
     const width = WIDTH[h.fileDType];
     if (width === undefined) throw new ScaledotError('E_DTYPE', `${what}: dtype ${h.fileDType}; expected integers (<i8, <i4) or floats (<f8, <f4)`);
     const bytes = new Uint8Array(sizeOfShape(h.shape) * width);

@@ -53,18 +53,21 @@ export function unsupportedDType(what: string, fileDType: string): ScaledotError
   return new ScaledotError('E_DTYPE', `${what}: dtype ${fileDType} is not a float this tool reads; expected <f8, <f4 or <f2 (or big-endian >f8, >f4, >f2)`);
 }
 
+/** The header of the .npy file open as `fd` (of `size` bytes): magic, version and dict, checked; `what` starts each message. */
+export function readNpyHeader(fd: number, size: number, what: string): NpyHeader {
+  const first = new Uint8Array(Math.min(12, size));
+  readExactly(fd, first, 0, () => what);
+  const { preamble, dictLength } = npyPreamble(first, what);
+  const dict = new Uint8Array(dictLength);
+  readExactly(fd, dict, preamble, () => `${what}: .npy header`);
+  const dataOffset = preamble + dictLength;
+  return parseNpyHeader(new TextDecoder('latin1').decode(dict), dataOffset, size - dataOffset, what);
+}
+
 /** A .npy file: one tensor, named after the file. */
 export function listNpy(path: string): StoredTensor[] {
   const what = `inspect: ${path}`;
-  const readHeader = (fd: number, size: number): NpyHeader => {
-    const first = new Uint8Array(Math.min(12, size));
-    readExactly(fd, first, 0, () => what);
-    const { preamble, dictLength } = npyPreamble(first, what);
-    const dict = new Uint8Array(dictLength);
-    readExactly(fd, dict, preamble, () => `${what}: .npy header`);
-    const dataOffset = preamble + dictLength;
-    return parseNpyHeader(new TextDecoder('latin1').decode(dict), dataOffset, size - dataOffset, what);
-  };
+  const readHeader = (fd: number, size: number): NpyHeader => readNpyHeader(fd, size, what);
   return [{
     file: path,
     name: basename(path).replace(/\.npy$/i, ''),

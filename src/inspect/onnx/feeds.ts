@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { ScaledotError } from '../../tensor/index.js';
-import { npyPreamble, parseNpyHeader } from '../npy.js';
+import { readNpyHeader } from '../npy.js';
 import { readExactly, sizeOfShape, withFile } from '../stored.js';
 import type { OnnxValueInfo } from './proto.js';
 
@@ -61,12 +61,7 @@ export function readFeeds(assigned: Map<string, string>, inputs: readonly OnnxVa
     const kind = TYPES[info.elemType];
     if (kind === undefined) throw new ScaledotError('E_DTYPE', `${what}: the model's input has element type ${info.elemType}, which inspect does not feed (float32, float64, int32, int64, bool)`);
     feeds.push(withFile(path, (fd, size) => {
-      const first = new Uint8Array(Math.min(12, size));
-      readExactly(fd, first, 0, () => what);
-      const { preamble, dictLength } = npyPreamble(first, what);
-      const dict = new Uint8Array(dictLength);
-      readExactly(fd, dict, preamble, () => `${what}: .npy header`);
-      const h = parseNpyHeader(new TextDecoder('latin1').decode(dict), preamble + dictLength, size - preamble - dictLength, what);
+      const h = readNpyHeader(fd, size, what);
       const descr = h.fileDType === '<b1' ? '|b1' : h.fileDType;
       if (!kind.descrs.includes(descr)) {
         throw new ScaledotError('E_DTYPE', `${what}: the file holds ${h.fileDType} but the model's input ${info.name} is ${kind.type}; save it as np.${kind.type === 'bool' ? 'bool_' : kind.type} (${kind.descrs.join(' or ')})`);
