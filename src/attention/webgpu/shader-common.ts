@@ -124,3 +124,18 @@ fn keySpan(i0: u32, i1: u32, len: u32) -> vec2<u32> {
 
 /** An unbounded window side, as a finite i32 the WGSL arithmetic above cannot overflow with (L, S < 2³⁰). */
 export const UNBOUNDED_SIDE = 1 << 30;
+
+/**
+ * The K and V tile of keys j0 … j0 + BC − 1 staged into workgroup memory by the
+ * BR invocations together (zeros past S), in the forward and the dQ pass alike:
+ * WGSL statements for a loop body that has t, j0, kvh and the kIn/vIn bindings.
+ */
+export const STAGE_KV_TILE = /* wgsl */ `
+    for (var x = t; x < BC * E; x += BR) {
+      let j = j0 + x / E;
+      kTile[x] = select(0.0, kIn[(kvh * P.s + j) * E + x % E], j < P.s);
+    }
+    for (var x = t; x < BC * EV; x += BR) {
+      let j = j0 + x / EV;
+      vTile[x] = select(0.0, vIn[(kvh * P.s + j) * EV + x % EV], j < P.s);
+    }`;

@@ -1,4 +1,4 @@
-import { COMMON_WGSL } from './shader-common.js';
+import { COMMON_WGSL, STAGE_KV_TILE } from './shader-common.js';
 
 /**
  * The forward kernel (FlashAttention-2's loop order): one workgroup per
@@ -50,14 +50,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
 
   for (var j0 = (span.x / BC) * BC; j0 < span.y; j0 += BC) {
     workgroupBarrier();
-    for (var x = t; x < BC * E; x += BR) {
-      let j = j0 + x / E;
-      kTile[x] = select(0.0, kIn[(kvh * P.s + j) * E + x % E], j < P.s);
-    }
-    for (var x = t; x < BC * EV; x += BR) {
-      let j = j0 + x / EV;
-      vTile[x] = select(0.0, vIn[(kvh * P.s + j) * EV + x % EV], j < P.s);
-    }
+    ${STAGE_KV_TILE}
     workgroupBarrier();
     if (rowOk) {
       for (var jj = 0u; jj < BC; jj++) {
