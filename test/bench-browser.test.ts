@@ -1,13 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT } from '../src/cli/main.js';
 import { checkBenchOptions } from '../src/cli/bench.js';
 import type { BenchRecord } from '../src/bench/table.js';
 import { ScaledotError } from '../src/tensor/index.js';
-import { CHROMIUM, browserSkip } from './helpers/browser.js';
+import { CHROMIUM, browserSkip, repoRoot } from './helpers/browser.js';
 import { runCli } from './helpers/cli.js';
 
 const refused = (fn: () => unknown, text: string) =>
@@ -24,6 +24,14 @@ describe('scaledot bench --browser: the command line is checked before any case 
     refused(() => checkBenchOptions({ browser: true, chromium: process.execPath, impl: 'wasm,ort-mha', ceiling: true }), '--impl ort-mha runs in Node only');
     refused(() => checkBenchOptions({ browser: true, chromium: process.execPath, impl: 'tfjs-wasm', ceiling: true }), '--impl tfjs-wasm runs in Node only');
     refused(() => checkBenchOptions({ chromium: process.execPath, ceiling: true }), '--chromium is for --browser runs');
+  });
+
+  it('has onnxruntime-web\'s webgpu execution provider rows in the browser only', () => {
+    const plan = checkBenchOptions({ browser: true, chromium: process.execPath, ceiling: true });
+    for (const name of ['webgpu', 'ort-webgpu-mha', 'ort-webgpu-unfused']) assert.ok(plan.impls.includes(name), name);
+    assert.deepEqual(checkBenchOptions({ browser: true, chromium: process.execPath, impl: 'ort-webgpu-unfused', ceiling: true }).impls, ['ort-webgpu-unfused']);
+    refused(() => checkBenchOptions({ impl: 'ort-webgpu-mha', ceiling: true }), '--impl ort-webgpu-mha runs in a browser only');
+    assert.ok(!checkBenchOptions({ ceiling: true }).impls.some((name) => name.startsWith('ort-webgpu')));
   });
 
   it('exits 2 naming the way out where Chromium is missing, with nothing on stdout', async () => {
@@ -69,12 +77,30 @@ describe('scaledot bench --browser in headless Chromium', { skip: browserSkip },
 describe('scaledot bench --browser: webgpu rows', { skip: browserSkip }, () => {
   it('runs webgpu in the page (SwiftShader here): right answers, and the note says what the figures are worth', async () => {
     const json = join(mkdtempSync(join(tmpdir(), 'scaledot-bench-')), 'browser.json');
-    const r = await runCli(['bench', '--browser', '--chromium', CHROMIUM, '--quick', '--impl', 'webgpu',
+    const r = await runCli(['bench', '--browser', '--chromium', CHROMIUM, '--quick', '--impl', 'webgpu,ort-webgpu-unfused,ort-webgpu-mha',
       '--shape', '1x128x32', '--direction', 'forward,backward', '--json', json]);
     assert.equal(r.code, EXIT.ok, r.err);
     const record = JSON.parse(readFileSync(json, 'utf8')) as BenchRecord;
-    assert.deepEqual(record.results.map((row) => `${row.impl} ${row.direction}`), ['webgpu forward', 'webgpu backward']);
-    for (const row of record.results) {
+    assert.deepEqual(record.results.map((row) => `${row.impl} ${row.direction}`), [
+      'webgpu forward', 'ort-webgpu-unfused forward', 'ort-webgpu-mha forward', 'webgpu backward', 'ort-webgpu-unfused backward', 'ort-webgpu-mha backward',
+    ]);
+    const byName = (name: string, direction: string) => record.results.find((row) => row.impl === name && row.direction === direction)!.result;
+    assert.deepEqual(byName('ort-webgpu-mha', 'backward'), { status: 'skipped', reason: 'onnxruntime-web runs inference only (no backward)' });
+    const peersInstalled = existsSync(join(repoRoot, 'tools/bench/peers/node_modules/onnxruntime-web'));
+    for (const name of ['ort-webgpu-unfused', 'ort-webgpu-mha']) {
+      const result = byName(name, 'forward');
+      if (!peersInstalled) {
+        assert.equal(result.status, 'skipped', JSON.stringify(result));
+        continue;
+      }
+      assert.equal(result.status, 'ok', JSON.stringify(result));
+      if (result.status !== 'ok') continue;
+      assert.match(result.note, /webgpu execution provider on \S+ \S+/);
+      if (/swiftshader/.test(result.note)) assert.match(result.note, /these figures say nothing about a GPU/);
+      // A row that is off says so in its note, so its time is not read as the time of a right answer.
+      assert.equal(/^WRONG ANSWERS/.test(result.note), result.maxError > 1e-3, `${name}: ${result.maxError} ${result.note}`);
+    }
+    for (const row of record.results.filter((x) => x.impl === 'webgpu')) {
       const result = row.result;
       assert.equal(result.status, 'ok', JSON.stringify(result));
       if (result.status !== 'ok') continue;

@@ -7,6 +7,7 @@ import { ScaledotError } from '../tensor/index.js';
 import type { PageConfig } from './browser-page.js';
 import { startBenchServer } from './browser-server.js';
 import type { CaseOutput, CaseSpec } from './case.js';
+import { ORT_WEBGPU_ROWS } from './impls-onnx.js';
 import { IN_REPO, PACKAGE_ROOT, PEERS_INSTALL_HINT, peerPackage } from './peers.js';
 
 /**
@@ -35,7 +36,7 @@ export function webGpuArgs(): string[] {
 
 /** What runs in the page: scaledot's backends and onnxruntime-web's two graphs (the others are Node's). */
 export function browserImplNames(): string[] {
-  return [...listAttentionImpls(), 'ort-web-mha', 'ort-web-unfused'];
+  return [...listAttentionImpls(), 'ort-web-mha', 'ort-web-unfused', ...ORT_WEBGPU_ROWS];
 }
 
 /** The Chromium to drive: --chromium, else $SCALEDOT_CHROMIUM, else Debian's; an error before any work where it is missing. */
@@ -50,6 +51,8 @@ export function chromiumPath(given: string | undefined): string {
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const CASE_LIMIT_MS = 15 * 60 * 1000;
 const ORT_ENTRY = 'ort.wasm.min.mjs';
+// The webgpu execution provider is a separate build (its own WebAssembly, ort-wasm-simd-threaded.asyncify), loaded only for its rows.
+const ORT_WEBGPU_ENTRY = 'ort.webgpu.min.mjs';
 const INDEX = '<!doctype html><meta charset="utf-8"><title>scaledot bench</title><script type="module" src="/page/bench/browser-page.js"></script>\n';
 
 /** The folder served as /page/: dist/ of an installed package, or browser-page.ts and its imports bundled into `into`. */
@@ -74,7 +77,7 @@ function ortFolder(): { dir: string } | { missing: string } {
   if (IN_REPO && !existsSync(join(PACKAGE_ROOT, 'tools', 'bench', 'peers', 'node_modules'))) return { missing: `tools/bench/peers is not installed (${PEERS_INSTALL_HINT})` };
   const pkg = peerPackage('onnxruntime-web');
   const dir = pkg === null ? null : join(pkg.dir, 'dist');
-  if (dir === null || !existsSync(join(dir, ORT_ENTRY))) return { missing: `onnxruntime-web is not installed (${PEERS_INSTALL_HINT})` };
+  if (dir === null || !existsSync(join(dir, ORT_ENTRY)) || !existsSync(join(dir, ORT_WEBGPU_ENTRY))) return { missing: `onnxruntime-web is not installed (${PEERS_INSTALL_HINT})` };
   return { dir };
 }
 
@@ -109,7 +112,7 @@ export async function openBenchBrowser(chromium: string): Promise<BenchBrowser> 
     if ('dir' in ort) folders['/ort/'] = ort.dir;
     const server = await startBenchServer({ index: INDEX, folders });
     cleanups.push(() => server.close());
-    const config: PageConfig = { wasmBase: `${server.url}wasm/`, ort: 'dir' in ort ? { entry: `${server.url}ort/${ORT_ENTRY}` } : ort };
+    const config: PageConfig = { wasmBase: `${server.url}wasm/`, ort: 'dir' in ort ? { entry: `${server.url}ort/${ORT_ENTRY}`, webgpuEntry: `${server.url}ort/${ORT_WEBGPU_ENTRY}` } : ort };
     let context: import('playwright-core').BrowserContext;
     try {
       // --expose-gc: the case loop collects between runs, as Node's --expose-gc lets it.

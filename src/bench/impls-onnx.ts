@@ -18,6 +18,19 @@ function rowsToHeads(x: Float32Array, heads: number, n: number, d: number): Floa
 /** The runtime's module, or why it is not there (peers.ts loadPeer in Node; the page's import in Chromium). */
 export type OrtLoader = () => { module: Ort } | { missing: string };
 
+/** onnxruntime-web on its webgpu execution provider: browser rows only (Node has no WebGPU), from a bundle of their own (ort.webgpu), loaded only when asked for. */
+export const ORT_WEBGPU_ROWS = ['ort-webgpu-mha', 'ort-webgpu-unfused'];
+
+/**
+ * onnxruntime-web's webgpu execution provider instead of its wasm one (the
+ * page's ort.webgpu bundle), and the words that say what device ran it: on
+ * SwiftShader the figures say nothing about a GPU, and the note must say so.
+ */
+export interface OrtWebGpu {
+  ep: 'webgpu';
+  device: () => string;
+}
+
 /**
  * ONNX Runtime running one of the two graphs of onnx-model.ts: natively
  * (onnxruntime-node: C++, AVX where the CPU has it) or as WebAssembly
@@ -26,7 +39,9 @@ export type OrtLoader = () => { module: Ort } | { missing: string };
  * Chromium Web Workers). `threads` threads either way. Free of Node
  * built-ins, so the browser benchmark page runs the same rows.
  */
-export function onnxImpl(name: string, runtime: 'onnxruntime-node' | 'onnxruntime-web', fused: boolean, load: OrtLoader, threads: number): BenchImpl {
+export function onnxImpl(
+  name: string, runtime: 'onnxruntime-node' | 'onnxruntime-web', fused: boolean, load: OrtLoader, threads: number, gpu?: OrtWebGpu,
+): BenchImpl {
   return {
     name,
     group: 'peer',
@@ -46,10 +61,11 @@ export function onnxImpl(name: string, runtime: 'onnxruntime-node' | 'onnxruntim
       const web = runtime === 'onnxruntime-web';
       if (web && ort.env) ort.env.wasm.numThreads = threads;
       const session = await ort.InferenceSession.create(model, web
-        ? { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }
+        ? { executionProviders: [gpu?.ep ?? 'wasm'], graphOptimizationLevel: 'all' }
         : { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
       // Read back: onnxruntime-web drops to 1 thread (with a console warning) where the engine has no shared memory.
-      const configured = web ? `${ort.env?.wasm.numThreads} wasm threads, SIMD` : `${threads} intra-op threads`;
+      const configured = gpu ? `webgpu execution provider on ${gpu.device()}, upload and readback included`
+        : web ? `${ort.env?.wasm.numThreads} wasm threads, SIMD` : `${threads} intra-op threads`;
       let feeds: Record<string, OrtTensor>;
       if (fused) {
         const dims = [1, n, heads * d];

@@ -4,6 +4,7 @@ import { checkWritable, resultsPath, runBench, type BenchOptions } from '../benc
 import { runDecodeBench } from '../bench/decode-run.js';
 import { DECODE_SHAPES, parseDecodeShape } from '../bench/decode.js';
 import { benchImpls, defaultImplNames } from '../bench/impls.js';
+import { ORT_WEBGPU_ROWS } from '../bench/impls-onnx.js';
 import { FULL_SHAPES, QUICK_SHAPES, parseShape, type Direction } from '../bench/shapes.js';
 import { wasm } from '../index.js';
 import { ScaledotError } from '../tensor/index.js';
@@ -30,14 +31,15 @@ export function checkBenchOptions(options: BenchCliOptions): BenchOptions {
   const fn = 'bench';
   const browser = options.browser === true;
   if (options.chromium !== undefined && !browser) throw new ScaledotError('E_OPTION', `${fn}: --chromium is for --browser runs; add --browser or drop it`);
-  const known = benchImpls().map((i) => i.name);
   const inBrowser = browserImplNames();
+  const known = [...new Set([...benchImpls().map((i) => i.name), ...inBrowser])];
   const impls = options.impl === undefined
     ? (browser ? inBrowser.filter((name) => name !== 'reference') : defaultImplNames())
     : list(options.impl);
   if (impls.length === 0) throw new ScaledotError('E_OPTION', `${fn}: --impl is empty; expected some of ${known.join(', ')}`);
   for (const name of impls) {
     if (!known.includes(name)) throw new ScaledotError('E_OPTION', `${fn}: --impl ${name} is not an implementation; expected some of ${known.join(', ')}`);
+    if (!browser && ORT_WEBGPU_ROWS.includes(name)) throw new ScaledotError('E_OPTION', `${fn}: --impl ${name} runs in a browser only (onnxruntime-web's webgpu execution provider needs WebGPU, which Node lacks); add --browser`);
     if (browser && !inBrowser.includes(name)) {
       throw new ScaledotError('E_OPTION', `${fn}: --impl ${name} runs in Node only; with --browser expected some of ${inBrowser.join(', ')}`);
     }
