@@ -76,11 +76,13 @@ describe('explainer page: the attention map', () => {
     v: [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]],
   };
 
-  it('the weights are softmax(q·k · s) with the masks, from plain float64 math', () => {
+  // float64 on the CPU kernels to float64's accuracy; float32 on wasm (the page's fallback from webgpu) to float32's.
+  const backends = [{ impl: 'auto', dtype: 'float64', tol: 1e-12 }, { impl: 'wasm', dtype: 'float32', tol: 1e-6 }] as const;
+  for (const { tol, ...backend } of backends) it(`the weights are softmax(q·k · s) with the masks, from plain float64 math (${backend.impl}, ${backend.dtype})`, async () => {
     for (const [scaleRule, s] of [['sqrt', 1 / Math.sqrt(2)], ['none', 1], ['linear', 0.5]] as const) {
       for (const causal of [false, true]) {
         for (const padded of [0, 1, 3]) {
-          const map = attentionMap(inputs, { causal, padded, scaleRule });
+          const map = await attentionMap(inputs, { causal, padded, scaleRule }, backend);
           assert.equal(map.scale, s);
           inputs.q.forEach((q, i) => {
             const visible = inputs.k.map((_, j) => j < 3 - padded && (!causal || j <= i));
@@ -90,13 +92,13 @@ describe('explainer page: the attention map', () => {
             const total = exps.reduce((x, y) => x + y, 0);
             exps.forEach((e, j) => {
               const want = total === 0 ? 0 : e / total;
-              assert.ok(Math.abs(map.weights[i][j] - want) < 1e-12, `${scaleRule} causal=${causal} padded=${padded} P[${i}][${j}]`);
+              assert.ok(Math.abs(map.weights[i][j] - want) < tol, `${scaleRule} causal=${causal} padded=${padded} P[${i}][${j}]`);
             });
             assert.deepEqual(map.visible[i], visible);
             // O = P V, and a row that sees nothing is all zeros (never NaN).
             for (let c = 0; c < 4; c++) {
               const want = inputs.v.reduce((acc, row, j) => acc + (total === 0 ? 0 : exps[j] / total) * row[c], 0);
-              assert.ok(Math.abs(map.output[i][c] - want) < 1e-12);
+              assert.ok(Math.abs(map.output[i][c] - want) < tol * (backend.dtype === 'float32' ? 12 : 1));
             }
           });
         }

@@ -34,10 +34,11 @@ export interface OpenedPage {
 /**
  * Builds the page from the current source (not whatever web/dist holds) into
  * a temporary folder, serves it with the COOP/COEP headers threads need, and
- * opens a tab in headless Chromium with a fresh profile. The page may not
+ * opens a tab in headless Chromium with a fresh profile (and `args` added to
+ * its flags: WebGPU's, for example). The page may not
  * reach past its own server: such requests are aborted and recorded.
  */
-export async function openPage(): Promise<OpenedPage> {
+export async function openPage(options: { args?: string[] } = {}): Promise<OpenedPage> {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing; CI must install it (apt-get install -y chromium)`);
   const outDir = mkdtempSync(join(tmpdir(), 'scaledot-web-'));
   const profile = mkdtempSync(join(tmpdir(), 'scaledot-chromium-'));
@@ -47,7 +48,7 @@ export async function openPage(): Promise<OpenedPage> {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1200, height: 900 },
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const consoleErrors: string[] = [];

@@ -1,4 +1,4 @@
-import { randn, scaledDotProductAttention, tensor, type Tensor } from '../../src/index.js';
+import { randn, scaledDotProductAttentionAsync, tensor, type Tensor } from '../../src/index.js';
 
 export type ScaleRule = 'sqrt' | 'none' | 'linear';
 
@@ -44,24 +44,33 @@ export function scaleFor(rule: ScaleRule, e: number): number {
   return rule === 'linear' ? 1 / e : 1 / Math.sqrt(e);
 }
 
+/** The impl and dtype the maps are computed with (attention-backend.ts picks them in the page). */
+export interface MapBackend {
+  impl: 'webgpu' | 'wasm' | 'auto';
+  dtype: 'float32' | 'float64';
+}
+
 /**
  * The weights and the output, both from the library's attention: the weights
  * are the output of the same call with V = I_S, since then O = P·I = P.
+ * Through the async form, so the same code runs every impl, webgpu included.
  */
-export function attentionMap(inputs: AttentionInputs, settings: AttentionMapSettings): AttentionMap {
+export async function attentionMap(inputs: AttentionInputs, settings: AttentionMapSettings, backend: MapBackend = { impl: 'auto', dtype: 'float64' }): Promise<AttentionMap> {
   const l = inputs.q.length;
   const s = inputs.k.length;
   const e = inputs.q[0]?.length ?? 0;
-  const q = tensor(inputs.q, [l, e], { dtype: 'float64' });
-  const k = tensor(inputs.k, [s, e], { dtype: 'float64' });
-  const v = tensor(inputs.v, [s, inputs.v[0]?.length ?? 0], { dtype: 'float64' });
+  const { dtype, impl } = backend;
+  const q = tensor(inputs.q, [l, e], { dtype });
+  const k = tensor(inputs.k, [s, e], { dtype });
+  const v = tensor(inputs.v, [s, inputs.v[0]?.length ?? 0], { dtype });
   const keep = Array.from({ length: s }, (_, j) => j < s - settings.padded);
   const attnMask = tensor([keep], [1, s], { dtype: 'bool' });
   const scale = scaleFor(settings.scaleRule, e);
-  const options = { attnMask, isCausal: settings.causal, scale };
-  const identity = tensor(Array.from({ length: s }, (_, i) => Array.from({ length: s }, (_, j) => (i === j ? 1 : 0))), [s, s], { dtype: 'float64' });
-  const weights = scaledDotProductAttention(q, k, identity, options).toArray() as number[][];
-  const output = scaledDotProductAttention(q, k, v, options).toArray() as number[][];
+  const options = { attnMask, isCausal: settings.causal, scale, impl };
+  const identity = tensor(Array.from({ length: s }, (_, i) => Array.from({ length: s }, (_, j) => (i === j ? 1 : 0))), [s, s], { dtype });
+  const [weightsT, outputT] = await Promise.all([scaledDotProductAttentionAsync(q, k, identity, options), scaledDotProductAttentionAsync(q, k, v, options)]);
+  const weights = weightsT.toArray() as number[][];
+  const output = outputT.toArray() as number[][];
   // Bottom-right aligned causal rule, as the library documents it: query i sees key j iff j <= i + S − L.
   const visible = weights.map((_, i) => keep.map((kept, j) => kept && (!settings.causal || j <= i + s - l)));
   return { scale, weights, visible, output };

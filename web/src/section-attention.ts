@@ -1,5 +1,6 @@
 import { LiveChart, type Datum } from './chart.js';
 import { byId, byTestId, checkedSeed, formatNumber, renderQueue } from './format.js';
+import { attentionBackend, demote, type AttentionBackend } from './attention-backend.js';
 import { attentionMap, formatMatrix, parseMatrix, randomInputs, VALUE_DIM, type AttentionInputs, type ScaleRule } from './attention-map.js';
 import { heatmapSpec } from './specs.js';
 
@@ -15,6 +16,7 @@ export async function mountAttentionSection(section: HTMLElement): Promise<void>
   const editors = { q: byId<HTMLTextAreaElement>('attn-q'), k: byId<HTMLTextAreaElement>('attn-k'), v: byId<HTMLTextAreaElement>('attn-v') };
   const status = byTestId(section, 'attention-status');
   const notice = byTestId(section, 'attention-notice');
+  const backendLine = byTestId(section, 'attention-backend');
   const weightChart = new LiveChart(byId('chart-attention'), heatmapSpec('Attention weights P', 'query', 'key', 'blues', [0, 1]));
   const outputChart = new LiveChart(byId('chart-attention-output'), heatmapSpec('Output O = P V', 'query', 'value dim', 'redblue'));
 
@@ -68,7 +70,18 @@ export async function mountAttentionSection(section: HTMLElement): Promise<void>
     sInput.setAttribute('aria-valuetext', `keys S = ${s}`);
     eInput.setAttribute('aria-valuetext', `d_k = ${e}`);
     padInput.setAttribute('aria-valuetext', `padded keys = ${padded}`);
-    const map = attentionMap(inputs, { causal: causalInput.checked, padded, scaleRule: scaleSelect.value as ScaleRule });
+    const settings = { causal: causalInput.checked, padded, scaleRule: scaleSelect.value as ScaleRule };
+    let backend = await attentionBackend();
+    let map: Awaited<ReturnType<typeof attentionMap>>;
+    try {
+      map = await attentionMap(inputs, settings, backend);
+    } catch (error) {
+      // A device lost mid-session: say so and draw on the CPU, rather than leave the maps stale.
+      if (backend.impl !== 'webgpu') throw error;
+      backend = await demote(error);
+      map = await attentionMap(inputs, settings, backend);
+    }
+    showBackend(backendLine, section, backend);
     // White text on the darker cells: the colour scale runs from min to 0 to max (domainMid 0).
     const dark = (value: number, min: number, max: number): boolean => (value > 0 ? value / max : value / min) > 0.5;
     const weightCells: Datum[] = [];
@@ -144,6 +157,12 @@ export async function mountAttentionSection(section: HTMLElement): Promise<void>
   redraw(['q', 'k', 'v'], 'The seed');
   schedule();
   await settled();
+}
+
+/** Which backend drew the maps, and why a faster one did not. */
+function showBackend(line: HTMLElement, section: HTMLElement, backend: AttentionBackend): void {
+  section.dataset.backend = backend.impl;
+  line.textContent = `Computed by ${backend.label}` + (backend.why === null ? '.' : `; not webgpu: ${backend.why}.`);
 }
 
 /**
