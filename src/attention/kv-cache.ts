@@ -3,6 +3,7 @@ import {
 } from '../tensor/index.js';
 import { describeValue, isPlainObject } from '../tensor/plain.js';
 import { allocateResident } from './wasm/resident.js';
+import { gpuKvStorage } from './webgpu/resident.js';
 
 /**
  * A key/value cache for decoding one token (or a few) at a time:
@@ -28,6 +29,12 @@ export interface KvCacheOptions {
   maxLength: number;
   /** Any float dtype; default float32. */
   dtype?: FloatDType;
+  /**
+   * 'webgpu': keys and values also live on the GPU (after `await webgpu.init()`),
+   * each append uploads only its rows, and impl 'webgpu' reads them there
+   * instead of uploading the whole cache per call (docs/webgpu.md). Not float64.
+   */
+  impl?: 'webgpu';
 }
 
 export interface KvCache {
@@ -46,7 +53,7 @@ export interface KvCache {
   reset(): void;
 }
 
-const CACHE_KEYS = ['batch', 'heads', 'headDim', 'valueDim', 'maxLength', 'dtype'] as const;
+const CACHE_KEYS = ['batch', 'heads', 'headDim', 'valueDim', 'maxLength', 'dtype', 'impl'] as const;
 const APPEND_KEYS = ['batchIndex'] as const;
 
 /** As attention checks its options: a plain object whose keys are all known, so a typo (dtyp, maxLen) is an error, not a default. */
@@ -80,12 +87,14 @@ export function createKvCache(options: KvCacheOptions): KvCache {
   const maxLength = checkCount(fn, 'maxLength', options.maxLength, 1);
   const dtype = options.dtype ?? 'float32';
   if (!isFloatDType(dtype)) throw new ScaledotError('E_DTYPE', `${fn}: dtype is ${String(dtype)}; expected a float dtype`);
+  if (options.impl !== undefined && options.impl !== 'webgpu') throw new ScaledotError('E_OPTION', `${fn}: impl is ${describeValue(options.impl)}; expected 'webgpu' or none (a CPU cache)`);
   const bytes = storageClass(dtype).BYTES_PER_ELEMENT;
   checkBufferSize(fn, `keys [${batch}, ${heads}, ${maxLength}, ${e}]`, batch * heads * maxLength * e, bytes, dtype);
   checkBufferSize(fn, `values [${batch}, ${heads}, ${maxLength}, ${ev}]`, batch * heads * maxLength * ev, bytes, dtype);
   // Where it can, the storage lives in the wasm kernels' memory (resident.ts), in the
   // layout their decode kernel reads: a decoding step then copies no key or value.
-  const storage = (n: number) => (dtype === 'float64' ? null : allocateResident(n)) ?? allocate(dtype, n);
+  const gpu = options.impl === 'webgpu' ? gpuKvStorage(fn, dtype) : null;
+  const storage = (n: number) => gpu?.allocate(n) ?? (dtype === 'float64' ? null : allocateResident(n)) ?? allocate(dtype, n);
   const keys = new Tensor(storage(batch * heads * maxLength * e), [batch, heads, maxLength, e], dtype);
   const values = new Tensor(storage(batch * heads * maxLength * ev), [batch, heads, maxLength, ev], dtype);
   const lengths = new Int32Array(batch);
@@ -94,7 +103,9 @@ export function createKvCache(options: KvCacheOptions): KvCache {
   const write = (dst: Tensor, src: Tensor, srcBase: number, b: number, t: number, w: number) => {
     for (let h = 0; h < heads; h++) {
       const from = srcBase + h * t * w;
-      dst.data.set(src.data.subarray(from, from + t * w), ((b * heads + h) * maxLength + lengths[b]) * w);
+      const to = ((b * heads + h) * maxLength + lengths[b]) * w;
+      dst.data.set(src.data.subarray(from, from + t * w), to);
+      gpu?.written(dst.data as Float32Array, to, t * w);
     }
   };
 

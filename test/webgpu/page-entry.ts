@@ -1,6 +1,6 @@
 import {
   Tensor, scaledDotProductAttentionBackwardAsync, scaledDotProductAttentionWithLseAsync,
-  scaledDotProductAttentionAsync, scaledDotProductAttention, webgpu, type AttentionOptions, type FloatDType,
+  scaledDotProductAttentionAsync, scaledDotProductAttention, webgpu, createKvCache, type AttentionOptions, type FloatDType, type KvCacheOptions,
 } from '../../src/index.js';
 
 // The page the webgpu tests drive (test/helpers/webgpu.ts): tensors arrive as
@@ -27,6 +27,24 @@ const api = {
     const o = { ...optionsOf(options), ...(saved ? { saved: { output: fromWire(saved.output), lse: fromWire(saved.lse) } } : {}) };
     const g = await scaledDotProductAttentionBackwardAsync(fromWire(q), fromWire(k), fromWire(v), fromWire(dOut), o);
     return { dq: toWire(g.dq), dk: toWire(g.dk), dv: toWire(g.dv), dsinks: g.dsinks ? toWire(g.dsinks) : null };
+  },
+  /**
+   * A KV cache on the GPU (impl 'webgpu'): the appends in order, then one
+   * attention of q over it. With `overwrite`, the cache's CPU keys and values
+   * are zeroed behind its back before the call: an output that ignores this
+   * was computed from the GPU's copy, not from a fresh upload.
+   */
+  async kvCache(options: KvCacheOptions, appends: { k: Wire; v: Wire; batchIndex?: number }[], q: Wire, attention: WireOptions, overwrite: boolean) {
+    const cache = createKvCache({ ...options, impl: 'webgpu' });
+    for (const a of appends) cache.append(fromWire(a.k), fromWire(a.v), a.batchIndex === undefined ? {} : { batchIndex: a.batchIndex });
+    const keys = toWire(cache.keys);
+    const values = toWire(cache.values);
+    if (overwrite) {
+      cache.keys.data.fill(0);
+      cache.values.data.fill(0);
+    }
+    const output = await scaledDotProductAttentionAsync(fromWire(q), cache.keys, cache.values, { ...optionsOf(attention), keyLengths: cache.lengths, impl: 'webgpu' });
+    return { output: toWire(output), keys, values, lengths: Array.from(cache.lengths) };
   },
   /** The error a call gives, as { code, message }, or null. */
   async errorOf(kind: 'sync' | 'async', q: Wire, options: WireOptions) {

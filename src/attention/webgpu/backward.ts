@@ -23,7 +23,7 @@ export async function gpuBackward(
     for (let c = 0; c < p.ev; c++) dot += dOut[r * p.ev + c] * output[r * p.ev + c];
     rows[2 * r + 1] = dot;
   }
-  const common = commonBuffers(device, p);
+  const { buffers: common, owned } = commonBuffers(device, p);
   const inputs = [storageWith(device, asF32(dOut)), storageWith(device, rows)];
   const dkvFloats = bhkv * p.s * (p.e + p.ev);
   const dqFloats = bh * p.l * p.e + bh * p.l;
@@ -33,7 +33,7 @@ export async function gpuBackward(
   if (bhkv * p.s > 0) dispatch(device, encoder, pipelineFor(device, 'dkdv', p.e, p.ev), [...common, ...inputs, dkv], [Math.ceil(p.s / THREADS), bhkv]);
   if (bh * p.l > 0) dispatch(device, encoder, pipelineFor(device, 'dq', p.e, p.ev), [...common, ...inputs, dq], [Math.ceil(p.l / THREADS), bh]);
   const [dkvData, dqData] = await readBack(device, encoder, [{ buffer: dkv, floats: dkvFloats }, { buffer: dq, floats: dqFloats }]);
-  destroyAll([...common, ...inputs, dkv, dq]);
+  destroyAll([...owned, ...inputs, dkv, dq]);
   let dsinks: Float64Array | null = null;
   if (p.sinks !== null) {
     dsinks = new Float64Array(p.hq);

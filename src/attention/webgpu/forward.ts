@@ -1,17 +1,24 @@
 import type { AttentionProblem } from '../problem.js';
 import { asF32, auxWords, maskWords, outputBuffer, paramsBytes, readBack, storageWith, uniformWith } from './buffers.js';
 import { THREADS, dispatch, pipelineFor } from './kernels.js';
+import { residentBuffer } from './resident.js';
 
-/** The buffers both passes bind at 0–5 (shader-common.ts): params, mask, aux, q, k, v. */
-export function commonBuffers(device: GPUDevice, p: AttentionProblem): GPUBuffer[] {
-  return [
-    uniformWith(device, paramsBytes(p)),
-    storageWith(device, maskWords(p)),
-    storageWith(device, auxWords(p)),
-    storageWith(device, asF32(p.q)),
-    storageWith(device, asF32(p.k)),
-    storageWith(device, asF32(p.v)),
-  ];
+/**
+ * The buffers both passes bind at 0–5 (shader-common.ts): params, mask, aux,
+ * q, k, v; and those of them made for this call (`owned`, destroyed after
+ * it). Keys and values of a webgpu KV cache are already on the device
+ * (resident.ts): bound as they are, not uploaded.
+ */
+export function commonBuffers(device: GPUDevice, p: AttentionProblem): { buffers: GPUBuffer[]; owned: GPUBuffer[] } {
+  const owned = [uniformWith(device, paramsBytes(p)), storageWith(device, maskWords(p)), storageWith(device, auxWords(p)), storageWith(device, asF32(p.q))];
+  const [k, v] = [p.k, p.v].map((data) => {
+    const kept = residentBuffer(device, data);
+    if (kept !== null) return kept;
+    const made = storageWith(device, asF32(data));
+    owned.push(made);
+    return made;
+  });
+  return { buffers: [...owned.slice(0, 4), k, v], owned };
 }
 
 export function destroyAll(buffers: GPUBuffer[]): void {
@@ -25,13 +32,13 @@ export function destroyAll(buffers: GPUBuffer[]): void {
  */
 export async function gpuForward(device: GPUDevice, p: AttentionProblem): Promise<{ output: Float32Array; lse: Float64Array }> {
   const bh = p.batch * p.hq;
-  const common = commonBuffers(device, p);
+  const { buffers: common, owned } = commonBuffers(device, p);
   const out = outputBuffer(device, bh * p.l * p.ev);
   const stats = outputBuffer(device, 2 * bh * p.l);
   const encoder = device.createCommandEncoder();
   if (bh * p.l > 0) dispatch(device, encoder, pipelineFor(device, 'forward', p.e, p.ev), [...common, out, stats], [Math.ceil(p.l / THREADS), bh]);
   const [output, mAndL] = await readBack(device, encoder, [{ buffer: out, floats: bh * p.l * p.ev }, { buffer: stats, floats: 2 * bh * p.l }]);
-  destroyAll([...common, out, stats]);
+  destroyAll([...owned, out, stats]);
   const lse = new Float64Array(bh * p.l);
   for (let r = 0; r < lse.length; r++) {
     const sum = mAndL[2 * r + 1];
