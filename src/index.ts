@@ -14,7 +14,8 @@
  * @module scaledot
  */
 import {
-  enableRelaxedSimd, initWasmAttention, initWebGpuAttention, setWasmAttentionThreads, wasmAttentionInfo, webGpuAttentionInfo,
+  enableRelaxedSimd, initWasmAttention, initWebGpuAttention, setWasmAttentionThreads, setWebGpuAutoMinFlops, wasmAttentionInfo,
+  webGpuAttentionInfo, webGpuAutoMinFlops,
 } from './attention/index.js';
 
 export {
@@ -60,7 +61,10 @@ export const wasm = Object.freeze({
  * - `webgpu.init({ gpu })`: asks the browser (or the `gpu` object given) for
  *   an adapter and a device; until it has found one, 'webgpu' is unavailable
  *   and `auto` never picks it;
- * - `webgpu.info()`: the adapter, its limits and features, or why there is none.
+ * - `webgpu.info()`: the adapter, its limits and features, or why there is none;
+ * - `webgpu.setAutoMinFlops(n)` / `webgpu.autoMinFlops()`: the problem size
+ *   (forward multiply-adds) from which `auto` picks webgpu on a GPU; the
+ *   default is a guess not yet measured on any GPU (docs/webgpu.md).
  *
  * GPU results come back asynchronously: 'webgpu' runs only through the async
  * forms (`scaledDotProductAttentionAsync` and its siblings), see docs/webgpu.md.
@@ -68,4 +72,6 @@ export const wasm = Object.freeze({
 export const webgpu = Object.freeze({
   info: webGpuAttentionInfo,
   init: initWebGpuAttention,
+  setAutoMinFlops: setWebGpuAutoMinFlops,
+  autoMinFlops: webGpuAutoMinFlops,
 });

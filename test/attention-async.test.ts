@@ -7,6 +7,7 @@ import {
 } from '../src/index.js';
 import { prepareAttention } from '../src/attention/options.js';
 import { resolveBackend } from '../src/attention/backends.js';
+import { WEBGPU_AUTO_MIN_FLOPS, webGpuPays } from '../src/attention/webgpu/backend.js';
 import type { AsyncPasses } from '../src/attention/problem.js';
 import { CASES, caseInputs, caseOptions } from './helpers/attention-cases.js';
 import { ASYNC_IMPLS, BACKENDS, IMPLS, dtypesOf } from './helpers/backends.js';
@@ -75,6 +76,30 @@ describe('attention: impl webgpu outside a browser', () => {
       e instanceof ScaledotError && e.code === 'E_OPTION' && e.message.includes("impl 'webgpu' is unavailable: no navigator.gpu"));
     // 'auto' then runs what the sync form runs.
     assert.ok(sameBytes((await scaledDotProductAttentionAsync(q, q, q)).data, scaledDotProductAttention(q, q, q).data));
+  });
+
+  it("'auto''s size threshold: a documented default, adjustable with webgpu.setAutoMinFlops, never a CPU adapter", () => {
+    assert.equal(webgpu.autoMinFlops(), WEBGPU_AUTO_MIN_FLOPS);
+    const q = randn([1, 2, 8, 4]);
+    const p = prepareAttention('test', q, q, q, {});
+    const flops = 4 * 1 * 2 * 8 * 8 * 4;
+    const gpuAdapter = { vendor: 'nvidia', architecture: 'hopper' };
+    assert.equal(webGpuPays(p, gpuAdapter, webgpu.autoMinFlops()), flops >= WEBGPU_AUTO_MIN_FLOPS);
+    const before = webgpu.setAutoMinFlops(flops);
+    try {
+      assert.equal(before, WEBGPU_AUTO_MIN_FLOPS);
+      assert.equal(webgpu.autoMinFlops(), flops);
+      assert.equal(webGpuPays(p, gpuAdapter, webgpu.autoMinFlops()), true);
+      assert.equal(webGpuPays(p, gpuAdapter, flops + 1), false);
+      assert.equal(webGpuPays(p, { vendor: 'google', architecture: 'swiftshader' }, 0), false);
+      assert.equal(webGpuPays(p, null, 0), false);
+      for (const bad of [-1, Number.NaN, '8' as unknown as number]) {
+        assert.throws(() => webgpu.setAutoMinFlops(bad), (e: unknown) => e instanceof ScaledotError && e.code === 'E_OPTION' && /setAutoMinFlops: flops is .*expected a number >= 0/.test(e.message));
+      }
+      assert.equal(webgpu.autoMinFlops(), flops, 'a refused value changes nothing');
+    } finally {
+      webgpu.setAutoMinFlops(before);
+    }
   });
 
   it("'auto' takes webgpu only from an async call, only where it supports the problem and only where it pays", () => {

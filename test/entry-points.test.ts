@@ -61,7 +61,7 @@ describe('entry points', () => {
     assert.deepEqual(Object.keys(root).sort(), [...ROOT_NAMES].sort());
     assert.deepEqual(Object.keys(root.wasm).sort(), ['enableRelaxedSimd', 'info', 'init', 'setThreads']);
     assert.ok(Object.isFrozen(root.wasm));
-    assert.deepEqual(Object.keys(root.webgpu).sort(), ['info', 'init']);
+    assert.deepEqual(Object.keys(root.webgpu).sort(), ['autoMinFlops', 'info', 'init', 'setAutoMinFlops']);
     assert.ok(Object.isFrozen(root.webgpu));
   });
 

@@ -18,7 +18,7 @@ export {
 export {
   scaledDotProductAttentionAsync, scaledDotProductAttentionWithLseAsync, scaledDotProductAttentionBackwardAsync,
 } from './async.js';
-export { initWebGpuAttention, webGpuAttentionInfo, type WebGpuAttentionInfo, type WebGpuInitOptions } from './webgpu/index.js';
+export { initWebGpuAttention, setWebGpuAutoMinFlops, webGpuAutoMinFlops, webGpuAttentionInfo, type WebGpuAttentionInfo, type WebGpuInitOptions } from './webgpu/index.js';
 export { createKvCache, type KvCache, type KvCacheOptions } from './kv-cache.js';
 export {
   dropoutHash, dropoutKeeps,

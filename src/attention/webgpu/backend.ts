@@ -15,12 +15,44 @@ import { fitsKernels } from './kernels.js';
  */
 
 /**
- * Forward multiply-adds (4 · B·Hq · L · S · max(E, Ev)) below which 'auto'
- * keeps to the CPU: under it a GPU's launch and readback (tens of µs to a
- * ms) cost more than the whole problem on the wasm kernels. A guess to be
- * replaced by a measurement on a real GPU (docs/webgpu.md).
+ * 'auto' picks webgpu (in the async forms, with a device) only for a problem
+ * of at least this many forward multiply-adds, 4 · B·Hq · L · S · max(E, Ev):
+ * below it a GPU's launch and readback (tens of µs to a ms) are thought to
+ * cost more than the whole problem on the wasm kernels. 2²⁷ (about 8 heads ×
+ * 512 × 512 × 64) is a guess, not yet measured on any GPU (this project has
+ * none); webgpu.setAutoMinFlops() replaces it (docs/webgpu.md says how to
+ * find the value on a GPU).
  */
 export const WEBGPU_AUTO_MIN_FLOPS = 2 ** 27;
+
+let autoMinFlops = WEBGPU_AUTO_MIN_FLOPS;
+
+/** The threshold 'auto' uses now (WEBGPU_AUTO_MIN_FLOPS until setWebGpuAutoMinFlops changes it). */
+export function webGpuAutoMinFlops(): number {
+  return autoMinFlops;
+}
+
+/**
+ * Sets the size from which 'auto' picks webgpu (forward multiply-adds, see
+ * WEBGPU_AUTO_MIN_FLOPS); returns the previous one. 0 picks webgpu for every
+ * problem it supports on a GPU, Infinity never. A CPU adapter (SwiftShader)
+ * is never picked whatever the threshold. E_OPTION for a negative or NaN value.
+ */
+export function setWebGpuAutoMinFlops(flops: number): number {
+  if (typeof flops !== 'number' || Number.isNaN(flops) || flops < 0) {
+    throw new ScaledotError('E_OPTION', `webgpu.setAutoMinFlops: flops is ${String(flops)}; expected a number >= 0 (forward multiply-adds, 4·B·Hq·L·S·max(E, Ev); Infinity turns 'auto' off webgpu)`);
+  }
+  const previous = autoMinFlops;
+  autoMinFlops = flops;
+  return previous;
+}
+
+/** Whether 'auto' should run problem p on this adapter: never on a CPU adapter, else from the threshold up. */
+export function webGpuPays(p: AttentionProblem, adapter: { vendor: string; architecture: string } | null, minFlops: number): boolean {
+  // SwiftShader (and any CPU adapter) runs WGSL on the CPU, slower than the wasm kernels: never worth it for 'auto'.
+  if (adapter === null || adapter.architecture === 'swiftshader' || adapter.vendor === 'cpu') return false;
+  return 4 * p.batch * p.hq * p.l * p.s * Math.max(p.e, p.ev) >= minFlops;
+}
 
 function deviceOrThrow(): GPUDevice {
   const device = heldDevice();
@@ -72,12 +104,7 @@ export const webGpuBackend: AttentionBackend = {
   forward: syncRefused,
   backward: syncRefused,
   async: {
-    // SwiftShader (and any CPU adapter) runs WGSL on the CPU, slower than the wasm kernels: never worth it for 'auto'.
-    pays(p) {
-      const adapter = webGpuAttentionInfo().adapter;
-      if (adapter === null || adapter.architecture === 'swiftshader' || adapter.vendor === 'cpu') return false;
-      return 4 * p.batch * p.hq * p.l * p.s * Math.max(p.e, p.ev) >= WEBGPU_AUTO_MIN_FLOPS;
-    },
+    pays: (p) => webGpuPays(p, webGpuAttentionInfo().adapter, autoMinFlops),
     forward,
     backward,
   },
