@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { EXIT } from '../src/cli/main.js';
 import { checkBenchOptions } from '../src/cli/bench.js';
 import { QUICK_SHAPES, FULL_SHAPES } from '../src/bench/shapes.js';
-import { ceilingPercent, formatCeiling, formatRatios, formatTable, type BenchRow } from '../src/bench/table.js';
+import { WRONG_ANSWERS, ceilingPercent, formatCeiling, formatRatios, formatTable, type BenchRow } from '../src/bench/table.js';
 import { ScaledotError } from '../src/tensor/index.js';
 import { runCli, type CliRun } from './helpers/cli.js';
 
@@ -107,6 +107,15 @@ describe('the bench table: % of ceiling and ratios from fixed figures', () => {
     const row = (impl: string, ms: number): BenchRow => ({ impl, shape: '8x256x64', direction: 'forward', loadAvg1m: 1, result: ok(ms, 1, 1), ceilingGflops: null, ceilingPercent: null });
     const lines = formatRatios([row('tiled', 40), row('wasm', 10), row('ort-web-unfused', 25), row('tfjs-wasm', 30)], new Set(['tiled', 'wasm']));
     assert.deepEqual(lines, ['8x256x64 forward: wasm runs at 2.50x the speed of ort-web-unfused, 3.00x the speed of tfjs-wasm']);
+  });
+
+  it('leaves a row flagged WRONG ANSWERS (far from the float64 formula) out of the ratios, ours or a peer', () => {
+    const row = (impl: string, ms: number, wrong = false): BenchRow => {
+      const result = ok(ms, 1, 1);
+      return { impl, shape: '8x256x64', direction: 'forward', loadAvg1m: 1, result: wrong && result.status === 'ok' ? { ...result, note: `${WRONG_ANSWERS} (max abs err 4.4e-1 > 0.001): ${result.note}` } : result, ceilingGflops: null, ceilingPercent: null };
+    };
+    const lines = formatRatios([row('webgpu', 5, true), row('wasm', 10), row('ort-webgpu-mha', 2, true), row('ort-webgpu-unfused', 30)], new Set(['webgpu', 'wasm']));
+    assert.deepEqual(lines, ['8x256x64 forward: wasm runs at 3.00x the speed of ort-webgpu-unfused']);
   });
 
   it('names the ceiling it divides by, or says it was not measured', () => {

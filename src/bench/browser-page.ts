@@ -4,6 +4,7 @@ import { pageCeilingPool } from './ceiling-page.js';
 import { ORT_WEBGPU_ROWS, onnxImpl, type OrtLoader, type OrtWebGpu } from './impls-onnx.js';
 import { scaledotImpl } from './impls-scaledot.js';
 import type { Ort } from './peers.js';
+import { WRONG_ANSWERS } from './table.js';
 
 /**
  * The benchmark's page side, bundled for Chromium by browser.ts: the same
@@ -82,7 +83,7 @@ async function run(spec: CaseSpec, config: PageConfig): Promise<CaseOutput> {
  */
 function flagWrongAnswers(output: CaseOutput): CaseOutput {
   const results = output.results.map((r) => (r.status === 'ok' && r.maxError > WRONG_ERROR
-    ? { ...r, note: `WRONG ANSWERS (max abs err ${r.maxError.toExponential(1)} > ${WRONG_ERROR}): its time is not for the same result; ${r.note}` }
+    ? { ...r, note: `${WRONG_ANSWERS} (max abs err ${r.maxError.toExponential(1)} > ${WRONG_ERROR}): its time is not for the same result; ${r.note}` }
     : r));
   return { ...output, results };
 }

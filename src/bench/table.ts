@@ -56,16 +56,19 @@ export function formatTable(rows: BenchRow[]): string {
   return [row(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(row)].join('\n');
 }
 
+/** How the note of a row far from the float64 formula begins (browser-page.ts): its time is left out of the ratios. */
+export const WRONG_ANSWERS = 'WRONG ANSWERS';
+
 /**
  * For each shape and direction: the fastest of `ours` against every other row
- * that ran, as a speed ratio (their median ms / ours).
+ * that ran and gave right answers, as a speed ratio (their median ms / ours).
  */
 export function formatRatios(rows: BenchRow[], ours: ReadonlySet<string>): string[] {
   const out: string[] = [];
   const keys = [...new Set(rows.map((r) => `${r.shape} ${r.direction}`))];
   const ms = (r: BenchRow) => (r.result.status === 'ok' ? r.result.medianMs : Infinity);
   for (const key of keys) {
-    const ok = rows.filter((r) => `${r.shape} ${r.direction}` === key && r.result.status === 'ok');
+    const ok = rows.filter((r) => `${r.shape} ${r.direction}` === key && r.result.status === 'ok' && !r.result.note.startsWith(WRONG_ANSWERS));
     const best = ok.filter((r) => ours.has(r.impl)).sort((a, b) => ms(a) - ms(b))[0];
     const others = ok.filter((r) => !ours.has(r.impl));
     if (!best || others.length === 0) continue;
