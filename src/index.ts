@@ -63,7 +63,7 @@ export const wasm = Object.freeze({
  *   and `auto` never picks it;
  * - `webgpu.info()`: the adapter, its limits and features, or why there is none;
  * - `webgpu.setAutoMinFlops(n)` / `webgpu.autoMinFlops()`: the problem size
- *   (forward multiply-adds) from which `auto` picks webgpu on a GPU; the
+ *   (forward floating-point operations) from which `auto` picks webgpu on a GPU; the
  *   default is a guess not yet measured on any GPU (docs/webgpu.md).
  *
  * GPU results come back asynchronously: 'webgpu' runs only through the async

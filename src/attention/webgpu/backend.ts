@@ -16,7 +16,7 @@ import { fitsKernels } from './kernels.js';
 
 /**
  * 'auto' picks webgpu (in the async forms, with a device) only for a problem
- * of at least this many forward multiply-adds, 4 · B·Hq · L · S · max(E, Ev):
+ * of at least this many forward floating-point operations, 4 · B·Hq · L · S · max(E, Ev):
  * below it a GPU's launch and readback (tens of µs to a ms) are thought to
  * cost more than the whole problem on the wasm kernels. 2²⁷ (about 8 heads ×
  * 512 × 512 × 64) is a guess, not yet measured on any GPU (this project has
@@ -33,14 +33,14 @@ export function webGpuAutoMinFlops(): number {
 }
 
 /**
- * Sets the size from which 'auto' picks webgpu (forward multiply-adds, see
- * WEBGPU_AUTO_MIN_FLOPS); returns the previous one. 0 picks webgpu for every
+ * Sets the size from which 'auto' picks webgpu (forward floating-point operations,
+ * see WEBGPU_AUTO_MIN_FLOPS); returns the previous one. 0 picks webgpu for every
  * problem it supports on a GPU, Infinity never. A CPU adapter (SwiftShader)
  * is never picked whatever the threshold. E_OPTION for a negative or NaN value.
  */
 export function setWebGpuAutoMinFlops(flops: number): number {
   if (typeof flops !== 'number' || Number.isNaN(flops) || flops < 0) {
-    throw new ScaledotError('E_OPTION', `webgpu.setAutoMinFlops: flops is ${String(flops)}; expected a number >= 0 (forward multiply-adds, 4·B·Hq·L·S·max(E, Ev); Infinity turns 'auto' off webgpu)`);
+    throw new ScaledotError('E_OPTION', `webgpu.setAutoMinFlops: flops is ${String(flops)}; expected a number >= 0 (forward floating-point operations, 4·B·Hq·L·S·max(E, Ev); Infinity turns 'auto' off webgpu)`);
   }
   const previous = autoMinFlops;
   autoMinFlops = flops;
