@@ -32,7 +32,7 @@ export function demote(error: unknown): Promise<AttentionBackend> {
 
 async function choose(): Promise<AttentionBackend> {
   const info = await webgpu.init();
-  if (!info.available) return cpuBackend(`no WebGPU: ${info.reason}`);
+  if (!info.available) return cpuBackend(info.reason ?? 'webgpu.init() found no device');
   try {
     await probe();
   } catch (error) {
