@@ -42,6 +42,19 @@ describe('scaledot inspect MODEL.onnx', () => {
     assert.equal(doc.inputs[0].maskedShare, masked / 32);
   });
 
+  it('reads "?" on several axes of an input as unknown sizes, not one shared name (as paddle2onnx writes them)', { skip: ortSkip }, async () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float', ['?', '?', 8]);
+    const p = g.node('Softmax', [g.node('MatMul', [x, g.node('Transpose', [x], { perm: [0, 2, 1] }, '/attn')], {}, '/attn')], { axis: -1 }, '/attn');
+    g.output(g.node('MatMul', [p, x], {}, '/attn'), ['?', '?', 8]);
+    const model = join(dir, 'unknown-dims.onnx');
+    writeFileSync(model, g.model());
+    const json = join(dir, 'unknown-dims.json');
+    const r = await runCli(['inspect', model, '--input', paths.x, '--json', json]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(readFileSync(json, 'utf8')).inputs[0].q.shape, [2, 4, 8]);
+  });
+
   const bad: { name: string; args: () => string[]; match: RegExp; setup?: () => void }[] = [
     { name: 'a missing input', args: () => ['inspect', paths.model, '--input', `x=${paths.x}`], match: /needs input\(s\) attention_mask too/ },
     { name: 'an input it does not have', args: () => ['inspect', paths.model, '--input', `x=${paths.x}`, '--input', `mask=${paths.mask}`], match: /names no input of .*attention_mask/ },
