@@ -91,6 +91,9 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
       const p = producer.get(name);
       if (p === undefined) break;
       if (PASS.has(p.opType) || SHAPE.has(p.opType)) { name = p.inputs[0]; continue; }
+      // Paddle's scale op (x·s + b) exports as Mul then Add of the bias: a bias of 0 changes nothing, and the Mul is the scale.
+      const zero = p.opType === 'Add' || p.opType === 'Sub' ? p.inputs.findIndex((i) => isConstant(i) && constant(i) === 0) : -1;
+      if (zero === 1 || (zero === 0 && p.opType === 'Add')) { name = p.inputs[1 - zero]; continue; }
       if (p.opType !== 'Mul' && p.opType !== 'Div') break;
       const [a, b] = p.inputs as [string, string];
       const path = isConstant(b) ? a : p.opType === 'Mul' && isConstant(a) ? b : null;
