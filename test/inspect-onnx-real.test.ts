@@ -78,7 +78,7 @@ describe('inspect a real pretrained model: PaddleOCR PP-OCRv4 rec (paddle2onnx),
     });
     const { ort } = loadRuntime('onnxruntime-node');
     const session = await ort.InferenceSession.create(withOutputs(bytes, names), { graphOptimizationLevel: 'disabled' });
-    const out = await session.run({ x: new ort.Tensor('float32', x, [B, 3, H, W]) }, names);
+    const out = await session.run({ x: new ort.Tensor('float32', x, [B, 3, H, W]) });
     captured = new Map(names.map((n) => [n, { dims: [...out[n].dims], data: out[n].data as Float32Array }]));
     await session.release();
   });
