@@ -73,11 +73,11 @@ describe('scaledot inspect MODEL.onnx', () => {
         g.output(y, [2, 4, 3]);
         writeFileSync(join(dir, 'mlp.onnx'), g.model());
       } },
-    { name: 'a fused attention op whose inputs are not q and k (refused by name)', args: () => ['inspect', join(dir, 'fused.onnx'), '--input', paths.x], match: /fused op\(s\) \(com\.microsoft\.Attention/,
+    { name: 'a fused attention op it does not open (refused by name)', args: () => ['inspect', join(dir, 'fused.onnx'), '--input', paths.x], match: /fused op\(s\) \(com\.microsoft\.PackedAttention/,
       setup: () => {
         const g = new GraphBuilder();
         const x = g.input('x', 'float', [2, 4, 8]);
-        g.output(g.node('Attention', [x, g.init('w', [8, 24], new Array(192).fill(0.1))], { num_heads: 2 }, '/attn', 1, 'com.microsoft'), [2, 4, 8]);
+        g.output(g.node('PackedAttention', [x, g.init('w', [8, 24], new Array(192).fill(0.1))], { num_heads: 2 }, '/attn', 1, 'com.microsoft'), [2, 4, 8]);
         writeFileSync(join(dir, 'fused.onnx'), g.model());
       } },
     { name: '--json naming the model', args: () => ['inspect', paths.model, '--input', `x=${paths.x}`, '--input', paths.mask, '--json', paths.model], match: /--json .* is the input model/ },

@@ -1,5 +1,5 @@
 import { ScaledotError } from '../../tensor/index.js';
-import { FUSED_SUPPORTED, fusedSite, type FusedSite } from './fused.js';
+import { fusedSite, isOpenedFused, type FusedSite } from './fused.js';
 import { scalarValue, type OnnxModel, type OnnxNode } from './proto.js';
 
 /**
@@ -63,11 +63,11 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
     for (const o of n.outputs) producer.set(o, n);
     for (const i of n.inputs) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
   }
-  const fused = model.nodes.filter((n) => FUSED.has(n.opType) && !(n.domain === 'com.microsoft' && FUSED_SUPPORTED.has(n.opType)));
+  const fused = model.nodes.filter((n) => FUSED.has(n.opType) && !isOpenedFused(n));
   if (fused.length > 0) {
     const ops = [...new Set(fused.map((n) => `${n.domain || 'ai.onnx'}.${n.opType}`))].join(', ');
     throw new ScaledotError('E_ARG', `${what}: the graph computes attention in ${fused.length} fused op(s) (${ops}, first ${JSON.stringify(fused[0].name)}), whose inputs are not q and k as attention multiplies them; ` +
-      'inspect reads com.microsoft MultiHeadAttention and GroupQueryAttention with q and k inputs; otherwise export the model without fused attention (for example torch.onnx.export without onnxruntime\'s transformer optimizer), or save Q and K and run inspect on the tensor files');
+      'inspect reads com.microsoft Attention, MultiHeadAttention and GroupQueryAttention and ai.onnx Attention; otherwise export the model without fused attention (for example torch.onnx.export without onnxruntime\'s transformer optimizer), or save Q and K and run inspect on the tensor files');
   }
   const constant = (name: string): number | null => {
     const init = model.initializers.get(name);
@@ -157,9 +157,9 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
   return sites;
 }
 
-/** The com.microsoft MultiHeadAttention and GroupQueryAttention nodes, in graph order (those inspect cannot follow are refused by fusedSite). */
+/** The fused attention nodes inspect opens (fused.ts), in graph order (those it cannot follow are refused by fusedSite). */
 export function findFusedAttention(model: OnnxModel, what: string): FusedSite[] {
-  return model.nodes.flatMap((n, index) => (n.domain === 'com.microsoft' && FUSED_SUPPORTED.has(n.opType) ? [fusedSite(n, layerName(n.name, index), what)] : []));
+  return model.nodes.flatMap((n, index) => (isOpenedFused(n) ? [fusedSite(n, layerName(n.name, index), what)] : []));
 }
 
 /** "/encoder/layer.0/attention/self/Softmax" → "encoder/layer.0/attention/self"; unnamed: "softmax@NODE_INDEX". */
