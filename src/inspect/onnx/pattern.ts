@@ -35,7 +35,7 @@ export interface AttentionSite {
   layer: string;
   softmax: OnnxNode;
   scoreMatMul: OnnxNode;
-  /** q and kᵀ as they enter the score MatMul. */
+  /** q and kᵀ as they enter the score MatMul (a quantized one: as they enter its DynamicQuantizeLinears). */
   q: string;
   kT: string;
   logits: string;
@@ -51,6 +51,13 @@ const FUSED = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention',
   'DecoderMaskedSelfAttention', 'LongformerAttention', 'SparseAttention', 'PagedAttention', 'QAttention', 'DecoderAttention']);
 
 const PASS = new Set(['Cast', 'Identity']);
+/**
+ * onnxruntime's dynamic quantization (transformers.js' `model_quantized.onnx`) turns q·kᵀ and p·v into
+ * DynamicQuantizeLinear on each operand, MatMulInteger, Cast, and a Mul by the two operands' scales
+ * (or one com.microsoft MatMulIntegerToFloat). q and k are then the float tensors quantized; that Mul
+ * undoes the quantization and is no factor of the attention's scale.
+ */
+const QUANT_MATMUL = new Set(['MatMulInteger', 'MatMulIntegerToFloat']);
 /** Ops that move values without changing them: a scale is found through them (BART scales q before its reshape to heads). */
 const SHAPE = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Expand', 'Gather']);
 const MAX_DEPTH = 12;
@@ -82,6 +89,8 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
     return null;
   };
   const isConstant = (name: string): boolean => model.initializers.has(name) || producer.get(name)?.opType === 'Constant';
+  const quantizer = (name: string): OnnxNode | null => (producer.get(name)?.opType === 'DynamicQuantizeLinear' ? producer.get(name)! : null);
+  const isScoreMatMul = (p: OnnxNode): boolean => p.opType === 'MatMul' || (QUANT_MATMUL.has(p.opType) && quantizer(p.inputs[0]) !== null && quantizer(p.inputs[1]) !== null);
 
   /** Walks back from a MatMul input through scalar Mul/Div, outward. */
   const operandFactors = (start: string, side: FactorSide): FactorNode[] => {
@@ -110,7 +119,7 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
   const toMatMul = (name: string, depth: number): OnnxNode[] | null => {
     const p = producer.get(name);
     if (p === undefined || depth > MAX_DEPTH) return null;
-    if (p.opType === 'MatMul') return [p];
+    if (isScoreMatMul(p)) return [p];
     const tries: string[] = [];
     if (PASS.has(p.opType) || p.opType === 'Tanh' || p.opType === 'Reshape' || p.opType === 'Squeeze' || p.opType === 'Unsqueeze') tries.push(p.inputs[0]);
     else if (p.opType === 'Add' || p.opType === 'Mul') tries.push(...p.inputs.filter((i) => !isConstant(i)));
@@ -126,6 +135,7 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
   /** Whether the Softmax's output reaches a MatMul as its left operand (through Cast, Dropout, Identity, Where). */
   const feedsValues = (name: string, depth: number): boolean => (consumers.get(name) ?? []).some((c) =>
     (c.opType === 'MatMul' && c.inputs[0] === name) ||
+    (c.opType === 'DynamicQuantizeLinear' && (consumers.get(c.outputs[0]) ?? []).some((m) => QUANT_MATMUL.has(m.opType) && m.inputs[0] === c.outputs[0])) ||
     (depth < 3 && ['Cast', 'Dropout', 'Identity', 'Where'].includes(c.opType) && c.outputs.length > 0 && feedsValues(c.outputs[0], depth + 1)));
 
   const sites: AttentionSite[] = [];
@@ -136,7 +146,11 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
     if (chain === null) continue;
     const matmul = chain[chain.length - 1];
     const between = chain.slice(0, -1).reverse(); // graph order, MatMul → Softmax
-    const factors: FactorNode[] = [...operandFactors(matmul.inputs[0], 'q'), ...operandFactors(matmul.inputs[1], 'k')];
+    // A quantized product's operands are the float tensors its DynamicQuantizeLinears read; the Mul by their scales is no factor.
+    const [q, kT] = matmul.opType === 'MatMul' ? [matmul.inputs[0], matmul.inputs[1]] : [quantizer(matmul.inputs[0])!.inputs[0], quantizer(matmul.inputs[1])!.inputs[0]];
+    const quantScales = new Set(matmul.opType === 'MatMul' ? [] : [quantizer(matmul.inputs[0])!.outputs[1], quantizer(matmul.inputs[1])!.outputs[1]]);
+    const dequantizes = (name: string): boolean => quantScales.has(name) || (producer.get(name)?.opType === 'Mul' && producer.get(name)!.inputs.every((i) => quantScales.has(i)));
+    const factors: FactorNode[] = [...operandFactors(q, 'q'), ...operandFactors(kT, 'k')];
     let afterTanh = false;
     for (const n of between) {
       if (n.opType === 'Tanh') afterTanh = true;
@@ -144,12 +158,13 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
       const [a, b] = n.inputs as [string, string];
       const onPath = between.some((m) => m.outputs[0] === a) || a === matmul.outputs[0] ? a : b;
       const other = onPath === a ? b : a;
+      if (n.opType === 'Mul' && dequantizes(other)) continue;
       if (n.opType === 'Div' && onPath !== a) continue;
       factors.push({ side: afterTanh ? 'softcap' : 'scores', node: n.name, op: n.opType, path: onPath, inputs: [a, b], value: constant(other) });
     }
     sites.push({
       layer: layerName(softmax.name, index),
-      softmax, scoreMatMul: matmul, q: matmul.inputs[0], kT: matmul.inputs[1],
+      softmax, scoreMatMul: matmul, q, kT,
       logits: softmax.inputs[0], probs: softmax.outputs[0], factors,
       scoreOps: between.map((n) => n.opType),
     });
