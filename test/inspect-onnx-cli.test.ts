@@ -80,6 +80,15 @@ describe('scaledot inspect MODEL.onnx', () => {
         g.output(g.node('PackedAttention', [x, g.init('w', [8, 24], new Array(192).fill(0.1))], { num_heads: 2 }, '/attn', 1, 'com.microsoft'), [2, 4, 8]);
         writeFileSync(join(dir, 'fused.onnx'), g.model());
       } },
+    { name: 'a Softmax with no axis before opset 13 (its default, 1, normalises queries and keys together)', args: () => ['inspect', join(dir, 'axis.onnx'), '--input', paths.x],
+      match: /Softmax \/attn\/Softmax normalises axis 1 \(its opset's default\) of a rank-3 tensor, not the key axis alone/,
+      setup: () => {
+        const g = new GraphBuilder();
+        const x = g.input('x', 'float', [2, 4, 8]);
+        const p = g.node('Softmax', [g.node('MatMul', [x, g.node('Transpose', [x], { perm: [0, 2, 1] }, '/attn')], {}, '/attn')], {}, '/attn');
+        g.output(g.node('MatMul', [p, x], {}, '/attn'), [2, 4, 8]);
+        writeFileSync(join(dir, 'axis.onnx'), g.model(11));
+      } },
     { name: '--json naming the model', args: () => ['inspect', paths.model, '--input', `x=${paths.x}`, '--input', paths.mask, '--json', paths.model], match: /--json .* is the input model/ },
     { name: '--json naming an input', args: () => ['inspect', paths.model, '--input', `x=${paths.x}`, '--input', paths.mask, '--json', paths.x], match: /--json .* is the input --input x/ },
     { name: 'a tensor-file flag', args: () => ['inspect', paths.model, '--input', `x=${paths.x}`, '--heads', '2'], match: /--heads is for Q\/K tensor files/ },

@@ -80,8 +80,10 @@ export function resolveSite(site: AttentionSite, tensor: (name: string) => Captu
   let [Bk, Hk] = lead(kT.dims, 'kᵀ');
   if ((qT.dims.length !== lg.dims.length || qh !== H) && qb * qh === B * H && Bk * Hk === B * H) [Bk, Hk] = [B, H]; // rank 3 [B·H, ·, ·]
   else if (qb !== B || qh !== H) throw new ScaledotError('E_SHAPE', `${what}: ${shape} do not make (batch, heads, L, S) attention`);
-  const axis = site.softmax.attributes.get('axis')?.i;
-  if (axis !== undefined && axis !== -1 && axis !== lg.dims.length - 1) throw new ScaledotError('E_ARG', `${what}: Softmax ${site.softmax.name} normalises axis ${axis} of a rank-${lg.dims.length} tensor, not the key axis`);
+  const axis = site.softmaxAxis;
+  if (axis !== -1 && axis !== lg.dims.length - 1) {
+    throw new ScaledotError('E_ARG', `${what}: Softmax ${site.softmax.name} normalises axis ${axis}${site.softmax.attributes.has('axis') ? '' : ' (its opset\'s default)'} of a rank-${lg.dims.length} tensor, not the key axis alone`);
+  }
   if (qT.dims[qT.dims.length - 2] !== L || kT.dims[kT.dims.length - 2] !== D || kT.dims[kT.dims.length - 1] !== S || (Bk !== B && Bk !== 1) || H % Hk !== 0) {
     throw new ScaledotError('E_SHAPE', `${what}: ${shape} do not make (batch, heads, L, S) attention`);
   }

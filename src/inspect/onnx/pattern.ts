@@ -44,6 +44,8 @@ export interface AttentionSite {
   factors: FactorNode[];
   /** Ops between the MatMul and the Softmax, in graph order (Mul, Tanh, Add, Where, ...). */
   scoreOps: string[];
+  /** The Softmax's axis: its attribute, or the opset's default (1 before opset 13, which normalises every axis from there on together; −1 since). */
+  softmaxAxis: number;
 }
 
 /** Fused attention ops this tool recognises by name but cannot open (their logits never leave the kernel). */
@@ -138,6 +140,7 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
     (c.opType === 'DynamicQuantizeLinear' && (consumers.get(c.outputs[0]) ?? []).some((m) => QUANT_MATMUL.has(m.opType) && m.inputs[0] === c.outputs[0])) ||
     (depth < 3 && ['Cast', 'Dropout', 'Identity', 'Where'].includes(c.opType) && c.outputs.length > 0 && feedsValues(c.outputs[0], depth + 1)));
 
+  const opset = model.opsets.get('') ?? model.opsets.get('ai.onnx') ?? 13;
   const sites: AttentionSite[] = [];
   for (const [index, softmax] of model.nodes.entries()) {
     if (softmax.opType !== 'Softmax' || softmax.domain !== '') continue;
@@ -166,7 +169,7 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
       layer: layerName(softmax.name, index),
       softmax, scoreMatMul: matmul, q, kT,
       logits: softmax.inputs[0], probs: softmax.outputs[0], factors,
-      scoreOps: between.map((n) => n.opType),
+      scoreOps: between.map((n) => n.opType), softmaxAxis: softmax.attributes.get('axis')?.i ?? (opset < 13 ? 1 : -1),
     });
   }
   return sites;
