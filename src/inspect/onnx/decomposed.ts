@@ -2,6 +2,7 @@ import { ScaledotError } from '../../tensor/index.js';
 import { modelRowKeys } from '../figures.js';
 import type { QkView } from '../view.js';
 import type { OnnxLayerSummary, ScaleFactorAt } from './summary.js';
+import { permuted } from './einsum.js';
 import type { AttentionSite, FactorSide } from './pattern.js';
 
 /** A tensor the runtime gave back (or a fed input), as floats. */
@@ -61,8 +62,14 @@ export function resolveSite(site: AttentionSite, tensor: (name: string) => Captu
     if (f.side === 'q' || f.side === 'k') sideFactor[f.side] *= factor;
   }
   if (softcap === null && site.scoreOps.includes('Tanh')) softcap = 1; // tanh with no factor after it: c = 1
-  const qT = need(site.q);
-  const kT = need(site.kT);
+  // An Einsum's operands, laid out as a MatMul of q and kᵀ takes them.
+  const laid = (t: Captured, perm: number[] | null, role: string): Captured => {
+    if (perm === null) return t;
+    if (t.dims.length !== perm.length) throw new ScaledotError('E_SHAPE', `${what}: ${role} has shape [${t.dims}] but the Einsum ${site.scoreMatMul.name} names ${perm.length} axes`);
+    return permuted(t, perm);
+  };
+  const qT = laid(need(site.q), site.qPerm, 'q');
+  const kT = laid(need(site.kT), site.kPerm, 'k');
   const lg = need(site.logits);
   const pr = need(site.probs);
   const shape = `q [${qT.dims}], kᵀ [${kT.dims}] and logits [${lg.dims}]`;

@@ -1,4 +1,5 @@
 import { ScaledotError } from '../../tensor/index.js';
+import { scoreEinsum, valuesEinsum } from './einsum.js';
 import { fusedSite, isOpenedFused, type FusedSite } from './fused.js';
 import { scalarValue, type OnnxModel, type OnnxNode } from './proto.js';
 
@@ -44,6 +45,9 @@ export interface AttentionSite {
   factors: FactorNode[];
   /** Ops between the MatMul and the Softmax, in graph order (Mul, Tanh, Add, Where, ...). */
   scoreOps: string[];
+  /** An Einsum's operands as captured → [batch…, L, D] (q) and [batch…, D, S] (k), the layout a MatMul of q and kᵀ takes; null for a MatMul. */
+  qPerm: number[] | null;
+  kPerm: number[] | null;
   /** The Softmax's axis: its attribute, or the opset's default (1 before opset 13, which normalises every axis from there on together; −1 since). */
   softmaxAxis: number;
 }
@@ -92,7 +96,9 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
   };
   const isConstant = (name: string): boolean => model.initializers.has(name) || producer.get(name)?.opType === 'Constant';
   const quantizer = (name: string): OnnxNode | null => (producer.get(name)?.opType === 'DynamicQuantizeLinear' ? producer.get(name)! : null);
-  const isScoreMatMul = (p: OnnxNode): boolean => p.opType === 'MatMul' || (QUANT_MATMUL.has(p.opType) && quantizer(p.inputs[0]) !== null && quantizer(p.inputs[1]) !== null);
+  const equation = (n: OnnxNode): string => n.attributes.get('equation')?.s ?? '';
+  const isScoreMatMul = (p: OnnxNode): boolean => p.opType === 'MatMul' || (QUANT_MATMUL.has(p.opType) && quantizer(p.inputs[0]) !== null && quantizer(p.inputs[1]) !== null) ||
+    (p.opType === 'Einsum' && p.inputs.length === 2 && scoreEinsum(equation(p)) !== null);
 
   /** Walks back from a MatMul input through scalar Mul/Div, outward. */
   const operandFactors = (start: string, side: FactorSide): FactorNode[] => {
@@ -137,6 +143,7 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
   /** Whether the Softmax's output reaches a MatMul as its left operand (through Cast, Dropout, Identity, Where). */
   const feedsValues = (name: string, depth: number): boolean => (consumers.get(name) ?? []).some((c) =>
     (c.opType === 'MatMul' && c.inputs[0] === name) ||
+    (c.opType === 'Einsum' && c.inputs.length === 2 && valuesEinsum(equation(c), c.inputs.indexOf(name))) ||
     (c.opType === 'DynamicQuantizeLinear' && (consumers.get(c.outputs[0]) ?? []).some((m) => QUANT_MATMUL.has(m.opType) && m.inputs[0] === c.outputs[0])) ||
     (depth < 3 && ['Cast', 'Dropout', 'Identity', 'Where'].includes(c.opType) && c.outputs.length > 0 && feedsValues(c.outputs[0], depth + 1)));
 
@@ -150,8 +157,11 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
     const matmul = chain[chain.length - 1];
     const between = chain.slice(0, -1).reverse(); // graph order, MatMul → Softmax
     // A quantized product's operands are the float tensors its DynamicQuantizeLinears read; the Mul by their scales is no factor.
-    const [q, kT] = matmul.opType === 'MatMul' ? [matmul.inputs[0], matmul.inputs[1]] : [quantizer(matmul.inputs[0])!.inputs[0], quantizer(matmul.inputs[1])!.inputs[0]];
-    const quantScales = new Set(matmul.opType === 'MatMul' ? [] : [quantizer(matmul.inputs[0])!.outputs[1], quantizer(matmul.inputs[1])!.outputs[1]]);
+    const einsum = matmul.opType === 'Einsum' ? scoreEinsum(equation(matmul))! : null;
+    const quantized = QUANT_MATMUL.has(matmul.opType);
+    const [q, kT] = quantized ? [quantizer(matmul.inputs[0])!.inputs[0], quantizer(matmul.inputs[1])!.inputs[0]]
+      : einsum !== null ? [matmul.inputs[einsum.qInput], matmul.inputs[1 - einsum.qInput]] : [matmul.inputs[0], matmul.inputs[1]];
+    const quantScales = new Set(quantized ? [quantizer(matmul.inputs[0])!.outputs[1], quantizer(matmul.inputs[1])!.outputs[1]] : []);
     const dequantizes = (name: string): boolean => quantScales.has(name) || (producer.get(name)?.opType === 'Mul' && producer.get(name)!.inputs.every((i) => quantScales.has(i)));
     const factors: FactorNode[] = [...operandFactors(q, 'q'), ...operandFactors(kT, 'k')];
     let afterTanh = false;
@@ -170,6 +180,7 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
       softmax, scoreMatMul: matmul, q, kT,
       logits: softmax.inputs[0], probs: softmax.outputs[0], factors,
       scoreOps: between.map((n) => n.opType), softmaxAxis: softmax.attributes.get('axis')?.i ?? (opset < 13 ? 1 : -1),
+      qPerm: einsum?.qPerm ?? null, kPerm: einsum?.kPerm ?? null,
     });
   }
   return sites;
