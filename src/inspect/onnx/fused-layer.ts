@@ -5,7 +5,7 @@ import type { FusedSite } from './fused.js';
 import { fusedLogits, type Captured, type IntsOf } from './fused-logits.js';
 import type { OnnxLayerSummary } from './summary.js';
 
-/** One fused op's layer: its logits computed by the op's definition (fused.ts), then every head's figures as for a decomposed layer. */
+/** One fused op's layer: its logits computed by the op's definition (fused-logits.ts), then every head's figures as for a decomposed layer. */
 export function inspectFusedLayer(site: FusedSite, layer: string, model: string, floats: (name: string) => (Captured & { type: string }) | null, ints: IntsOf, what: string,
   onHead?: (head: number, heads: number) => void): { summary: OnnxLayerSummary; heads: HeadFigures[]; findings: Finding[] } {
   const need = (name: string): Captured & { type: string } => {
