@@ -235,6 +235,10 @@ describe('com.microsoft Attention and ai.onnx Attention: what inspect does not f
         { num_heads: 2 }, '/a', 1, 'com.microsoft'),
     },
     {
+      name: 'com.microsoft Attention with no bias (onnxruntime-node 1.30 crashes running it)', match: /com\.microsoft\.Attention node "\/a\/Attention" has no bias input/, opset: 17,
+      build: (g, x) => g.node('Attention', [x, g.init('w', [E, 3 * E], new Array(3 * E * E).fill(0.1))], { num_heads: 2 }, '/a', 1, 'com.microsoft'),
+    },
+    {
       name: 'ai.onnx Attention with past_key', match: /ai\.onnx\.Attention node "\/a\/Attention" takes past keys \(past_key\)/, opset: 23,
       build: (g, x) => g.node('Attention', [x, x, x, '', g.input('past_key', 'float', [B, 2, 0, 4]), g.input('past_value', 'float', [B, 2, 0, 4])], { q_num_heads: 2, kv_num_heads: 2 }, '/a', 1),
     },

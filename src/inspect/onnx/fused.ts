@@ -87,6 +87,8 @@ export function fusedSite(node: OnnxNode, layer: string, what: string): FusedSit
   if ((int('do_rotary') ?? 0) !== 0) refuse('applies the rotary embedding inside the kernel (do_rotary = 1), so its inputs are not the q and k it multiplies');
   if (op === 'Attention') {
     if (given(node, 4) !== null) refuse('takes past keys and values (past)');
+    // Refused before the run: onnxruntime's CPU kernel needs the bias (onnxruntime-web says so; onnxruntime-node 1.30 crashes the process).
+    if (given(node, 2) === null) refuse('has no bias input, which onnxruntime\'s CPU kernel needs (onnxruntime-web refuses the model and onnxruntime-node 1.30 crashes on it)');
     const sizes = node.attributes.get('qkv_hidden_sizes')?.ints;
     if (sizes !== undefined && (sizes.length !== 3 || sizes[0] !== sizes[1])) refuse(`has qkv_hidden_sizes [${sizes}]; inspect reads q and k of one width`);
     return {
