@@ -42,6 +42,19 @@ describe('scaledot inspect MODEL.onnx', () => {
     assert.equal(doc.inputs[0].maskedShare, masked / 32);
   });
 
+  it('reads "?" on several axes of an input as unknown sizes, not one shared name (as paddle2onnx writes them)', { skip: ortSkip }, async () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float', ['?', '?', 8]);
+    const p = g.node('Softmax', [g.node('MatMul', [x, g.node('Transpose', [x], { perm: [0, 2, 1] }, '/attn')], {}, '/attn')], { axis: -1 }, '/attn');
+    g.output(g.node('MatMul', [p, x], {}, '/attn'), ['?', '?', 8]);
+    const model = join(dir, 'unknown-dims.onnx');
+    writeFileSync(model, g.model());
+    const json = join(dir, 'unknown-dims.json');
+    const r = await runCli(['inspect', model, '--input', paths.x, '--json', json]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(readFileSync(json, 'utf8')).inputs[0].q.shape, [2, 4, 8]);
+  });
+
   const bad: { name: string; args: () => string[]; match: RegExp; setup?: () => void }[] = [
     { name: 'a missing input', args: () => ['inspect', paths.model, '--input', `x=${paths.x}`], match: /needs input\(s\) attention_mask too/ },
     { name: 'an input it does not have', args: () => ['inspect', paths.model, '--input', `x=${paths.x}`, '--input', `mask=${paths.mask}`], match: /names no input of .*attention_mask/ },
@@ -60,12 +73,21 @@ describe('scaledot inspect MODEL.onnx', () => {
         g.output(y, [2, 4, 3]);
         writeFileSync(join(dir, 'mlp.onnx'), g.model());
       } },
-    { name: 'a fused attention op whose inputs are not q and k (refused by name)', args: () => ['inspect', join(dir, 'fused.onnx'), '--input', paths.x], match: /fused op\(s\) \(com\.microsoft\.Attention/,
+    { name: 'a fused attention op it does not open (refused by name)', args: () => ['inspect', join(dir, 'fused.onnx'), '--input', paths.x], match: /fused op\(s\) \(com\.microsoft\.PackedAttention/,
       setup: () => {
         const g = new GraphBuilder();
         const x = g.input('x', 'float', [2, 4, 8]);
-        g.output(g.node('Attention', [x, g.init('w', [8, 24], new Array(192).fill(0.1))], { num_heads: 2 }, '/attn', 1, 'com.microsoft'), [2, 4, 8]);
+        g.output(g.node('PackedAttention', [x, g.init('w', [8, 24], new Array(192).fill(0.1))], { num_heads: 2 }, '/attn', 1, 'com.microsoft'), [2, 4, 8]);
         writeFileSync(join(dir, 'fused.onnx'), g.model());
+      } },
+    { name: 'a Softmax with no axis before opset 13 (its default, 1, normalises queries and keys together)', args: () => ['inspect', join(dir, 'axis.onnx'), '--input', paths.x],
+      match: /Softmax \/attn\/Softmax normalises axis 1 \(its opset's default\) of a rank-3 tensor, not the key axis alone/,
+      setup: () => {
+        const g = new GraphBuilder();
+        const x = g.input('x', 'float', [2, 4, 8]);
+        const p = g.node('Softmax', [g.node('MatMul', [x, g.node('Transpose', [x], { perm: [0, 2, 1] }, '/attn')], {}, '/attn')], {}, '/attn');
+        g.output(g.node('MatMul', [p, x], {}, '/attn'), [2, 4, 8]);
+        writeFileSync(join(dir, 'axis.onnx'), g.model(11));
       } },
     { name: '--json naming the model', args: () => ['inspect', paths.model, '--input', `x=${paths.x}`, '--input', paths.mask, '--json', paths.model], match: /--json .* is the input model/ },
     { name: '--json naming an input', args: () => ['inspect', paths.model, '--input', `x=${paths.x}`, '--input', paths.mask, '--json', paths.x], match: /--json .* is the input --input x/ },

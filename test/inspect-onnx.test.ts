@@ -56,6 +56,11 @@ const MODELS: { name: string; spec: ModelSpec; scaleAt: string[][] }[] = [
     scaleAt: [['q']],
   },
   {
+    name: 'SVTR-like (PaddleOCR v3 rec as paddle2onnx writes it): q scaled by Paddle\'s scale op, Mul then Add 0',
+    spec: { batch: 2, length: 5, width: 12, headDim: 3, padMask: false, seed: 6, layers: [{ heads: 4, scaleAt: 'q-paddle-scale' }] },
+    scaleAt: [['q']],
+  },
+  {
     name: 'ViT-like: fused qkv, no mask; one layer soft-capped',
     spec: { batch: 1, length: 7, width: 8, headDim: 4, padMask: false, seed: 3, layers: [{ heads: 2, scaleAt: 'scores-div', fusedQkv: true }, { heads: 2, scaleAt: 'scores-div', fusedQkv: true, softcap: 2 }] },
     scaleAt: [['scores'], ['scores', 'scores', 'softcap']],

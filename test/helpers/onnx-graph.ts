@@ -24,12 +24,13 @@ const str = (field: number, s: string): Bytes => bytes(field, new TextEncoder().
 
 export const DT = { float: 1, int64: 7, bool: 9, int32: 6 } as const;
 
-export type Attr = number | number[] | { float: number } | { tensor: Bytes };
+export type Attr = number | number[] | { float: number } | { tensor: Bytes } | { string: string };
 
 function attribute(name: string, a: Attr): Bytes {
   const head = str(1, name);
   if (typeof a === 'number') return [...head, ...int(3, a), ...int(20, 2)];
   if (Array.isArray(a)) return [...head, ...a.flatMap((v) => int(8, v)), ...int(20, 7)];
+  if ('string' in a) return [...head, ...str(4, a.string), ...int(20, 3)];
   if ('float' in a) return [...head, ...key(2, 5), ...new Uint8Array(new Float32Array([a.float]).buffer), ...int(20, 1)];
   return [...head, ...bytes(5, a.tensor), ...int(20, 4)];
 }

@@ -9,8 +9,11 @@ export interface LayerSpec {
   heads: number;
   /** K/V heads (GQA: repeated to `heads` with a Gather, as repeat_kv exports). */
   kvHeads?: number;
-  /** Where the scale sits: Div of the scores, Mul of q, or Mul of q and kᵀ by √scale computed in the graph (torch SDPA). */
-  scaleAt: 'scores-div' | 'q-mul' | 'qk-sqrt';
+  /**
+   * Where the scale sits: Div of the scores, Mul of q, Mul of q and kᵀ by √scale computed in the graph (torch SDPA),
+   * or Paddle's `scale` op on q as older paddle2onnx writes it: Cast, Mul by the scale, Add a bias of 0.
+   */
+  scaleAt: 'scores-div' | 'q-mul' | 'qk-sqrt' | 'q-paddle-scale';
   causal?: boolean;
   softcap?: number;
   fusedQkv?: boolean;
@@ -108,6 +111,10 @@ export function buildTransformer(spec: ModelSpec): BuiltModel {
     }
     let kT = g.node('Transpose', [k], { perm: [0, 1, 3, 2] }, scope);
     if (layer.scaleAt === 'q-mul') q = g.node('Mul', [q, g.init(`${scope}/scale`, [], [1 / Math.sqrt(D)])], {}, scope);
+    if (layer.scaleAt === 'q-paddle-scale') {
+      const scaled = g.node('Mul', [g.node('Cast', [q], { to: 1 }, scope), g.scalar(1 / Math.sqrt(D), scope)], {}, scope);
+      q = g.node('Add', [scaled, g.scalar(0, scope)], {}, scope);
+    }
     if (layer.scaleAt === 'qk-sqrt') {
       const s = g.node('Sqrt', [g.node('Div', [g.scalar(1, scope), g.scalar(Math.sqrt(D), scope)], {}, scope)], {}, scope);
       q = g.node('Mul', [q, s], {}, scope);

@@ -2,6 +2,7 @@ import { ScaledotError } from '../../tensor/index.js';
 import { modelRowKeys } from '../figures.js';
 import type { QkView } from '../view.js';
 import type { OnnxLayerSummary, ScaleFactorAt } from './summary.js';
+import { permuted } from './einsum.js';
 import type { AttentionSite, FactorSide } from './pattern.js';
 
 /** A tensor the runtime gave back (or a fed input), as floats. */
@@ -61,8 +62,14 @@ export function resolveSite(site: AttentionSite, tensor: (name: string) => Captu
     if (f.side === 'q' || f.side === 'k') sideFactor[f.side] *= factor;
   }
   if (softcap === null && site.scoreOps.includes('Tanh')) softcap = 1; // tanh with no factor after it: c = 1
-  const qT = need(site.q);
-  const kT = need(site.kT);
+  // An Einsum's operands, laid out as a MatMul of q and kᵀ takes them.
+  const laid = (t: Captured, perm: number[] | null, role: string): Captured => {
+    if (perm === null) return t;
+    if (t.dims.length !== perm.length) throw new ScaledotError('E_SHAPE', `${what}: ${role} has shape [${t.dims}] but the Einsum ${site.scoreMatMul.name} names ${perm.length} axes`);
+    return permuted(t, perm);
+  };
+  const qT = laid(need(site.q), site.qPerm, 'q');
+  const kT = laid(need(site.kT), site.kPerm, 'k');
   const lg = need(site.logits);
   const pr = need(site.probs);
   const shape = `q [${qT.dims}], kᵀ [${kT.dims}] and logits [${lg.dims}]`;
@@ -80,8 +87,10 @@ export function resolveSite(site: AttentionSite, tensor: (name: string) => Captu
   let [Bk, Hk] = lead(kT.dims, 'kᵀ');
   if ((qT.dims.length !== lg.dims.length || qh !== H) && qb * qh === B * H && Bk * Hk === B * H) [Bk, Hk] = [B, H]; // rank 3 [B·H, ·, ·]
   else if (qb !== B || qh !== H) throw new ScaledotError('E_SHAPE', `${what}: ${shape} do not make (batch, heads, L, S) attention`);
-  const axis = site.softmax.attributes.get('axis')?.i;
-  if (axis !== undefined && axis !== -1 && axis !== lg.dims.length - 1) throw new ScaledotError('E_ARG', `${what}: Softmax ${site.softmax.name} normalises axis ${axis} of a rank-${lg.dims.length} tensor, not the key axis`);
+  const axis = site.softmaxAxis;
+  if (axis !== -1 && axis !== lg.dims.length - 1) {
+    throw new ScaledotError('E_ARG', `${what}: Softmax ${site.softmax.name} normalises axis ${axis}${site.softmax.attributes.has('axis') ? '' : ' (its opset\'s default)'} of a rank-${lg.dims.length} tensor, not the key axis alone`);
+  }
   if (qT.dims[qT.dims.length - 2] !== L || kT.dims[kT.dims.length - 2] !== D || kT.dims[kT.dims.length - 1] !== S || (Bk !== B && Bk !== 1) || H % Hk !== 0) {
     throw new ScaledotError('E_SHAPE', `${what}: ${shape} do not make (batch, heads, L, S) attention`);
   }

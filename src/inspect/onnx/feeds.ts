@@ -86,7 +86,8 @@ function checkShape(what: string, info: OnnxValueInfo, shape: number[], symbols:
     if (typeof d === 'number' && d > 0 && d !== shape[axis]) {
       throw new ScaledotError('E_SHAPE', `${what}: the file's shape (${shape.join(', ')}) has ${shape[axis]} on axis ${axis}; the model's input is ${declared}`);
     }
-    if (typeof d === 'string' && d !== '') {
+    // "?" is no name but "unknown" (paddle2onnx writes it on every free axis: height and width of one image), so it ties no two axes together.
+    if (typeof d === 'string' && d !== '' && d !== '?') {
       const seen = symbols.get(d);
       if (seen !== undefined && seen.size !== shape[axis]) {
         throw new ScaledotError('E_SHAPE', `${what}: axis ${axis} (${d}) is ${shape[axis]}, but input ${seen.input} has ${d} = ${seen.size}; the model needs them equal`);

@@ -1,10 +1,11 @@
 import { ScaledotError } from '../../tensor/index.js';
 import { analyzeHead, type HeadFigures } from '../figures.js';
 import { headFindings, type Finding } from '../findings.js';
-import { fusedLogits, type Captured, type FusedSite, type IntsOf } from './fused.js';
+import type { FusedSite } from './fused.js';
+import { fusedLogits, type Captured, type IntsOf } from './fused-logits.js';
 import type { OnnxLayerSummary } from './summary.js';
 
-/** One fused op's layer: its logits computed by the op's definition (fused.ts), then every head's figures as for a decomposed layer. */
+/** One fused op's layer: its logits computed by the op's definition (fused-logits.ts), then every head's figures as for a decomposed layer. */
 export function inspectFusedLayer(site: FusedSite, layer: string, model: string, floats: (name: string) => (Captured & { type: string }) | null, ints: IntsOf, what: string,
   onHead?: (head: number, heads: number) => void): { summary: OnnxLayerSummary; heads: HeadFigures[]; findings: Finding[] } {
   const need = (name: string): Captured & { type: string } => {
@@ -27,12 +28,14 @@ export function inspectFusedLayer(site: FusedSite, layer: string, model: string,
   for (const x of r.logits) if (x === -Infinity) masked++;
   return {
     summary: {
-      layer, q: { file: model, name: site.q, dtype: qIn.type, shape: qIn.dims }, k: { file: model, name: site.k, dtype: kIn.type, shape: kIn.dims },
+      layer,
+      q: { file: model, name: site.packed === null ? site.q : `${site.q} · ${site.packed.weight} (q columns)`, dtype: qIn.type, shape: qIn.dims },
+      k: { file: model, name: site.packed === null ? site.k : `${site.k} · ${site.packed.weight} (k columns)`, dtype: kIn.type, shape: kIn.dims },
       heads: r.q.heads, kvHeads: r.k.heads, headDim: r.q.dim, scale: r.scale,
       softmaxNode: site.node.name, scoreMatMulNode: site.node.name, logitsFrom: 'computed',
       scaleAt: [{ side: 'fused', node: site.node.name, op: site.op, factor: r.scale }],
       softcap: site.softcap, scaleMeasured: null, logitResidualMax: null, maskedShare: masked / r.logits.length, softmaxResidualMax: null,
-      scoreOps: [`com.microsoft.${site.op}`],
+      scoreOps: [`${site.domain}.${site.op}`],
     },
     heads,
     findings,

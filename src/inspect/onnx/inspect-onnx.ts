@@ -8,6 +8,7 @@ import { assignInputs, readFeeds, type InputSpec } from './feeds.js';
 import { inspectFusedLayer } from './fused-layer.js';
 import { checkLogits, resolveSite, sharedKvHeads, type Captured } from './decomposed.js';
 import { findAttention, findFusedAttention } from './pattern.js';
+import { fusedCaptures } from './fused.js';
 import type { OnnxLayerSummary } from './summary.js';
 import { extraOutputsSuffix, readOnnxModel } from './proto.js';
 import { loadRuntime, type OrtTensor, type RuntimeName } from './runtime.js';
@@ -68,7 +69,7 @@ export async function inspectOnnx(opts: InspectOnnxOptions, version: string): Pr
     for (const n of [s.q, s.kT, s.logits, s.probs]) wanted.add(n);
     for (const f of s.factors) if (f.value === null) for (const i of f.inputs) if (!model.initializers.has(i)) wanted.add(i);
   }
-  for (const s of fusedSites) for (const n of [s.q, s.k, s.keyPaddingMask, s.attentionBias, s.seqlensK, s.pastKey]) if (n !== null && !model.initializers.has(n)) wanted.add(n);
+  for (const s of fusedSites) for (const n of fusedCaptures(s)) wanted.add(n); // initializers too: the runtime hands them back
   const extra = [...wanted].filter((n) => !declared.has(n) && !fed.has(n));
   let outputs: Record<string, OrtTensor>;
   try {
@@ -88,10 +89,10 @@ export async function inspectOnnx(opts: InspectOnnxOptions, version: string): Pr
     const t = outputs[name];
     return t === undefined ? null : toFloats(name, t, `inspect: ${what}`);
   };
-  const ints = (name: string): { dims: number[]; values: number[] } | null => {
+  const ints = (name: string): { dims: number[]; values: number[]; type: string } | null => {
     const f = fed.get(name);
     const t = f !== undefined ? { dims: f.dims, data: f.data } : outputs[name] === undefined ? null : { dims: [...outputs[name].dims], data: outputs[name].data };
-    return t === null ? null : { dims: t.dims, values: Array.from(t.data as ArrayLike<number | bigint | boolean>, Number) };
+    return t === null ? null : { dims: t.dims, values: Array.from(t.data as ArrayLike<number | bigint | boolean>, Number), type: f?.type ?? outputs[name].type };
   };
 
   const layers: OnnxLayerSummary[] = [];

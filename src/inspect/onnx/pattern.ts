@@ -1,5 +1,6 @@
 import { ScaledotError } from '../../tensor/index.js';
-import { FUSED_SUPPORTED, fusedSite, type FusedSite } from './fused.js';
+import { scoreEinsum, valuesEinsum } from './einsum.js';
+import { fusedSite, isOpenedFused, type FusedSite } from './fused.js';
 import { scalarValue, type OnnxModel, type OnnxNode } from './proto.js';
 
 /**
@@ -35,7 +36,7 @@ export interface AttentionSite {
   layer: string;
   softmax: OnnxNode;
   scoreMatMul: OnnxNode;
-  /** q and kᵀ as they enter the score MatMul. */
+  /** q and kᵀ as they enter the score MatMul (a quantized one: as they enter its DynamicQuantizeLinears). */
   q: string;
   kT: string;
   logits: string;
@@ -44,6 +45,11 @@ export interface AttentionSite {
   factors: FactorNode[];
   /** Ops between the MatMul and the Softmax, in graph order (Mul, Tanh, Add, Where, ...). */
   scoreOps: string[];
+  /** An Einsum's operands as captured → [batch…, L, D] (q) and [batch…, D, S] (k), the layout a MatMul of q and kᵀ takes; null for a MatMul. */
+  qPerm: number[] | null;
+  kPerm: number[] | null;
+  /** The Softmax's axis: its attribute, or the opset's default (1 before opset 13, which normalises every axis from there on together; −1 since). */
+  softmaxAxis: number;
 }
 
 /** Fused attention ops this tool recognises by name but cannot open (their logits never leave the kernel). */
@@ -51,6 +57,13 @@ const FUSED = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention',
   'DecoderMaskedSelfAttention', 'LongformerAttention', 'SparseAttention', 'PagedAttention', 'QAttention', 'DecoderAttention']);
 
 const PASS = new Set(['Cast', 'Identity']);
+/**
+ * onnxruntime's dynamic quantization (transformers.js' `model_quantized.onnx`) turns q·kᵀ and p·v into
+ * DynamicQuantizeLinear on each operand, MatMulInteger, Cast, and a Mul by the two operands' scales
+ * (or one com.microsoft MatMulIntegerToFloat). q and k are then the float tensors quantized; that Mul
+ * undoes the quantization and is no factor of the attention's scale.
+ */
+const QUANT_MATMUL = new Set(['MatMulInteger', 'MatMulIntegerToFloat']);
 /** Ops that move values without changing them: a scale is found through them (BART scales q before its reshape to heads). */
 const SHAPE = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Expand', 'Gather']);
 const MAX_DEPTH = 12;
@@ -63,11 +76,11 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
     for (const o of n.outputs) producer.set(o, n);
     for (const i of n.inputs) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
   }
-  const fused = model.nodes.filter((n) => FUSED.has(n.opType) && !(n.domain === 'com.microsoft' && FUSED_SUPPORTED.has(n.opType)));
+  const fused = model.nodes.filter((n) => FUSED.has(n.opType) && !isOpenedFused(n));
   if (fused.length > 0) {
     const ops = [...new Set(fused.map((n) => `${n.domain || 'ai.onnx'}.${n.opType}`))].join(', ');
     throw new ScaledotError('E_ARG', `${what}: the graph computes attention in ${fused.length} fused op(s) (${ops}, first ${JSON.stringify(fused[0].name)}), whose inputs are not q and k as attention multiplies them; ` +
-      'inspect reads com.microsoft MultiHeadAttention and GroupQueryAttention with q and k inputs; otherwise export the model without fused attention (for example torch.onnx.export without onnxruntime\'s transformer optimizer), or save Q and K and run inspect on the tensor files');
+      'inspect reads com.microsoft Attention, MultiHeadAttention and GroupQueryAttention and ai.onnx Attention; otherwise export the model without fused attention (for example torch.onnx.export without onnxruntime\'s transformer optimizer), or save Q and K and run inspect on the tensor files');
   }
   const constant = (name: string): number | null => {
     const init = model.initializers.get(name);
@@ -82,6 +95,10 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
     return null;
   };
   const isConstant = (name: string): boolean => model.initializers.has(name) || producer.get(name)?.opType === 'Constant';
+  const quantizer = (name: string): OnnxNode | null => (producer.get(name)?.opType === 'DynamicQuantizeLinear' ? producer.get(name)! : null);
+  const equation = (n: OnnxNode): string => n.attributes.get('equation')?.s ?? '';
+  const isScoreMatMul = (p: OnnxNode): boolean => p.opType === 'MatMul' || (QUANT_MATMUL.has(p.opType) && quantizer(p.inputs[0]) !== null && quantizer(p.inputs[1]) !== null) ||
+    (p.opType === 'Einsum' && p.inputs.length === 2 && scoreEinsum(equation(p)) !== null);
 
   /** Walks back from a MatMul input through scalar Mul/Div, outward. */
   const operandFactors = (start: string, side: FactorSide): FactorNode[] => {
@@ -91,6 +108,9 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
       const p = producer.get(name);
       if (p === undefined) break;
       if (PASS.has(p.opType) || SHAPE.has(p.opType)) { name = p.inputs[0]; continue; }
+      // Paddle's scale op (x·s + b) exports as Mul then Add of the bias: a bias of 0 changes nothing, and the Mul is the scale.
+      const zero = p.opType === 'Add' || p.opType === 'Sub' ? p.inputs.findIndex((i) => isConstant(i) && constant(i) === 0) : -1;
+      if (zero === 1 || (zero === 0 && p.opType === 'Add')) { name = p.inputs[1 - zero]; continue; }
       if (p.opType !== 'Mul' && p.opType !== 'Div') break;
       const [a, b] = p.inputs as [string, string];
       const path = isConstant(b) ? a : p.opType === 'Mul' && isConstant(a) ? b : null;
@@ -107,7 +127,7 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
   const toMatMul = (name: string, depth: number): OnnxNode[] | null => {
     const p = producer.get(name);
     if (p === undefined || depth > MAX_DEPTH) return null;
-    if (p.opType === 'MatMul') return [p];
+    if (isScoreMatMul(p)) return [p];
     const tries: string[] = [];
     if (PASS.has(p.opType) || p.opType === 'Tanh' || p.opType === 'Reshape' || p.opType === 'Squeeze' || p.opType === 'Unsqueeze') tries.push(p.inputs[0]);
     else if (p.opType === 'Add' || p.opType === 'Mul') tries.push(...p.inputs.filter((i) => !isConstant(i)));
@@ -123,8 +143,11 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
   /** Whether the Softmax's output reaches a MatMul as its left operand (through Cast, Dropout, Identity, Where). */
   const feedsValues = (name: string, depth: number): boolean => (consumers.get(name) ?? []).some((c) =>
     (c.opType === 'MatMul' && c.inputs[0] === name) ||
+    (c.opType === 'Einsum' && c.inputs.length === 2 && valuesEinsum(equation(c), c.inputs.indexOf(name))) ||
+    (c.opType === 'DynamicQuantizeLinear' && (consumers.get(c.outputs[0]) ?? []).some((m) => QUANT_MATMUL.has(m.opType) && m.inputs[0] === c.outputs[0])) ||
     (depth < 3 && ['Cast', 'Dropout', 'Identity', 'Where'].includes(c.opType) && c.outputs.length > 0 && feedsValues(c.outputs[0], depth + 1)));
 
+  const opset = model.opsets.get('') ?? model.opsets.get('ai.onnx') ?? 13;
   const sites: AttentionSite[] = [];
   for (const [index, softmax] of model.nodes.entries()) {
     if (softmax.opType !== 'Softmax' || softmax.domain !== '') continue;
@@ -133,7 +156,14 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
     if (chain === null) continue;
     const matmul = chain[chain.length - 1];
     const between = chain.slice(0, -1).reverse(); // graph order, MatMul → Softmax
-    const factors: FactorNode[] = [...operandFactors(matmul.inputs[0], 'q'), ...operandFactors(matmul.inputs[1], 'k')];
+    // A quantized product's operands are the float tensors its DynamicQuantizeLinears read; the Mul by their scales is no factor.
+    const einsum = matmul.opType === 'Einsum' ? scoreEinsum(equation(matmul))! : null;
+    const quantized = QUANT_MATMUL.has(matmul.opType);
+    const [q, kT] = quantized ? [quantizer(matmul.inputs[0])!.inputs[0], quantizer(matmul.inputs[1])!.inputs[0]]
+      : einsum !== null ? [matmul.inputs[einsum.qInput], matmul.inputs[1 - einsum.qInput]] : [matmul.inputs[0], matmul.inputs[1]];
+    const quantScales = new Set(quantized ? [quantizer(matmul.inputs[0])!.outputs[1], quantizer(matmul.inputs[1])!.outputs[1]] : []);
+    const dequantizes = (name: string): boolean => quantScales.has(name) || (producer.get(name)?.opType === 'Mul' && producer.get(name)!.inputs.every((i) => quantScales.has(i)));
+    const factors: FactorNode[] = [...operandFactors(q, 'q'), ...operandFactors(kT, 'k')];
     let afterTanh = false;
     for (const n of between) {
       if (n.opType === 'Tanh') afterTanh = true;
@@ -141,22 +171,24 @@ export function findAttention(model: OnnxModel, what: string): AttentionSite[] {
       const [a, b] = n.inputs as [string, string];
       const onPath = between.some((m) => m.outputs[0] === a) || a === matmul.outputs[0] ? a : b;
       const other = onPath === a ? b : a;
+      if (n.opType === 'Mul' && dequantizes(other)) continue;
       if (n.opType === 'Div' && onPath !== a) continue;
       factors.push({ side: afterTanh ? 'softcap' : 'scores', node: n.name, op: n.opType, path: onPath, inputs: [a, b], value: constant(other) });
     }
     sites.push({
       layer: layerName(softmax.name, index),
-      softmax, scoreMatMul: matmul, q: matmul.inputs[0], kT: matmul.inputs[1],
+      softmax, scoreMatMul: matmul, q, kT,
       logits: softmax.inputs[0], probs: softmax.outputs[0], factors,
-      scoreOps: between.map((n) => n.opType),
+      scoreOps: between.map((n) => n.opType), softmaxAxis: softmax.attributes.get('axis')?.i ?? (opset < 13 ? 1 : -1),
+      qPerm: einsum?.qPerm ?? null, kPerm: einsum?.kPerm ?? null,
     });
   }
   return sites;
 }
 
-/** The com.microsoft MultiHeadAttention and GroupQueryAttention nodes, in graph order (those inspect cannot follow are refused by fusedSite). */
+/** The fused attention nodes inspect opens (fused.ts), in graph order (those it cannot follow are refused by fusedSite). */
 export function findFusedAttention(model: OnnxModel, what: string): FusedSite[] {
-  return model.nodes.flatMap((n, index) => (n.domain === 'com.microsoft' && FUSED_SUPPORTED.has(n.opType) ? [fusedSite(n, layerName(n.name, index), what)] : []));
+  return model.nodes.flatMap((n, index) => (isOpenedFused(n) ? [fusedSite(n, layerName(n.name, index), what)] : []));
 }
 
 /** "/encoder/layer.0/attention/self/Softmax" → "encoder/layer.0/attention/self"; unnamed: "softmax@NODE_INDEX". */
