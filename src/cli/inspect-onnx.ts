@@ -1,4 +1,4 @@
-import { inspectOnnx, type OnnxInspectResult } from '../inspect/onnx/inspect-onnx.js';
+import { inspectOnnx, type InspectOnnxOptions, type OnnxInspectResult } from '../inspect/onnx/inspect-onnx.js';
 import { parseInputSpec, type InputSpec } from '../inspect/onnx/feeds.js';
 import { RUNTIMES, type RuntimeName } from '../inspect/onnx/runtime.js';
 import { ScaledotError } from '../tensor/index.js';
@@ -36,6 +36,6 @@ export function onnxPlan(files: readonly string[], flags: OnnxFlags & Record<str
   };
 }
 
-export function runOnnx(plan: ReturnType<typeof onnxPlan>, version: string, onProgress: Parameters<typeof inspectOnnx>[0]['onProgress']): Promise<OnnxInspectResult> {
-  return inspectOnnx({ model: plan.model, inputs: plan.inputs, runtime: plan.runtime, onProgress }, version);
+export function runOnnx(plan: ReturnType<typeof onnxPlan>, version: string, more: Pick<InspectOnnxOptions, 'sample' | 'maps' | 'onProgress'>): Promise<OnnxInspectResult> {
+  return inspectOnnx({ model: plan.model, inputs: plan.inputs, runtime: plan.runtime, ...more }, version);
 }

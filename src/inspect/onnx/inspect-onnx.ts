@@ -3,19 +3,27 @@ import { readExactly, withFile } from '../stored.js';
 import { analyzeHead, type HeadFigures } from '../figures.js';
 import { headFindings, type Finding } from '../findings.js';
 import { float16FromBits } from '../half.js';
-import type { InspectResult, LayerSummary } from '../run.js';
+import type { InspectResult } from '../run.js';
+import { attentionMap, modelWeightsMap, type AttentionMap } from '../maps.js';
 import { assignInputs, readFeeds, type InputSpec } from './feeds.js';
 import { inspectFusedLayer } from './fused-layer.js';
 import { checkLogits, resolveSite, sharedKvHeads, type Captured } from './decomposed.js';
-import { findAttention, findFusedAttention } from './pattern.js';
+import { findAttention, findFusedAttention, type AttentionSite } from './pattern.js';
+import type { FusedSite } from './fused.js';
 import type { OnnxLayerSummary } from './summary.js';
 import { extraOutputsSuffix, readOnnxModel } from './proto.js';
-import { loadRuntime, type OrtTensor, type RuntimeName } from './runtime.js';
+import { loadRuntime, type OrtSession, type OrtTensor, type RuntimeName } from './runtime.js';
 
 export interface InspectOnnxOptions {
   model: string;
   inputs: readonly InputSpec[];
   runtime?: RuntimeName;
+  /** The batch element whose attention maps are drawn (default 0); checked against every layer's batch. */
+  sample?: number;
+  /** Where given, every head's attention map for `sample` is pushed here. */
+  maps?: AttentionMap[];
+  /** Bytes of captured tensors per run (default CAPTURE_BUDGET). */
+  captureBudget?: number;
   onProgress?: (p: { layerIndex: number; layers: number; layer: string; head: number; heads: number }) => void;
 }
 
@@ -25,6 +33,8 @@ export interface OnnxInspectResult extends InspectResult {
   model: string;
   runtime: RuntimeName;
   inputs: OnnxLayerSummary[];
+  /** How many times the model ran: once per group of layers whose captured tensors fit the budget. */
+  runs: number;
 }
 
 
@@ -41,9 +51,18 @@ function toFloats(name: string, t: OrtTensor, what: string): Captured {
   throw new ScaledotError('E_DTYPE', `${what}: tensor ${name} is ${t.type}; inspect reads float attention tensors (float32, float64, float16)`);
 }
 
-/** Runs the model once on the inputs with every attention site's tensors as extra outputs, and reports each head. */
-export async function inspectOnnx(opts: InspectOnnxOptions, version: string): Promise<OnnxInspectResult> {
-  const what = opts.model;
+/**
+ * The most bytes of captured tensors held at once: layers are fetched in groups
+ * sized to it (at least one layer a run), so memory is bounded by one group's
+ * q, kᵀ, logits and probabilities, not by every layer's. The first run fetches
+ * one layer alone, to learn what a layer weighs.
+ */
+export const CAPTURE_BUDGET = 256 * 2 ** 20;
+
+type Job = { layer: string; names: string[] } & ({ kind: 'graph'; site: AttentionSite } | { kind: 'fused'; site: FusedSite });
+
+/** The graph's attention sites, each named uniquely, and the model buffer with every site's tensors added as outputs. */
+function plan(opts: InspectOnnxOptions, what: string): { jobs: Job[]; model: Uint8Array; batch: number | undefined; feeds: ReturnType<typeof readFeeds> } {
   // One buffer for the model, with room after it for the extra outputs (at most 1 MiB of names).
   const room = 1 << 20;
   const { buffer, size } = withFile(opts.model, (fd, bytes) => {
@@ -59,81 +78,131 @@ export async function inspectOnnx(opts: InspectOnnxOptions, version: string): Pr
       `its ${model.nodes.length} nodes hold ${model.nodes.filter((n) => n.opType === 'Softmax').length} Softmax(es)`);
   }
   const feeds = readFeeds(assignInputs(opts.inputs, model.inputs, what), model.inputs);
-  const { name: runtime, ort } = loadRuntime(opts.runtime);
-
-  const fed = new Map(feeds.map((f) => [f.name, f]));
+  const fed = new Set(feeds.map((f) => f.name));
+  const captured = (names: (string | null)[]): string[] => [...new Set(names)].filter((n): n is string => n !== null && !model.initializers.has(n) && !fed.has(n));
+  const used = new Set<string>();
+  const unique = (name: string): string => {
+    let layer = name;
+    for (let n = 2; used.has(layer); n++) layer = `${name}#${n}`;
+    used.add(layer);
+    return layer;
+  };
+  const jobs: Job[] = [
+    ...sites.map((site): Job => ({
+      kind: 'graph', site, layer: unique(site.layer),
+      names: captured([site.q, site.kT, site.logits, site.probs, ...site.factors.flatMap((f) => (f.value === null ? f.inputs : []))]),
+    })),
+    ...fusedSites.map((site): Job => ({
+      kind: 'fused', site, layer: unique(site.layer),
+      names: captured([site.q, site.k, site.keyPaddingMask, site.attentionBias, site.seqlensK, site.pastKey]),
+    })),
+  ];
   const declared = new Set(model.outputs.map((o) => o.name));
-  const wanted = new Set<string>();
-  for (const s of sites) {
-    for (const n of [s.q, s.kT, s.logits, s.probs]) wanted.add(n);
-    for (const f of s.factors) if (f.value === null) for (const i of f.inputs) if (!model.initializers.has(i)) wanted.add(i);
-  }
-  for (const s of fusedSites) for (const n of [s.q, s.k, s.keyPaddingMask, s.attentionBias, s.seqlensK, s.pastKey]) if (n !== null && !model.initializers.has(n)) wanted.add(n);
-  const extra = [...wanted].filter((n) => !declared.has(n) && !fed.has(n));
-  let outputs: Record<string, OrtTensor>;
-  try {
-    const suffix = extraOutputsSuffix(extra);
-    if (suffix.length > room) throw new ScaledotError('E_SIZE', `inspect: ${what}: the ${extra.length} tensors to capture have names longer than ${room} bytes together`);
-    buffer.set(suffix, size);
-    const session = await ort.InferenceSession.create(buffer.subarray(0, size + suffix.length), { graphOptimizationLevel: 'disabled' });
-    outputs = await session.run(Object.fromEntries(feeds.map((f) => [f.name, new ort.Tensor(f.type, f.data, f.dims)])));
-    await session.release();
-  } catch (err) {
+  const extra = [...new Set(jobs.flatMap((j) => j.names))].filter((n) => !declared.has(n));
+  const suffix = extraOutputsSuffix(extra);
+  if (suffix.length > room) throw new ScaledotError('E_SIZE', `inspect: ${what}: the ${extra.length} tensors to capture have names longer than ${room} bytes together`);
+  buffer.set(suffix, size);
+  return { jobs, model: buffer.subarray(0, size + suffix.length), batch: feeds[0]?.dims[0], feeds };
+}
+
+/**
+ * Loads the model once, with every attention site's tensors added as graph
+ * outputs, then runs it once per group of layers, fetching only that group's
+ * tensors, reducing them to figures (and maps) and dropping them before the next.
+ */
+export async function inspectOnnx(opts: InspectOnnxOptions, version: string): Promise<OnnxInspectResult> {
+  const what = opts.model;
+  let planned: ReturnType<typeof plan> | null = plan(opts, what);
+  const { jobs, batch, feeds } = planned;
+  const { name: runtime, ort } = loadRuntime(opts.runtime);
+  const fed = new Map(feeds.map((f) => [f.name, f]));
+  const failed = (err: unknown): never => {
     if (err instanceof ScaledotError) throw err;
     throw new ScaledotError('E_ARG', `inspect: ${runtime} could not run ${what} on these inputs: ${(err as Error).message.split('\n')[0]}`);
+  };
+  let session: OrtSession;
+  try {
+    session = await ort.InferenceSession.create(planned.model, { graphOptimizationLevel: 'disabled' });
+  } catch (err) {
+    return failed(err);
   }
-  const tensor = (name: string): Captured | null => {
-    const f = fed.get(name);
-    if (f !== undefined) return f.type.startsWith('float') ? { dims: f.dims, data: f.data as Float32Array, type: f.type } : null;
-    const t = outputs[name];
-    return t === undefined ? null : toFloats(name, t, `inspect: ${what}`);
-  };
-  const ints = (name: string): { dims: number[]; values: number[] } | null => {
-    const f = fed.get(name);
-    const t = f !== undefined ? { dims: f.dims, data: f.data } : outputs[name] === undefined ? null : { dims: [...outputs[name].dims], data: outputs[name].data };
-    return t === null ? null : { dims: t.dims, values: Array.from(t.data as ArrayLike<number | bigint | boolean>, Number) };
-  };
-
+  planned = null; // the runtime holds its own copy of the weights: ours can go
+  const ortFeeds = Object.fromEntries(feeds.map((f) => [f.name, new ort.Tensor(f.type, f.data, f.dims)]));
+  const sample = opts.sample ?? 0;
   const layers: OnnxLayerSummary[] = [];
   const heads: HeadFigures[] = [];
   const findings: Finding[] = [];
-  const used = new Set<string>();
-  for (const [index, site] of sites.entries()) {
-    let layer = site.layer;
-    for (let n = 2; used.has(layer); n++) layer = `${site.layer}#${n}`;
-    used.add(layer);
-    const r = resolveSite(site, tensor, feeds[0]?.dims[0], `inspect: ${what}: layer ${layer}`);
-    for (let h = 0; h < r.q.heads; h++) {
-      opts.onProgress?.({ layerIndex: index, layers: sites.length + fusedSites.length, layer, head: h, heads: r.q.heads });
-      const outcome = analyzeHead(layer, r.q, r.k, h, r.scale, false, { data: r.logits });
-      if (outcome.kind === 'figures') heads.push(outcome.figures);
-      findings.push(...headFindings(outcome));
+  let runs = 0;
+  let perRun = 1;
+  try {
+    for (let next = 0; next < jobs.length;) {
+      const group = jobs.slice(next, next + perRun);
+      const fetches = [...new Set(group.flatMap((j) => j.names))];
+      const outputs = fetches.length === 0 ? {} : await session.run(ortFeeds, fetches).catch(failed);
+      runs++;
+      let bytes = 0;
+      for (const t of Object.values(outputs)) bytes += (t.data as unknown as ArrayBufferView).byteLength ?? 0;
+      const tensor = (name: string): Captured | null => {
+        const f = fed.get(name);
+        if (f !== undefined) return f.type.startsWith('float') ? { dims: f.dims, data: f.data as Float32Array, type: f.type } : null;
+        const t = outputs[name];
+        return t === undefined ? null : toFloats(name, t, `inspect: ${what}`);
+      };
+      const ints = (name: string): { dims: number[]; values: number[] } | null => {
+        const f = fed.get(name);
+        const t = f !== undefined ? { dims: f.dims, data: f.data } : outputs[name] === undefined ? null : { dims: [...outputs[name].dims], data: outputs[name].data };
+        return t === null ? null : { dims: t.dims, values: Array.from(t.data as ArrayLike<number | bigint | boolean>, Number) };
+      };
+      for (const [i, job] of group.entries()) {
+        const index = next + i;
+        const progress = (head: number, count: number): void => opts.onProgress?.({ layerIndex: index, layers: jobs.length, layer: job.layer, head, heads: count });
+        const at = `inspect: ${what}: layer ${job.layer}`;
+        if (job.kind === 'graph') {
+          const r = resolveSite(job.site, tensor, batch, at);
+          checkSample(sample, r.q.batch, job.layer);
+          for (let h = 0; h < r.q.heads; h++) {
+            progress(h, r.q.heads);
+            const outcome = analyzeHead(job.layer, r.q, r.k, h, r.scale, false, { data: r.logits });
+            if (outcome.kind === 'figures') heads.push(outcome.figures);
+            // The map is the model's own Softmax output, over the keys its logits leave unmasked.
+            if (outcome.kind === 'figures' && opts.maps !== undefined) opts.maps.push(modelWeightsMap(job.layer, h, sample, { heads: r.q.heads, queries: r.q.length, keys: r.k.length }, r.probs, r.logits));
+            findings.push(...headFindings(outcome));
+          }
+          layers.push({
+            layer: job.layer,
+            q: { file: opts.model, name: r.qName, dtype: r.qType, shape: r.qDims },
+            k: { file: opts.model, name: `${r.kName} (kᵀ: …, headDim, keys)`, dtype: r.kType, shape: r.kDims },
+            heads: r.q.heads, kvHeads: sharedKvHeads(r.k, r.q.heads), headDim: r.q.dim, scale: r.scale,
+            softmaxNode: job.site.softmax.name, scoreMatMulNode: job.site.scoreMatMul.name,
+            scaleAt: r.factors, softcap: r.softcap, scoreOps: job.site.scoreOps, logitsFrom: 'graph', ...checkLogits(r),
+          });
+        } else {
+          const got = inspectFusedLayer(job.site, job.layer, opts.model, tensor, ints, at, progress);
+          const r = got.resolved;
+          checkSample(sample, r.q.batch, job.layer);
+          layers.push(got.summary);
+          heads.push(...got.heads);
+          findings.push(...got.findings);
+          // A fused op's weights never leave its kernel: its map is the softmax of the logits computed by the op's definition.
+          if (opts.maps !== undefined) for (const h of got.heads) opts.maps.push(attentionMap(job.layer, r.q, r.k, h.head, sample, r.scale, false, { data: r.logits }));
+        }
+      }
+      next += group.length;
+      perRun = Math.max(1, Math.floor((opts.captureBudget ?? CAPTURE_BUDGET) / Math.max(1, bytes / group.length)));
     }
-    const check = checkLogits(r);
-    layers.push({
-      layer,
-      q: { file: opts.model, name: r.qName, dtype: r.qType, shape: r.qDims },
-      k: { file: opts.model, name: `${r.kName} (kᵀ: …, headDim, keys)`, dtype: r.kType, shape: r.kDims },
-      heads: r.q.heads, kvHeads: sharedKvHeads(r.k, r.q.heads), headDim: r.q.dim, scale: r.scale,
-      softmaxNode: site.softmax.name, scoreMatMulNode: site.scoreMatMul.name,
-      scaleAt: r.factors, softcap: r.softcap, scoreOps: site.scoreOps, logitsFrom: 'graph', ...check,
-    });
-  }
-  for (const [index, site] of fusedSites.entries()) {
-    let layer = site.layer;
-    for (let n = 2; used.has(layer); n++) layer = `${site.layer}#${n}`;
-    used.add(layer);
-    const done = sites.length + index;
-    const got = inspectFusedLayer(site, layer, opts.model, tensor, ints, `inspect: ${what}: layer ${layer}`,
-      (head, count) => opts.onProgress?.({ layerIndex: done, layers: sites.length + fusedSites.length, layer, head, heads: count }));
-    layers.push(got.summary);
-    heads.push(...got.heads);
-    findings.push(...got.findings);
+  } finally {
+    await session.release();
   }
   const scales = new Set(layers.map((l) => l.scale));
   return {
-    tool: 'scaledot inspect', version, model: opts.model, runtime,
+    tool: 'scaledot inspect', version, model: opts.model, runtime, runs,
     scale: scales.size === 1 ? [...scales][0] : null, layout: 'bhld', causal: false,
     inputs: layers, heads, findings,
   };
+}
+
+function checkSample(sample: number, batch: number, layer: string): void {
+  if (!(Number.isSafeInteger(sample) && sample >= 0 && sample < batch)) {
+    throw new ScaledotError('E_OPTION', `inspect: --sample is ${sample}; layer ${layer} has a batch of ${batch}, so expected an integer from 0 to ${batch - 1}`);
+  }
 }
