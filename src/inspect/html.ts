@@ -6,7 +6,7 @@ import { FINDINGS_CSV, HEADS_CSV } from './csv.js';
 /** The tag by which --out recognises a page it wrote (and may replace). */
 export const HTML_MARKER = '<meta name="generator" content="scaledot inspect">';
 
-const COLUMNS: [string, (h: HeadFigures) => number][] = [
+const COLUMNS: [string, (h: HeadFigures) => number | string][] = [
   ['logitStd', (h) => h.logitStd],
   ['logitMax', (h) => h.logitMax],
   ['entropyRatioMean', (h) => h.entropyRatioMean],
@@ -14,6 +14,8 @@ const COLUMNS: [string, (h: HeadFigures) => number][] = [
   ['saturatedShare', (h) => h.saturatedShare],
   ['jacobianNormMedian', (h) => h.jacobianNormMedian],
   ['firstKeyMass', (h) => h.firstKeyMass],
+  ['topKey', (h) => String(h.topKey.position)],
+  ['topKey mass', (h) => h.topKey.mass],
   ['fp16 scoreMaxAbs', (h) => h.fp16.scoreMaxAbs],
   ['fp16 overflowShare', (h) => h.fp16.overflowShare],
   ['saturated at 1/√d', (h) => h.whatIf.rsqrt.saturatedShare],
