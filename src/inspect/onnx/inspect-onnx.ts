@@ -52,25 +52,18 @@ function toFloats(name: string, t: OrtTensor, what: string): Captured {
 }
 
 /**
- * The most bytes of captured tensors held at once: layers are fetched in groups
- * sized to it (at least one layer a run), so memory is bounded by one group's
- * q, kᵀ, logits and probabilities, not by every layer's. The first run fetches
- * one layer alone, to learn what a layer weighs.
+ * The most bytes of captured tensors held at once: layers are captured in
+ * groups sized to it (at least one layer a run), so memory is bounded by one
+ * group's q, kᵀ, logits and probabilities, not by every layer's. The first
+ * run captures one layer alone, to learn what a layer weighs.
  */
 export const CAPTURE_BUDGET = 256 * 2 ** 20;
 
 type Job = { layer: string; names: string[] } & ({ kind: 'graph'; site: AttentionSite } | { kind: 'fused'; site: FusedSite });
 
-/** The graph's attention sites, each named uniquely, and the model buffer with every site's tensors added as outputs. */
-function plan(opts: InspectOnnxOptions, what: string): { jobs: Job[]; model: Uint8Array; batch: number | undefined; feeds: ReturnType<typeof readFeeds> } {
-  // One buffer for the model, with room after it for the extra outputs (at most 1 MiB of names).
-  const room = 1 << 20;
-  const { buffer, size } = withFile(opts.model, (fd, bytes) => {
-    const b = new Uint8Array(bytes + room);
-    readExactly(fd, b.subarray(0, bytes), 0, () => `inspect: ${opts.model}`);
-    return { buffer: b, size: bytes };
-  });
-  const model = readOnnxModel(buffer.subarray(0, size), `inspect: ${what}`);
+/** The graph's attention sites, each named uniquely with the tensors to capture, from one read of the model (not kept). */
+function plan(opts: InspectOnnxOptions, what: string): { jobs: Job[]; declared: Set<string>; batch: number | undefined; feeds: ReturnType<typeof readFeeds> } {
+  const model = readOnnxModel(readModel(opts.model, 0), `inspect: ${what}`);
   const sites = findAttention(model, `inspect: ${what}`);
   const fusedSites = findFusedAttention(model, `inspect: ${what}`);
   if (sites.length === 0 && fusedSites.length === 0) {
@@ -97,101 +90,124 @@ function plan(opts: InspectOnnxOptions, what: string): { jobs: Job[]; model: Uin
       names: captured([site.q, site.k, site.keyPaddingMask, site.attentionBias, site.seqlensK, site.pastKey]),
     })),
   ];
-  const declared = new Set(model.outputs.map((o) => o.name));
-  const extra = [...new Set(jobs.flatMap((j) => j.names))].filter((n) => !declared.has(n));
-  const suffix = extraOutputsSuffix(extra);
-  if (suffix.length > room) throw new ScaledotError('E_SIZE', `inspect: ${what}: the ${extra.length} tensors to capture have names longer than ${room} bytes together`);
-  buffer.set(suffix, size);
-  return { jobs, model: buffer.subarray(0, size + suffix.length), batch: feeds[0]?.dims[0], feeds };
+  const names = new Set(jobs.flatMap((j) => j.names));
+  if (extraOutputsSuffix([...names]).length > ROOM) throw new ScaledotError('E_SIZE', `inspect: ${what}: the ${names.size} tensors to capture have names longer than ${ROOM} bytes together`);
+  return { jobs, declared: new Set(model.outputs.map((o) => o.name)), batch: feeds[0]?.dims[0], feeds };
+}
+
+/** Room after the model's bytes for the extra outputs' names (at most 1 MiB). */
+const ROOM = 1 << 20;
+
+/** The model file read into a buffer with `room` bytes free after it. */
+function readModel(path: string, room: number): Uint8Array {
+  return withFile(path, (fd, bytes) => {
+    const b = new Uint8Array(bytes + room);
+    readExactly(fd, b.subarray(0, bytes), 0, () => `inspect: ${path}`);
+    return b.subarray(0, bytes);
+  });
 }
 
 /**
- * Loads the model once, with every attention site's tensors added as graph
- * outputs, then runs it once per group of layers, fetching only that group's
- * tensors, reducing them to figures (and maps) and dropping them before the next.
+ * The model with `extra` added as graph outputs: a second GraphProto appended
+ * after the file's bytes, which protobuf merges into the first. The weights are
+ * not copied in JavaScript (the runtime keeps its own copy).
+ */
+function modelWithOutputs(path: string, extra: readonly string[]): Uint8Array {
+  const bytes = readModel(path, ROOM);
+  const suffix = extraOutputsSuffix(extra);
+  const whole = new Uint8Array(bytes.buffer, 0, bytes.length + suffix.length);
+  whole.set(suffix, bytes.length);
+  return whole;
+}
+
+/**
+ * Runs the model once per group of layers, each time in a session whose graph
+ * has only that group's tensors added as outputs: ONNX Runtime holds every
+ * graph output of a run until the run ends, fetched or not, so one session
+ * with every layer's outputs would hold them all at once. Each group's tensors
+ * are reduced to figures (and maps) and dropped before the next.
  */
 export async function inspectOnnx(opts: InspectOnnxOptions, version: string): Promise<OnnxInspectResult> {
   const what = opts.model;
-  let planned: ReturnType<typeof plan> | null = plan(opts, what);
-  const { jobs, batch, feeds } = planned;
+  const { jobs, declared, batch, feeds } = plan(opts, what);
   const { name: runtime, ort } = loadRuntime(opts.runtime);
   const fed = new Map(feeds.map((f) => [f.name, f]));
   const failed = (err: unknown): never => {
     if (err instanceof ScaledotError) throw err;
     throw new ScaledotError('E_ARG', `inspect: ${runtime} could not run ${what} on these inputs: ${(err as Error).message.split('\n')[0]}`);
   };
-  let session: OrtSession;
-  try {
-    session = await ort.InferenceSession.create(planned.model, { graphOptimizationLevel: 'disabled' });
-  } catch (err) {
-    return failed(err);
-  }
-  planned = null; // the runtime holds its own copy of the weights: ours can go
   const ortFeeds = Object.fromEntries(feeds.map((f) => [f.name, new ort.Tensor(f.type, f.data, f.dims)]));
+  const capture = async (fetches: string[]): Promise<Record<string, OrtTensor>> => {
+    let session: OrtSession | null = null;
+    try {
+      session = await ort.InferenceSession.create(modelWithOutputs(opts.model, fetches.filter((n) => !declared.has(n))), { graphOptimizationLevel: 'disabled' });
+      return await session.run(ortFeeds, fetches);
+    } catch (err) {
+      return failed(err);
+    } finally {
+      await session?.release();
+    }
+  };
   const sample = opts.sample ?? 0;
   const layers: OnnxLayerSummary[] = [];
   const heads: HeadFigures[] = [];
   const findings: Finding[] = [];
   let runs = 0;
   let perRun = 1;
-  try {
-    for (let next = 0; next < jobs.length;) {
-      const group = jobs.slice(next, next + perRun);
-      const fetches = [...new Set(group.flatMap((j) => j.names))];
-      const outputs = fetches.length === 0 ? {} : await session.run(ortFeeds, fetches).catch(failed);
-      runs++;
-      let bytes = 0;
-      for (const t of Object.values(outputs)) bytes += (t.data as unknown as ArrayBufferView).byteLength ?? 0;
-      const tensor = (name: string): Captured | null => {
-        const f = fed.get(name);
-        if (f !== undefined) return f.type.startsWith('float') ? { dims: f.dims, data: f.data as Float32Array, type: f.type } : null;
-        const t = outputs[name];
-        return t === undefined ? null : toFloats(name, t, `inspect: ${what}`);
-      };
-      const ints = (name: string): { dims: number[]; values: number[] } | null => {
-        const f = fed.get(name);
-        const t = f !== undefined ? { dims: f.dims, data: f.data } : outputs[name] === undefined ? null : { dims: [...outputs[name].dims], data: outputs[name].data };
-        return t === null ? null : { dims: t.dims, values: Array.from(t.data as ArrayLike<number | bigint | boolean>, Number) };
-      };
-      for (const [i, job] of group.entries()) {
-        const index = next + i;
-        const progress = (head: number, count: number): void => opts.onProgress?.({ layerIndex: index, layers: jobs.length, layer: job.layer, head, heads: count });
-        const at = `inspect: ${what}: layer ${job.layer}`;
-        if (job.kind === 'graph') {
-          const r = resolveSite(job.site, tensor, batch, at);
-          checkSample(sample, r.q.batch, job.layer);
-          for (let h = 0; h < r.q.heads; h++) {
-            progress(h, r.q.heads);
-            const outcome = analyzeHead(job.layer, r.q, r.k, h, r.scale, false, { data: r.logits });
-            if (outcome.kind === 'figures') heads.push(outcome.figures);
-            // The map is the model's own Softmax output, over the keys its logits leave unmasked.
-            if (outcome.kind === 'figures' && opts.maps !== undefined) opts.maps.push(modelWeightsMap(job.layer, h, sample, { heads: r.q.heads, queries: r.q.length, keys: r.k.length }, r.probs, r.logits));
-            findings.push(...headFindings(outcome));
-          }
-          layers.push({
-            layer: job.layer,
-            q: { file: opts.model, name: r.qName, dtype: r.qType, shape: r.qDims },
-            k: { file: opts.model, name: `${r.kName} (kᵀ: …, headDim, keys)`, dtype: r.kType, shape: r.kDims },
-            heads: r.q.heads, kvHeads: sharedKvHeads(r.k, r.q.heads), headDim: r.q.dim, scale: r.scale,
-            softmaxNode: job.site.softmax.name, scoreMatMulNode: job.site.scoreMatMul.name,
-            scaleAt: r.factors, softcap: r.softcap, scoreOps: job.site.scoreOps, logitsFrom: 'graph', ...checkLogits(r),
-          });
-        } else {
-          const got = inspectFusedLayer(job.site, job.layer, opts.model, tensor, ints, at, progress);
-          const r = got.resolved;
-          checkSample(sample, r.q.batch, job.layer);
-          layers.push(got.summary);
-          heads.push(...got.heads);
-          findings.push(...got.findings);
-          // A fused op's weights never leave its kernel: its map is the softmax of the logits computed by the op's definition.
-          if (opts.maps !== undefined) for (const h of got.heads) opts.maps.push(attentionMap(job.layer, r.q, r.k, h.head, sample, r.scale, false, { data: r.logits }));
+  for (let next = 0; next < jobs.length;) {
+    const group = jobs.slice(next, next + perRun);
+    const fetches = [...new Set(group.flatMap((j) => j.names))];
+    const outputs = fetches.length === 0 ? {} : await capture(fetches);
+    runs++;
+    let bytes = 0;
+    for (const t of Object.values(outputs)) bytes += (t.data as unknown as ArrayBufferView).byteLength ?? 0;
+    const tensor = (name: string): Captured | null => {
+      const f = fed.get(name);
+      if (f !== undefined) return f.type.startsWith('float') ? { dims: f.dims, data: f.data as Float32Array, type: f.type } : null;
+      const t = outputs[name];
+      return t === undefined ? null : toFloats(name, t, `inspect: ${what}`);
+    };
+    const ints = (name: string): { dims: number[]; values: number[] } | null => {
+      const f = fed.get(name);
+      const t = f !== undefined ? { dims: f.dims, data: f.data } : outputs[name] === undefined ? null : { dims: [...outputs[name].dims], data: outputs[name].data };
+      return t === null ? null : { dims: t.dims, values: Array.from(t.data as ArrayLike<number | bigint | boolean>, Number) };
+    };
+    for (const [i, job] of group.entries()) {
+      const index = next + i;
+      const progress = (head: number, count: number): void => opts.onProgress?.({ layerIndex: index, layers: jobs.length, layer: job.layer, head, heads: count });
+      const at = `inspect: ${what}: layer ${job.layer}`;
+      if (job.kind === 'graph') {
+        const r = resolveSite(job.site, tensor, batch, at);
+        checkSample(sample, r.q.batch, job.layer);
+        for (let h = 0; h < r.q.heads; h++) {
+          progress(h, r.q.heads);
+          const outcome = analyzeHead(job.layer, r.q, r.k, h, r.scale, false, { data: r.logits });
+          if (outcome.kind === 'figures') heads.push(outcome.figures);
+          // The map is the model's own Softmax output, over the keys its logits leave unmasked.
+          if (outcome.kind === 'figures' && opts.maps !== undefined) opts.maps.push(modelWeightsMap(job.layer, h, sample, { heads: r.q.heads, queries: r.q.length, keys: r.k.length }, r.probs, r.logits));
+          findings.push(...headFindings(outcome));
         }
+        layers.push({
+          layer: job.layer,
+          q: { file: opts.model, name: r.qName, dtype: r.qType, shape: r.qDims },
+          k: { file: opts.model, name: `${r.kName} (kᵀ: …, headDim, keys)`, dtype: r.kType, shape: r.kDims },
+          heads: r.q.heads, kvHeads: sharedKvHeads(r.k, r.q.heads), headDim: r.q.dim, scale: r.scale,
+          softmaxNode: job.site.softmax.name, scoreMatMulNode: job.site.scoreMatMul.name,
+          scaleAt: r.factors, softcap: r.softcap, scoreOps: job.site.scoreOps, logitsFrom: 'graph', ...checkLogits(r),
+        });
+      } else {
+        const got = inspectFusedLayer(job.site, job.layer, opts.model, tensor, ints, at, progress);
+        const r = got.resolved;
+        checkSample(sample, r.q.batch, job.layer);
+        layers.push(got.summary);
+        heads.push(...got.heads);
+        findings.push(...got.findings);
+        // A fused op's weights never leave its kernel: its map is the softmax of the logits computed by the op's definition.
+        if (opts.maps !== undefined) for (const h of got.heads) opts.maps.push(attentionMap(job.layer, r.q, r.k, h.head, sample, r.scale, false, { data: r.logits }));
       }
-      next += group.length;
-      perRun = Math.max(1, Math.floor((opts.captureBudget ?? CAPTURE_BUDGET) / Math.max(1, bytes / group.length)));
     }
-  } finally {
-    await session.release();
+    next += group.length;
+    perRun = Math.max(1, Math.floor((opts.captureBudget ?? CAPTURE_BUDGET) / Math.max(1, bytes / group.length)));
   }
   const scales = new Set(layers.map((l) => l.scale));
   return {
