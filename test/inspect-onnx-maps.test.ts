@@ -129,6 +129,8 @@ describe('inspect MODEL.onnx: attention maps and grouped runs', { skip: ortSkip 
     }
     assert.match(page, /class="map-large"/);
     assert.match(page, /Batch element 1 \(--sample\)/);
+    // A model's layers are in graph order, which the depth axis says (tensor files' are in name order).
+    assert.match(page, /layer \(0 = first in graph order\)/);
     const bad = await runCli(['inspect', path, ...args, '--sample', '2', '--out', join(dir, 'no')]);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--sample is 2/);

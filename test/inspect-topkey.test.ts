@@ -74,7 +74,7 @@ describe('inspect: topKey in the text table, the CSV and the HTML table', () => 
     assert.ok(Math.abs(Number(first[head.indexOf('topKey.mass')]) - want.mass) < 1e-12);
     const page = readFileSync(join(out, 'inspect.html'), 'utf8');
     const table = page.slice(page.indexOf('<thead>'));
-    const names = [...table.slice(0, table.indexOf('</thead>')).matchAll(/<th[^>]*>([^<]*)<\/th>/g)].map((m) => m[1]);
+    const names = [...table.slice(0, table.indexOf('</thead>')).matchAll(/<th[^>]*>(.*?)<\/th>/g)].map((m) => m[1].replace(/<[^>]*>/g, ''));
     const cells = [...table.slice(table.indexOf('<tbody>'), table.indexOf('</tr>', table.indexOf('<tbody>'))).matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]);
     assert.equal(cells[names.indexOf('topKey')], String(want.position));
     assert.ok(Math.abs(Number(cells[names.indexOf('topKey mass')]) - want.mass) < 1e-4);
