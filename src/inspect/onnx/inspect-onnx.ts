@@ -61,10 +61,9 @@ export const CAPTURE_BUDGET = 256 * 2 ** 20;
 
 type Job = { layer: string; names: string[] } & ({ kind: 'graph'; site: AttentionSite } | { kind: 'fused'; site: FusedSite });
 
-/** The graph's attention sites, each named uniquely with the tensors to capture, and the model's bytes (with room after them). */
-function plan(opts: InspectOnnxOptions, what: string): { jobs: Job[]; declared: Set<string>; batch: number | undefined; feeds: ReturnType<typeof readFeeds>; bytes: Uint8Array } {
-  const bytes = readModel(opts.model, ROOM);
-  const model = readOnnxModel(bytes, `inspect: ${what}`);
+/** The graph's attention sites, each named uniquely with the tensors to capture, from one read of the model (not kept). */
+function plan(opts: InspectOnnxOptions, what: string): { jobs: Job[]; declared: Set<string>; batch: number | undefined; feeds: ReturnType<typeof readFeeds> } {
+  const model = readOnnxModel(readModel(opts.model, 0), `inspect: ${what}`);
   const sites = findAttention(model, `inspect: ${what}`);
   const fusedSites = findFusedAttention(model, `inspect: ${what}`);
   if (sites.length === 0 && fusedSites.length === 0) {
@@ -93,7 +92,7 @@ function plan(opts: InspectOnnxOptions, what: string): { jobs: Job[]; declared: 
   ];
   const names = new Set(jobs.flatMap((j) => j.names));
   if (extraOutputsSuffix([...names]).length > ROOM) throw new ScaledotError('E_SIZE', `inspect: ${what}: the ${names.size} tensors to capture have names longer than ${ROOM} bytes together`);
-  return { jobs, declared: new Set(model.outputs.map((o) => o.name)), batch: feeds[0]?.dims[0], feeds, bytes };
+  return { jobs, declared: new Set(model.outputs.map((o) => o.name)), batch: feeds[0]?.dims[0], feeds };
 }
 
 /** Room after the model's bytes for the extra outputs' names (at most 1 MiB). */
@@ -109,12 +108,14 @@ function readModel(path: string, room: number): Uint8Array {
 }
 
 /**
- * The model with `extra` added as graph outputs: a second GraphProto written
- * in the room after the file's bytes (over the last group's), which protobuf
- * merges into the first. The weights are read once and never copied in
- * JavaScript (the runtime keeps its own copy per session).
+ * The model with `extra` added as graph outputs: a second GraphProto appended
+ * after the file's bytes, which protobuf merges into the first. The file is
+ * read again for each group's session rather than kept: the runtime keeps its
+ * own copy of the weights, and ours is garbage once the session exists
+ * (keeping one buffer for every session measured a higher peak: docs/inspect.md).
  */
-function modelWithOutputs(bytes: Uint8Array, extra: readonly string[]): Uint8Array {
+function modelWithOutputs(path: string, extra: readonly string[]): Uint8Array {
+  const bytes = readModel(path, ROOM);
   const suffix = extraOutputsSuffix(extra);
   const whole = new Uint8Array(bytes.buffer, 0, bytes.length + suffix.length);
   whole.set(suffix, bytes.length);
@@ -130,7 +131,7 @@ function modelWithOutputs(bytes: Uint8Array, extra: readonly string[]): Uint8Arr
  */
 export async function inspectOnnx(opts: InspectOnnxOptions, version: string): Promise<OnnxInspectResult> {
   const what = opts.model;
-  const { jobs, declared, batch, feeds, bytes } = plan(opts, what);
+  const { jobs, declared, batch, feeds } = plan(opts, what);
   const { name: runtime, ort } = loadRuntime(opts.runtime);
   const fed = new Map(feeds.map((f) => [f.name, f]));
   const failed = (err: unknown): never => {
@@ -141,7 +142,7 @@ export async function inspectOnnx(opts: InspectOnnxOptions, version: string): Pr
   const capture = async (fetches: string[]): Promise<Record<string, OrtTensor>> => {
     let session: OrtSession | null = null;
     try {
-      session = await ort.InferenceSession.create(modelWithOutputs(bytes, fetches.filter((n) => !declared.has(n))), { graphOptimizationLevel: 'disabled' });
+      session = await ort.InferenceSession.create(modelWithOutputs(opts.model, fetches.filter((n) => !declared.has(n))), { graphOptimizationLevel: 'disabled' });
       return await session.run(ortFeeds, fetches);
     } catch (err) {
       return failed(err);
