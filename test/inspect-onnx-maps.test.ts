@@ -136,4 +136,26 @@ describe('inspect MODEL.onnx: attention maps and grouped runs', { skip: ortSkip 
     assert.match(bad.err, /--sample is 2/);
     assert.ok(!existsSync(join(dir, 'no', 'inspect.html')));
   });
+  it('--capture-budget MiB sets the groups (JSON runs); a bad value, or one without a model, exits 2', async () => {
+    const spec: ModelSpec = { batch: 1, length: 4, width: 8, headDim: 4, padMask: true, seed: 14, layers: [0, 1, 2].map(() => ({ heads: 2, scaleAt: 'scores-div' as const })) };
+    const path = join(dir, 'budget.onnx');
+    writeFileSync(path, buildTransformer(spec).bytes);
+    const args = inputs('budget', spec).args.flatMap((a) => ['--input', `${a.name}=${a.path}`]);
+    // One layer's tensors here weigh a few hundred bytes: 1e-6 MiB (about 1 byte) fits none, so each layer runs alone.
+    for (const [budget, runs] of [[undefined, 2], ['0.000001', 3]] as const) {
+      const r = await runCli(['inspect', path, ...args, ...(budget === undefined ? [] : ['--capture-budget', budget]), '--json', '-']);
+      assert.equal(r.code, 0, r.err);
+      const doc = JSON.parse(r.out);
+      assert.equal(doc.runs, runs, `--capture-budget ${budget}`);
+      assert.equal(doc.heads.length, 6);
+    }
+    for (const bad of ['0', '-1', 'lots']) {
+      const r = await runCli(['inspect', path, ...args, '--capture-budget', bad, '--json', '-']);
+      assert.equal(r.code, 2);
+      assert.match(r.err, /--capture-budget is .*expected the MiB of captured tensors/);
+    }
+    const tensors = await runCli(['inspect', '--q', join(dir, 'budget-x.npy'), '--k', join(dir, 'budget-x.npy'), '--capture-budget', '8']);
+    assert.equal(tensors.code, 2);
+    assert.match(tensors.err, /--capture-budget bounds what an \.onnx run captures/);
+  });
 });

@@ -50,6 +50,7 @@ export function registerInspect(program: Command): void {
     .option('--key-lengths <file>', "a .npy of each batch element's length: later keys and queries are padding, left out (default: a file's key_lengths tensor)")
     .option('--input <file>', 'MODEL.onnx: a model input as .npy, NAME=FILE.npy where the model has several (repeat for each)', (v: string, all: string[]) => [...all, v], [])
     .option('--runtime <name>', 'MODEL.onnx: onnxruntime-node or onnxruntime-web (default: the first installed)')
+    .option('--capture-budget <MiB>', "MODEL.onnx: the captured tensors held at once; layers are run in groups that fit it (default 256)")
     .option('--json <file>', 'write the figures as JSON (- for stdout)')
     .option('--out <dir>', 'write an HTML report and CSV files into this directory')
     .option('--sample <n>', "--out: the batch element whose attention maps the report draws (default 0)")
@@ -76,6 +77,7 @@ async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
   };
   const onnx = isOnnxModel(files) ? onnxPlan(files, { ...flags, layout: flags.layout }) : null;
   if (onnx === null && (flags.input ?? []).length > 0) throw new ScaledotError('E_OPTION', 'inspect: --input feeds an .onnx model; give the model as the file');
+  if (onnx === null && flags.captureBudget !== undefined) throw new ScaledotError('E_OPTION', 'inspect: --capture-budget bounds what an .onnx run captures; tensor files are read one layer at a time already');
   if (onnx === null) checkInspectOptions(opts);
   refuseOverlappingPaths('inspect', outputPaths(flags), onnx?.paths ?? inputPaths(files, flags));
   // Outputs are checked before any tensor is read, and written only once every figure is in.
