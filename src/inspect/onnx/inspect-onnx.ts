@@ -55,7 +55,8 @@ function toFloats(name: string, t: OrtTensor, what: string): Captured {
  * The most bytes of captured tensors held at once: layers are captured in
  * groups sized to it (at least one layer a run), so memory is bounded by one
  * group's q, kᵀ, logits and probabilities, not by every layer's. The first
- * run captures one layer alone, to learn what a layer weighs.
+ * run captures one layer alone, to learn what a layer weighs. The CLI's
+ * --capture-budget MiB sets it.
  */
 export const CAPTURE_BUDGET = 256 * 2 ** 20;
 
@@ -160,7 +161,7 @@ export async function inspectOnnx(opts: InspectOnnxOptions, version: string): Pr
     const group = jobs.slice(next, next + perRun);
     const fetches = [...new Set(group.flatMap((j) => j.names))];
     const outputs = fetches.length === 0 ? {} : await capture(fetches);
-    runs++;
+    if (fetches.length > 0) runs++;
     let bytes = 0;
     for (const t of Object.values(outputs)) bytes += (t.data as unknown as ArrayBufferView).byteLength ?? 0;
     const tensor = (name: string): Captured | null => {
