@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspectOnnx } from '../src/inspect/onnx/inspect-onnx.js';
+import type { AttentionMap } from '../src/inspect/maps.js';
 import { referenceHead } from './helpers/head-reference.js';
 import { GraphBuilder, npyBytes } from './helpers/onnx-graph.js';
 import { ORT_RUNTIMES, ortSkip } from './helpers/onnx-runtime.js';
@@ -71,7 +72,8 @@ describe('inspect MODEL.onnx with fused attention', { skip: ortSkip }, () => {
         g.output(out, [B, T, c.heads * D]);
         const path = join(dir, `${c.op}.onnx`);
         writeFileSync(path, g.model(17, [{ domain: 'com.microsoft', version: 1 }]));
-        const result = await inspectOnnx({ model: path, inputs: feeds, runtime }, 'test');
+        const maps: AttentionMap[] = [];
+        const result = await inspectOnnx({ model: path, inputs: feeds, runtime, sample: 1, maps }, 'test');
         assert.equal(result.inputs.length, 1);
         const layer = result.inputs[0];
         assert.equal(layer.layer, 'model/layers.0/attn');
@@ -89,6 +91,18 @@ describe('inspect MODEL.onnx with fused attention', { skip: ortSkip }, () => {
           close(got.maxProbMean, e.maxProbMean, `head ${h} max p`);
           close(got.firstKeyMass, e.firstKeyMass, `head ${h} key 0`);
           close(got.fp16.scoreMaxAbs, e.scoreMaxAbs, `head ${h} raw |q·k|`);
+          // The map of batch element 1: the softmax over the keys the op keeps, grey (NaN) elsewhere.
+          const map = maps.find((m) => m.head === h)!;
+          const [qh, kh] = [qs[1][h], ks[1][Math.floor(h / (c.heads / c.kvHeads))]];
+          for (let i = 0; i < T; i++) {
+            const logits = Array.from({ length: T }, (_, j) => (keep[1][i][j] ? qh[i].reduce((s, v, d) => s + v * kh[j][d], 0) / Math.sqrt(D) : -Infinity));
+            const total = logits.reduce((s, l) => s + Math.exp(l - Math.max(...logits)), 0);
+            for (let j = 0; j < T; j++) {
+              const want = keep[1][i][j] ? Math.exp(logits[j] - Math.max(...logits)) / total : NaN;
+              const cell = map.weights[i * T + j];
+              assert.ok(Number.isNaN(want) ? Number.isNaN(cell) : Math.abs(cell - want) < 1e-5, `head ${h} map (${i}, ${j}): ${cell} vs ${want}`);
+            }
+          }
         }
       });
     }

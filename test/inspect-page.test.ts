@@ -51,6 +51,11 @@ describe('inspect --out page in Chromium', { skip: noBrowser }, () => {
         const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
         assert.ok(scrollWidth <= width, `at ${width} px the page is ${scrollWidth} px wide`);
         assert.equal(await page.locator('g.map').count(), layers * heads);
+        // At a desktop width every layer's table fits its column: its headers wrap rather than scroll it sideways.
+        if (width === 1280) {
+          const tables = await page.locator('.scroll').evaluateAll((els) => els.map((e) => e.scrollWidth - e.clientWidth));
+          assert.ok(tables.length === layers && tables.every((over) => over <= 0), `tables wider than their column by ${tables.join(', ')} px`);
+        }
         // The depth axis: whole layer numbers only.
         const ticks = await page.locator('[aria-label^="X-axis titled \'layer"] .role-axis-label text').allTextContents();
         assert.ok(ticks.length >= Math.min(2, layers) && ticks.every((t) => /^\d+$/.test(t) && Number(t) < layers), `depth ticks ${ticks.join(' ')}`);

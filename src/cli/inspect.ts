@@ -50,6 +50,7 @@ export function registerInspect(program: Command): void {
     .option('--key-lengths <file>', "a .npy of each batch element's length: later keys and queries are padding, left out (default: a file's key_lengths tensor)")
     .option('--input <file>', 'MODEL.onnx: a model input as .npy, NAME=FILE.npy where the model has several (repeat for each)', (v: string, all: string[]) => [...all, v], [])
     .option('--runtime <name>', 'MODEL.onnx: onnxruntime-node or onnxruntime-web (default: the first installed)')
+    .option('--capture-budget <MiB>', "MODEL.onnx: the captured tensors held at once; layers are run in groups that fit it (default 256)")
     .option('--json <file>', 'write the figures as JSON (- for stdout)')
     .option('--out <dir>', 'write an HTML report and CSV files into this directory')
     .option('--sample <n>', "--out: the batch element whose attention maps the report draws (default 0)")
@@ -76,14 +77,14 @@ async function runInspect(files: string[], flags: InspectFlags): Promise<void> {
   };
   const onnx = isOnnxModel(files) ? onnxPlan(files, { ...flags, layout: flags.layout }) : null;
   if (onnx === null && (flags.input ?? []).length > 0) throw new ScaledotError('E_OPTION', 'inspect: --input feeds an .onnx model; give the model as the file');
+  if (onnx === null && flags.captureBudget !== undefined) throw new ScaledotError('E_OPTION', 'inspect: --capture-budget bounds what an .onnx run captures; tensor files are read one layer at a time already');
   if (onnx === null) checkInspectOptions(opts);
-  if (onnx !== null && flags.sample !== undefined) throw new ScaledotError('E_OPTION', 'inspect: --sample picks the batch element of the attention maps, which are drawn from Q and K files; an .onnx run draws none yet');
   refuseOverlappingPaths('inspect', outputPaths(flags), onnx?.paths ?? inputPaths(files, flags));
   // Outputs are checked before any tensor is read, and written only once every figure is in.
   const jsonProblem = flags.json !== undefined && flags.json !== '-' ? outputFileProblem(flags.json) : null;
   if (jsonProblem !== null) throw new ScaledotError('E_IO', `inspect: --json ${flags.json} ${jsonProblem === 'is a folder' ? 'is a directory; give a file' : `cannot be written: ${jsonProblem}`}`);
   if (flags.out !== undefined) checkOutDir(flags.out);
-  const result = onnx !== null ? await runOnnx(onnx, packageVersion(), opts.onProgress) : await inspect(opts, packageVersion());
+  const result = onnx !== null ? await runOnnx(onnx, packageVersion(), { sample: opts.sample, maps: opts.maps, onProgress: opts.onProgress }) : await inspect(opts, packageVersion());
   if (tty) process.stderr.write(`\r${' '.repeat(80)}\r`);
   if (flags.json === '-') process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else if (flags.json !== undefined) writeFileWhole(flags.json, `${JSON.stringify(result, null, 2)}\n`, 'inspect: --json');

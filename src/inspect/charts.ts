@@ -83,7 +83,8 @@ export function logitStdByDepth(r: InspectResult): ChartSpec {
   const spec = measuredVsTheoryChart({
     title: 'Logit std against depth',
     subtitle: 'points: heads · dashed line: the layer mean',
-    x: { field: 'depth', title: 'layer (0 = first in name order)' },
+    // A model's layers come in graph order (the order it computes them); tensor files' in name order.
+    x: { field: 'depth', title: `layer (0 = first in ${'model' in r ? 'graph' : 'name'} order)` },
     y: { field: 'logitStd', title: 'std of the logits s·q·k' },
     points,
     theory: means,

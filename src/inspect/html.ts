@@ -6,7 +6,7 @@ import { FINDINGS_CSV, HEADS_CSV } from './csv.js';
 /** The tag by which --out recognises a page it wrote (and may replace). */
 export const HTML_MARKER = '<meta name="generator" content="scaledot inspect">';
 
-const COLUMNS: [string, (h: HeadFigures) => number][] = [
+const COLUMNS: [string, (h: HeadFigures) => number | string][] = [
   ['logitStd', (h) => h.logitStd],
   ['logitMax', (h) => h.logitMax],
   ['entropyRatioMean', (h) => h.entropyRatioMean],
@@ -14,6 +14,8 @@ const COLUMNS: [string, (h: HeadFigures) => number][] = [
   ['saturatedShare', (h) => h.saturatedShare],
   ['jacobianNormMedian', (h) => h.jacobianNormMedian],
   ['firstKeyMass', (h) => h.firstKeyMass],
+  ['topKey', (h) => String(h.topKey.position)],
+  ['topKey mass', (h) => h.topKey.mass],
   ['fp16 scoreMaxAbs', (h) => h.fp16.scoreMaxAbs],
   ['fp16 overflowShare', (h) => h.fp16.overflowShare],
   ['saturated at 1/√d', (h) => h.whatIf.rsqrt.saturatedShare],
@@ -33,7 +35,7 @@ export function renderInspectHtml(r: InspectResult, charts: { heatmap: string; d
     return `<section>
 <h3>${esc(input.layer)}</h3>
 <p class="meta">Q ${esc(input.q.file)} · ${esc(input.q.name)} · ${esc(input.q.dtype)} [${input.q.shape.join(', ')}] — K ${esc(input.k.file)} · ${esc(input.k.name)} · ${esc(input.k.dtype)} [${input.k.shape.join(', ')}] — ${input.heads} query heads, ${input.kvHeads} key heads, headDim ${input.headDim}, scale ${cell(input.scale)}</p>
-<div class="scroll"><table><thead><tr><th>head</th>${COLUMNS.map(([name]) => `<th class="num">${esc(name)}</th>`).join('')}</tr></thead>
+<div class="scroll"><table><thead><tr><th>head</th>${COLUMNS.map(([name]) => `<th class="num">${breakable(name)}</th>`).join('')}</tr></thead>
 <tbody>
 ${rows}
 </tbody></table></div>
@@ -68,6 +70,11 @@ ${layers}
 `;
 }
 
+/** A header that may wrap between the words of its camelCase name (entropy·Ratio·Mean), so the 15 columns fit 1280 px. */
+function breakable(name: string): string {
+  return esc(name).replace(/([a-z])([A-Z])/g, '$1<wbr>$2');
+}
+
 function esc(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 }
@@ -84,6 +91,7 @@ table { border-collapse: collapse; width: 100%; font-size: 12px; margin: 6px 0; 
 th { text-align: left; color: #5b6473; border-bottom: 2px solid #dfe3ea; padding: 4px 6px; }
 td { border-bottom: 1px solid #dfe3ea; padding: 4px 6px; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th.num { white-space: normal; vertical-align: bottom; }
 .charts { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
 figure, .scroll { margin: 0; max-width: 100%; overflow-x: auto; }
 .meta { overflow-wrap: anywhere; }

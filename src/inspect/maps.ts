@@ -1,4 +1,5 @@
 import { modelRowKeys, type ModelLogits } from './figures.js';
+import type { TensorData } from './stored.js';
 import type { QkView } from './view.js';
 
 /** The most cells a drawn map has per side: longer sequences are pooled, so memory and the page stay bounded. */
@@ -38,12 +39,7 @@ export function attentionMap(layer: string, q: QkView, k: QkView, head: number, 
   const kvHead = Math.floor(head / (q.heads / k.heads));
   const { length: L, dim: D } = q;
   const S = k.length;
-  const rowBlock = Math.ceil(L / cells);
-  const colBlock = Math.ceil(S / cells);
-  const rows = Math.ceil(L / rowBlock);
-  const cols = Math.ceil(S / colBlock);
-  const sum = new Float64Array(rows * cols);
-  const count = new Float64Array(rows * cols);
+  const pool = new Pooler(L, S, cells);
   const keys = new Int32Array(S);
   const given = new Float64Array(S);
   const logits = new Float64Array(S);
@@ -66,16 +62,57 @@ export function attentionMap(layer: string, q: QkView, k: QkView, head: number, 
     }
     let total = 0;
     for (let j = 0; j < n; j++) total += (logits[j] = Math.exp(logits[j] - max));
-    const r = Math.floor(i / rowBlock);
-    for (let j = 0; j < n; j++) {
-      const cell = r * cols + Math.floor(keys[j] / colBlock);
-      sum[cell] += logits[j] / total;
-      count[cell]++;
-    }
+    for (let j = 0; j < n; j++) pool.add(i, keys[j], logits[j] / total);
   }
-  const weights = new Float32Array(rows * cols);
-  for (let c = 0; c < weights.length; c++) weights[c] = count[c] === 0 ? NaN : sum[c] / count[c];
-  return { layer, head, sample, queries: L, keys: S, rows, cols, rowBlock, colBlock, weights };
+  return pool.map(layer, head, sample);
+}
+
+/**
+ * The map of weights a model computed itself (an ONNX graph's Softmax output,
+ * [batch, heads, L, S] row-major), not recomputed: a pair is drawn where the
+ * model's logit there is not masked (modelRowKeys, as the figures read it), so
+ * the masked keys are the model's own and the weights are exactly its own.
+ */
+export function modelWeightsMap(layer: string, head: number, sample: number, dims: { heads: number; queries: number; keys: number }, weights: TensorData, logits: TensorData, cells = MAP_CELLS): AttentionMap {
+  const { heads: H, queries: L, keys: S } = dims;
+  const pool = new Pooler(L, S, cells);
+  const keys = new Int32Array(S);
+  const given = new Float64Array(S);
+  for (let i = 0; i < L; i++) {
+    const base = ((sample * H + head) * L + i) * S;
+    const n = modelRowKeys(logits, base, S, keys, given);
+    for (let j = 0; j < n; j++) pool.add(i, keys[j], weights[base + keys[j]]);
+  }
+  return pool.map(layer, head, sample);
+}
+
+/** Sums weights into blocks of ⌈L/cells⌉ queries × ⌈S/cells⌉ keys; a block's cell is the mean of the pairs added to it. */
+class Pooler {
+  readonly rowBlock: number;
+  readonly colBlock: number;
+  readonly rows: number;
+  readonly cols: number;
+  private readonly sum: Float64Array;
+  private readonly count: Float64Array;
+  constructor(readonly queries: number, readonly keys: number, cells: number) {
+    this.rowBlock = Math.ceil(queries / cells);
+    this.colBlock = Math.ceil(keys / cells);
+    this.rows = Math.ceil(queries / this.rowBlock);
+    this.cols = Math.ceil(keys / this.colBlock);
+    this.sum = new Float64Array(this.rows * this.cols);
+    this.count = new Float64Array(this.rows * this.cols);
+  }
+  add(query: number, key: number, weight: number): void {
+    const cell = Math.floor(query / this.rowBlock) * this.cols + Math.floor(key / this.colBlock);
+    this.sum[cell] += weight;
+    this.count[cell]++;
+  }
+  map(layer: string, head: number, sample: number): AttentionMap {
+    const weights = new Float32Array(this.rows * this.cols);
+    for (let c = 0; c < weights.length; c++) weights[c] = this.count[c] === 0 ? NaN : this.sum[c] / this.count[c];
+    const { queries, keys, rows, cols, rowBlock, colBlock } = this;
+    return { layer, head, sample, queries, keys, rows, cols, rowBlock, colBlock, weights };
+  }
 }
 
 /** A map pooled again to at most `cells` per side: each new cell is the mean of its block's non-empty cells. */

@@ -13,7 +13,7 @@ export async function reportFiles(r: InspectResult, maps: readonly AttentionMap[
   const depth = r.heads.length > 0 ? await renderSvg(logitStdByDepth(r), 'depth') : '';
   const chosen = chosenHead(maps, r.heads);
   const attention = chosen === undefined
-    ? '<p>No attention map: they are drawn from Q and K files (not yet from an .onnx run).</p>'
+    ? '<p>No attention map: no head had figures to draw.</p>'
     : `<p class="small">${mapsCaption(maps)}</p>
 <h3>Layer ${chosen.layer} · head ${chosen.head}</h3>
 <p class="small">The head with the largest share of saturated rows (the first head where none saturates).</p>

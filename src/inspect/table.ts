@@ -1,7 +1,7 @@
 import type { HeadFigures } from './figures.js';
 import type { InspectResult } from './run.js';
 
-const COLUMNS: [string, (h: HeadFigures) => number][] = [
+const COLUMNS: [string, (h: HeadFigures) => number | string][] = [
   ['logitStd', (h) => h.logitStd],
   ['logitMax', (h) => h.logitMax],
   ['entropy/ln n', (h) => h.entropyRatioMean],
@@ -9,6 +9,9 @@ const COLUMNS: [string, (h: HeadFigures) => number][] = [
   ['sat', (h) => h.saturatedShare],
   ['|J| med', (h) => h.jacobianNormMedian],
   ['key0', (h) => h.firstKeyMass],
+  // The key taking the most mean weight, and that weight: a sink that is not key 0 (a separator, padding).
+  ['top key', (h) => String(h.topKey.position)],
+  ['top mass', (h) => h.topKey.mass],
   ['max|qk|', (h) => h.fp16.scoreMaxAbs],
   ['fp16 ovf', (h) => h.fp16.overflowShare],
   ['sat 1/d', (h) => h.whatIf.inverse.saturatedShare],
@@ -16,7 +19,8 @@ const COLUMNS: [string, (h: HeadFigures) => number][] = [
   ['sat cap', (h) => h.whatIf.softcap50.saturatedShare],
 ];
 
-export function cell(x: number): string {
+export function cell(x: number | string): string {
+  if (typeof x === 'string') return x;
   if (!Number.isFinite(x)) return Number.isNaN(x) ? '—' : String(x);
   return Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(2) : x.toFixed(4);
 }

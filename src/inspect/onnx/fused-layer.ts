@@ -7,7 +7,7 @@ import type { OnnxLayerSummary } from './summary.js';
 
 /** One fused op's layer: its logits computed by the op's definition (fused-logits.ts), then every head's figures as for a decomposed layer. */
 export function inspectFusedLayer(site: FusedSite, layer: string, model: string, floats: (name: string) => (Captured & { type: string }) | null, ints: IntsOf, what: string,
-  onHead?: (head: number, heads: number) => void): { summary: OnnxLayerSummary; heads: HeadFigures[]; findings: Finding[] } {
+  onHead?: (head: number, heads: number) => void): { summary: OnnxLayerSummary; heads: HeadFigures[]; findings: Finding[]; resolved: ReturnType<typeof fusedLogits> } {
   const need = (name: string): Captured & { type: string } => {
     const t = floats(name);
     if (t === null) throw new ScaledotError('E_ARG', `${what}: tensor ${name} did not come back from the runtime as a float tensor`);
@@ -39,5 +39,6 @@ export function inspectFusedLayer(site: FusedSite, layer: string, model: string,
     },
     heads,
     findings,
+    resolved: r, // the logits it computed, for the attention maps
   };
 }
