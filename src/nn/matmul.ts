@@ -1,3 +1,4 @@
+import { wasmMatmulAddF64 } from '../attention/index.js';
 import type { Data } from './autograd.js';
 
 // The three products a linear layer needs, accumulating into `out`. Rows are
@@ -14,8 +15,14 @@ import type { Data } from './autograd.js';
  */
 export function matmulAdd(a: Data, b: Data, out: Data, m: number, k: number, n: number): void {
   if (out instanceof Float32Array) matmulAddRounded(a, b, out, m, k, n);
-  else matmulAddExact(a, b, out, m, k, n);
+  // float64 products big enough to pay for copying in and out: the wasm kernel, same bits, two columns per f64x2.
+  else if (m * k * n < WASM_MIN_PRODUCTS || !(a instanceof Float64Array && b instanceof Float64Array) || !wasmMatmulAddF64(a, b, out, m, k, n)) {
+    matmulAddExact(a, b, out, m, k, n);
+  }
 }
+
+/** Products (m·k·n) from which matmulAdd hands a float64 product to WebAssembly. */
+const WASM_MIN_PRODUCTS = 4096;
 
 function matmulAddExact(a: Data, b: Data, out: Data, m: number, k: number, n: number): void {
   let i = 0;
