@@ -16,14 +16,25 @@ export function wasmMatmulAddF64(a: Float64Array, b: Float64Array, out: Float64A
   if (rt === null) return false;
   const at = Math.ceil(rt.heapStart / 16) * 16;
   rt.reserve(at + elements * 8);
-  // A fresh view each call: growing an unshared memory detaches the old one.
-  const heap = new Float64Array(rt.memory.buffer, at, elements);
-  heap.set(a.subarray(0, m * k), 0);
-  heap.set(b.subarray(0, k * n), m * k);
-  heap.set(out.subarray(0, m * n), m * k + k * n);
-  rt.exports.gemmF64Add(at, at + m * k * 8, at + (m * k + k * n) * 8, m, k, n);
-  out.set(heap.subarray(m * k + k * n));
+  const heap = heapView(rt.memory.buffer);
+  // Whole arrays where they are the operands (a linear layer's are): no subarray object per call.
+  const ai = at / 8;
+  const bi = ai + m * k;
+  const oi = bi + k * n;
+  heap.set(a.length === m * k ? a : a.subarray(0, m * k), ai);
+  heap.set(b.length === k * n ? b : b.subarray(0, k * n), bi);
+  heap.set(out.length === m * n ? out : out.subarray(0, m * n), oi);
+  rt.exports.gemmF64Add(ai * 8, bi * 8, oi * 8, m, k, n);
+  for (let t = 0; t < m * n; t++) out[t] = heap[oi + t];
   return true;
+}
+
+let view: Float64Array | null = null;
+
+/** A float64 view of the kernels' memory, made again only when the memory grew (an unshared memory's old buffer is then detached). */
+function heapView(buffer: ArrayBufferLike): Float64Array {
+  if (view === null || view.buffer !== buffer) view = new Float64Array(buffer);
+  return view;
 }
 
 /** Operands past this (64 MiB) stay in the caller's loop rather than grow the kernels' memory for good. */
