@@ -5,9 +5,18 @@ import { endKey, firstKey, hasKeyRanges, keyOffset } from './visible.js';
 /** Query rows up to which impl 'tiled' takes the decode loop below rather than its blocks. */
 export const TILED_DECODE_MAX_ROWS = 16;
 
-/** Whether tiledDecode takes the problem: a few query rows, no attnMask and no dropout (the blocks do those). */
+/** Keys × width of one head up to which several query rows may each read K and V again (256 KiB of float64: from L2). */
+const REREAD_MAX_ELEMENTS = 32768;
+
+/**
+ * Whether tiledDecode takes the problem: a few query rows, no attnMask and no
+ * dropout (the blocks do those). Each row reads its head's K and V, so past
+ * one row only a head small enough to stay in the caches: the blocks share
+ * each load of K among 4 rows.
+ */
 export function tiledDecodes(p: AttentionProblem): boolean {
-  return p.l <= TILED_DECODE_MAX_ROWS && p.mask === null && p.dropoutP === 0;
+  const small = p.l === 1 || p.s * Math.max(p.e, p.ev) <= REREAD_MAX_ELEMENTS;
+  return p.l <= TILED_DECODE_MAX_ROWS && small && p.mask === null && p.dropoutP === 0;
 }
 
 /**
