@@ -148,6 +148,62 @@ export function addWeighted2(accA: usize, accB: usize, pA: usize, pB: usize, v: 
   addTail(accB, pB, v, ev, jj, n, 0, ev);
 }
 
+/**
+ * addWeighted for four rows (acc rows at accStride, weights at pStride),
+ * column-outer: for each 8 columns the four rows' sums stay in registers over
+ * all n keys, so a V element is loaded once for four rows and no accumulator
+ * goes back to memory per key (a GQA group of 4 costs one pass over V).
+ */
+@inline
+export function addWeighted4(acc: usize, accStride: usize, p: usize, pStride: usize, v: usize, ev: i32, n: i32): void {
+  const vRow = <usize>ev << 2;
+  const ev8 = <usize>(ev & ~7) << 2;
+  const ev4 = <usize>(ev & ~3) << 2;
+  const acc1 = acc + accStride, acc2 = acc1 + accStride, acc3 = acc2 + accStride;
+  const p1 = p + pStride, p2 = p1 + pStride, p3 = p2 + pStride;
+  let c: usize = 0;
+  for (; c < ev8; c += 32) {
+    let a0 = v128.load(acc + c), a1 = v128.load(acc + c, 16);
+    let b0 = v128.load(acc1 + c), b1 = v128.load(acc1 + c, 16);
+    let c0 = v128.load(acc2 + c), c1 = v128.load(acc2 + c, 16);
+    let d0 = v128.load(acc3 + c), d1 = v128.load(acc3 + c, 16);
+    let vj = v + c;
+    for (let jj: usize = 0; jj < (<usize>n << 2); jj += 4) {
+      const x0 = v128.load(vj), x1 = v128.load(vj, 16);
+      const wa = v128.load32_splat(p + jj);
+      a0 = madd(wa, x0, a0); a1 = madd(wa, x1, a1);
+      const wb = v128.load32_splat(p1 + jj);
+      b0 = madd(wb, x0, b0); b1 = madd(wb, x1, b1);
+      const wc = v128.load32_splat(p2 + jj);
+      c0 = madd(wc, x0, c0); c1 = madd(wc, x1, c1);
+      const wd = v128.load32_splat(p3 + jj);
+      d0 = madd(wd, x0, d0); d1 = madd(wd, x1, d1);
+      vj += vRow;
+    }
+    v128.store(acc + c, a0); v128.store(acc + c, a1, 16);
+    v128.store(acc1 + c, b0); v128.store(acc1 + c, b1, 16);
+    v128.store(acc2 + c, c0); v128.store(acc2 + c, c1, 16);
+    v128.store(acc3 + c, d0); v128.store(acc3 + c, d1, 16);
+  }
+  for (; c < ev4; c += 16) {
+    let a0 = v128.load(acc + c), b0 = v128.load(acc1 + c), c0 = v128.load(acc2 + c), d0 = v128.load(acc3 + c);
+    let vj = v + c;
+    for (let jj: usize = 0; jj < (<usize>n << 2); jj += 4) {
+      const x0 = v128.load(vj);
+      a0 = madd(v128.load32_splat(p + jj), x0, a0);
+      b0 = madd(v128.load32_splat(p1 + jj), x0, b0);
+      c0 = madd(v128.load32_splat(p2 + jj), x0, c0);
+      d0 = madd(v128.load32_splat(p3 + jj), x0, d0);
+      vj += vRow;
+    }
+    v128.store(acc + c, a0); v128.store(acc1 + c, b0); v128.store(acc2 + c, c0); v128.store(acc3 + c, d0);
+  }
+  addTail(acc, p, v, ev, 0, n, ev & ~3, ev);
+  addTail(acc1, p1, v, ev, 0, n, ev & ~3, ev);
+  addTail(acc2, p2, v, ev, 0, n, ev & ~3, ev);
+  addTail(acc3, p3, v, ev, 0, n, ev & ~3, ev);
+}
+
 /** The scalar rest of addWeighted: acc[c] += p[jj] · v[jj][c] for keys [j0, j1) and columns [c0, c1). */
 @inline
 function addTail(acc: usize, p: usize, v: usize, ev: i32, j0: i32, j1: i32, c0: i32, c1: i32): void {

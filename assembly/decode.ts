@@ -3,7 +3,7 @@ import {
   P_CHUNK_KEYS, P_CHUNKS, P_PARTS, P_PART_STRIDE, P_SCRATCH, P_SCRATCH_STRIDE, P_SOFTCAP, P_SINKS, P_DROP,
   P_DROP_THRESHOLD, P_SEED, P_DROP_SCALE,
 } from './abi';
-import { BK, addWeighted, addWeighted2, exp2s, hsum, scoreBlock } from './decode-blocks';
+import { BK, addWeighted, addWeighted2, addWeighted4, exp2s, hsum, scoreBlock } from './decode-blocks';
 import { exp2v } from './exp2';
 import { madd } from './madd';
 import { maskTile, softcapTile, tileNeedsMask } from './mask';
@@ -118,7 +118,7 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
       store<f32>(mrow + (<usize>r << 2), mNew);
       store<f32>(alphas + (<usize>r << 2), alpha);
     }
-    // acc = α acc + P V, two rows at a time (each V load serves both).
+    // acc = α acc + P V, four rows at a time (each V load serves all four), then two, then one.
     const vBlock = v0 + ((<usize>j0 * <usize>ev) << 2);
     for (let r = 0; r < rows; r++) {
       const alpha = load<f32>(alphas + (<usize>r << 2));
@@ -128,6 +128,9 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
       for (let cc: usize = 0; cc < (<usize>evp << 2); cc += 16) v128.store(accRow + cc, f32x4.mul(v128.load(accRow + cc), av));
     }
     let r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      addWeighted4(acc + ((<usize>r * <usize>evp) << 2), <usize>evp << 2, sc + <usize>r * rowBytes, rowBytes, vBlock, ev, n);
+    }
     for (; r + 2 <= rows; r += 2) {
       const accRow = acc + ((<usize>r * <usize>evp) << 2);
       addWeighted2(accRow, accRow + (<usize>evp << 2), sc + <usize>r * rowBytes, sc + <usize>(r + 1) * rowBytes, vBlock, ev, n);

@@ -10,6 +10,9 @@ import { forwardBlock, packKBlock } from './forward';
 import { backwardPrep, backwardKeyChunk, backwardReduceDq } from './backward';
 import { decodeChunk, decodeMerge } from './decode';
 
+// The nn package's float64 linear product (src/nn/matmul.ts), called directly on the calling thread.
+export { gemmF64Add } from './gemm64';
+
 export function abiVersion(): i32 {
   return ABI_VERSION;
 }

@@ -1,11 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { EXIT } from '../src/cli/main.js';
 import { checkBenchOptions } from '../src/cli/bench.js';
 import type { BenchRecord } from '../src/bench/table.js';
+import type { DecodeResult } from '../src/bench/decode.js';
 import { ScaledotError } from '../src/tensor/index.js';
 import { CHROMIUM, browserSkip, repoRoot } from './helpers/browser.js';
 import { runCli } from './helpers/cli.js';
@@ -110,5 +113,37 @@ describe('scaledot bench --browser: webgpu rows', { skip: browserSkip }, () => {
       if (/swiftshader/.test(result.note)) assert.match(result.note, /these figures say nothing about a GPU/);
     }
     assert.match(r.out, /webgpu .*float32 WGSL on/);
+  });
+});
+
+describe('scaledot bench --browser --decode in headless Chromium', { skip: browserSkip }, () => {
+  it('times every decode row in the page against onnxruntime-web and the read ceiling measured on its Web Workers', async () => {
+    const json = join(mkdtempSync(join(tmpdir(), 'scaledot-bench-')), 'decode.json');
+    // A child process: --decode ends with process.exit (onnxruntime-web's threads would keep it alive), which runCli's in-process main would pass on to the test runner.
+    const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+    const child = spawnSync(process.execPath, ['--import', 'tsx', main, 'bench', '--decode', '--browser', '--chromium', CHROMIUM, '--shape', 'decode-4/2x300x8', '--rounds', '1', '--json', json], {
+      encoding: 'utf8', timeout: 300_000, env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    const r = { code: child.status, out: child.stdout, err: child.stderr };
+    assert.equal(r.code, EXIT.ok, r.err);
+    const record = JSON.parse(readFileSync(json, 'utf8')) as { environment: string; results: DecodeResult[] };
+    assert.match(record.environment, /^chromium \d+\.\d+\.\d+\.\d+, wasm-relaxed-simd-threads$/);
+    assert.match(r.out, /^scaledot bench --decode --browser: .*chromium \d+/);
+    const [result] = record.results;
+    assert.ok(result.ceilingGbps > 0 && result.ceilingTrials.length === 1, JSON.stringify(result.ceilingTrials));
+    const rows = Object.fromEntries(result.rows.map((row) => [row.name, row]));
+    for (const name of ['scaledot', 'scaledot-cache', 'copy', 'ort-web-unfused', 'ort-web-gqa-past']) assert.ok(rows[name]?.ms > 0, `${name}: ${JSON.stringify(rows[name])}`);
+    assert.match(rows['scaledot-cache'].note, /^wasm-relaxed-simd-threads, \d+ threads, K and V resident$/);
+    // The peers' answers against scaledot's, measured in the page.
+    for (const name of ['ort-web-unfused', 'ort-web-gqa-past']) {
+      const diff = Number(/max abs diff from scaledot (\S+)$/.exec(rows[name].note)?.[1]);
+      assert.ok(diff < 1e-5, `${name}: ${rows[name].note}`);
+    }
+  });
+
+  it('refuses --chromium without --browser', async () => {
+    const r = await runCli(['bench', '--decode', '--chromium', CHROMIUM, '--shape', 'decode-4/2x300x8']);
+    assert.equal(r.code, EXIT.usage, r.err);
+    assert.match(r.err, /--chromium is for --browser runs/);
   });
 });

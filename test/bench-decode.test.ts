@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { EXIT } from '../src/cli/main.js';
 import { BandwidthPool } from '../src/bench/bandwidth.js';
 import { decodeBench, decodeTable, parseDecodeShape, type DecodeResult } from '../src/bench/decode.js';
+import { nodeDecodeHost } from '../src/bench/decode-run.js';
 import { ScaledotError } from '../src/tensor/index.js';
 import { runCli } from './helpers/cli.js';
 
@@ -30,7 +31,7 @@ describe('scaledot bench --decode', () => {
   it('times every row of a shape, with a read ceiling measured between the rounds', async () => {
     const pool = new BandwidthPool(1, 8 * 2 ** 20);
     try {
-      const result = await decodeBench(parseDecodeShape('decode-4/2x300x8-l2'), 1, pool, 1);
+      const result = await decodeBench(parseDecodeShape('decode-4/2x300x8-l2'), 1, nodeDecodeHost(pool, 1));
       const names = result.rows.map((r) => r.name);
       for (const name of ['scaledot', 'scaledot-cache', 'copy']) assert.ok(names.includes(name), name);
       for (const row of result.rows.filter((r) => !r.name.startsWith('ort'))) assert.ok(row.ms > 0 && row.gbps > 0, row.name);

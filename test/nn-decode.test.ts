@@ -17,6 +17,22 @@ describe('Transformer.decoder', () => {
     assert.ok(cached.some((name) => name.length > 2), 'names long enough to use the cache');
   });
 
+  it('sampleNames steps all names through one decoder as a batch, names of different lengths included', () => {
+    const chars = ['.', ...'abcdefghij'];
+    const model = new Transformer({ vocabSize: chars.length, width: 16, layers: 1, heads: 2, headDim: 8, scaleRule: 'rsqrt', seed: 5 });
+    const data = { chars } as unknown as NamesData;
+    const batches: number[] = [];
+    const decoder = model.decoder.bind(model);
+    model.decoder = (batch, maxLength) => {
+      batches.push(batch);
+      return decoder(batch, maxLength);
+    };
+    const names = sampleNames(model, data, 7, 3, 1, 10);
+    assert.deepEqual(batches, [7]);
+    assert.ok(new Set(names.map((n) => n.length)).size > 1, `names of one length only: ${names.join(', ')}`);
+    assert.deepEqual(names, sampleNames(model, data, 7, 3, 1, 10, { cache: false }));
+  });
+
   for (const scaleRule of ['log-length', 'ssmax'] as const) {
     it(`refuses the ${scaleRule} rule, whose logits change with the length`, () => {
       const model = new Transformer({ vocabSize: 5, width: 8, layers: 1, heads: 1, headDim: 8, scaleRule });

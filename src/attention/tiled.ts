@@ -2,6 +2,7 @@ import { FLOAT_DTYPES } from '../tensor/index.js';
 import type { AttentionBackend } from './problem.js';
 import { tiledForward } from './tiled-forward.js';
 import { tiledBackward } from './tiled-backward.js';
+import { tiledDecode, tiledDecodes } from './tiled-decode.js';
 
 /**
  * impl 'tiled': FlashAttention-style blocks with an online softmax, in plain
@@ -14,6 +15,7 @@ export const tiledBackend: AttentionBackend = {
   priority: 10,
   dtypes: FLOAT_DTYPES,
   supports: () => true,
-  forward: (p) => tiledForward(p),
+  // A decoding step (a few query rows, no attnMask or dropout) takes the row loop of tiled-decode.ts.
+  forward: (p) => (tiledDecodes(p) ? tiledDecode(p) : tiledForward(p)),
   backward: (p, output, lse, dOut) => tiledBackward(p, output, lse, dOut),
 };

@@ -1,6 +1,8 @@
 import { listAttentionImpls, wasm as wasmControls, webgpu } from '../index.js';
+import { pageBandwidthPool } from './bandwidth-page.js';
 import { runCases, type CaseHost, type CaseOutput, type CaseSpec } from './case.js';
 import { pageCeilingPool } from './ceiling-page.js';
+import { decodeBench, parseDecodeShape, type DecodeResult } from './decode.js';
 import { ORT_WEBGPU_ROWS, onnxImpl, type OrtLoader, type OrtWebGpu } from './impls-onnx.js';
 import { scaledotImpl } from './impls-scaledot.js';
 import type { Ort } from './peers.js';
@@ -100,4 +102,22 @@ function gpuDevice(): string {
 /** The page's stand-in for the quiet wait (see quiet above). */
 const PAGE_QUIET_MS = 60;
 
-(globalThis as { scaledotBench?: unknown }).scaledotBench = { run };
+/**
+ * `scaledot bench --browser --decode`: one decode shape (decode.ts) in the
+ * page, scaledot against onnxruntime-web's decode graphs, with the read
+ * ceiling measured on Web Workers between the rounds.
+ */
+async function runDecode(shape: string, rounds: number, bandwidthBytes: number, config: PageConfig): Promise<DecodeResult> {
+  const wasm = await wasmControls.init({ baseUrl: config.wasmBase });
+  const ort = await loadOrt(config, 'entry');
+  const threads = wasm.threads > 0 ? wasm.threads : navigator.hardwareConcurrency;
+  const pool = await pageBandwidthPool(config.wasmBase, navigator.hardwareConcurrency, bandwidthBytes);
+  try {
+    const pause = () => new Promise<null>((resolve) => setTimeout(() => resolve(null), PAGE_QUIET_MS));
+    return await decodeBench(parseDecodeShape(shape), rounds, { ort, bandwidth: pool, quiet: pause, threads });
+  } finally {
+    await pool.close();
+  }
+}
+
+(globalThis as { scaledotBench?: unknown }).scaledotBench = { run, runDecode };

@@ -6,7 +6,9 @@ import { listAttentionImpls } from '../index.js';
 import { ScaledotError } from '../tensor/index.js';
 import type { PageConfig } from './browser-page.js';
 import { startBenchServer } from './browser-server.js';
+import { BANDWIDTH_BYTES } from './bandwidth.js';
 import type { CaseOutput, CaseSpec } from './case.js';
+import type { DecodeResult } from './decode.js';
 import { ORT_WEBGPU_ROWS } from './impls-onnx.js';
 import { IN_REPO, PACKAGE_ROOT, PEERS_INSTALL_HINT, peerPackage } from './peers.js';
 
@@ -86,6 +88,8 @@ export interface BenchBrowser {
   environment: string;
   /** One shape and direction in a freshly loaded page; failures come back as error rows. */
   run(spec: CaseSpec): Promise<CaseOutput>;
+  /** One decode shape (decode.ts) in a freshly loaded page; a failure is thrown, naming the shape. */
+  runDecode(shape: string, rounds: number): Promise<DecodeResult>;
   close(): Promise<void>;
 }
 
@@ -164,6 +168,16 @@ export async function openBenchBrowser(chromium: string): Promise<BenchBrowser> 
         } catch (err) {
           const reason = [(err as Error).message.split('\n')[0], ...pageErrors.slice(-2)].join(' | ');
           return { results: spec.impls.map(() => ({ status: 'error', reason })), ceiling: null };
+        }
+      },
+      async runDecode(shape, rounds) {
+        pageErrors.length = 0;
+        try {
+          await load();
+          type Page = { scaledotBench: { runDecode(s: string, r: number, b: number, c: PageConfig): Promise<DecodeResult> } };
+          return await page.evaluate(([s, r, b, c]) => (globalThis as unknown as Page).scaledotBench.runDecode(s, r, b, c), [shape, rounds, BANDWIDTH_BYTES, config] as const);
+        } catch (err) {
+          throw new ScaledotError('E_IO', `bench --browser --decode: ${shape} failed in the page: ${[(err as Error).message.split('\n')[0], ...pageErrors.slice(-2)].join(' | ')}`);
         }
       },
       close,

@@ -1,11 +1,9 @@
 import { createKvCache, randn, scaledDotProductAttention, ScaledotError, type Tensor } from '../index.js';
 import { residentOffset, wasmAttentionInfo } from '../attention/index.js';
 import { median } from '../lab/stats.js';
-import { BandwidthPool } from './bandwidth.js';
 import { groupQueryAttentionDecodeModel, multiHeadAttentionDecodeModel } from './onnx-decode-model.js';
 import { multiHeadAttentionModel, unfusedAttentionModel } from './onnx-model.js';
-import { loadPeer, type Ort, type OrtTensor } from './peers.js';
-import { quiet } from './quiet.js';
+import type { Ort, OrtTensor } from './peers.js';
 
 /**
  * The decoding benchmark (`scaledot bench --decode`): one step of generation,
@@ -47,6 +45,19 @@ export interface DecodeResult { shape: DecodeShape; rows: DecodeRow[]; ceilingGb
 
 type Call = () => unknown;
 
+/**
+ * What the benchmark needs from where it runs (Node: decode-run.ts; a page of
+ * Chromium: browser-page.ts): onnxruntime-web or why it is missing, a
+ * read-ceiling trial over all threads, the quiet wait before each turn, and
+ * the threads onnxruntime-web is given (scaledot's pool has as many).
+ */
+export interface DecodeHost {
+  ort: () => { module: Ort } | { missing: string };
+  bandwidth: { trial(ms: number): Promise<number> };
+  quiet: () => Promise<unknown>;
+  threads: number;
+}
+
 /** K or V [hkv, s, e] repeated to [hq, s, e] (query head h reads kv head h / group). */
 function repeatHeads(x: Float32Array, hq: number, hkv: number, s: number, e: number): Float32Array {
   const out = new Float32Array(hq * s * e);
@@ -61,8 +72,9 @@ function headsToRows(x: Float32Array, heads: number, n: number, e: number): Floa
   return out;
 }
 
-async function ortCalls(sh: DecodeShape, q: Tensor, k: Tensor, v: Tensor, threads: number, expected: Float32Array): Promise<{ calls: Record<string, Call>; notes: Record<string, string>; close: () => Promise<void> }> {
-  const loaded = loadPeer<Ort>('onnxruntime-web');
+async function ortCalls(sh: DecodeShape, q: Tensor, k: Tensor, v: Tensor, host: DecodeHost, expected: Float32Array): Promise<{ calls: Record<string, Call>; notes: Record<string, string>; close: () => Promise<void> }> {
+  const loaded = host.ort();
+  const threads = host.threads;
   if ('missing' in loaded) return { calls: {}, notes: { 'ort-web': loaded.missing }, close: async () => {} };
   const ort = loaded.module;
   if (ort.env) ort.env.wasm.numThreads = threads;
@@ -136,7 +148,7 @@ async function ortCalls(sh: DecodeShape, q: Tensor, k: Tensor, v: Tensor, thread
  * each round; a quiet wait, then a burst of 3 calls of which the last 2 are
  * timed), with one trial of the read ceiling per round.
  */
-export async function decodeBench(sh: DecodeShape, rounds: number, pool: BandwidthPool, threads: number): Promise<DecodeResult> {
+export async function decodeBench(sh: DecodeShape, rounds: number, host: DecodeHost): Promise<DecodeResult> {
   const q = randn([1, sh.hq, sh.l, sh.e], { seed: 1 });
   const k = randn([1, sh.hkv, sh.s, sh.e], { seed: 2 });
   const v = randn([1, sh.hkv, sh.s, sh.e], { seed: 3 });
@@ -148,7 +160,7 @@ export async function decodeBench(sh: DecodeShape, rounds: number, pool: Bandwid
     scaledot: () => scaledDotProductAttention(q, k, v, gqa),
     'scaledot-cache': () => scaledDotProductAttention(q, cache.keys, cache.values, { ...gqa, keyLengths: cache.lengths }),
   };
-  const ortRows = await ortCalls(sh, q, k, v, threads, scaledDotProductAttention(q, k, v, gqa).data as Float32Array);
+  const ortRows = await ortCalls(sh, q, k, v, host, scaledDotProductAttention(q, k, v, gqa).data as Float32Array);
   Object.assign(calls, ortRows.calls);
   calls.copy = () => { copyTarget.set(k.data, 0); copyTarget.set(v.data, k.size); };
   const kvBytes = (k.size + v.size) * 4;
@@ -159,15 +171,15 @@ export async function decodeBench(sh: DecodeShape, rounds: number, pool: Bandwid
   for (let r = 0; r < rounds; r++) {
     for (let t = 0; t < names.length; t++) {
       const name = names[(t + r) % names.length];
-      await quiet();
+      await host.quiet();
       for (let i = 0; i < 3; i++) {
         const t0 = performance.now();
         await calls[name]();
         if (i > 0) times[name].push(performance.now() - t0);
       }
     }
-    await quiet();
-    trials.push(await pool.trial(200));
+    await host.quiet();
+    trials.push(await host.bandwidth.trial(200));
   }
   await ortRows.close();
   const info = wasmAttentionInfo();

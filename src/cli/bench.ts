@@ -60,9 +60,10 @@ export function checkBenchOptions(options: BenchCliOptions): BenchOptions {
 }
 
 /** --decode: the decode benchmark's own shapes and rounds; the flags of the other runs are refused, not ignored. */
-function checkDecodeOptions(options: BenchCliOptions): { shapes: string[]; rounds: number; json?: string } {
+function checkDecodeOptions(options: BenchCliOptions): { shapes: string[]; rounds: number; json?: string; browser?: string } {
   const fn = 'bench';
-  for (const flag of ['impl', 'direction', 'interleave', 'browser', 'chromium'] as const) {
+  if (options.chromium !== undefined && options.browser !== true) throw new ScaledotError('E_OPTION', `${fn}: --chromium is for --browser runs; add --browser or drop it`);
+  for (const flag of ['impl', 'direction', 'interleave'] as const) {
     if (options[flag] !== undefined) throw new ScaledotError('E_OPTION', `${fn}: --${flag} does not apply to --decode (it times every decode row of a shape in one process); drop it`);
   }
   const shapes = options.shape === undefined ? (options.quick ? DECODE_SHAPES.slice(0, 2) : DECODE_SHAPES) : list(options.shape);
@@ -71,7 +72,7 @@ function checkDecodeOptions(options: BenchCliOptions): { shapes: string[]; round
   const rounds = options.rounds === undefined ? (options.quick ? 5 : 15) : Number(options.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new ScaledotError('E_OPTION', `${fn}: --rounds is ${JSON.stringify(options.rounds)}; expected an integer >= 1`);
   if (options.json !== undefined && options.json.trim() === '') throw new ScaledotError('E_OPTION', `${fn}: --json is empty; expected a file name`);
-  return { shapes, rounds, json: options.json };
+  return { shapes, rounds, json: options.json, ...(options.browser === true ? { browser: chromiumPath(options.chromium) } : {}) };
 }
 
 /**
@@ -94,7 +95,7 @@ export function registerBench(program: Command): void {
     .option('--no-ceiling', 'skip measuring the SIMD multiply-add ceiling (and the % of ceiling column)')
     .option('--browser', 'run the cases in headless Chromium instead of Node: scaledot and onnxruntime-web (ort-web-*) in a cross-origin isolated page, so both use Web Workers and shared memory; needs playwright-core and a Chromium; the memory columns stay empty')
     .option('--chromium <path>', `the Chromium --browser drives (default: $SCALEDOT_CHROMIUM, else ${DEFAULT_CHROMIUM})`)
-    .option('--decode', `time one decoding step (L query rows over a cache of S keys) against onnxruntime-web, a memory copy and the measured memory-read ceiling, in one process; shapes decode-HQ[/HKV]xSxE[-lL] (default: ${DECODE_SHAPES.join(', ')})`)
+    .option('--decode', `time one decoding step (L query rows over a cache of S keys) against onnxruntime-web, a memory copy and the measured memory-read ceiling, in one process (with --browser, in one page of Chromium); shapes decode-HQ[/HKV]xSxE[-lL] (default: ${DECODE_SHAPES.join(', ')})`)
     .option('--rounds <n>', 'with --decode: rounds of interleaved turns (default 15; --quick 5)')
     .action(async (options: BenchCliOptions) => {
       if (options.decode) {

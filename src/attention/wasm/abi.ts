@@ -141,4 +141,5 @@ export interface KernelExports {
   blockCols(): number;
   runJob(ctrl: number, tid: number): number;
   workerLoop(ctrl: number, tid: number): void;
+  gemmF64Add(a: number, b: number, out: number, m: number, k: number, n: number): void;
 }
