@@ -88,10 +88,18 @@ export class KernelRuntime {
   /**
    * Runs one job to completion: `kind` over `nTasks` tasks, with the
    * parameters its kernel reads; `flops` decides whether waking workers is
-   * worth it.
+   * worth it. `meanwhile` is JavaScript work the calling thread does once the
+   * workers are woken, before it claims tasks itself (allocating the call's
+   * results, say): the workers take the tasks it would have run meanwhile.
    */
-  run<K extends KernelKind>(kind: K, params: JobParams[K], nTasks: number, flops: number, feed?: (publish: (ready: number) => void) => void): void {
-    if (nTasks === 0) return;
+  run<K extends KernelKind>(
+    kind: K, params: JobParams[K], nTasks: number, flops: number,
+    feed?: (publish: (ready: number) => void) => void, meanwhile?: () => void,
+  ): void {
+    if (nTasks === 0) {
+      meanwhile?.();
+      return;
+    }
     if (nTasks > MAX_TASKS) throw new ScaledotError('E_SHAPE', `wasm attention: ${nTasks} tasks exceed the kernel's limit of ${MAX_TASKS}; use impl 'tiled'`);
     const buffer = this.memory.buffer;
     const words = new Int32Array(buffer, 0, CTRL.bytes / 4);
@@ -127,6 +135,7 @@ export class KernelRuntime {
       feed?.(publish);
     }
     publish(nTasks);
+    meanwhile?.();
     const mine = this.exports.runJob(0, 0);
     // Even when no worker was woken for this job, one woken late for an earlier
     // job may have claimed a task of this one: wait until every task is done.
