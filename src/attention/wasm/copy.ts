@@ -60,10 +60,10 @@ export function copyKeysIn(
 /**
  * A new zeroed Float32Array of n elements with every page already written
  * once. A result array is fresh memory, and its first write to each 4 KiB
- * page is a page fault: 512 KiB took 0.03 ms to fill when its pages were
- * mapped and about 1.3 ms when they were not, in a virtual machine where a
- * fault costs tens of microseconds. Touched this way while the workers run
- * the kernel (KernelRuntime.run's `meanwhile`), the faults overlap the work.
+ * page may be a page fault, which in a virtual machine can cost more than
+ * the copy itself (docs/performance.md, short shapes). Touched this way while
+ * the workers run the kernel (KernelRuntime.run's `meanwhile`), the faults
+ * overlap the work instead of following it.
  */
 export function touchedArray(n: number): Float32Array {
   const out = new Float32Array(n);
