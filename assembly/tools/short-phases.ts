@@ -11,8 +11,8 @@ import { median } from '../../src/lab/index.js';
  * allocation of the results. Medians and fastest over --reps calls, forward
  * and backward.
  *
- *   node --import tsx tools/bench/short-phases.ts --shape 8x256x64 --threads 2
- *   node --import tsx tools/bench/short-phases.ts --shape 8x256x64,8x1024x64 --threads 1 --cpu
+ *   node --import tsx assembly/tools/short-phases.ts --shape 8x256x64 --threads 2
+ *   node --import tsx assembly/tools/short-phases.ts --shape 8x256x64,8x1024x64 --threads 1 --cpu
  */
 const { values } = parseArgs({ options: {
   shape: { type: 'string', default: '8x256x64' }, reps: { type: 'string', default: '41' },

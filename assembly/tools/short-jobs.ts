@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { parseShape } from '../../src/bench/shapes.js';
 
 /**
- * npx tsx tools/bench/short-jobs.ts [--other /path/to/another/checkout] [--shape 8x256x64,1x1024x64] [--batches 9]
+ * npx tsx assembly/tools/short-jobs.ts [--other /path/to/another/checkout] [--shape 8x256x64,1x1024x64] [--batches 9]
  *
  * The kernel jobs of one forward and one backward call (given the forward's
  * saved output and lse), each rerun on its own in batches on the calling
