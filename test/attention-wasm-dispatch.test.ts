@@ -51,6 +51,28 @@ describe('impl wasm: results allocated while the kernel runs', () => {
     assert.equal(calls, 1);
   });
 
+  it('finishes the job before it throws what meanwhile threw, so the next call is whole', () => {
+    const rt = kernelRuntime()!;
+    const [q, k, v] = [1, 2, 3].map((seed) => randn([2, 300, 24], { seed }));
+    const want = scaledDotProductAttentionWithLse(q, k, v, { impl: 'wasm' }).output.data;
+    const run = rt.run.bind(rt);
+    rt.run = ((kind, params, nTasks, flops, feed, meanwhile) => {
+      run(kind, params, nTasks, flops, feed, meanwhile && (() => {
+        throw new RangeError('out of memory, as a test');
+      }));
+      // Every task of the job is done by the time run has thrown: none is left claimable or running.
+    }) as typeof rt.run;
+    try {
+      assert.throws(() => scaledDotProductAttentionWithLse(q, k, v, { impl: 'wasm' }), /out of memory, as a test/);
+      const claim = new BigInt64Array(rt.memory.buffer, CTRL.claim, 1)[0];
+      assert.equal(claim & 0xffffffn, (claim >> 24n) & 0xffffffn, 'a task of the failed job is still claimable');
+      assert.equal(new Int32Array(rt.memory.buffer, 0, CTRL.bytes / 4)[CTRL.done / 4], Number((claim >> 24n) & 0xffffffn), 'a task of the failed job is still running');
+    } finally {
+      rt.run = run;
+    }
+    assert.deepEqual(scaledDotProductAttentionWithLse(q, k, v, { impl: 'wasm' }).output.data, want);
+  });
+
   it('the forward allocates its output, and the backward its three gradients, during their longest job', () => {
     const rt = kernelRuntime()!;
     // Float32Arrays constructed during a meanwhile are recorded (a subclass swapped in for the global meanwhile only).

@@ -135,20 +135,29 @@ export class KernelRuntime {
       feed?.(publish);
     }
     publish(nTasks);
-    meanwhile?.();
+    // If `meanwhile` throws (out of memory), the job is finished first and the
+    // error thrown after: a job left running would overlap the next one's.
+    let failure: { error: unknown } | null = null;
+    try {
+      meanwhile?.();
+    } catch (error) {
+      failure = { error };
+    }
     const mine = this.exports.runJob(0, 0);
     // Even when no worker was woken for this job, one woken late for an earlier
     // job may have claimed a task of this one: wait until every task is done.
-    if (this.workersStarted === 0) return;
-    const block = canBlock();
-    for (let done = Atomics.load(words, CTRL.done / 4); done < nTasks; done = Atomics.load(words, CTRL.done / 4)) {
-      if (Atomics.load(words, CTRL.error / 4) !== 0) {
-        this.workersFailed = true;
-        throw new Error('wasm attention: a worker thread failed during the job; later calls run on the calling thread only');
+    if (this.workersStarted !== 0) {
+      const block = canBlock();
+      for (let done = Atomics.load(words, CTRL.done / 4); done < nTasks; done = Atomics.load(words, CTRL.done / 4)) {
+        if (Atomics.load(words, CTRL.error / 4) !== 0) {
+          this.workersFailed = true;
+          throw new Error('wasm attention: a worker thread failed during the job; later calls run on the calling thread only');
+        }
+        if (block) Atomics.wait(words, CTRL.done / 4, done, 100);
       }
-      if (block) Atomics.wait(words, CTRL.done / 4, done, 100);
+      this.workerTasks += nTasks - mine;
     }
-    this.workerTasks += nTasks - mine;
+    if (failure !== null) throw failure.error;
   }
 }
 
