@@ -42,12 +42,32 @@ export function packKBlock(ctrl: usize, task: i32): void {
   );
 }
 
-/** dst[c][r] = src[r][c] · factor for r < rows, c < cols (src row stride ld, dst row stride rows). */
+/**
+ * dst[c][r] = src[r][c] · factor for r < rows, c < cols (src row stride ld,
+ * dst row stride rows; rows and cols multiples of 4: BR, BC, and e or ev
+ * padded to 8), 4 x 4 blocks of shuffles at a time. Element by element this
+ * did a scalar load, multiply and store per value: the pack of every K block
+ * and of every query block's Q (and, in the backward, dO) took several per
+ * cent of a short call's kernel time.
+ */
 export function packTransposed(src: usize, ld: i32, dst: usize, rows: i32, cols: i32, factor: f32): void {
-  for (let r = 0; r < rows; r++) {
-    const s = src + ((<usize>r * <usize>ld) << 2);
-    for (let c = 0; c < cols; c++) {
-      store<f32>(dst + ((<usize>c * <usize>rows + <usize>r) << 2), load<f32>(s + (<usize>c << 2)) * factor);
+  const f = f32x4.splat(factor);
+  const srcRow = <usize>ld << 2, dstRow = <usize>rows << 2;
+  for (let r = 0; r < rows; r += 4) {
+    const s0 = src + <usize>r * srcRow;
+    const d0 = dst + (<usize>r << 2);
+    for (let c = 0; c < cols; c += 4) {
+      const s = s0 + (<usize>c << 2);
+      const r0 = v128.load(s), r1 = v128.load(s + srcRow), r2 = v128.load(s + 2 * srcRow), r3 = v128.load(s + 3 * srcRow);
+      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+      const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+      const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+      const d = d0 + <usize>c * dstRow;
+      v128.store(d, f32x4.mul(v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), f));
+      v128.store(d + dstRow, f32x4.mul(v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), f));
+      v128.store(d + 2 * dstRow, f32x4.mul(v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), f));
+      v128.store(d + 3 * dstRow, f32x4.mul(v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), f));
     }
   }
 }

@@ -1,7 +1,7 @@
 import { ScaledotError, rounder } from '../../tensor/index.js';
 import type { AttentionBackend, AttentionProblem, BackwardResult, ForwardResult } from '../problem.js';
 import { MAX_TASKS, type SharedParams } from './abi.js';
-import { copyIn, copyKeysIn, copyMask, copyOut } from './copy.js';
+import { copyIn, copyKeysIn, copyMask, copyOut, touchedArray } from './copy.js';
 import type { KernelRuntime } from './dispatch.js';
 import { copyScaledQuery, feedKeysAndValues, decodeDims, decodePlan, decodeWork, DECODE_MAX_ROWS } from './decode.js';
 import { Arena, problemDims, scratchBytes, takeMask, type Dims, type MaskRegions } from './layout.js';
@@ -139,9 +139,11 @@ function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | 
   const params = { ...shared, sinks, v: plan.v, o: plan.o, mrow: plan.mrow, lrow: plan.lrow };
 
   rt.run('forwardPack', params, d.bhkv * d.nkb, 8 * d.bhkv * d.sp * d.ep);
-  rt.run('forward', params, d.bh * d.nqb, forwardFlops(p, d));
+  // The result's fresh pages are faulted in while the workers start the kernel.
+  let fresh: Float32Array | undefined;
+  rt.run('forward', params, d.bh * d.nqb, forwardFlops(p, d), undefined, () => { fresh = touchedArray(d.bh * p.l * p.ev); });
 
-  const output = copyOut(heap, plan.o, d.bh, p.l, p.ev, d.lp, d.evp, round);
+  const output = copyOut(heap, plan.o, d.bh, p.l, p.ev, d.lp, d.evp, round, fresh);
   return { output, lse: lseOf(p, d, buffer, plan.mrow, plan.lrow, output, round) };
 }
 
@@ -256,14 +258,18 @@ function wasmBackward(
   };
 
   rt.run('backwardPrep', params, d.bh * d.nqb + d.bhkv * d.nkb, 8 * (d.bh * d.lp + d.bhkv * d.sp) * d.ep);
-  rt.run('backwardKv', params, d.bhkv * d.dqParts, 2.5 * forwardFlops(p, d));
+  // The gradients' fresh pages are faulted in while the workers start the longest job.
+  let fresh: Float32Array[] = [];
+  rt.run('backwardKv', params, d.bhkv * d.dqParts, 2.5 * forwardFlops(p, d), undefined, () => {
+    fresh = [touchedArray(d.bh * p.l * p.e), touchedArray(d.bhkv * p.s * p.e), touchedArray(d.bhkv * p.s * p.ev)];
+  });
   rt.run('backwardDq', params, d.bh * d.nqb, 8 * d.dqParts * d.bh * d.lp * d.ep);
 
   const round = p.dtype === 'float32' ? null : rounder(p.dtype);
   const grads = {
-    dq: copyOut(heap, plan.dq, d.bh, p.l, p.e, d.lp, d.ep, null),
-    dk: copyOut(heap, plan.dk, d.bhkv, p.s, p.e, d.sp, d.ep, null),
-    dv: copyOut(heap, plan.dv, d.bhkv, p.s, p.ev, d.sp, d.evp, null),
+    dq: copyOut(heap, plan.dq, d.bh, p.l, p.e, d.lp, d.ep, null, fresh[0]),
+    dk: copyOut(heap, plan.dk, d.bhkv, p.s, p.e, d.sp, d.ep, null, fresh[1]),
+    dv: copyOut(heap, plan.dv, d.bhkv, p.s, p.ev, d.sp, d.evp, null, fresh[2]),
   };
   if (lse.some(redone)) {
     // Left out of the kernels by lse2 = +∞, a redone row still meets a score that overflowed to +∞ in

@@ -57,12 +57,30 @@ export function copyKeysIn(
   }
 }
 
-/** The inverse of copyIn: rows x cols out of rowsP x colsP, through `round` (the dtype's rounding) if given. */
+/**
+ * A new zeroed Float32Array of n elements with every page already written
+ * once. A result array is fresh memory, and its first write to each 4 KiB
+ * page may be a page fault, which in a virtual machine can cost more than
+ * the copy itself (docs/performance.md, short shapes). Touched this way while
+ * the workers run the kernel (KernelRuntime.run's `meanwhile`), the faults
+ * overlap the work instead of following it.
+ */
+export function touchedArray(n: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 1024) out[i] = 0;
+  return out;
+}
+
+/**
+ * The inverse of copyIn: rows x cols out of rowsP x colsP, through `round`
+ * (the dtype's rounding) if given, into `out` if given (touchedArray), else
+ * into a new array.
+ */
 export function copyOut(
   heap: Float32Array, src: number, mats: number, rows: number, cols: number, rowsP: number, colsP: number,
-  round: ((x: number) => number) | null,
+  round: ((x: number) => number) | null, out: Float32Array = new Float32Array(mats * rows * cols),
 ): Float32Array {
-  const out = new Float32Array(mats * rows * cols);
+  if (out.length !== mats * rows * cols) throw new Error(`wasm attention: copyOut into ${out.length} elements, expected ${mats * rows * cols}`);
   const base = src / 4;
   if (rows === rowsP && cols === colsP && round === null) {
     out.set(heap.subarray(base, base + out.length));

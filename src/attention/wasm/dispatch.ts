@@ -88,10 +88,18 @@ export class KernelRuntime {
   /**
    * Runs one job to completion: `kind` over `nTasks` tasks, with the
    * parameters its kernel reads; `flops` decides whether waking workers is
-   * worth it.
+   * worth it. `meanwhile` is JavaScript work the calling thread does once the
+   * workers are woken, before it claims tasks itself (allocating the call's
+   * results, say): the workers take the tasks it would have run meanwhile.
    */
-  run<K extends KernelKind>(kind: K, params: JobParams[K], nTasks: number, flops: number, feed?: (publish: (ready: number) => void) => void): void {
-    if (nTasks === 0) return;
+  run<K extends KernelKind>(
+    kind: K, params: JobParams[K], nTasks: number, flops: number,
+    feed?: (publish: (ready: number) => void) => void, meanwhile?: () => void,
+  ): void {
+    if (nTasks === 0) {
+      meanwhile?.();
+      return;
+    }
     if (nTasks > MAX_TASKS) throw new ScaledotError('E_SHAPE', `wasm attention: ${nTasks} tasks exceed the kernel's limit of ${MAX_TASKS}; use impl 'tiled'`);
     const buffer = this.memory.buffer;
     const words = new Int32Array(buffer, 0, CTRL.bytes / 4);
@@ -127,19 +135,29 @@ export class KernelRuntime {
       feed?.(publish);
     }
     publish(nTasks);
+    // If `meanwhile` throws (out of memory), the job is finished first and the
+    // error thrown after: a job left running would overlap the next one's.
+    let failure: { error: unknown } | null = null;
+    try {
+      meanwhile?.();
+    } catch (error) {
+      failure = { error };
+    }
     const mine = this.exports.runJob(0, 0);
     // Even when no worker was woken for this job, one woken late for an earlier
     // job may have claimed a task of this one: wait until every task is done.
-    if (this.workersStarted === 0) return;
-    const block = canBlock();
-    for (let done = Atomics.load(words, CTRL.done / 4); done < nTasks; done = Atomics.load(words, CTRL.done / 4)) {
-      if (Atomics.load(words, CTRL.error / 4) !== 0) {
-        this.workersFailed = true;
-        throw new Error('wasm attention: a worker thread failed during the job; later calls run on the calling thread only');
+    if (this.workersStarted !== 0) {
+      const block = canBlock();
+      for (let done = Atomics.load(words, CTRL.done / 4); done < nTasks; done = Atomics.load(words, CTRL.done / 4)) {
+        if (Atomics.load(words, CTRL.error / 4) !== 0) {
+          this.workersFailed = true;
+          throw new Error('wasm attention: a worker thread failed during the job; later calls run on the calling thread only');
+        }
+        if (block) Atomics.wait(words, CTRL.done / 4, done, 100);
       }
-      if (block) Atomics.wait(words, CTRL.done / 4, done, 100);
+      this.workerTasks += nTasks - mine;
     }
-    this.workerTasks += nTasks - mine;
+    if (failure !== null) throw failure.error;
   }
 }
 
