@@ -76,8 +76,12 @@ for (const impl of IMPLS) {
         const n = p.l + p.s + p.e + p.ev;
         // dS = P (dP − D) cancels: measure against the size of its terms, not of the result.
         const terms = maxAbs(p.dO.data) * maxAbs(p.v.data) * (1 + maxAbs(p.q.data) + maxAbs(p.k.data));
+        // dv = Pᵀ dO does not involve v: its terms are the products p·dO, summed over a GQA
+        // group's query heads and the rows (with v = 0, `terms` is 0 and a dv that cancels to
+        // ~1e-16 in float64 left a tolerance of 1e-21).
+        const dvTerms = maxAbs(p.dO.data) * p.group * p.l;
         for (const name of ['dq', 'dk', 'dv'] as const) {
-          const scale = Math.max(maxAbs(exactGrads[name]), terms);
+          const scale = Math.max(maxAbs(exactGrads[name]), name === 'dv' ? Math.max(terms, dvTerms) : terms);
           assertClose(grads[name].data, exactGrads[name], (i) => gradTolerance(p.dtype, n, mag, exactGrads[name][i], scale), name);
         }
         if (p.options.sinks) {
