@@ -79,7 +79,7 @@ for (const impl of IMPLS) {
         // dv = Pᵀ dO does not involve v: its terms are the products p·dO, summed over a GQA
         // group's query heads and the rows (with v = 0, `terms` is 0 and a dv that cancels to
         // ~1e-16 in float64 left a tolerance of 1e-21).
-        const dvTerms = maxAbs(p.dO.data) * p.group * p.l;
+        const dvTerms = maxAbs(p.dO.data) * (p.hq / p.hkv) * p.l;
         for (const name of ['dq', 'dk', 'dv'] as const) {
           const scale = Math.max(maxAbs(exactGrads[name]), name === 'dv' ? Math.max(terms, dvTerms) : terms);
           assertClose(grads[name].data, exactGrads[name], (i) => gradTolerance(p.dtype, n, mag, exactGrads[name][i], scale), name);

@@ -1,3 +1,5 @@
+import { startPageWorkers } from './page-workers.js';
+
 // bandwidth.ts's measurement on Web Workers, for the browser decode page: the
 // first message instantiates the module over the shared memory and reads the
 // worker's slice once (pages mapped, code tiered up); each later one
@@ -23,14 +25,7 @@ onmessage = ({ data }) => {
 };
 `;
 
-type Reply = 'loaded' | 'ready' | { bytes: number; seconds: number };
-
-function next(worker: Worker): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    worker.onmessage = (event: MessageEvent<Reply>) => resolve(event.data);
-    worker.onerror = (event) => reject(new Error(`bandwidth worker: ${event.message}`));
-  });
-}
+type Reply = { bytes: number; seconds: number };
 
 /**
  * The memory-read ceiling in the page: assembly/bandwidth.ts's f32x4 loads
@@ -46,26 +41,13 @@ export async function pageBandwidthPool(wasmBase: string, threads: number, bytes
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   // Values 1, so that the pages are really mapped (a never-written page may read as a shared zero page).
   new Float32Array(memory.buffer).fill(1);
-  const url = URL.createObjectURL(new Blob([WORKER], { type: 'text/javascript' }));
-  const workers = Array.from({ length: threads }, () => new Worker(url));
-  const loaded = workers.map(next);
-  workers.forEach((worker, t) => worker.postMessage({ bytes: module, memory, from: 65536 + t * slice, slice }));
-  await Promise.all(loaded);
+  const pool = await startPageWorkers<Reply>(WORKER, threads, 'bandwidth', (t) => ({ bytes: module, memory, from: 65536 + t * slice, slice }));
   return {
     async trial(ms) {
-      const flag = new Int32Array(new SharedArrayBuffer(4));
-      const ready = workers.map(next);
-      for (const worker of workers) worker.postMessage({ ms, flag });
-      await Promise.all(ready);
-      const done = workers.map(next);
-      Atomics.store(flag, 0, 1);
-      Atomics.notify(flag, 0);
-      const replies = await Promise.all(done);
-      return replies.reduce((total, r) => total + (typeof r === 'object' ? r.bytes / r.seconds / 1e9 : 0), 0);
+      return (await pool.trial(ms)).reduce((total, r) => total + r.bytes / r.seconds / 1e9, 0);
     },
     async close() {
-      for (const worker of workers) worker.terminate();
-      URL.revokeObjectURL(url);
+      pool.close();
     },
   };
 }

@@ -1,3 +1,4 @@
+import { startPageWorkers } from './page-workers.js';
 import type { CeilingTrials } from './case.js';
 import type { Ceiling } from './ceiling.js';
 
@@ -24,15 +25,7 @@ onmessage = ({ data }) => {
 };
 `;
 
-type Reply = 'loaded' | 'ready' | { flops: number; seconds: number };
-
-/** The next message of a worker (or its error). */
-function next(worker: Worker): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    worker.onmessage = (event: MessageEvent<Reply>) => resolve(event.data);
-    worker.onerror = (event) => reject(new Error(`ceiling worker: ${event.message}`));
-  });
-}
+type Reply = { flops: number; seconds: number };
 
 /**
  * The SIMD ceiling in the page, one Web Worker per thread: the module
@@ -50,28 +43,16 @@ export async function pageCeilingPool(wasmBase: string, threads: number): Promis
     }
   }
   if (picked === null) throw new Error('ceiling: no ceiling module loads in this page (run npm run build:wasm)');
-  const url = URL.createObjectURL(new Blob([WORKER], { type: 'text/javascript' }));
-  const workers = Array.from({ length: threads }, () => new Worker(url));
-  const loaded = workers.map(next);
-  for (const worker of workers) worker.postMessage({ bytes: picked.bytes });
-  await Promise.all(loaded);
+  const bytes = picked.bytes;
+  const pool = await startPageWorkers<Reply>(WORKER, threads, 'ceiling', () => ({ bytes }));
   return {
     op: picked.op,
     threads,
     async trial(ms) {
-      const flag = new Int32Array(new SharedArrayBuffer(4));
-      const ready = workers.map(next);
-      for (const worker of workers) worker.postMessage({ ms, flag });
-      await Promise.all(ready);
-      const done = workers.map(next);
-      Atomics.store(flag, 0, 1);
-      Atomics.notify(flag, 0);
-      const replies = await Promise.all(done);
-      return replies.reduce((total, r) => total + (typeof r === 'object' ? r.flops / r.seconds / 1e9 : 0), 0);
+      return (await pool.trial(ms)).reduce((total, r) => total + r.flops / r.seconds / 1e9, 0);
     },
     async close() {
-      for (const worker of workers) worker.terminate();
-      URL.revokeObjectURL(url);
+      pool.close();
     },
   };
 }
