@@ -99,7 +99,11 @@ describe('attention properties [webgpu] in headless Chromium (SwiftShader)', { s
       }
       if (p.options.sinks) {
         const rows = p.q.size / e;
-        assertClose(grads.dsinks!.data, exactGrads.dsinks, (i) => rows * gradTolerance(p.dtype, l + s + e + ev, mag, exactGrads.dsinks[i], maxAbs(exactGrads.dsinks)), 'dsinks');
+        // dsinks = −Σ p_sink · D with D = dO · O = Σ_j p_j (dO · v_j): where D cancels, its error is set by
+        // its terms, Ev · max|dO| · max|v| / (1 − p), not by the small result (seed 334093317 was 1.0001× over).
+        const dTerms = (ev * maxAbs(p.dO.data) * maxAbs(p.v.data)) / (1 - (p.options.dropoutP as number));
+        const dsinksScale = Math.max(maxAbs(exactGrads.dsinks), dTerms);
+        assertClose(grads.dsinks!.data, exactGrads.dsinks, (i) => rows * gradTolerance(p.dtype, l + s + e + ev, mag, exactGrads.dsinks[i], dsinksScale), 'dsinks');
       }
     }), { numRuns: 2 * RUNS, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH, endOnFailure: true, includeErrorInReport: true } : {}) });
   });
