@@ -1,4 +1,4 @@
-import { COMMON_WGSL, STAGE_KV_TILE } from './shader-common.js';
+import { COMMON_WGSL, STAGE_KV_TILE, queryRowKernelStart } from './shader-common.js';
 
 /**
  * The backward kernels (FlashAttention-2): the weights are recomputed from
@@ -123,27 +123,7 @@ export function dqShader(e: number, ev: number, br: number, bc: number): string 
   const e1 = Math.max(e, 1);
   const ev1 = Math.max(ev, 1);
   return /* wgsl */ `${COMMON_WGSL}${BINDINGS}
-const E: u32 = ${e}u;
-const EV: u32 = ${ev}u;
-const BR: u32 = ${br}u;
-const BC: u32 = ${bc}u;
-var<workgroup> kTile: array<f32, ${bc * e1}>;
-var<workgroup> vTile: array<f32, ${bc * ev1}>;
-
-@compute @workgroup_size(${br})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let bh = wg.y;
-  let b = bh / P.hq;
-  let h = bh % P.hq;
-  let kvh = b * P.hkv + h / (P.hq / P.hkv);
-  let i0 = wg.x * BR;
-  let i = i0 + t;
-  let rowOk = i < P.l;
-  let len = keyLength(b);
-  let diag = diagOf(i, len);
-  let span = keySpan(i0, min(P.l, i0 + BR) - 1u, len);
-  let row = bh * P.l + i;
-
+${queryRowKernelStart(e, ev, br, bc)}
   var q: array<f32, ${e1}>;
   var dO: array<f32, ${ev1}>;
   var dq: array<f32, ${e1}>;

@@ -139,3 +139,35 @@ export const STAGE_KV_TILE = /* wgsl */ `
       let j = j0 + x / EV;
       vTile[x] = select(0.0, vIn[(kvh * P.s + j) * EV + x % EV], j < P.s);
     }`;
+
+/**
+ * The opening of a kernel with one invocation per query row and K/V staged a
+ * tile at a time (the forward and the dQ pass): the sizes compiled in, the K
+ * and V tiles in workgroup memory, the entry point, and the row this
+ * invocation owns with the key span its block may see. The caller goes on
+ * inside main's body.
+ */
+export function queryRowKernelStart(e: number, ev: number, br: number, bc: number): string {
+  return /* wgsl */ `
+const E: u32 = ${e}u;
+const EV: u32 = ${ev}u;
+const BR: u32 = ${br}u;
+const BC: u32 = ${bc}u;
+var<workgroup> kTile: array<f32, ${bc * Math.max(e, 1)}>;
+var<workgroup> vTile: array<f32, ${bc * Math.max(ev, 1)}>;
+
+@compute @workgroup_size(${br})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let bh = wg.y;
+  let b = bh / P.hq;
+  let h = bh % P.hq;
+  let kvh = b * P.hkv + h / (P.hq / P.hkv);
+  let i0 = wg.x * BR;
+  let i = i0 + t;
+  let rowOk = i < P.l;
+  let len = keyLength(b);
+  let diag = diagOf(i, len);
+  let span = keySpan(i0, min(P.l, i0 + BR) - 1u, len);
+  let row = bh * P.l + i;
+`;
+}

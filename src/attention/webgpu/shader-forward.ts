@@ -1,4 +1,4 @@
-import { COMMON_WGSL, STAGE_KV_TILE } from './shader-common.js';
+import { COMMON_WGSL, STAGE_KV_TILE, queryRowKernelStart } from './shader-common.js';
 
 /**
  * The forward kernel (FlashAttention-2's loop order): one workgroup per
@@ -19,27 +19,7 @@ export function forwardShader(e: number, ev: number, br: number, bc: number): st
 @group(0) @binding(6) var<storage, read_write> outO: array<f32>;
 @group(0) @binding(7) var<storage, read_write> stats: array<f32>;
 
-const E: u32 = ${e}u;
-const EV: u32 = ${ev}u;
-const BR: u32 = ${br}u;
-const BC: u32 = ${bc}u;
-var<workgroup> kTile: array<f32, ${bc * Math.max(e, 1)}>;
-var<workgroup> vTile: array<f32, ${bc * Math.max(ev, 1)}>;
-
-@compute @workgroup_size(${br})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let bh = wg.y;
-  let b = bh / P.hq;
-  let h = bh % P.hq;
-  let kvh = b * P.hkv + h / (P.hq / P.hkv);
-  let i0 = wg.x * BR;
-  let i = i0 + t;
-  let rowOk = i < P.l;
-  let len = keyLength(b);
-  let diag = diagOf(i, len);
-  let span = keySpan(i0, min(P.l, i0 + BR) - 1u, len);
-  let row = bh * P.l + i;
-
+${queryRowKernelStart(e, ev, br, bc)}
   var q: array<f32, ${Math.max(e, 1)}>;
   var o: array<f32, ${Math.max(ev, 1)}>;
   if (rowOk) { for (var c = 0u; c < E; c++) { q[c] = qIn[row * E + c]; } }
