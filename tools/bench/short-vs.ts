@@ -1,9 +1,9 @@
-import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { median } from '../../src/lab/stats.js';
 import { parseShape } from '../../src/bench/shapes.js';
 import { quiet } from '../../src/bench/quiet.js';
+import { beforeAndAfter, timeInTurns } from './in-turns.js';
 
 /**
  * npx tsx tools/bench/short-vs.ts --other /path/to/another/checkout [--shape 8x256x64,1x1024x64] [--rounds 15]
@@ -20,12 +20,7 @@ import { quiet } from '../../src/bench/quiet.js';
 const { values } = parseArgs({
   options: { other: { type: 'string' }, shape: { type: 'string', default: '8x256x64,1x1024x64' }, rounds: { type: 'string', default: '15' } },
 });
-if (values.other === undefined) throw new Error('--other: the checkout to compare with (its src/ is imported)');
-type Lib = typeof import('../../src/index.js');
-const libs: Record<'before' | 'after', Lib> = {
-  before: (await import(`${values.other}/src/index.ts`)) as Lib,
-  after: (await import('../../src/index.js')) as Lib,
-};
+const libs = await beforeAndAfter<typeof import('../../src/index.js')>(values.other, 'index');
 for (const name of values.shape.split(',')) {
   const sh = parseShape(name);
   for (const direction of ['forward', 'backward'] as const) {
@@ -38,18 +33,7 @@ for (const name of values.shape.split(',')) {
         : () => lib.scaledDotProductAttentionBackward(q, k, v, dOut, { ...options, saved });
       return [which, call];
     })) as Record<'before' | 'after', () => unknown>;
-    const times: Record<string, number[]> = { before: [], after: [] };
-    for (const call of Object.values(calls)) for (let i = 0; i < 3; i++) call();
-    for (let r = 0; r < Number(values.rounds); r++) {
-      for (const which of (r % 2 === 0 ? ['before', 'after'] : ['after', 'before']) as ('before' | 'after')[]) {
-        await quiet();
-        for (let i = 0; i < 3; i++) {
-          const t0 = performance.now();
-          calls[which]();
-          if (i > 0) times[which].push(performance.now() - t0);
-        }
-      }
-    }
+    const times = await timeInTurns(calls, Number(values.rounds), { warmup: 3, pause: quiet });
     const before = median(times.before);
     const after = median(times.after);
     const least = (t: number[]) => Number(Math.min(...t).toFixed(3));
