@@ -7,8 +7,8 @@ import { LINGER_MS } from '../src/attention/wasm/worker-source.js';
 
 // The hand-off to the workers on short calls (issue 22): a call wakes the
 // workers before it copies its inputs in (KernelRuntime.wakeAhead), and a
-// worker polls the wake word for LINGER_MS after each job before it blocks
-// (worker-source.ts). The poll, once written as a loop in the module, left
+// worker so woken, with no task to take yet, polls the wake word for
+// LINGER_MS before it blocks again (worker-source.ts). The poll, once written as a loop in the module, left
 // the workers taking no task after a few jobs on Node 20, or hung a call:
 // the second test runs many calls through every state a worker can be in
 // when a job comes (busy, polling, blocked) and checks that the workers keep

@@ -1,13 +1,14 @@
 import { CTRL } from './abi.js';
 
 /**
- * How long a worker keeps polling the wake word after a job (or an early
- * wake-up, KernelRuntime.wakeAhead) before it blocks in Atomics.wait. A
- * blocked worker takes a futex wake-up, and on a virtual machine the wake of
- * an idle core, before its first task; a short call's next job (or the next
- * call, or the job a wakeAhead announced while the caller copies the inputs
- * in) usually comes within this time, and then the worker is already awake.
- * Kept short because the poll holds a core that other processes could use.
+ * How long a worker woken with no task to take (KernelRuntime.wakeAhead: the
+ * caller is copying a call's inputs in and the job comes next) polls the wake
+ * word before it blocks in Atomics.wait again. A blocked worker takes a futex
+ * wake-up, and on a virtual machine the wake of an idle core, before its
+ * first task; woken ahead, that latency overlaps the copies and the worker
+ * meets the job awake. A worker that has just run tasks blocks at once: a
+ * poll after every job measured slower on a loaded machine, where it holds a
+ * core that other processes want (docs/performance.md, short shapes).
  */
 export const LINGER_MS = 0.5;
 
@@ -17,8 +18,8 @@ export const LINGER_MS = 0.5;
  * Node runs it with `new Worker(source, { eval: true })` (CommonJS, workerData)
  * and a browser from a Blob URL (a classic worker, one postMessage). The
  * worker instantiates the module over the shared memory and loops: run the
- * current job's tasks (the kernel's runJob), poll the wake word for
- * LINGER_MS, then block in Atomics.wait until the next job bumps it. If the
+ * current job's tasks (the kernel's runJob); if there was none, poll the wake
+ * word for LINGER_MS; then block in Atomics.wait until the next job bumps it. If the
  * kernel traps, it raises the error word so the caller stops waiting for
  * tasks that will never finish.
  *
@@ -43,9 +44,11 @@ function start(data) {
   try {
     let seen = Atomics.load(words, ${CTRL.wake / 4});
     for (;;) {
-      runJob(ctrl, tid);
-      const until = performance.now() + ${LINGER_MS};
-      while (Atomics.load(words, ${CTRL.wake / 4}) === seen && performance.now() < until);
+      // Woken with no task to take (wakeAhead: a job is coming): poll for it rather than block again.
+      if (runJob(ctrl, tid) === 0) {
+        const until = performance.now() + ${LINGER_MS};
+        while (Atomics.load(words, ${CTRL.wake / 4}) === seen && performance.now() < until);
+      }
       Atomics.wait(words, ${CTRL.wake / 4}, seen);
       seen = Atomics.load(words, ${CTRL.wake / 4});
     }
