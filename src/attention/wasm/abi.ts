@@ -140,5 +140,6 @@ export interface KernelExports {
   blockRows(): number;
   blockCols(): number;
   runJob(ctrl: number, tid: number): number;
+  workerLoop(ctrl: number, tid: number): void;
   gemmF64Add(a: number, b: number, out: number, m: number, k: number, n: number): void;
 }

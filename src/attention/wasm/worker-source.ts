@@ -1,34 +1,14 @@
 import { CTRL } from './abi.js';
 
 /**
- * How long a worker woken with no task to take (KernelRuntime.wakeAhead: the
- * caller is copying a call's inputs in and the job comes next) polls the wake
- * word before it blocks in Atomics.wait again. A blocked worker takes a futex
- * wake-up, and on a virtual machine the wake of an idle core, before its
- * first task; woken ahead, that latency overlaps the copies and the worker
- * meets the job awake. A worker that has just run tasks blocks at once: a
- * poll after every job measured slower on a loaded machine, where it holds a
- * core that other processes want (docs/performance.md, short shapes).
- */
-export const LINGER_MS = 0.5;
-
-/**
  * The source of one kernel worker, as text so that the same code starts from
  * src/ (tsx), dist/ and a browser bundle without a separate file to resolve:
  * Node runs it with `new Worker(source, { eval: true })` (CommonJS, workerData)
  * and a browser from a Blob URL (a classic worker, one postMessage). The
- * worker instantiates the module over the shared memory and loops: run the
- * current job's tasks (the kernel's runJob); if there was none, poll the wake
- * word for LINGER_MS; then block in Atomics.wait until the next job bumps it. If the
+ * worker instantiates the module over the shared memory and stays in the
+ * kernel's workerLoop, blocked in memory.atomic.wait between jobs. If the
  * kernel traps, it raises the error word so the caller stops waiting for
  * tasks that will never finish.
- *
- * The loop is JavaScript rather than WebAssembly on purpose: the same poll
- * written as a loop in the module (assembly/index.ts's former workerLoop)
- * ran for a few jobs on Node 20 and then stopped taking tasks, or hung a
- * call, with the job's claim word found overwritten (docs/performance.md,
- * short shapes, third round). The JavaScript loop reads the same words through
- * Atomics and does not show it (test/attention-wasm-linger.test.ts).
  */
 export const WORKER_SOURCE = `'use strict';
 function start(data) {
@@ -39,20 +19,10 @@ function start(data) {
   } catch (err) {
     return; // never claimed a task: the caller's threads do the work
   }
-  const words = new Int32Array(memory.buffer, ctrl, ${CTRL.bytes / 4});
-  const runJob = instance.exports.runJob;
   try {
-    let seen = Atomics.load(words, ${CTRL.wake / 4});
-    for (;;) {
-      // Woken with no task to take (wakeAhead: a job is coming): poll for it rather than block again.
-      if (runJob(ctrl, tid) === 0) {
-        const until = performance.now() + ${LINGER_MS};
-        while (Atomics.load(words, ${CTRL.wake / 4}) === seen && performance.now() < until);
-      }
-      Atomics.wait(words, ${CTRL.wake / 4}, seen);
-      seen = Atomics.load(words, ${CTRL.wake / 4});
-    }
+    instance.exports.workerLoop(ctrl, tid);
   } catch (err) {
+    const words = new Int32Array(memory.buffer, ctrl, ${CTRL.bytes / 4});
     Atomics.store(words, ${CTRL.error / 4}, 1);
     Atomics.notify(words, ${CTRL.done / 4});
     throw err;
