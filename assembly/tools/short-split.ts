@@ -1,0 +1,62 @@
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { randn, scaledDotProductAttentionWithLse, wasm } from '../../src/index.js';
+import { kernelRuntime } from '../../src/attention/wasm/loader.js';
+import type { KernelExports } from '../../src/attention/wasm/abi.js';
+import { parseShape } from '../../src/bench/shapes.js';
+import { median } from '../../src/lab/index.js';
+
+/**
+ * How the forward job of a short call splits between the calling thread and
+ * the worker: per call, the tasks the caller ran itself (of the job's total),
+ * the wall time of its own runJob, and the wait after it for the worker's last
+ * tasks (the job's time less the caller's runJob), beside the whole job and
+ * the whole call. Back-to-back calls; prints the median and the --show
+ * fastest calls, whose split is the least disturbed by other processes.
+ *
+ *   node --import tsx assembly/tools/short-split.ts --shape 8x256x64 --calls 300
+ */
+const { values } = parseArgs({ options: {
+  shape: { type: 'string', default: '8x256x64' }, calls: { type: 'string', default: '300' }, show: { type: 'string', default: '5' },
+} });
+const dims = parseShape(values.shape);
+const [q, k, v] = [1, 2, 3].map((seed) => randn([1, dims.heads, dims.n, dims.d], { seed }));
+const options = { isCausal: dims.causal, impl: 'wasm' as const };
+scaledDotProductAttentionWithLse(q, k, v, options); // loads the module, starts the workers
+const rt = kernelRuntime()!;
+
+// The caller's runJob, timed: the exports object is replaced by a copy whose runJob records.
+let own = { ms: 0, tasks: 0 };
+const exports = rt.exports;
+(rt as { exports: KernelExports }).exports = {
+  ...exports,
+  runJob: (ctrl, tid) => {
+    const t0 = performance.now();
+    const tasks = exports.runJob(ctrl, tid);
+    own = { ms: performance.now() - t0, tasks };
+    return tasks;
+  },
+};
+let forward = { ms: 0, tasks: 0, own };
+const run = rt.run.bind(rt);
+rt.run = ((kind: string, params: unknown, nTasks: number, ...rest: unknown[]) => {
+  const t0 = performance.now();
+  (run as (...a: unknown[]) => void)(kind, params, nTasks, ...rest);
+  if (kind === 'forward') forward = { ms: performance.now() - t0, tasks: nTasks, own };
+}) as typeof rt.run;
+
+for (let i = 0; i < 20; i++) scaledDotProductAttentionWithLse(q, k, v, options);
+const rows: { call: number; job: number; tasks: number; ownTasks: number; ownMs: number; waitMs: number }[] = [];
+for (let i = 0; i < Number(values.calls); i++) {
+  const t0 = performance.now();
+  scaledDotProductAttentionWithLse(q, k, v, options);
+  const call = performance.now() - t0;
+  rows.push({ call, job: forward.ms, tasks: forward.tasks, ownTasks: forward.own.tasks, ownMs: forward.own.ms, waitMs: forward.ms - forward.own.ms });
+}
+const fmt = (r: Omit<(typeof rows)[number], 'tasks'>) =>
+  `call ${r.call.toFixed(3)}, forward job ${r.job.toFixed(3)}: caller ran ${r.ownTasks} tasks in ${r.ownMs.toFixed(3)}, then waited ${r.waitMs.toFixed(3)}`;
+const tasks = rows[0].tasks;
+console.log(`${values.shape} forward (${wasm.info().path}, ${rt.threadLimit} threads, wall ms, ${tasks} tasks per job; load ${os.loadavg()[0].toFixed(1)})`);
+const pick = <K extends keyof (typeof rows)[number]>(key: K) => median(rows.map((r) => r[key]));
+console.log(`  median of ${rows.length}: ${fmt({ call: pick('call'), job: pick('job'), ownTasks: pick('ownTasks'), ownMs: pick('ownMs'), waitMs: pick('waitMs') })}`);
+for (const r of [...rows].sort((a, b) => a.call - b.call).slice(0, Number(values.show))) console.log(`  fastest: ${fmt(r)}`);
