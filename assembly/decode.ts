@@ -1,8 +1,9 @@
 import {
   READY, param, paramF, paramPtr, P_HQ, P_HKV, P_L, P_S, P_EP, P_EVP, P_E, P_EV, P_Q, P_K, P_V, P_O, P_MROW, P_LROW,
   P_CHUNK_KEYS, P_CHUNKS, P_PARTS, P_PART_STRIDE, P_SCRATCH, P_SCRATCH_STRIDE, P_SOFTCAP, P_SINKS, P_DROP,
-  P_DROP_THRESHOLD, P_SEED, P_DROP_SCALE,
+  P_DROP_THRESHOLD, P_SEED, P_DROP_SCALE, P_K_BF16, P_V_BF16,
 } from './abi';
+import { widenBf16 } from './decode-half';
 import { BK, addWeighted, addWeighted2, addWeighted4, exp2s, hsum, scoreBlock } from './decode-blocks';
 import { exp2v } from './exp2';
 import { madd } from './madd';
@@ -33,7 +34,8 @@ import { rowHash, keepLanes } from './dropout';
 //
 // Memory: q [bh, l, ep] (ep >= e, a multiple of 4), k [bhkv, s, e], v [bhkv, s, ev],
 // parts [bhkv · chunks] × (acc [R][evp], m [R], l [R]), o [bh, l, evp], mrow/lrow [bh, l];
-// scratch per thread: scores [R][BK], R row hashes and R rescale factors.
+// scratch per thread: scores [R][BK], R row hashes and R rescale factors (and, for a
+// bfloat16 cache, one block of keys or values widened to float32: decode-half.ts).
 
 const NEG_INF: f32 = -Infinity;
 
@@ -74,13 +76,18 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
   const capped = paramF(ctrl, P_SOFTCAP) > 0;
   const q0 = paramPtr(ctrl, P_Q) + ((<usize>bh0 * <usize>l * <usize>ep) << 2);
   const qRow = <usize>ep << 2;
-  const k0 = paramPtr(ctrl, P_K) + ((<usize>bhkv * <usize>s * <usize>e) << 2);
-  const v0 = paramPtr(ctrl, P_V) + ((<usize>bhkv * <usize>s * <usize>ev) << 2);
+  // bfloat16 storage (decode-half.ts): 2-byte elements, each block widened into `wide` before the float32 blocks read it.
+  const kBf16 = param(ctrl, P_K_BF16) != 0, vBf16 = param(ctrl, P_V_BF16) != 0;
+  const kShift: usize = kBf16 ? 1 : 2, vShift: usize = vBf16 ? 1 : 2;
+  const wide = (alphas + (<usize>rows << 2) + 15) & ~(<usize>15); // [BK][max(e, ev)] floats
+  const k0 = paramPtr(ctrl, P_K) + ((<usize>bhkv * <usize>s * <usize>e) << kShift);
+  const v0 = paramPtr(ctrl, P_V) + ((<usize>bhkv * <usize>s * <usize>ev) << vShift);
   const rowBytes = <usize>BK << 2;
 
   for (let j0 = lo; j0 < hi; j0 += BK) {
     const n = min(BK, hi - j0);
-    scoreBlock(q0, qRow, k0 + ((<usize>j0 * <usize>e) << 2), e, rows, n, sc);
+    const kAt = k0 + ((<usize>j0 * <usize>e) << kShift);
+    scoreBlock(q0, qRow, kBf16 ? widenBf16(kAt, wide, n * e) : kAt, e, rows, n, sc);
     if (capped) softcapTile(ctrl, sc, rows, BK, 0);
     if (tileNeedsMask(ctrl, b, 0, l - 1, j0, j0 + n - 1)) {
       for (let g = 0; g < group; g++) {
@@ -119,7 +126,8 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
       store<f32>(alphas + (<usize>r << 2), alpha);
     }
     // acc = α acc + P V, four rows at a time (each V load serves all four), then two, then one.
-    const vBlock = v0 + ((<usize>j0 * <usize>ev) << 2);
+    const vAt = v0 + ((<usize>j0 * <usize>ev) << vShift);
+    const vBlock = vBf16 ? widenBf16(vAt, wide, n * ev) : vAt;
     for (let r = 0; r < rows; r++) {
       const alpha = load<f32>(alphas + (<usize>r << 2));
       if (alpha == 1) continue;

@@ -1,7 +1,7 @@
 import type { AttentionProblem } from '../problem.js';
 import type { KernelRuntime } from './dispatch.js';
 import { Arena, takeMask, type Dims, type MaskRegions } from './layout.js';
-import { residentOffset } from './resident.js';
+import { residentBf16Offset, residentOffset } from './resident.js';
 import { takeScoreRegions, type ScoreRegions } from './score-params.js';
 
 /**
@@ -47,13 +47,17 @@ export interface DecodePlan {
   scratch: number; scratchStride: number; end: number;
   /** Whether K (V) must be copied in: false where it already lies in the kernels' memory (a KV cache). */
   copyK: boolean; copyV: boolean;
+  /** Whether the kernel reads K (V) as the bfloat16 bits of a cache stored in bfloat16 (resident.ts). */
+  kBf16: boolean; vBf16: boolean;
 }
 
 export function decodePlan(p: AttentionProblem, d: DecodeDims, rt: KernelRuntime): DecodePlan {
   const a = new Arena(rt.heapStart);
   const q = a.take(d.bh * p.l * d.ep * 4);
-  const kAt = residentOffset(p.k);
-  const vAt = residentOffset(p.v);
+  const kBf16 = residentBf16Offset(p.k);
+  const vBf16 = residentBf16Offset(p.v);
+  const kAt = kBf16 ?? residentOffset(p.k);
+  const vAt = vBf16 ?? residentOffset(p.v);
   const k = kAt ?? a.take(p.k.length * 4);
   const v = vAt ?? a.take(p.v.length * 4);
   const o = a.take(d.bh * p.l * d.evp * 4);
@@ -63,11 +67,13 @@ export function decodePlan(p: AttentionProblem, d: DecodeDims, rt: KernelRuntime
   const parts = a.take(d.bhkv * d.chunks * partStride);
   const mask = takeMask(a, p);
   const score = takeScoreRegions(a, p);
-  const scratchStride = roundUp(d.rows * (DECODE_BLOCK_KEYS + 2) * 4, 64);
+  // A bfloat16 cache's block is widened into the scratch too (assembly/decode-half.ts), 16-byte aligned.
+  const wide = kBf16 !== null || vBf16 !== null ? 16 + DECODE_BLOCK_KEYS * Math.max(p.e, p.ev) * 4 : 0;
+  const scratchStride = roundUp(d.rows * (DECODE_BLOCK_KEYS + 2) * 4 + wide, 64);
   const scratch = a.take(scratchStride * rt.poolThreads);
   return {
     q, k, v, kt: 0, o, mrow, lrow, parts, partStride, mask, score, scratch, scratchStride, end: a.end,
-    copyK: kAt === null, copyV: vAt === null,
+    copyK: kAt === null, copyV: vAt === null, kBf16: kBf16 !== null, vBf16: vBf16 !== null,
   };
 }
 
