@@ -107,7 +107,7 @@ describe("createKvCache storage 'bfloat16'", () => {
           ? tensor(maskValues.map((x) => (x === 0 ? 0 : 1)), [p.hq, p.l, p.s + 3], { dtype: 'bool' })
           : tensor(maskValues.map((x) => x - 2), [p.hq, p.l, p.s + 3], { dtype: 'float64' });
         const options = {
-          isCausal: p.isCausal, keyLengths: p.shorter ?? cache.lengths,
+          isCausal: p.isCausal, keyLengths: p.shorter ?? [...cache.lengths],
           ...(p.softcap !== undefined ? { softcap: p.softcap } : {}), ...(p.alibiSlopes ? { alibiSlopes: p.alibiSlopes } : {}),
           ...(p.window ? { window: p.window } : {}), ...(p.sinks ? { sinks: p.sinks } : {}), ...(attnMask ? { attnMask } : {}),
         };
