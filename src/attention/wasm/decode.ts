@@ -67,9 +67,7 @@ export function decodePlan(p: AttentionProblem, d: DecodeDims, rt: KernelRuntime
   const parts = a.take(d.bhkv * d.chunks * partStride);
   const mask = takeMask(a, p);
   const score = takeScoreRegions(a, p);
-  // A bfloat16 cache's block is widened into the scratch too (assembly/decode-half.ts), 16-byte aligned.
-  const wide = kBf16 !== null || vBf16 !== null ? 16 + DECODE_BLOCK_KEYS * Math.max(p.e, p.ev) * 4 : 0;
-  const scratchStride = roundUp(d.rows * (DECODE_BLOCK_KEYS + 2) * 4 + wide, 64);
+  const scratchStride = roundUp(d.rows * (DECODE_BLOCK_KEYS + 2) * 4, 64);
   const scratch = a.take(scratchStride * rt.poolThreads);
   return {
     q, k, v, kt: 0, o, mrow, lrow, parts, partStride, mask, score, scratch, scratchStride, end: a.end,
