@@ -32,7 +32,7 @@ import { rowHash, keepLanes } from './dropout';
 // chunk in task order while the workers run the chunks already there: a
 // task waits on the control block's ready count (abi.ts CTRL.ready).
 //
-// Memory: q [bh, l, ep] (ep >= e, a multiple of 4), k [bhkv, s, e], v [bhkv, s, ev],
+// Memory: q [bh, l, ep] (ep >= e, a multiple of 4), k [bhkv, s, e], v [bhkv, s, ev] (f32, or bfloat16 bits: decode-half.ts),
 // parts [bhkv · chunks] × (acc [R][evp], m [R], l [R]), o [bh, l, evp], mrow/lrow [bh, l];
 // scratch per thread: scores [R][BK], R row hashes and R rescale factors.
 

@@ -75,9 +75,10 @@ describe("createKvCache storage 'bfloat16'", () => {
 
   for (const impl of IMPLS.filter((name) => takesModelOptions(name, 'float32'))) {
     it(`equals the float64 formula on the rounded K and V, with every option, to float32 tolerances [${impl}]`, () => {
+      // L up to 20: past 16 query rows impl 'wasm' runs its block kernels, which read the float32 tensors.
       const arb = fc.record({
         b: fc.integer({ min: 1, max: 2 }), hkv: fc.integer({ min: 1, max: 2 }), group: fc.integer({ min: 1, max: 4 }),
-        l: fc.integer({ min: 1, max: 16 }), s: fc.integer({ min: 1, max: 700 }), e: fc.integer({ min: 1, max: 20 }),
+        l: fc.integer({ min: 1, max: 20 }), s: fc.integer({ min: 1, max: 700 }), e: fc.integer({ min: 1, max: 20 }),
         ev: fc.integer({ min: 1, max: 17 }), pieces: fc.integer({ min: 1, max: 3 }), isCausal: fc.boolean(), seed: fc.integer({ min: 0, max: 1000 }),
         dtype: fc.constantFrom('float32' as const, 'bfloat16' as const),
       }).chain((d) => {
