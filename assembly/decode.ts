@@ -1,8 +1,9 @@
 import {
   READY, param, paramF, paramPtr, P_HQ, P_HKV, P_L, P_S, P_EP, P_EVP, P_E, P_EV, P_Q, P_K, P_V, P_O, P_MROW, P_LROW,
   P_CHUNK_KEYS, P_CHUNKS, P_PARTS, P_PART_STRIDE, P_SCRATCH, P_SCRATCH_STRIDE, P_SOFTCAP, P_SINKS, P_DROP,
-  P_DROP_THRESHOLD, P_SEED, P_DROP_SCALE,
+  P_DROP_THRESHOLD, P_SEED, P_DROP_SCALE, P_K_BF16, P_V_BF16,
 } from './abi';
+import { addRowsBf16, scoreBlockBf16 } from './decode-half';
 import { BK, addWeighted, addWeighted2, addWeighted4, exp2s, hsum, scoreBlock } from './decode-blocks';
 import { exp2v } from './exp2';
 import { madd } from './madd';
@@ -31,7 +32,7 @@ import { rowHash, keepLanes } from './dropout';
 // chunk in task order while the workers run the chunks already there: a
 // task waits on the control block's ready count (abi.ts CTRL.ready).
 //
-// Memory: q [bh, l, ep] (ep >= e, a multiple of 4), k [bhkv, s, e], v [bhkv, s, ev],
+// Memory: q [bh, l, ep] (ep >= e, a multiple of 4), k [bhkv, s, e], v [bhkv, s, ev] (f32, or bfloat16 bits: decode-half.ts),
 // parts [bhkv · chunks] × (acc [R][evp], m [R], l [R]), o [bh, l, evp], mrow/lrow [bh, l];
 // scratch per thread: scores [R][BK], R row hashes and R rescale factors.
 
@@ -74,13 +75,18 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
   const capped = paramF(ctrl, P_SOFTCAP) > 0;
   const q0 = paramPtr(ctrl, P_Q) + ((<usize>bh0 * <usize>l * <usize>ep) << 2);
   const qRow = <usize>ep << 2;
-  const k0 = paramPtr(ctrl, P_K) + ((<usize>bhkv * <usize>s * <usize>e) << 2);
-  const v0 = paramPtr(ctrl, P_V) + ((<usize>bhkv * <usize>s * <usize>ev) << 2);
+  // bfloat16 storage (a KV cache's, decode-half.ts): 2-byte elements, read by that file's blocks.
+  const kBf16 = param(ctrl, P_K_BF16) != 0, vBf16 = param(ctrl, P_V_BF16) != 0;
+  const kShift: usize = kBf16 ? 1 : 2, vShift: usize = vBf16 ? 1 : 2;
+  const k0 = paramPtr(ctrl, P_K) + ((<usize>bhkv * <usize>s * <usize>e) << kShift);
+  const v0 = paramPtr(ctrl, P_V) + ((<usize>bhkv * <usize>s * <usize>ev) << vShift);
   const rowBytes = <usize>BK << 2;
 
   for (let j0 = lo; j0 < hi; j0 += BK) {
     const n = min(BK, hi - j0);
-    scoreBlock(q0, qRow, k0 + ((<usize>j0 * <usize>e) << 2), e, rows, n, sc);
+    const kAt = k0 + ((<usize>j0 * <usize>e) << kShift);
+    if (kBf16) scoreBlockBf16(q0, qRow, kAt, e, rows, n, sc);
+    else scoreBlock(q0, qRow, kAt, e, rows, n, sc);
     if (capped) softcapTile(ctrl, sc, rows, BK, 0);
     if (tileNeedsMask(ctrl, b, 0, l - 1, j0, j0 + n - 1)) {
       for (let g = 0; g < group; g++) {
@@ -119,13 +125,17 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
       store<f32>(alphas + (<usize>r << 2), alpha);
     }
     // acc = α acc + P V, four rows at a time (each V load serves all four), then two, then one.
-    const vBlock = v0 + ((<usize>j0 * <usize>ev) << 2);
+    const vBlock = v0 + ((<usize>j0 * <usize>ev) << vShift);
     for (let r = 0; r < rows; r++) {
       const alpha = load<f32>(alphas + (<usize>r << 2));
       if (alpha == 1) continue;
       const accRow = acc + ((<usize>r * <usize>evp) << 2);
       const av = f32x4.splat(alpha);
       for (let cc: usize = 0; cc < (<usize>evp << 2); cc += 16) v128.store(accRow + cc, f32x4.mul(v128.load(accRow + cc), av));
+    }
+    if (vBf16) {
+      addRowsBf16(acc, evp, sc, rows, vBlock, ev, n);
+      continue;
     }
     let r = 0;
     for (; r + 4 <= rows; r += 4) {

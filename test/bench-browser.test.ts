@@ -134,6 +134,8 @@ describe('scaledot bench --browser --decode in headless Chromium', { skip: brows
     const rows = Object.fromEntries(result.rows.map((row) => [row.name, row]));
     for (const name of ['scaledot', 'scaledot-cache', 'copy', 'ort-web-unfused', 'ort-web-gqa-past']) assert.ok(rows[name]?.ms > 0, `${name}: ${JSON.stringify(rows[name])}`);
     assert.match(rows['scaledot-cache'].note, /^wasm-relaxed-simd-threads, \d+ threads, K and V resident$/);
+    assert.ok(rows['scaledot-cache-bf16']?.ms > 0, JSON.stringify(rows['scaledot-cache-bf16']));
+    assert.match(rows['scaledot-cache-bf16'].note, /^wasm-relaxed-simd-threads, \d+ threads, K and V resident in bfloat16 \(2-byte values counted\)$/);
     // The peers' answers against scaledot's, measured in the page.
     for (const name of ['ort-web-unfused', 'ort-web-gqa-past']) {
       const diff = Number(/max abs diff from scaledot (\S+)$/.exec(rows[name].note)?.[1]);

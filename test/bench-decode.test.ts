@@ -33,7 +33,7 @@ describe('scaledot bench --decode', () => {
     try {
       const result = await decodeBench(parseDecodeShape('decode-4/2x300x8-l2'), 1, nodeDecodeHost(pool, 1));
       const names = result.rows.map((r) => r.name);
-      for (const name of ['scaledot', 'scaledot-cache', 'copy']) assert.ok(names.includes(name), name);
+      for (const name of ['scaledot', 'scaledot-cache', 'scaledot-cache-bf16', 'copy']) assert.ok(names.includes(name), name);
       for (const row of result.rows.filter((r) => !r.name.startsWith('ort'))) assert.ok(row.ms > 0 && row.gbps > 0, row.name);
       assert.equal(result.kvBytes, 2 * 2 * 300 * 8 * 4);
       assert.ok(result.ceilingGbps > 0 && result.ceilingTrials.length === 1);

@@ -2,7 +2,8 @@ import {
   ScaledotError, Tensor, allocate, checkBufferSize, checkFloatTensor, formatShape, isFloatDType, storageClass, type FloatDType,
 } from '../tensor/index.js';
 import { describeValue, isPlainObject } from '../tensor/plain.js';
-import { allocateResident } from './wasm/resident.js';
+import { writeBf16Rows } from './kv-bf16.js';
+import { allocateResident, allocateResidentBf16 } from './wasm/resident.js';
 import { gpuKvStorage } from './webgpu/resident.js';
 
 /**
@@ -30,6 +31,19 @@ export interface KvCacheOptions {
   /** Any float dtype; default float32. */
   dtype?: FloatDType;
   /**
+   * How keys and values are held. 'float32' (the default; float64 for a float64
+   * cache) keeps them as given. 'bfloat16' (dtype float32 or bfloat16 only, not
+   * with impl 'webgpu') rounds each appended value to bfloat16, to nearest, ties
+   * to even, so that `keys` and `values` hold the rounded values (still float32
+   * tensors of `dtype`, which every backend reads), and keeps their 16-bit
+   * bits in the wasm kernels' memory too: the wasm decode kernel reads those, half
+   * the bytes, and computes in float32. Where the kernels' memory is not shared
+   * (the one-thread module, or a browser before initWasmAttention) only the
+   * rounding happens. Write to the cache through `append` alone: a value
+   * written into `keys.data` would not reach the 16-bit copy.
+   */
+  storage?: 'float32' | 'bfloat16';
+  /**
    * 'webgpu': keys and values also live on the GPU (after `await webgpu.init()`),
    * each append uploads only its rows, and impl 'webgpu' reads them there
    * instead of uploading the whole cache per call (docs/webgpu.md). Not float64.
@@ -43,6 +57,8 @@ export interface KvCache {
   /** Filled positions per batch element, a fresh copy at each read (writing to it changes nothing): pass it as keyLengths. */
   readonly lengths: Int32Array;
   readonly maxLength: number;
+  /** How keys and values are held: KvCacheOptions.storage. */
+  readonly storage: 'float32' | 'bfloat16';
   /**
    * Appends T positions: k (batch, Hkv, T, E) and v (batch, Hkv, T, Ev) to
    * every element, or with batchIndex k (Hkv, T, E) and v (Hkv, T, Ev) to
@@ -53,7 +69,7 @@ export interface KvCache {
   reset(): void;
 }
 
-const CACHE_KEYS = ['batch', 'heads', 'headDim', 'valueDim', 'maxLength', 'dtype', 'impl'] as const;
+const CACHE_KEYS = ['batch', 'heads', 'headDim', 'valueDim', 'maxLength', 'dtype', 'storage', 'impl'] as const;
 const APPEND_KEYS = ['batchIndex'] as const;
 
 /** As attention checks its options: a plain object whose keys are all known, so a typo (dtyp, maxLen) is an error, not a default. */
@@ -74,7 +90,8 @@ function checkCount(fn: string, name: string, value: unknown, min: number): numb
 /**
  * A KV cache for `options.batch` elements of `options.heads` key/value heads,
  * room for `options.maxLength` positions, every length 0 (see KvCacheOptions).
- * Bad counts are E_OPTION, a dtype that is not a float E_DTYPE, and keys or values
+ * Bad counts are E_OPTION, a dtype that is not a float or a storage that does
+ * not fit it E_DTYPE, and keys or values
  * over MAX_BUFFER_BYTES E_SIZE, before anything is allocated.
  */
 export function createKvCache(options: KvCacheOptions): KvCache {
@@ -88,15 +105,29 @@ export function createKvCache(options: KvCacheOptions): KvCache {
   const dtype = options.dtype ?? 'float32';
   if (!isFloatDType(dtype)) throw new ScaledotError('E_DTYPE', `${fn}: dtype is ${String(dtype)}; expected a float dtype`);
   if (options.impl !== undefined && options.impl !== 'webgpu') throw new ScaledotError('E_OPTION', `${fn}: impl is ${describeValue(options.impl)}; expected 'webgpu' or none (a CPU cache)`);
+  const storageDType = options.storage ?? 'float32';
+  if (storageDType !== 'float32' && storageDType !== 'bfloat16') {
+    throw new ScaledotError('E_DTYPE', `${fn}: storage is ${describeValue(options.storage)}; expected 'float32' or 'bfloat16'`);
+  }
+  const bf16 = storageDType === 'bfloat16';
+  if (bf16 && dtype !== 'float32' && dtype !== 'bfloat16') {
+    throw new ScaledotError('E_DTYPE', `${fn}: storage 'bfloat16' holds float32 or bfloat16 values, but dtype is ${dtype}; use dtype 'float32' or 'bfloat16', or storage 'float32'`);
+  }
+  if (bf16 && options.impl === 'webgpu') {
+    throw new ScaledotError('E_OPTION', `${fn}: storage 'bfloat16' is read by the wasm decode kernel, not impl 'webgpu'; leave out impl, or use storage 'float32'`);
+  }
   const bytes = storageClass(dtype).BYTES_PER_ELEMENT;
   checkBufferSize(fn, `keys [${batch}, ${heads}, ${maxLength}, ${e}]`, batch * heads * maxLength * e, bytes, dtype);
   checkBufferSize(fn, `values [${batch}, ${heads}, ${maxLength}, ${ev}]`, batch * heads * maxLength * ev, bytes, dtype);
   // Where it can, the storage lives in the wasm kernels' memory (resident.ts), in the
   // layout their decode kernel reads: a decoding step then copies no key or value.
   const gpu = options.impl === 'webgpu' ? gpuKvStorage(fn, dtype) : null;
-  const storage = (n: number) => gpu?.allocate(n) ?? (dtype === 'float64' ? null : allocateResident(n)) ?? allocate(dtype, n);
+  // A bfloat16-stored cache keeps ordinary float32 arrays for keys and values, and
+  // puts only their 16-bit twins (the bits that the kernel reads) in the kernels' memory.
+  const storage = (n: number) => gpu?.allocate(n) ?? (dtype === 'float64' || bf16 ? null : allocateResident(n)) ?? allocate(dtype, n);
   const keys = new Tensor(storage(batch * heads * maxLength * e), [batch, heads, maxLength, e], dtype);
   const values = new Tensor(storage(batch * heads * maxLength * ev), [batch, heads, maxLength, ev], dtype);
+  const twins = new Map([keys, values].map((x) => [x, bf16 ? allocateResidentBf16(x.data as Float32Array) : null]));
   const lengths = new Int32Array(batch);
 
   /** Copies T rows of width w for element b from src (heads, T, w) at srcBase into dst at position lengths[b]. */
@@ -104,13 +135,14 @@ export function createKvCache(options: KvCacheOptions): KvCache {
     for (let h = 0; h < heads; h++) {
       const from = srcBase + h * t * w;
       const to = ((b * heads + h) * maxLength + lengths[b]) * w;
-      dst.data.set(src.data.subarray(from, from + t * w), to);
+      if (bf16) writeBf16Rows(src.data as Float32Array, from, t * w, dst.data as Float32Array, to, twins.get(dst) ?? null);
+      else dst.data.set(src.data.subarray(from, from + t * w), to);
       gpu?.written(dst.data as Float32Array, to, t * w);
     }
   };
 
   return {
-    keys, values, maxLength,
+    keys, values, maxLength, storage: storageDType,
     // A copy: the live array written to (99, say) would break the next append and call.
     get lengths() {
       return lengths.slice();

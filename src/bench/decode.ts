@@ -1,5 +1,5 @@
 import { createKvCache, randn, scaledDotProductAttention, ScaledotError, type Tensor } from '../index.js';
-import { residentOffset, wasmAttentionInfo } from '../attention/index.js';
+import { residentBf16Offset, residentOffset, wasmAttentionInfo } from '../attention/index.js';
 import { median } from '../lab/stats.js';
 import { groupQueryAttentionDecodeModel, multiHeadAttentionDecodeModel } from './onnx-decode-model.js';
 import { multiHeadAttentionModel, unfusedAttentionModel } from './onnx-model.js';
@@ -15,7 +15,9 @@ import type { Ort, OrtTensor } from './peers.js';
  *
  * Rows: scaledot as a user calls it with plain tensors (the default path:
  * K and V are copied into the kernels' memory per call), scaledot over a
- * createKvCache (K and V already there), onnxruntime-web's unfused graph and
+ * createKvCache (K and V already there), the same over a cache stored in
+ * bfloat16 (storage: 'bfloat16': half the bytes to read, its GB/s counted
+ * from those 2-byte values), onnxruntime-web's unfused graph and
  * its MultiHeadAttention (L query rows against S keys; under GQA both take K
  * and V repeated to the query heads, as a graph exported with repeat_kv
  * does), at L = 1 its GroupQueryAttention and (Hq = Hkv) MultiHeadAttention
@@ -154,11 +156,14 @@ export async function decodeBench(sh: DecodeShape, rounds: number, host: DecodeH
   const v = randn([1, sh.hkv, sh.s, sh.e], { seed: 3 });
   const cache = createKvCache({ batch: 1, heads: sh.hkv, headDim: sh.e, maxLength: sh.s });
   cache.append(k, v);
+  const bf16Cache = createKvCache({ batch: 1, heads: sh.hkv, headDim: sh.e, maxLength: sh.s, storage: 'bfloat16' });
+  bf16Cache.append(k, v);
   const gqa = { enableGqa: sh.hq !== sh.hkv };
   const copyTarget = new Float32Array(k.size + v.size);
   const calls: Record<string, Call> = {
     scaledot: () => scaledDotProductAttention(q, k, v, gqa),
     'scaledot-cache': () => scaledDotProductAttention(q, cache.keys, cache.values, { ...gqa, keyLengths: cache.lengths }),
+    'scaledot-cache-bf16': () => scaledDotProductAttention(q, bf16Cache.keys, bf16Cache.values, { ...gqa, keyLengths: bf16Cache.lengths }),
   };
   const ortRows = await ortCalls(sh, q, k, v, host, scaledDotProductAttention(q, k, v, gqa).data as Float32Array);
   Object.assign(calls, ortRows.calls);
@@ -186,8 +191,11 @@ export async function decodeBench(sh: DecodeShape, rounds: number, host: DecodeH
   const rows = names.map((name) => {
     const ms = median(times[name]);
     // The copy reads and writes every byte: both count, as a memory copy's rate is usually quoted.
-    const bytes = name === 'copy' ? 2 * kvBytes : kvBytes;
-    const where = name === 'scaledot' ? ', K and V copied in per call' : residentOffset(cache.keys.data as Float32Array) !== null ? ', K and V resident' : ', the cache could not be resident: copied in per call';
+    const bf16 = name === 'scaledot-cache-bf16';
+    const bytes = name === 'copy' ? 2 * kvBytes : bf16 ? kvBytes / 2 : kvBytes;
+    const resident = bf16 ? residentBf16Offset(bf16Cache.keys.data as Float32Array) !== null : residentOffset(cache.keys.data as Float32Array) !== null;
+    const where = name === 'scaledot' ? ', K and V copied in per call'
+      : resident ? `, K and V resident${bf16 ? ' in bfloat16 (2-byte values counted)' : ''}` : ', the cache could not be resident: copied in per call';
     const note = name.startsWith('scaledot') ? `${info.path}, ${info.threads} threads${where}` : name === 'copy' ? 'Float32Array.set of K and V, read + write' : ortRows.notes[name];
     return { name, ms, gbps: bytes / (ms / 1000) / 1e9, note };
   });

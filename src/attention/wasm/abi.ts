@@ -8,7 +8,7 @@
 // bump ABI_VERSION; the kernels read it as param(ctrl, P_NAME) (the name in
 // UPPER_SNAKE case), and the type checker then asks the backend for its value.
 
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 /** The control block sits at address 0; the module's static data starts here, and so does the heap the loader lays out. */
 export const HEAP_BASE = 4096;
@@ -93,6 +93,8 @@ export const PARAMS = {
   e: slot('i32', 'decode'), ev: slot('i32', 'decode'),
   chunkKeys: slot('i32', 'decode'), chunks: slot('i32', 'decode'),
   parts: slot('ptr', 'decode'), partStride: slot('i32', 'decode'),
+  // 1 where k (v) is a KV cache's bfloat16 storage (u16 bit patterns, assembly/decode-half.ts), 0 for float32.
+  kBf16: slot('i32', 'decode'), vBf16: slot('i32', 'decode'),
 } as const;
 
 export type ParamName = keyof typeof PARAMS;

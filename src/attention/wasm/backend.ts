@@ -191,6 +191,7 @@ function decodeInFloat32(p: AttentionProblem, round: ((x: number) => number) | n
   const params = Object.assign(sharedParams(p, d, plan, score.shared), {
     sinks: score.sinks, v: plan.v, o: plan.o, mrow: plan.mrow, lrow: plan.lrow,
     e: p.e, ev: p.ev, chunkKeys: d.chunkKeys, chunks: d.chunks, parts: plan.parts, partStride: plan.partStride,
+    kBf16: plan.kBf16 ? 1 : 0, vBf16: plan.vBf16 ? 1 : 0,
   });
   rt.run('decode', params, d.bhkv * d.chunks, decodeWork(p, d), plan.copyK || plan.copyV ? feedKeysAndValues(heap, p, d, plan) : undefined);
   rt.run('decodeMerge', params, d.bhkv, d.bhkv * d.chunks * plan.partStride);

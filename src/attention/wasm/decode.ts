@@ -1,7 +1,7 @@
 import type { AttentionProblem } from '../problem.js';
 import type { KernelRuntime } from './dispatch.js';
 import { Arena, takeMask, type Dims, type MaskRegions } from './layout.js';
-import { residentOffset } from './resident.js';
+import { residentBf16Offset, residentOffset } from './resident.js';
 import { takeScoreRegions, type ScoreRegions } from './score-params.js';
 
 /**
@@ -47,13 +47,17 @@ export interface DecodePlan {
   scratch: number; scratchStride: number; end: number;
   /** Whether K (V) must be copied in: false where it already lies in the kernels' memory (a KV cache). */
   copyK: boolean; copyV: boolean;
+  /** Whether the kernel reads K (V) as the bfloat16 bits of a cache stored in bfloat16 (resident.ts). */
+  kBf16: boolean; vBf16: boolean;
 }
 
 export function decodePlan(p: AttentionProblem, d: DecodeDims, rt: KernelRuntime): DecodePlan {
   const a = new Arena(rt.heapStart);
   const q = a.take(d.bh * p.l * d.ep * 4);
-  const kAt = residentOffset(p.k);
-  const vAt = residentOffset(p.v);
+  const kBf16 = residentBf16Offset(p.k);
+  const vBf16 = residentBf16Offset(p.v);
+  const kAt = kBf16 ?? residentOffset(p.k);
+  const vAt = vBf16 ?? residentOffset(p.v);
   const k = kAt ?? a.take(p.k.length * 4);
   const v = vAt ?? a.take(p.v.length * 4);
   const o = a.take(d.bh * p.l * d.evp * 4);
@@ -67,7 +71,7 @@ export function decodePlan(p: AttentionProblem, d: DecodeDims, rt: KernelRuntime
   const scratch = a.take(scratchStride * rt.poolThreads);
   return {
     q, k, v, kt: 0, o, mrow, lrow, parts, partStride, mask, score, scratch, scratchStride, end: a.end,
-    copyK: kAt === null, copyV: vAt === null,
+    copyK: kAt === null, copyV: vAt === null, kBf16: kBf16 !== null, vBf16: vBf16 !== null,
   };
 }
 

@@ -5,6 +5,6 @@ export {
 } from './loader.js';
 export { enableRelaxedSimd } from './relaxed.js';
 // Whether a KV cache's array lives in the kernels' memory (the bench names it per row).
-export { residentOffset } from './resident.js';
+export { residentBf16Offset, residentOffset } from './resident.js';
 // The nn package's float64 linear product (src/nn/matmul.ts).
 export { wasmMatmulAddF64 } from './matmul-f64.js';

@@ -23,7 +23,9 @@ interface Region {
   bytes: number;
 }
 
-const offsets = new WeakMap<Float32Array, number>();
+const offsets = new WeakMap<Float32Array | Uint16Array, number>();
+/** A float32 array (a bfloat16-stored cache's keys or values) → the resident bfloat16 bits of the same values. */
+const bf16Twins = new WeakMap<Float32Array, Uint16Array>();
 const freeRegions: Region[] = [];
 let released: FinalizationRegistry<Region> | null = null;
 
@@ -43,9 +45,26 @@ function release(rt: KernelRuntime, region: Region): void {
  * regions would pass 1 GiB): the caller then allocates an ordinary array.
  */
 export function allocateResident(length: number): Float32Array | null {
+  return allocateIn(Float32Array, length);
+}
+
+/**
+ * For a KV cache stored in bfloat16 (kv-cache.ts): a zeroed Uint16Array of
+ * `length` in the kernels' memory that holds the bfloat16 bits of `values`
+ * (an ordinary float32 array of the same length, which the caller keeps equal
+ * to them), or null where allocateResident would be. The decode kernel then
+ * reads these 2-byte values in place of `values` (assembly/decode-half.ts).
+ */
+export function allocateResidentBf16(values: Float32Array): Uint16Array | null {
+  const bits = allocateIn(Uint16Array, values.length);
+  if (bits !== null) bf16Twins.set(values, bits); // the WeakMap keeps the bits (and their region) while values lives
+  return bits;
+}
+
+function allocateIn<A extends Float32Array | Uint16Array>(kind: { new (b: ArrayBufferLike, at: number, n: number): A; BYTES_PER_ELEMENT: number }, length: number): A | null {
   const rt = kernelRuntime();
   if (rt === null || typeof SharedArrayBuffer === 'undefined' || !(rt.memory.buffer instanceof SharedArrayBuffer)) return null;
-  const bytes = Math.ceil((length * 4) / 64) * 64;
+  const bytes = Math.ceil((length * kind.BYTES_PER_ELEMENT) / 64) * 64;
   const hole = freeRegions.findIndex((r) => r.bytes >= bytes);
   let at: number;
   if (hole >= 0) {
@@ -59,7 +78,7 @@ export function allocateResident(length: number): Float32Array | null {
     rt.reserve(at + bytes);
     rt.heapStart = at + bytes;
   }
-  const array = new Float32Array(rt.memory.buffer, at, length);
+  const array = new kind(rt.memory.buffer, at, length);
   array.fill(0); // a region may hold an earlier call's scratch or a collected cache's values
   offsets.set(array, at);
   released ??= new FinalizationRegistry((region) => release(rt, region));
@@ -70,4 +89,10 @@ export function allocateResident(length: number): Float32Array | null {
 /** The byte offset of `array` in the kernels' memory if allocateResident made it, else null. */
 export function residentOffset(array: Float32Array | Float64Array): number | null {
   return array instanceof Float32Array ? offsets.get(array) ?? null : null;
+}
+
+/** The byte offset in the kernels' memory of the bfloat16 bits that stand for `array` (allocateResidentBf16), else null. */
+export function residentBf16Offset(array: Float32Array | Float64Array): number | null {
+  const bits = array instanceof Float32Array ? bf16Twins.get(array) : undefined;
+  return bits === undefined ? null : offsets.get(bits) ?? null;
 }
