@@ -4,6 +4,7 @@ import {
   P_DROP_THRESHOLD, P_SEED, P_DROP_SCALE,
 } from './abi';
 import { BK, addWeighted, addWeighted2, addWeighted4, exp2s, hsum, scoreBlock } from './decode-blocks';
+import { scoreRow } from './decode-row';
 import { exp2v } from './exp2';
 import { madd } from './madd';
 import { maskTile, softcapTile, tileNeedsMask } from './mask';
@@ -36,6 +37,9 @@ import { rowHash, keepLanes } from './dropout';
 // scratch per thread: scores [R][BK], R row hashes and R rescale factors.
 
 const NEG_INF: f32 = -Infinity;
+
+/** What scoreRow's touches of V read, kept here so that they cannot be optimised away (per thread: each worker has its own instance). */
+let touched: i32 = 0;
 
 /** One task: the R rows of kv head bhkv against key chunk c (see the top of this file). */
 export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
@@ -80,7 +84,9 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
 
   for (let j0 = lo; j0 < hi; j0 += BK) {
     const n = min(BK, hi - j0);
-    scoreBlock(q0, qRow, k0 + ((<usize>j0 * <usize>e) << 2), e, rows, n, sc);
+    // One row (no GQA group, l = 1) reads K in one stream and starts V's reads early: decode-row.ts says why.
+    if (rows == 1) touched ^= scoreRow(q0, k0 + ((<usize>j0 * <usize>e) << 2), e, n, sc, v0 + ((<usize>j0 * <usize>ev) << 2), ev);
+    else scoreBlock(q0, qRow, k0 + ((<usize>j0 * <usize>e) << 2), e, rows, n, sc);
     if (capped) softcapTile(ctrl, sc, rows, BK, 0);
     if (tileNeedsMask(ctrl, b, 0, l - 1, j0, j0 + n - 1)) {
       for (let g = 0; g < group; g++) {
