@@ -4,7 +4,7 @@ import {
   P_DROP_THRESHOLD, P_SEED, P_DROP_SCALE,
 } from './abi';
 import { BK, addWeighted, addWeighted2, addWeighted4, exp2s, hsum, scoreBlock } from './decode-blocks';
-import { scoreRow } from './decode-row';
+import { addWeightedRow, scoreRow } from './decode-row';
 import { exp2v } from './exp2';
 import { madd } from './madd';
 import { maskTile, softcapTile, tileNeedsMask } from './mask';
@@ -126,6 +126,10 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
     }
     // acc = α acc + P V, four rows at a time (each V load serves all four), then two, then one.
     const vBlock = v0 + ((<usize>j0 * <usize>ev) << 2);
+    if (rows == 1) {
+      addWeightedRow(acc, load<f32>(alphas), sc, vBlock, ev, n);
+      continue;
+    }
     for (let r = 0; r < rows; r++) {
       const alpha = load<f32>(alphas + (<usize>r << 2));
       if (alpha == 1) continue;
