@@ -13,7 +13,7 @@ import { madd } from './madd';
 // weighted sum reads it. That sum, addWeightedRow, then keeps 32 columns of
 // acc in registers over the whole block (the R-row addWeighted loads and
 // stores acc every four keys) and folds in the rescale by α.
-// Measured on one thread (docs/performance.md, "decode, one row per head"):
+// Measured on one thread (docs/performance.md, "one query row per head"):
 // K and V from DRAM (8 heads × 4,096 or 32,768 keys, E = 128) are read
 // faster than by the R-row blocks; where they sit in L3 (512 keys) the
 // touches cost a few per cent.
