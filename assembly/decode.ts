@@ -5,6 +5,7 @@ import {
 } from './abi';
 import { addRowsBf16, scoreBlockBf16 } from './decode-half';
 import { BK, addWeighted, addWeighted2, addWeighted4, exp2s, hsum, scoreBlock } from './decode-blocks';
+import { addWeightedRow, scoreRow } from './decode-row';
 import { exp2v } from './exp2';
 import { madd } from './madd';
 import { maskTile, softcapTile, tileNeedsMask } from './mask';
@@ -37,6 +38,9 @@ import { rowHash, keepLanes } from './dropout';
 // scratch per thread: scores [R][BK], R row hashes and R rescale factors.
 
 const NEG_INF: f32 = -Infinity;
+
+/** What scoreRow's touches of V read, kept here so that they cannot be optimised away (per thread: each worker has its own instance). */
+let touched: i32 = 0;
 
 /** One task: the R rows of kv head bhkv against key chunk c (see the top of this file). */
 export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
@@ -85,7 +89,9 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
   for (let j0 = lo; j0 < hi; j0 += BK) {
     const n = min(BK, hi - j0);
     const kAt = k0 + ((<usize>j0 * <usize>e) << kShift);
-    if (kBf16) scoreBlockBf16(q0, qRow, kAt, e, rows, n, sc);
+    // One row (no GQA group, l = 1) reads K in one stream and starts V's reads early: decode-row.ts says why.
+    if (rows == 1 && !kBf16 && !vBf16) touched ^= scoreRow(q0, kAt, e, n, sc, v0 + ((<usize>j0 * <usize>ev) << 2), ev);
+    else if (kBf16) scoreBlockBf16(q0, qRow, kAt, e, rows, n, sc);
     else scoreBlock(q0, qRow, kAt, e, rows, n, sc);
     if (capped) softcapTile(ctrl, sc, rows, BK, 0);
     if (tileNeedsMask(ctrl, b, 0, l - 1, j0, j0 + n - 1)) {
@@ -126,6 +132,10 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
     }
     // acc = α acc + P V, four rows at a time (each V load serves all four), then two, then one.
     const vBlock = v0 + ((<usize>j0 * <usize>ev) << vShift);
+    if (rows == 1 && !kBf16 && !vBf16) {
+      addWeightedRow(acc, load<f32>(alphas), sc, vBlock, ev, n);
+      continue;
+    }
     for (let r = 0; r < rows; r++) {
       const alpha = load<f32>(alphas + (<usize>r << 2));
       if (alpha == 1) continue;
