@@ -3,8 +3,7 @@ import {
   P_CHUNK_KEYS, P_CHUNKS, P_PARTS, P_PART_STRIDE, P_SCRATCH, P_SCRATCH_STRIDE, P_SOFTCAP, P_SINKS, P_DROP,
   P_DROP_THRESHOLD, P_SEED, P_DROP_SCALE, P_K_BF16, P_V_BF16,
 } from './abi';
-import { addRowsBf16, scoreBlockBf16 } from './decode-half';
-import { BK, addWeighted, addWeighted2, addWeighted4, exp2s, hsum, scoreBlock } from './decode-blocks';
+import { BK, addRows, exp2s, hsum, scoreBlock } from './decode-blocks';
 import { addWeightedRow, scoreRow } from './decode-row';
 import { exp2v } from './exp2';
 import { madd } from './madd';
@@ -33,7 +32,7 @@ import { rowHash, keepLanes } from './dropout';
 // chunk in task order while the workers run the chunks already there: a
 // task waits on the control block's ready count (abi.ts CTRL.ready).
 //
-// Memory: q [bh, l, ep] (ep >= e, a multiple of 4), k [bhkv, s, e], v [bhkv, s, ev] (f32, or bfloat16 bits: decode-half.ts),
+// Memory: q [bh, l, ep] (ep >= e, a multiple of 4), k [bhkv, s, e], v [bhkv, s, ev] (f32, or bfloat16 bits: kv-elements.ts),
 // parts [bhkv · chunks] × (acc [R][evp], m [R], l [R]), o [bh, l, evp], mrow/lrow [bh, l];
 // scratch per thread: scores [R][BK], R row hashes and R rescale factors.
 
@@ -79,7 +78,7 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
   const capped = paramF(ctrl, P_SOFTCAP) > 0;
   const q0 = paramPtr(ctrl, P_Q) + ((<usize>bh0 * <usize>l * <usize>ep) << 2);
   const qRow = <usize>ep << 2;
-  // bfloat16 storage (a KV cache's, decode-half.ts): 2-byte elements, read by that file's blocks.
+  // bfloat16 storage (a KV cache's): 2-byte elements, widened as they are read (kv-elements.ts).
   const kBf16 = param(ctrl, P_K_BF16) != 0, vBf16 = param(ctrl, P_V_BF16) != 0;
   const kShift: usize = kBf16 ? 1 : 2, vShift: usize = vBf16 ? 1 : 2;
   const k0 = paramPtr(ctrl, P_K) + ((<usize>bhkv * <usize>s * <usize>e) << kShift);
@@ -89,10 +88,14 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
   for (let j0 = lo; j0 < hi; j0 += BK) {
     const n = min(BK, hi - j0);
     const kAt = k0 + ((<usize>j0 * <usize>e) << kShift);
+    const vBlock = v0 + ((<usize>j0 * <usize>ev) << vShift);
     // One row (no GQA group, l = 1) reads K in one stream and starts V's reads early: decode-row.ts says why.
-    if (rows == 1 && !kBf16 && !vBf16) touched ^= scoreRow(q0, kAt, e, n, sc, v0 + ((<usize>j0 * <usize>ev) << 2), ev);
-    else if (kBf16) scoreBlockBf16(q0, qRow, kAt, e, rows, n, sc);
-    else scoreBlock(q0, qRow, kAt, e, rows, n, sc);
+    // K's and V's elements are f32, or u16 holding bfloat16 (kv-elements.ts): one instance of each block per type.
+    if (rows == 1) {
+      const vRow = <usize>ev << vShift;
+      touched ^= kBf16 ? scoreRow<u16>(q0, kAt, e, n, sc, vBlock, vRow) : scoreRow<f32>(q0, kAt, e, n, sc, vBlock, vRow);
+    } else if (kBf16) scoreBlock<u16>(q0, qRow, kAt, e, rows, n, sc);
+    else scoreBlock<f32>(q0, qRow, kAt, e, rows, n, sc);
     if (capped) softcapTile(ctrl, sc, rows, BK, 0);
     if (tileNeedsMask(ctrl, b, 0, l - 1, j0, j0 + n - 1)) {
       for (let g = 0; g < group; g++) {
@@ -130,10 +133,10 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
       store<f32>(mrow + (<usize>r << 2), mNew);
       store<f32>(alphas + (<usize>r << 2), alpha);
     }
-    // acc = α acc + P V, four rows at a time (each V load serves all four), then two, then one.
-    const vBlock = v0 + ((<usize>j0 * <usize>ev) << vShift);
-    if (rows == 1 && !kBf16 && !vBf16) {
-      addWeightedRow(acc, load<f32>(alphas), sc, vBlock, ev, n);
+    // acc = α acc + P V: one row in one pass (the rescale folded in), or R rows through addRows.
+    if (rows == 1) {
+      if (vBf16) addWeightedRow<u16>(acc, load<f32>(alphas), sc, vBlock, ev, n);
+      else addWeightedRow<f32>(acc, load<f32>(alphas), sc, vBlock, ev, n);
       continue;
     }
     for (let r = 0; r < rows; r++) {
@@ -143,19 +146,8 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
       const av = f32x4.splat(alpha);
       for (let cc: usize = 0; cc < (<usize>evp << 2); cc += 16) v128.store(accRow + cc, f32x4.mul(v128.load(accRow + cc), av));
     }
-    if (vBf16) {
-      addRowsBf16(acc, evp, sc, rows, vBlock, ev, n);
-      continue;
-    }
-    let r = 0;
-    for (; r + 4 <= rows; r += 4) {
-      addWeighted4(acc + ((<usize>r * <usize>evp) << 2), <usize>evp << 2, sc + <usize>r * rowBytes, rowBytes, vBlock, ev, n);
-    }
-    for (; r + 2 <= rows; r += 2) {
-      const accRow = acc + ((<usize>r * <usize>evp) << 2);
-      addWeighted2(accRow, accRow + (<usize>evp << 2), sc + <usize>r * rowBytes, sc + <usize>(r + 1) * rowBytes, vBlock, ev, n);
-    }
-    if (r < rows) addWeighted(acc + ((<usize>r * <usize>evp) << 2), sc + <usize>r * rowBytes, vBlock, ev, n);
+    if (vBf16) addRows<u16>(acc, evp, sc, rows, vBlock, ev, n);
+    else addRows<f32>(acc, evp, sc, rows, vBlock, ev, n);
   }
 }
 

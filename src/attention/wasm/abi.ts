@@ -93,7 +93,7 @@ export const PARAMS = {
   e: slot('i32', 'decode'), ev: slot('i32', 'decode'),
   chunkKeys: slot('i32', 'decode'), chunks: slot('i32', 'decode'),
   parts: slot('ptr', 'decode'), partStride: slot('i32', 'decode'),
-  // 1 where k (v) is a KV cache's bfloat16 storage (u16 bit patterns, assembly/decode-half.ts), 0 for float32.
+  // 1 where k (v) is a KV cache's bfloat16 storage (u16 bit patterns, assembly/kv-elements.ts), 0 for float32.
   kBf16: slot('i32', 'decode'), vBf16: slot('i32', 'decode'),
 } as const;
 

@@ -53,7 +53,7 @@ export function allocateResident(length: number): Float32Array | null {
  * `length` in the kernels' memory that holds the bfloat16 bits of `values`
  * (an ordinary float32 array of the same length, which the caller keeps equal
  * to them), or null where allocateResident would be. The decode kernel then
- * reads these 2-byte values in place of `values` (assembly/decode-half.ts).
+ * reads these 2-byte values in place of `values` (assembly/kv-elements.ts).
  */
 export function allocateResidentBf16(values: Float32Array): Uint16Array | null {
   const bits = allocateIn(Uint16Array, values.length);
