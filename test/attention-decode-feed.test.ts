@@ -31,11 +31,13 @@ const available = wasm.info().available && wasm.info().threads > 1;
 
 describe('wasm decode with plain K and V: the copy and the tasks that read it', { skip: available ? false : 'needs the threaded wasm kernels' }, () => {
   it('matches the float64 formula call after call, on 1 and 2 threads, whatever order the chunks are run in', async () => {
-    // Shapes whose K and V are large enough for the job to wake the workers; on 1 thread the caller runs tasks from the far end.
+    // Shapes whose K and V are large enough for the job to wake the workers, with a number of chunks (of 256 keys)
+    // that no wake-up batch divides: the last chunk's wake-up is KernelRuntime.run's. On 1 thread the caller runs
+    // tasks from the far end.
     const e = 64;
     for (const threads of [2, 1]) {
       wasm.setThreads(threads);
-      for (const [hq, hkv, s] of [[2, 2, 4096], [4, 1, 8192]]) {
+      for (const [hq, hkv, s] of [[2, 2, 4096 + 256], [4, 1, 8192 + 256]]) {
         const q = randn([1, hq, 1, e], { seed: 7 });
         for (let call = 0; call < 8; call++) {
           const { k, v } = stepTensors(call, hkv, s, e);
@@ -100,7 +102,7 @@ describe('wasm decode with plain K and V: the copy and the tasks that read it', 
         },
       };
       feedKeysAndValues(heap, p, d, plan)(control);
-      control.publish(end); // what KernelRuntime.run does next: every task the caller did not run is ready
+      control.publish(end, true); // what KernelRuntime.run does next: every task the caller did not run is ready
       assert.deepEqual(done, new Array<number>(nTasks).fill(1), `${name}: tasks published or run, each should be once`);
       if (name === 'stalled') assert.ok(end < nTasks, 'with stalled workers the caller runs tasks itself');
       if (name === 'greedy') assert.equal(end, nTasks, 'with every task claimed the caller runs none');

@@ -89,10 +89,19 @@ export function copyScaledQuery(heap: Float32Array, dst: number, q: Float32Array
 const FEED_LEAD_BYTES = 2 << 20;
 
 /**
+ * The bytes of K and V copied between wake-ups of a thread asleep on the
+ * ready count. A thread that keeps up with the copy would otherwise sleep and
+ * be woken once per chunk (a system call on each side, and tens of
+ * microseconds before it runs); half the lead, so that a sleeper is woken
+ * before the caller would start on the far end.
+ */
+const FEED_WAKE_BYTES = FEED_LEAD_BYTES / 2;
+
+/**
  * Copies K and V [bhkv, s, w] into the kernels' memory as they are (where
  * they are not resident), one task's key chunk at a time, and publishes after
  * each front chunk how many tasks have their rows: the decode job's workers
- * run those meanwhile (KernelRuntime.run's feed). Where they lag more than
+ * run those meanwhile (KernelRuntime.run's feed), woken every FEED_WAKE_BYTES. Where they lag more than
  * FEED_LEAD_BYTES behind, the caller claims the last task, copies its chunk
  * and runs it while it is in its own cache; the copy ends where the two meet.
  * Under keyLengths only the rows each element can see (the kernel reads no
@@ -112,6 +121,7 @@ export function feedKeysAndValues(heap: Float32Array, p: AttentionProblem, d: De
   };
   const chunkBytes = d.chunkKeys * ((plan.copyK ? p.e : 0) + (plan.copyV ? p.ev : 0)) * 4;
   const lead = Math.max(1, Math.floor(FEED_LEAD_BYTES / chunkBytes));
+  const wakeEvery = Math.max(1, Math.floor(FEED_WAKE_BYTES / chunkBytes));
   return (control) => {
     // Tasks [front, back) are neither copied nor claimed by the caller.
     let back = d.bhkv * d.chunks;
@@ -124,7 +134,7 @@ export function feedKeysAndValues(heap: Float32Array, p: AttentionProblem, d: De
         back = task;
       } else {
         copyTask(front++);
-        control.publish(front);
+        control.publish(front, front % wakeEvery === 0);
       }
     }
   };

@@ -38,7 +38,12 @@ const FLOAT_SLOT: readonly boolean[] = Object.values(PARAMS).map((p) => p.type =
  * has fewer tasks left to it, and the caller none to run cold after its copy.
  */
 export interface FeedControl {
-  publish(ready: number): void;
+  /**
+   * Sets the ready count; wakes the threads asleep on it where `wake` (the
+   * feed may let them sleep through a few chunks, so that each wake-up finds
+   * several chunks to run). The count's last publication, by run, wakes them.
+   */
+  publish(ready: number, wake: boolean): void;
   /** Tasks claimed from the front so far (by any thread). */
   claimedFront(): number;
   /** The last unclaimed task, now the caller's (-1: none left); run it with runClaimed once its inputs are in. */
@@ -141,9 +146,9 @@ export class KernelRuntime {
     const parallel = this.threadLimit > 1 && nTasks > 1 && flops >= PARALLEL_MIN_FLOPS && !this.workersFailed;
     // `feed` (decode) copies a task's inputs in while the workers already run the tasks fed before it.
     // A notify costs a system call even with no one asleep: only threads counted in readyWaiters need one (assembly/decode.ts waitForRows).
-    const publish = (ready: number) => {
+    const publish = (ready: number, wake = true) => {
       Atomics.store(words, CTRL.ready / 4, ready);
-      if (Atomics.load(words, CTRL.readyWaiters / 4) !== 0) Atomics.notify(words, CTRL.ready / 4);
+      if (wake && Atomics.load(words, CTRL.readyWaiters / 4) !== 0) Atomics.notify(words, CTRL.ready / 4);
     };
     let claimedByFeed = 0;
     const control: FeedControl | null = feed === undefined ? null : {
