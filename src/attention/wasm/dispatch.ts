@@ -48,6 +48,7 @@ export interface FeedControl {
   claimedFront(): number;
   /** The last unclaimed task, now the caller's (-1: none left); run it with runClaimed once its inputs are in. */
   claimLast(): number;
+  /** Runs a task claimLast gave (decode jobs: the module's runClaimedDecodeTask). */
   runClaimed(task: number): void;
 }
 
