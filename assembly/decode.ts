@@ -1,5 +1,5 @@
 import {
-  READY, param, paramF, paramPtr, P_HQ, P_HKV, P_L, P_S, P_EP, P_EVP, P_E, P_EV, P_Q, P_K, P_V, P_O, P_MROW, P_LROW,
+  CLAIM, READY, READY_WAITERS, param, paramF, paramPtr, P_HQ, P_HKV, P_L, P_S, P_EP, P_EVP, P_E, P_EV, P_Q, P_K, P_V, P_O, P_MROW, P_LROW,
   P_CHUNK_KEYS, P_CHUNKS, P_PARTS, P_PART_STRIDE, P_SCRATCH, P_SCRATCH_STRIDE, P_SOFTCAP, P_SINKS, P_DROP,
   P_DROP_THRESHOLD, P_SEED, P_DROP_SCALE, P_K_BF16, P_V_BF16,
 } from './abi';
@@ -29,8 +29,9 @@ import { rowHash, keepLanes } from './dropout';
 // o = Σ acc_c 2^(m_c − M) / L. The chunking is a function of the shape only,
 // so the result does not depend on the thread count. Where K and V must be
 // copied in (plain tensors, not a KV cache), the caller copies them chunk by
-// chunk in task order while the workers run the chunks already there: a
-// task waits on the control block's ready count (abi.ts CTRL.ready).
+// chunk while the workers run the chunks already there: a task waits on the
+// control block's ready count (abi.ts CTRL.ready; waitForRows), and the
+// caller runs tasks from the far end itself when the workers fall behind.
 //
 // Memory: q [bh, l, ep] (ep >= e, a multiple of 4), k [bhkv, s, e], v [bhkv, s, ev] (f32, or bfloat16 bits: kv-elements.ts),
 // parts [bhkv · chunks] × (acc [R][evp], m [R], l [R]), o [bh, l, evp], mrow/lrow [bh, l];
@@ -41,6 +42,27 @@ const NEG_INF: f32 = -Infinity;
 /** What scoreRow's touches of V read, kept here so that they cannot be optimised away (per thread: each worker has its own instance). */
 let touched: i32 = 0;
 
+/**
+ * Returns once task's keys and values are in the kernels' memory: once the
+ * caller's ready count is past it, or at once for a task the caller claimed
+ * from the far end itself. A thread about to sleep counts itself in
+ * READY_WAITERS first and the caller notifies only when that is nonzero; both
+ * sides are sequentially consistent (store ready, then load waiters; add to
+ * waiters, then wait while ready is unchanged), so either the caller sees the
+ * sleeper or the sleeper's wait sees the new count: no wake-up is lost.
+ */
+function waitForRows(ctrl: usize, task: i32): void {
+  // A task at or past the claim word's end was claimed from the far end by the caller, which copied its rows first.
+  if (task >= <i32>((atomic.load<u64>(ctrl + CLAIM) >> 24) & 0xffffff)) return;
+  let ready = atomic.load<i32>(ctrl + READY);
+  while (ready <= task) {
+    atomic.add<i32>(ctrl + READY_WAITERS, 1);
+    atomic.wait<i32>(ctrl + READY, ready);
+    atomic.sub<i32>(ctrl + READY_WAITERS, 1);
+    ready = atomic.load<i32>(ctrl + READY);
+  }
+}
+
 /** One task: the R rows of kv head bhkv against key chunk c (see the top of this file). */
 export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
   const hq = param(ctrl, P_HQ), hkv = param(ctrl, P_HKV), l = param(ctrl, P_L), s = param(ctrl, P_S);
@@ -50,7 +72,7 @@ export function decodeChunk(ctrl: usize, task: i32, tid: i32): void {
   const b = bhkv / hkv, hk = bhkv % hkv, group = hq / hkv;
   const rows = group * l;
   // The caller may still be copying K and V in (a call with plain tensors): wait until this task's chunk is there.
-  for (let ready = atomic.load<i32>(ctrl + READY); ready <= task; ready = atomic.load<i32>(ctrl + READY)) atomic.wait<i32>(ctrl + READY, ready);
+  waitForRows(ctrl, task);
   const bh0 = b * hq + hk * group; // the group's first query head: its rows are contiguous in q
   const part = paramPtr(ctrl, P_PARTS) + <usize>task * <usize>param(ctrl, P_PART_STRIDE);
   const acc = part;

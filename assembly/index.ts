@@ -63,6 +63,17 @@ export function runJob(ctrl: usize, tid: i32): i32 {
   return count;
 }
 
+/**
+ * Runs decode task `task`, which the calling thread claimed from the far end
+ * of the job itself and whose keys and values it has just copied in
+ * (src/attention/wasm/decode.ts, feedKeysAndValues). Counted done as runJob
+ * counts its tasks; no notify, as only the calling thread waits on done.
+ */
+export function runClaimedDecodeTask(ctrl: usize, task: i32, tid: i32): void {
+  decodeChunk(ctrl, task, tid);
+  atomic.add<i32>(ctrl + DONE, 1);
+}
+
 /** A worker's life: wait for the wake word to change, help with that job, repeat. */
 export function workerLoop(ctrl: usize, tid: i32): void {
   let seen = atomic.load<i32>(ctrl + WAKE);

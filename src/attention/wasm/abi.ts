@@ -8,7 +8,7 @@
 // bump ABI_VERSION; the kernels read it as param(ctrl, P_NAME) (the name in
 // UPPER_SNAKE case), and the type checker then asks the backend for its value.
 
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 /** The control block sits at address 0; the module's static data starts here, and so does the heap the loader lays out. */
 export const HEAP_BASE = 4096;
@@ -20,6 +20,7 @@ export const CTRL = {
   done: 12, // i32, tasks finished in the current job; the caller waits on it
   error: 16, // i32, set by a worker whose job trapped
   ready: 20, // i32, decode: tasks whose keys and values the caller has copied in (a task waits for its own)
+  readyWaiters: 24, // i32, decode: threads asleep (or about to sleep) on ready; the caller notifies only when there are any
   params: 64, // 4-byte parameter slots, in the order of PARAMS
   bytes: 512,
 } as const;
@@ -142,6 +143,7 @@ export interface KernelExports {
   blockRows(): number;
   blockCols(): number;
   runJob(ctrl: number, tid: number): number;
+  runClaimedDecodeTask(ctrl: number, task: number, tid: number): void;
   workerLoop(ctrl: number, tid: number): void;
   gemmF64Add(a: number, b: number, out: number, m: number, k: number, n: number): void;
 }

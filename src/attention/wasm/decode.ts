@@ -1,5 +1,5 @@
 import type { AttentionProblem } from '../problem.js';
-import type { KernelRuntime } from './dispatch.js';
+import type { FeedControl, KernelRuntime } from './dispatch.js';
 import { Arena, takeMask, type Dims, type MaskRegions } from './layout.js';
 import { residentBf16Offset, residentOffset } from './resident.js';
 import { takeScoreRegions, type ScoreRegions } from './score-params.js';
@@ -86,25 +86,59 @@ export function copyScaledQuery(heap: Float32Array, dst: number, q: Float32Array
 }
 
 /**
- * Copies K and V [bhkv, s, w] into the kernels' memory as they are (where
- * they are not resident), one task's key chunk at a time in task order,
- * publishing after each how many tasks have their rows: the decode job's
- * workers run those meanwhile (KernelRuntime.run's feed). Under keyLengths
- * only the rows each element can see (the kernel reads no key past them).
+ * How far (in bytes of K and V) the other threads may fall behind the copy
+ * before the caller stops feeding them and runs a task from the far end
+ * itself: within this the chunks they read are still in the shared cache.
  */
-export function feedKeysAndValues(heap: Float32Array, p: AttentionProblem, d: DecodeDims, plan: DecodePlan): (publish: (ready: number) => void) => void {
-  return (publish) => {
-    for (let m = 0; m < d.bhkv; m++) {
-      const live = p.keyLengths === null ? p.s : p.keyLengths[Math.floor(m / p.hkv)];
-      for (let c = 0; c < d.chunks; c++) {
-        const [r0, r1] = [c * d.chunkKeys, Math.min(live, (c + 1) * d.chunkKeys)];
-        if (r1 > r0) {
-          const k0 = (m * p.s + r0) * p.e;
-          const v0 = (m * p.s + r0) * p.ev;
-          if (plan.copyK) heap.set(p.k.subarray(k0, k0 + (r1 - r0) * p.e), plan.k / 4 + k0);
-          if (plan.copyV) heap.set(p.v.subarray(v0, v0 + (r1 - r0) * p.ev), plan.v / 4 + v0);
-        }
-        publish(m * d.chunks + c + 1);
+const FEED_LEAD_BYTES = 2 << 20;
+
+/**
+ * The bytes of K and V copied between wake-ups of a thread asleep on the
+ * ready count. A thread that keeps up with the copy would otherwise sleep and
+ * be woken once per chunk (a system call on each side, and tens of
+ * microseconds before it runs); half the lead, so that a sleeper is woken
+ * before the caller would start on the far end.
+ */
+const FEED_WAKE_BYTES = FEED_LEAD_BYTES / 2;
+
+/**
+ * Copies K and V [bhkv, s, w] into the kernels' memory as they are (where
+ * they are not resident), one task's key chunk at a time, and publishes after
+ * each front chunk how many tasks have their rows: the decode job's workers
+ * run those meanwhile (KernelRuntime.run's feed), woken every FEED_WAKE_BYTES. Where they lag more than
+ * FEED_LEAD_BYTES behind, the caller claims the last task, copies its chunk
+ * and runs it while it is in its own cache; the copy ends where the two meet.
+ * Under keyLengths only the rows each element can see (the kernel reads no
+ * key past them).
+ */
+export function feedKeysAndValues(heap: Float32Array, p: AttentionProblem, d: DecodeDims, plan: DecodePlan): (control: FeedControl) => void {
+  const copyTask = (task: number): void => {
+    const m = Math.floor(task / d.chunks);
+    const c = task % d.chunks;
+    const live = p.keyLengths === null ? p.s : p.keyLengths[Math.floor(m / p.hkv)];
+    const [r0, r1] = [c * d.chunkKeys, Math.min(live, (c + 1) * d.chunkKeys)];
+    if (r1 <= r0) return;
+    const k0 = (m * p.s + r0) * p.e;
+    const v0 = (m * p.s + r0) * p.ev;
+    if (plan.copyK) heap.set(p.k.subarray(k0, k0 + (r1 - r0) * p.e), plan.k / 4 + k0);
+    if (plan.copyV) heap.set(p.v.subarray(v0, v0 + (r1 - r0) * p.ev), plan.v / 4 + v0);
+  };
+  const chunkBytes = d.chunkKeys * ((plan.copyK ? p.e : 0) + (plan.copyV ? p.ev : 0)) * 4;
+  const lead = Math.max(1, Math.floor(FEED_LEAD_BYTES / chunkBytes));
+  const wakeEvery = Math.max(1, Math.floor(FEED_WAKE_BYTES / chunkBytes));
+  return (control) => {
+    // Tasks [front, back) are neither copied nor claimed by the caller.
+    let back = d.bhkv * d.chunks;
+    for (let front = 0; front < back;) {
+      // -1 where the others claimed every task meanwhile: they wait for the rest of the copy.
+      const task = front - control.claimedFront() >= lead ? control.claimLast() : -1;
+      if (task >= 0) {
+        copyTask(task);
+        control.runClaimed(task);
+        back = task;
+      } else {
+        copyTask(front++);
+        control.publish(front, front % wakeEvery === 0);
       }
     }
   };

@@ -29,6 +29,29 @@ export const MAX_PAGES = 65536;
 /** Whether each slot holds a float (written through a Float32Array view) rather than 32 integer bits. */
 const FLOAT_SLOT: readonly boolean[] = Object.values(PARAMS).map((p) => p.type === 'f32');
 
+/**
+ * What a job's `feed` (decode: the caller copying K and V in) drives. Tasks
+ * [0, ready) have their inputs in memory; the other threads claim tasks from
+ * the front and wait for the ready count to pass theirs. The caller may also
+ * claim the last unclaimed task itself, copy its inputs and run it at once
+ * (while they are in its cache): a thread that falls behind the copy then
+ * has fewer tasks left to it, and the caller none to run cold after its copy.
+ */
+export interface FeedControl {
+  /**
+   * Sets the ready count; wakes the threads asleep on it where `wake` (the
+   * feed may let them sleep through a few chunks, so that each wake-up finds
+   * several chunks to run). The count's last publication, by run, wakes them.
+   */
+  publish(ready: number, wake: boolean): void;
+  /** Tasks claimed from the front so far (by any thread). */
+  claimedFront(): number;
+  /** The last unclaimed task, now the caller's (-1: none left); run it with runClaimed once its inputs are in. */
+  claimLast(): number;
+  /** Runs a task claimLast gave (decode jobs: the module's runClaimedDecodeTask). */
+  runClaimed(task: number): void;
+}
+
 export class KernelRuntime {
   readonly exports: KernelExports;
   readonly memory: WebAssembly.Memory;
@@ -94,7 +117,7 @@ export class KernelRuntime {
    */
   run<K extends KernelKind>(
     kind: K, params: JobParams[K], nTasks: number, flops: number,
-    feed?: (publish: (ready: number) => void) => void, meanwhile?: () => void,
+    feed?: (control: FeedControl) => void, meanwhile?: () => void,
   ): void {
     if (nTasks === 0) {
       meanwhile?.();
@@ -123,16 +146,34 @@ export class KernelRuntime {
     Atomics.store(claim, 0, (BigInt(this.generation) << 48n) | (BigInt(nTasks) << 24n));
     const parallel = this.threadLimit > 1 && nTasks > 1 && flops >= PARALLEL_MIN_FLOPS && !this.workersFailed;
     // `feed` (decode) copies a task's inputs in while the workers already run the tasks fed before it.
-    const publish = (ready: number) => {
+    // A notify costs a system call even with no one asleep: only threads counted in readyWaiters need one (assembly/decode.ts waitForRows).
+    const publish = (ready: number, wake = true) => {
       Atomics.store(words, CTRL.ready / 4, ready);
-      Atomics.notify(words, CTRL.ready / 4);
+      if (wake && Atomics.load(words, CTRL.readyWaiters / 4) !== 0) Atomics.notify(words, CTRL.ready / 4);
     };
-    if (!parallel) feed?.(publish);
+    let claimedByFeed = 0;
+    const control: FeedControl | null = feed === undefined ? null : {
+      publish,
+      claimedFront: () => Number(Atomics.load(claim, 0) & 0xffffffn),
+      claimLast: () => {
+        for (;;) {
+          const word = Atomics.load(claim, 0);
+          const end = Number((word >> 24n) & 0xffffffn);
+          if (Number(word & 0xffffffn) >= end) return -1;
+          if (Atomics.compareExchange(claim, 0, word, word - (1n << 24n)) === word) return end - 1;
+        }
+      },
+      runClaimed: (task) => {
+        this.exports.runClaimedDecodeTask(0, task, 0);
+        claimedByFeed++;
+      },
+    };
+    if (!parallel) feed?.(control!);
     if (parallel) {
       this.ensureWorkers(Math.min(this.threadLimit, nTasks) - 1);
       Atomics.add(words, CTRL.wake / 4, 1);
       Atomics.notify(words, CTRL.wake / 4, this.threadLimit - 1);
-      feed?.(publish);
+      feed?.(control!);
     }
     publish(nTasks);
     // If `meanwhile` throws (out of memory), the job is finished first and the
@@ -143,7 +184,7 @@ export class KernelRuntime {
     } catch (error) {
       failure = { error };
     }
-    const mine = this.exports.runJob(0, 0);
+    const mine = this.exports.runJob(0, 0) + claimedByFeed;
     // Even when no worker was woken for this job, one woken late for an earlier
     // job may have claimed a task of this one: wait until every task is done.
     if (this.workersStarted !== 0) {
