@@ -4,6 +4,7 @@ import { randn, scaledDotProductAttentionWithLse, tensor, type FloatDType } from
 import { IMPLS, dtypesOf, takesModelOptions } from './helpers/backends.js';
 import { refAttention } from './helpers/attention-reference.js';
 import { assertClose, lseTolerance, maxAbs, outputTolerance } from './helpers/close.js';
+import { decodeOptionsArb } from './helpers/decode-options.js';
 
 // Decoding shapes (L = 1…16 query rows over up to 700 keys: several of the
 // wasm decode kernel's key chunks and blocks), with a random subset of every
@@ -16,16 +17,7 @@ const decodeArb = (dtypes: readonly FloatDType[]) => fc.record({
   e: fc.integer({ min: 1, max: 12 }), ev: fc.integer({ min: 1, max: 9 }), isCausal: fc.boolean(), seed: fc.integer({ min: 0, max: 1000 }),
 }).chain((d) => {
   const hq = d.hkv * d.group;
-  const side = fc.integer({ min: -1, max: d.s });
-  const arr = (x: fc.Arbitrary<number>, n: number) => fc.array(x, { minLength: n, maxLength: n });
-  return fc.record({
-    softcap: fc.option(fc.double({ min: 0.25, max: 5, noNaN: true }), { nil: undefined }),
-    alibiSlopes: fc.option(arr(fc.double({ min: 0, max: 0.1, noNaN: true }), hq), { nil: undefined }),
-    window: fc.option(fc.tuple(side, side), { nil: undefined }),
-    keyLengths: fc.option(arr(fc.integer({ min: 0, max: d.s }), d.b), { nil: undefined }),
-    sinks: fc.option(arr(fc.double({ min: -3, max: 3, noNaN: true }), hq), { nil: undefined }),
-    mask: fc.constantFrom('none', 'bool', 'additive'),
-  }).map((o) => ({ ...d, hq, ...o }));
+  return decodeOptionsArb(d, hq).map((o) => ({ ...d, hq, ...o }));
 });
 
 for (const impl of IMPLS) {

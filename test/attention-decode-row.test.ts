@@ -5,6 +5,7 @@ import { IMPLS, dtypesOf, takesModelOptions } from './helpers/backends.js';
 import { refAttention } from './helpers/attention-reference.js';
 import { refOptions } from './helpers/ref-options.js';
 import { assertClose, lseTolerance, maxAbs, outputTolerance } from './helpers/close.js';
+import { decodeOptionsArb } from './helpers/decode-options.js';
 
 // One query row per kv head (hq = hkv, L = 1): the shape for which the wasm
 // decode kernel takes its own score loop (assembly/decode-row.ts: key by key,
@@ -23,19 +24,10 @@ const rowArb = (dtypes: readonly FloatDType[]) => fc.record({
   e: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constantFrom(64, 128)),
   ev: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constantFrom(64, 128)),
   isCausal: fc.boolean(), seed: fc.integer({ min: 0, max: 1000 }),
-}).chain((d) => {
-  const side = fc.integer({ min: -1, max: d.s });
-  const arr = (x: fc.Arbitrary<number>, n: number) => fc.array(x, { minLength: n, maxLength: n });
-  return fc.record({
-    softcap: fc.option(fc.double({ min: 0.25, max: 5, noNaN: true }), { nil: undefined }),
-    alibiSlopes: fc.option(arr(fc.double({ min: 0, max: 0.1, noNaN: true }), d.h), { nil: undefined }),
-    window: fc.option(fc.tuple(side, side), { nil: undefined }),
-    keyLengths: fc.option(arr(fc.integer({ min: 0, max: d.s }), d.b), { nil: undefined }),
-    sinks: fc.option(arr(fc.double({ min: -3, max: 3, noNaN: true }), d.h), { nil: undefined }),
-    dropoutP: fc.option(fc.constantFrom(0.1, 0.5), { nil: undefined }),
-    mask: fc.constantFrom('none', 'bool', 'additive'),
-  }).map((o) => ({ ...d, ...o }));
-});
+}).chain((d) => fc.record({
+  options: decodeOptionsArb(d, d.h),
+  dropoutP: fc.option(fc.constantFrom(0.1, 0.5), { nil: undefined }),
+}).map(({ options, dropoutP }) => ({ ...d, ...options, dropoutP })));
 
 for (const impl of IMPLS) {
   const dtypes = dtypesOf(impl).filter((d) => takesModelOptions(impl, d));

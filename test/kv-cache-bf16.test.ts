@@ -8,6 +8,7 @@ import { residentBf16Offset, residentOffset } from '../src/attention/wasm/reside
 import { IMPLS, takesModelOptions } from './helpers/backends.js';
 import { refAttention } from './helpers/attention-reference.js';
 import { assertClose, lseTolerance, maxAbs, outputTolerance } from './helpers/close.js';
+import { decodeOptionsArb } from './helpers/decode-options.js';
 
 // A KV cache stored in bfloat16 (storage: 'bfloat16'): appended values are
 // rounded the library's way (roundBfloat16, which rounds from float64 with
@@ -83,16 +84,8 @@ describe("createKvCache storage 'bfloat16'", () => {
         dtype: fc.constantFrom('float32' as const, 'bfloat16' as const),
       }).chain((d) => {
         const hq = d.hkv * d.group;
-        const side = fc.integer({ min: -1, max: d.s });
-        const arr = (x: fc.Arbitrary<number>, n: number) => fc.array(x, { minLength: n, maxLength: n });
-        return fc.record({
-          softcap: fc.option(fc.double({ min: 0.25, max: 5, noNaN: true }), { nil: undefined }),
-          alibiSlopes: fc.option(arr(fc.double({ min: 0, max: 0.1, noNaN: true }), hq), { nil: undefined }),
-          window: fc.option(fc.tuple(side, side), { nil: undefined }),
-          shorter: fc.option(arr(fc.integer({ min: 0, max: d.s }), d.b), { nil: undefined }),
-          sinks: fc.option(arr(fc.double({ min: -3, max: 3, noNaN: true }), hq), { nil: undefined }),
-          mask: fc.constantFrom('none', 'bool', 'additive'),
-        }).map((o) => ({ ...d, hq, ...o }));
+        // keyLengths drawn: shorter than the cache's lengths, or (undefined) the cache's own.
+        return decodeOptionsArb(d, hq).map((o) => ({ ...d, hq, ...o }));
       });
       fc.assert(fc.property(arb, (p) => {
         // K and V as float32 draws: the cache rounds them (a bfloat16 cache's append takes them already rounded).
@@ -108,7 +101,7 @@ describe("createKvCache storage 'bfloat16'", () => {
           ? tensor(maskValues.map((x) => (x === 0 ? 0 : 1)), [p.hq, p.l, p.s + 3], { dtype: 'bool' })
           : tensor(maskValues.map((x) => x - 2), [p.hq, p.l, p.s + 3], { dtype: 'float64' });
         const options = {
-          isCausal: p.isCausal, keyLengths: p.shorter ?? [...cache.lengths],
+          isCausal: p.isCausal, keyLengths: p.keyLengths ?? [...cache.lengths],
           ...(p.softcap !== undefined ? { softcap: p.softcap } : {}), ...(p.alibiSlopes ? { alibiSlopes: p.alibiSlopes } : {}),
           ...(p.window ? { window: p.window } : {}), ...(p.sinks ? { sinks: p.sinks } : {}), ...(attnMask ? { attnMask } : {}),
         };
