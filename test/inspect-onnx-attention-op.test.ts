@@ -7,6 +7,7 @@ import { inspectOnnx } from '../src/inspect/onnx/inspect-onnx.js';
 import { loadRuntime } from '../src/inspect/onnx/runtime.js';
 import { referenceHead } from './helpers/head-reference.js';
 import { GraphBuilder, npyBytes } from './helpers/onnx-graph.js';
+import { random } from './helpers/onnx-layer-inputs.js';
 import { ORT_RUNTIMES, ortSkip } from './helpers/onnx-runtime.js';
 
 /*
@@ -21,7 +22,6 @@ import { ORT_RUNTIMES, ortSkip } from './helpers/onnx-runtime.js';
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'scaledot-onnx-attn-op-'));
-const random = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
 const [B, T, E] = [2, 5, 8];
 type Vec = number[];
 /** An extra model input: its values, shape and type, written as .npy for inspect and fed as is to the runtime. */

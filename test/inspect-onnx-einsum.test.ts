@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { inspectOnnx } from '../src/inspect/onnx/inspect-onnx.js';
 import { referenceHead } from './helpers/head-reference.js';
 import { GraphBuilder, npyBytes } from './helpers/onnx-graph.js';
+import { paddingKeep, projectHeads, random } from './helpers/onnx-layer-inputs.js';
 import { ORT_RUNTIMES, ortSkip } from './helpers/onnx-runtime.js';
 
 /*
@@ -22,8 +23,7 @@ const LENGTHS = [5, 3];
 
 describe('inspect MODEL.onnx with attention written as Einsum (tf2onnx, Keras MultiHeadAttention)', { skip: ortSkip }, () => {
   it('finds the layer, lays q and k out from the equation, and equals the float64 reference per head', async () => {
-    let seed = 9;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const rand = random(9);
     const x = Float64Array.from({ length: B * T * E }, () => Math.fround(rand()));
     const w = () => Float32Array.from({ length: E * H * D }, () => rand());
     const [wq, wk, wv] = [w(), w(), w()];
@@ -43,13 +43,8 @@ describe('inspect MODEL.onnx with attention written as Einsum (tf2onnx, Keras Mu
     writeFileSync(xPath, npyBytes(x, [B, T, E], '<f4'));
     writeFileSync(mPath, npyBytes(LENGTHS.flatMap((n) => Array.from({ length: T }, (_, j) => (j < n ? 0 : -1e9))), [B, 1, 1, T], '<f4'));
 
-    const proj = (wt: Float32Array) => Array.from({ length: B }, (_, b) => Array.from({ length: H }, (_, h) => Array.from({ length: T }, (_, t) => Array.from({ length: D }, (_, d) => {
-      let s = 0;
-      for (let e = 0; e < E; e++) s += x[(b * T + t) * E + e] * wt[e * H * D + h * D + d];
-      return s;
-    }))));
-    const [qs, ks] = [proj(wq), proj(wk)];
-    const keep = LENGTHS.map((n) => Array.from({ length: T }, () => Array.from({ length: T }, (_, j) => j < n)));
+    const [qs, ks] = [projectHeads(x, wq, { B, T, E, H, D }), projectHeads(x, wk, { B, T, E, H, D })];
+    const keep = paddingKeep(LENGTHS, T);
     for (const runtime of ORT_RUNTIMES) {
       const result = await inspectOnnx({ model: path, inputs: [{ name: 'x', path: xPath }, { name: 'mask', path: mPath }], runtime }, 'test');
       assert.equal(result.inputs.length, 1, runtime);

@@ -7,6 +7,7 @@ import { inspectOnnx } from '../src/inspect/onnx/inspect-onnx.js';
 import type { AttentionMap } from '../src/inspect/maps.js';
 import { referenceHead } from './helpers/head-reference.js';
 import { GraphBuilder, npyBytes } from './helpers/onnx-graph.js';
+import { projectHeads, random } from './helpers/onnx-layer-inputs.js';
 import { ORT_RUNTIMES, ortSkip } from './helpers/onnx-runtime.js';
 
 /*
@@ -18,19 +19,12 @@ import { ORT_RUNTIMES, ortSkip } from './helpers/onnx-runtime.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'scaledot-onnx-fused-'));
 const [B, T, E, D] = [2, 5, 8, 8]; // GroupQueryAttention on CPU takes head sizes that are multiples of 8
-const random = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
 const rand = random(11);
 const x = Float64Array.from({ length: B * T * E }, () => Math.fround(rand()));
 const LENGTHS = [5, 3];
 
-function project(w: Float32Array, heads: number): number[][][][] {
-  // [B][heads][T][D] from x · w, w [E, heads·D].
-  return Array.from({ length: B }, (_, b) => Array.from({ length: heads }, (_, h) => Array.from({ length: T }, (_, t) => Array.from({ length: D }, (_, d) => {
-    let s = 0;
-    for (let e = 0; e < E; e++) s += x[(b * T + t) * E + e] * w[e * heads * D + h * D + d];
-    return s;
-  }))));
-}
+/** [B][heads][T][D] from x · w, w [E, heads·D]. */
+const project = (w: Float32Array, heads: number): number[][][][] => projectHeads(x, w, { B, T, E, H: heads, D });
 
 function close(actual: number, expected: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= 2e-4 * Math.max(1, Math.abs(expected)), `${what}: ${actual} vs reference ${expected}`);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { inspectOnnx } from '../src/inspect/onnx/inspect-onnx.js';
 import { referenceHead } from './helpers/head-reference.js';
 import { GraphBuilder, npyBytes } from './helpers/onnx-graph.js';
+import { paddingKeep, projectHeads, random } from './helpers/onnx-layer-inputs.js';
 import { ORT_RUNTIMES, ortSkip } from './helpers/onnx-runtime.js';
 
 /*
@@ -39,8 +40,7 @@ function qMatMul(g: GraphBuilder, a: string, b: string, scope: string): string {
 
 describe('inspect MODEL.onnx quantized by onnxruntime (DynamicQuantizeLinear + MatMulInteger)', { skip: ortSkip }, () => {
   it('finds the layer, reads q and k before quantization, and keeps the dequantizing Mul out of the scale', async () => {
-    let seed = 5;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const rand = random(5);
     const x = Float64Array.from({ length: B * T * E }, () => Math.fround(rand()));
     const w = (n: number) => Float32Array.from({ length: E * n }, () => rand());
     const [wq, wk, wv] = [w(H * D), w(H * D), w(H * D)];
@@ -64,13 +64,8 @@ describe('inspect MODEL.onnx quantized by onnxruntime (DynamicQuantizeLinear + M
     writeFileSync(mPath, npyBytes(LENGTHS.flatMap((n) => Array.from({ length: T }, (_, j) => (j < n ? 0 : -1e4))), [B, 1, 1, T], '<f4'));
 
     // Float q and k as the test's own projections, and the keys the mask keeps.
-    const proj = (wt: Float32Array) => Array.from({ length: B }, (_, b) => Array.from({ length: H }, (_, h) => Array.from({ length: T }, (_, t) => Array.from({ length: D }, (_, d) => {
-      let s = 0;
-      for (let e = 0; e < E; e++) s += x[(b * T + t) * E + e] * wt[e * H * D + h * D + d];
-      return s;
-    }))));
-    const [qs, ks] = [proj(wq), proj(wk)];
-    const keep = LENGTHS.map((n) => Array.from({ length: T }, () => Array.from({ length: T }, (_, j) => j < n)));
+    const [qs, ks] = [projectHeads(x, wq, { B, T, E, H, D }), projectHeads(x, wk, { B, T, E, H, D })];
+    const keep = paddingKeep(LENGTHS, T);
 
     for (const runtime of ORT_RUNTIMES) {
       const result = await inspectOnnx({ model: path, inputs: [{ name: 'x', path: xPath }, { name: 'attention_mask', path: mPath }], runtime }, 'test');

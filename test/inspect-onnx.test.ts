@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspectOnnx, type OnnxInspectResult } from '../src/inspect/onnx/inspect-onnx.js';
 import { npyBytes } from './helpers/onnx-graph.js';
+import { random } from './helpers/onnx-layer-inputs.js';
 import { ORT_RUNTIMES, ortSkip } from './helpers/onnx-runtime.js';
 import { referenceHead } from './helpers/head-reference.js';
 import { buildTransformer, type ModelSpec } from './helpers/onnx-transformer.js';
@@ -22,8 +23,7 @@ function close(actual: number, expected: number, what: string, tol = 2e-4): void
 }
 
 function writeInputs(name: string, spec: ModelSpec, seed: number): { x: Float64Array; mask: number[][] | null; args: { name?: string; path: string }[] } {
-  let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+  const rand = random(seed);
   const x = Float64Array.from({ length: spec.batch * spec.length * spec.width }, () => Math.fround(rand()));
   const xPath = join(dir, `${name}-x.npy`);
   writeFileSync(xPath, npyBytes(x, [spec.batch, spec.length, spec.width], '<f4'));
