@@ -2,8 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { randn } from '../src/index.js';
 import { browserSkip, openPage, screenshots, type OpenedPage } from './helpers/browser.js';
+import { assertWeightsClose, expectedPageWeights, pageWeights } from './helpers/page-attention.js';
 import { WEBGPU_ARGS } from './helpers/webgpu.js';
 
 /*
@@ -11,31 +11,6 @@ import { WEBGPU_ARGS } from './helpers/webgpu.js';
  * here): it computes on webgpu, says so, and the maps are still the formula's.
  * Its fallback to wasm (no WebGPU flags) is checked in browser.test.ts.
  */
-
-const weightsOf = async (page: Page): Promise<number[][]> => JSON.parse((await page.getByTestId('section-attention').getAttribute('data-weights')) ?? '[]') as number[][];
-
-/** softmax(q kᵀ / √e) for the page's default draw (seeds 3 and 4), in float64, optionally causal. */
-function expected(l: number, s: number, e: number, causal: boolean): number[][] {
-  const q = randn([l, e], { seed: 3, dtype: 'float64' }).data;
-  const k = randn([s, e], { seed: 4, dtype: 'float64' }).data;
-  return Array.from({ length: l }, (_, i) => {
-    const scores = Array.from({ length: s }, (_, j) => {
-      if (causal && j > i + s - l) return -Infinity;
-      let dot = 0;
-      for (let t = 0; t < e; t++) dot += q[i * e + t] * k[j * e + t];
-      return dot / Math.sqrt(e);
-    });
-    const m = Math.max(...scores);
-    const exps = scores.map((x) => Math.exp(x - m));
-    const sum = exps.reduce((x, y) => x + y, 0);
-    return exps.map((x) => x / sum);
-  });
-}
-
-function assertClose(shown: number[][], want: number[][], label: string): void {
-  assert.equal(shown.length, want.length, label);
-  want.forEach((row, i) => row.forEach((w, j) => assert.ok(Math.abs(shown[i][j] - w) < 1e-6, `${label}: P[${i}][${j}] = ${shown[i][j]}, expected ${w}`)));
-}
 
 describe('the explainer page with WebGPU (SwiftShader): the attention section runs on webgpu', { skip: browserSkip }, () => {
   let opened: OpenedPage;
@@ -55,7 +30,7 @@ describe('the explainer page with WebGPU (SwiftShader): the attention section ru
   it('says webgpu ran, on which adapter, and its maps are softmax(Q Kᵀ/√d_k) to float32 accuracy', async () => {
     assert.equal(await page.getByTestId('section-attention').getAttribute('data-backend'), 'webgpu');
     assert.match((await page.getByTestId('attention-backend').textContent()) ?? '', /^Computed by webgpu \(float32 WGSL on \S+ swiftshader\)\.$/);
-    assertClose(await weightsOf(page), expected(6, 6, 16, false), 'defaults');
+    assertWeightsClose(await pageWeights(page), expectedPageWeights(6, 6, 16, false), 'defaults');
     assert.deepEqual(opened.consoleErrors, []);
   });
 
@@ -65,11 +40,11 @@ describe('the explainer page with WebGPU (SwiftShader): the attention section ru
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'attn-causal');
     await page.keyboard.press('Space');
     await page.waitForFunction(() => JSON.parse(document.querySelector<HTMLElement>('[data-testid="section-attention"]')!.dataset.weights!)[0][1] === 0);
-    assertClose(await weightsOf(page), expected(6, 6, 16, true), 'causal');
+    assertWeightsClose(await pageWeights(page), expectedPageWeights(6, 6, 16, true), 'causal');
     await page.locator('#attn-l').focus();
     await page.keyboard.press('ArrowLeft');
     await page.waitForFunction(() => JSON.parse(document.querySelector<HTMLElement>('[data-testid="section-attention"]')!.dataset.weights!).length === 5);
-    assertClose(await weightsOf(page), expected(5, 6, 16, true), 'causal, L = 5');
+    assertWeightsClose(await pageWeights(page), expectedPageWeights(5, 6, 16, true), 'causal, L = 5');
     assert.equal(await page.getByTestId('section-attention').getAttribute('data-backend'), 'webgpu');
     await page.keyboard.press('ArrowRight');
     await page.locator('#attn-causal').uncheck();

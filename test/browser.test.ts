@@ -7,6 +7,7 @@ import { trainSync, type CurvePoint, type ScaleRule } from '../src/nn/index.js';
 import { dtypeNeighbours, expectedScaleFigures, relativeError, type ScaleSettings } from './browser-reference.js';
 import { pageTrainConfig } from '../web/src/training-config.js';
 import { browserSkip, openPage, screenshots, type OpenedPage } from './helpers/browser.js';
+import { assertWeightsClose, expectedPageWeights, pageWeights } from './helpers/page-attention.js';
 
 /* ---------------------------------- the tests ---------------------------------- */
 
@@ -145,38 +146,16 @@ describe('the explainer page in headless Chromium', { skip: browserSkip }, () =>
   }
 
   it('the attention map matches softmax(Q Kᵀ/√d_k) from plain float64 math to float32 accuracy (it runs on wasm here), and hides the future under the causal mask', async () => {
-    const weights = async (): Promise<number[][]> => JSON.parse((await page.getByTestId('section-attention').getAttribute('data-weights')) ?? '[]');
+    const weights = () => pageWeights(page);
     // Defaults: L = S = 6, d_k = 16, seed 3 (Q), 4 (K), scale 1/√d_k.
-    const l = 6;
-    const s = 6;
-    const e = 16;
-    const q = randn([l, e], { seed: 3, dtype: 'float64' }).data;
-    const k = randn([s, e], { seed: 4, dtype: 'float64' }).data;
-    const expected = (causal: boolean): number[][] =>
-      Array.from({ length: l }, (_, i) => {
-        const scores = Array.from({ length: s }, (_, j) => {
-          if (causal && j > i) return -Infinity;
-          let dot = 0;
-          for (let t = 0; t < e; t++) dot += q[i * e + t] * k[j * e + t];
-          return dot / Math.sqrt(e);
-        });
-        const m = Math.max(...scores);
-        const exps = scores.map((x) => Math.exp(x - m));
-        const sum = exps.reduce((x, y) => x + y, 0);
-        return exps.map((x) => x / sum);
-      });
-    const compare = (shown: number[][], want: number[][], label: string) => {
-      for (let i = 0; i < l; i++) {
-        for (let j = 0; j < s; j++) assert.ok(Math.abs(shown[i][j] - want[i][j]) < 1e-6, `${label}: P[${i}][${j}] = ${shown[i][j]}, expected ${want[i][j]}`);
-      }
-    };
+    const expected = (causal: boolean): number[][] => expectedPageWeights(6, 6, 16, causal);
     // No WebGPU flags here: the page computes in float32 on wasm and says why not on webgpu (browser-page-webgpu.test.ts has the GPU side).
     assert.equal(await page.getByTestId('section-attention').getAttribute('data-backend'), 'wasm');
     assert.match((await page.getByTestId('attention-backend').textContent()) ?? '', /^Computed by wasm \(float32, wasm-\S+\); not webgpu: \S/);
-    compare(await weights(), expected(false), 'no mask');
+    assertWeightsClose(await weights(), expected(false), 'no mask');
     await page.locator('#attn-causal').check();
     await page.waitForFunction(() => JSON.parse(document.querySelector<HTMLElement>('[data-testid="section-attention"]')!.dataset.weights!)[0][1] === 0);
-    compare(await weights(), expected(true), 'causal');
+    assertWeightsClose(await weights(), expected(true), 'causal');
     assert.match((await page.getByTestId('attention-status').textContent()) ?? '', /scale s = 0\.25/);
 
     // Two padded keys: their columns get no weight, every row still sums to 1.
