@@ -64,14 +64,42 @@ export function runJob(ctrl: usize, tid: i32): i32 {
 }
 
 /**
+ * Claims the last unclaimed task of the current job (the claim word's count
+ * steps down, so the front's claims stop short of it); -1 when none is left.
+ * The calling thread's side of a decode job: it takes tasks from the far end
+ * while the workers take them from the front (KernelRuntime.run).
+ */
+export function claimLast(ctrl: usize): i32 {
+  while (true) {
+    const word = atomic.load<u64>(ctrl + CLAIM);
+    const next = <i32>(word & 0xffffff);
+    const n = <i32>((word >> 24) & 0xffffff);
+    if (next >= n) return -1;
+    if (atomic.cmpxchg<u64>(ctrl + CLAIM, word, word - (<u64>1 << 24)) == word) return n - 1;
+  }
+  return -1;
+}
+
+/**
  * Runs decode task `task`, which the calling thread claimed from the far end
- * of the job itself and whose keys and values it has just copied in
- * (src/attention/wasm/decode.ts, feedKeysAndValues). Counted done as runJob
- * counts its tasks; no notify, as only the calling thread waits on done.
+ * of the job itself (claimLast) and whose keys and values are in memory
+ * (src/attention/wasm/decode.ts, feedKeysAndValues, copies them first).
+ * Counted done as runJob counts its tasks; no notify, as only the calling
+ * thread waits on done.
  */
 export function runClaimedDecodeTask(ctrl: usize, task: i32, tid: i32): void {
   decodeChunk(ctrl, task, tid);
   atomic.add<i32>(ctrl + DONE, 1);
+}
+
+/** A decode job over resident K and V, the calling thread's share: tasks from the far end until none is left; returns how many. */
+export function runDecodeFromEnd(ctrl: usize, tid: i32): i32 {
+  let count = 0;
+  for (let task = claimLast(ctrl); task >= 0; task = claimLast(ctrl)) {
+    runClaimedDecodeTask(ctrl, task, tid);
+    count++;
+  }
+  return count;
 }
 
 /** A worker's life: wait for the wake word to change, help with that job, repeat. */

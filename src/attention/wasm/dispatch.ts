@@ -153,20 +153,14 @@ export class KernelRuntime {
       if (wake && Atomics.load(words, CTRL.readyWaiters / 4) !== 0) Atomics.notify(words, CTRL.ready / 4);
     };
     let claimedFromEnd = 0;
-    const claimLast = () => {
-      for (;;) {
-        const word = Atomics.load(claim, 0);
-        const end = Number((word >> 24n) & 0xffffffn);
-        if (Number(word & 0xffffffn) >= end) return -1;
-        if (Atomics.compareExchange(claim, 0, word, word - (1n << 24n)) === word) return end - 1;
-      }
-    };
-    const runClaimed = (task: number) => {
-      this.exports.runClaimedDecodeTask(0, task, 0);
-      claimedFromEnd++;
-    };
     const control: FeedControl | null = feed === undefined ? null : {
-      publish, claimLast, runClaimed, claimedFront: () => Number(Atomics.load(claim, 0) & 0xffffffn),
+      publish,
+      claimedFront: () => Number(Atomics.load(claim, 0) & 0xffffffn),
+      claimLast: () => this.exports.claimLast(0),
+      runClaimed: (task) => {
+        this.exports.runClaimedDecodeTask(0, task, 0);
+        claimedFromEnd++;
+      },
     };
     if (!parallel) feed?.(control!);
     if (parallel) {
@@ -188,9 +182,7 @@ export class KernelRuntime {
     // the workers take theirs from the front, so each thread reads one run of consecutive
     // key chunks (adjacent in memory), which the prefetchers follow better than every other
     // chunk: 1.08-1.23x at 4,096 keys, measured in turns (docs/performance.md, fourth round).
-    if (kind === 'decode' && feed === undefined && parallel) {
-      for (let task = claimLast(); task >= 0; task = claimLast()) runClaimed(task);
-    }
+    if (kind === 'decode' && feed === undefined && parallel) claimedFromEnd += this.exports.runDecodeFromEnd(0, 0);
     const mine = this.exports.runJob(0, 0) + claimedFromEnd;
     // Even when no worker was woken for this job, one woken late for an earlier
     // job may have claimed a task of this one: wait until every task is done.
