@@ -53,6 +53,18 @@ describe('scaledot bench: the command line is checked before any case runs', () 
       assert.notEqual(r.err, '', args.join(' '));
     }
   });
+
+  it('refuses to replace a --json file it did not write, before any case runs, and leaves it as it was (with --decode too)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scaledot-bench-'));
+    const mine = join(dir, 'package.json');
+    writeFileSync(mine, '{"name": "mine"}\n');
+    for (const args of [['bench', '--json', mine], ['bench', '--decode', '--json', mine]]) {
+      const r = await cli(args);
+      assert.equal(r.code, EXIT.usage, `${args.join(' ')}: ${r.err}`);
+      assert.match(r.err, /exists and is not a scaledot bench result; refusing to replace it/);
+      assert.equal(readFileSync(mine, 'utf8'), '{"name": "mine"}\n');
+    }
+  });
 });
 
 describe('scaledot bench as a command of its own', () => {

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,10 +56,30 @@ export function resultsPath(given: string | undefined): string {
   return resolve(given ?? (IN_REPO ? join(PACKAGE_ROOT, 'tools', 'bench', 'results', `${stamp}.json`) : `scaledot-bench-${stamp}.json`));
 }
 
-/** Fails now, not after a run of many minutes, where the results file cannot be written. */
+/**
+ * Fails now, not after a run of many minutes, where the results file cannot
+ * be written, or where it would replace a file the bench did not write: an
+ * existing --json is replaced only when it is an earlier bench's results (a
+ * JSON object with date, machine and a results array, as both the bench's
+ * and --decode's records are), never some other file of the user's.
+ */
 export function checkWritable(file: string): void {
   const problem = outputFileProblem(file, true);
   if (problem !== null) throw new ScaledotError('E_IO', `bench: --json ${file} cannot be written: ${problem}`);
+  if (existsSync(file) && !isBenchRecord(file)) {
+    throw new ScaledotError('E_IO', `bench: --json ${file} exists and is not a scaledot bench result; refusing to replace it: give another path, or move the file`);
+  }
+}
+
+/** Whether `file` reads as a bench results record (read only when it is under 64 MiB: a record is far smaller). */
+function isBenchRecord(file: string): boolean {
+  try {
+    if (statSync(file).size > 64 * 2 ** 20) return false;
+    const record: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return typeof record === 'object' && record !== null && 'date' in record && 'machine' in record && 'results' in record && Array.isArray(record.results);
+  } catch {
+    return false;
+  }
 }
 
 interface Group {
