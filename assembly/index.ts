@@ -1,9 +1,11 @@
 // The module's entry points. Every thread (the caller and each worker)
 // instantiates this module over one shared memory; a job is described in the
 // control block at `ctrl` (see abi.ts) and split into tasks that threads claim
-// one at a time, so uneven tasks (causal) balance themselves.
+// one at a time, so uneven tasks (causal) balance themselves. A worker's wait
+// for the next job is JavaScript (src/attention/wasm/worker-source.ts), not a
+// loop here: see there why.
 
-import { ABI_VERSION, CLAIM, WAKE, DONE, param, P_KIND, KIND_FORWARD_PACK, KIND_FORWARD, KIND_BACKWARD_PREP,
+import { ABI_VERSION, CLAIM, DONE, param, P_KIND, KIND_FORWARD_PACK, KIND_FORWARD, KIND_BACKWARD_PREP,
   KIND_BACKWARD_KV, KIND_BACKWARD_DQ, KIND_DECODE, KIND_DECODE_MERGE } from './abi';
 import { BR, BC } from './blocks';
 import { forwardBlock, packKBlock } from './forward';
@@ -100,15 +102,4 @@ export function runDecodeFromEnd(ctrl: usize, tid: i32): i32 {
     count++;
   }
   return count;
-}
-
-/** A worker's life: wait for the wake word to change, help with that job, repeat. */
-export function workerLoop(ctrl: usize, tid: i32): void {
-  let seen = atomic.load<i32>(ctrl + WAKE);
-  runJob(ctrl, tid);
-  while (true) {
-    atomic.wait<i32>(ctrl + WAKE, seen);
-    seen = atomic.load<i32>(ctrl + WAKE);
-    runJob(ctrl, tid);
-  }
 }

@@ -8,7 +8,7 @@
 // bump ABI_VERSION; the kernels read it as param(ctrl, P_NAME) (the name in
 // UPPER_SNAKE case), and the type checker then asks the backend for its value.
 
-export const ABI_VERSION = 9;
+export const ABI_VERSION = 10;
 
 /** The control block sits at address 0; the module's static data starts here, and so does the heap the loader lays out. */
 export const HEAP_BASE = 4096;
@@ -146,6 +146,5 @@ export interface KernelExports {
   claimLast(ctrl: number): number;
   runClaimedDecodeTask(ctrl: number, task: number, tid: number): void;
   runDecodeFromEnd(ctrl: number, tid: number): number;
-  workerLoop(ctrl: number, tid: number): void;
   gemmF64Add(a: number, b: number, out: number, m: number, k: number, n: number): void;
 }

@@ -102,6 +102,11 @@ function forwardFlops(p: AttentionProblem, d: Dims): number {
   return (4 * d.bh * p.l * p.s * Math.max(p.e, p.ev)) / (p.causal ? 2 : 1);
 }
 
+/** The backward's key-chunk job: five products to the forward's two. */
+function backwardKvFlops(p: AttentionProblem, d: Dims): number {
+  return 2.5 * forwardFlops(p, d);
+}
+
 /** Whether the forward runs the decode kernel (assembly/decode.ts) rather than the 64-row blocks. */
 function decodes(p: AttentionProblem): boolean {
   return p.l >= 1 && p.l <= DECODE_MAX_ROWS;
@@ -112,14 +117,17 @@ function wasmForward(p: AttentionProblem): ForwardResult {
 }
 
 /**
- * The start both passes share: lays out `plan`, grows memory to it, copies q,
- * k and the mask in, and gives the parameters of those regions.
+ * The start both passes share: wakes the workers for the pass's longest job
+ * (`longest`: its tasks and flops) so that they are up by the time it is
+ * published, lays out `plan`, grows memory to it, copies q, k and the mask
+ * in, and gives the parameters of those regions.
  */
 function stage<P extends CommonPlan>(
-  p: AttentionProblem, planFor: (p: AttentionProblem, d: Dims, rt: KernelRuntime) => P,
+  p: AttentionProblem, planFor: (p: AttentionProblem, d: Dims, rt: KernelRuntime) => P, longest: (d: Dims) => [number, number],
 ): { rt: KernelRuntime; d: Dims; plan: P; buffer: ArrayBufferLike; heap: Float32Array; shared: SharedParams; sinks: number } {
   const rt = runtimeOrThrow();
   const d = problemDims(p, rt.blockRows, rt.blockCols);
+  rt.wakeAhead(...longest(d));
   const plan = planFor(p, d, rt);
   rt.reserve(plan.end);
   const buffer = rt.memory.buffer;
@@ -134,7 +142,7 @@ function stage<P extends CommonPlan>(
 /** The forward pass; the output is float32, rounded to the problem's dtype by `round` if given. */
 function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | null): ForwardResult {
   if (decodes(p)) return decodeInFloat32(p, round);
-  const { rt, d, plan, buffer, heap, shared, sinks } = stage(p, forwardPlan);
+  const { rt, d, plan, buffer, heap, shared, sinks } = stage(p, forwardPlan, (d) => [d.bh * d.nqb, forwardFlops(p, d)]);
   copyKeysIn(heap, plan.v, p.v, d.bhkv, p.s, p.ev, d.sp, d.evp, p.hkv, p.keyLengths, rt.blockCols);
   const params = { ...shared, sinks, v: plan.v, o: plan.o, mrow: plan.mrow, lrow: plan.lrow };
 
@@ -180,6 +188,7 @@ function lseOf(
 function decodeInFloat32(p: AttentionProblem, round: ((x: number) => number) | null): ForwardResult {
   const rt = runtimeOrThrow();
   const d = decodeDims(p);
+  rt.wakeAhead(d.bhkv * d.chunks, decodeWork(p, d));
   const plan = decodePlan(p, d, rt);
   rt.reserve(plan.end);
   const buffer = rt.memory.buffer;
@@ -233,7 +242,7 @@ function wasmBackward(
   // output would put its own rounding error (2^-11 for float16) into every
   // gradient, so for those the output is recomputed unrounded.
   if (p.dtype !== 'float32') output = forwardInFloat32(p, null).output;
-  const { rt, d, plan, buffer, heap, shared } = stage(p, backwardPlan);
+  const { rt, d, plan, buffer, heap, shared } = stage(p, backwardPlan, (d) => [d.bhkv * d.dqParts, backwardKvFlops(p, d)]);
   // V is only needed to pack Vᵀ, which happens before dV is written: it is staged in dV's bytes.
   copyKeysIn(heap, plan.dv, p.v, d.bhkv, p.s, p.ev, d.sp, d.evp, p.hkv, p.keyLengths, rt.blockCols);
   copyIn(heap, plan.dOut, dOut, d.bh, p.l, p.ev, d.lp, d.evp);
@@ -261,7 +270,7 @@ function wasmBackward(
   rt.run('backwardPrep', params, d.bh * d.nqb + d.bhkv * d.nkb, 8 * (d.bh * d.lp + d.bhkv * d.sp) * d.ep);
   // The gradients' fresh pages are faulted in while the workers start the longest job.
   let fresh: Float32Array[] = [];
-  rt.run('backwardKv', params, d.bhkv * d.dqParts, 2.5 * forwardFlops(p, d), undefined, () => {
+  rt.run('backwardKv', params, d.bhkv * d.dqParts, backwardKvFlops(p, d), undefined, () => {
     fresh = [touchedArray(d.bh * p.l * p.e), touchedArray(d.bhkv * p.s * p.e), touchedArray(d.bhkv * p.s * p.ev)];
   });
   rt.run('backwardDq', params, d.bh * d.nqb, 8 * d.dqParts * d.bh * d.lp * d.ep);

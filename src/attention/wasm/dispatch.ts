@@ -23,6 +23,8 @@ import { canBlock } from './platform.js';
 
 /** Jobs below this many flops run on the calling thread alone: a wake-up costs more than it saves. */
 const PARALLEL_MIN_FLOPS = 4e6;
+/** How long the caller polls the done count before it blocks in Atomics.wait (run). */
+const DONE_POLL_MS = 0.2;
 const PAGE = 65536;
 /** A WebAssembly memory holds at most 4 GiB. */
 export const MAX_PAGES = 65536;
@@ -109,6 +111,27 @@ export class KernelRuntime {
     if (pages > have) this.memory.grow(pages - have);
   }
 
+  /** Whether a job of `nTasks` tasks and `flops` flops is shared with the workers (see run). */
+  private parallel(nTasks: number, flops: number): boolean {
+    return this.threadLimit > 1 && nTasks > 1 && flops >= PARALLEL_MIN_FLOPS && !this.workersFailed;
+  }
+
+  /**
+   * Wakes the started workers for a job about to be run with these
+   * `nTasks` and `flops`, before the caller copies its inputs in: a worker
+   * woken this way finds no task, and polls the wake word for LINGER_MS
+   * (worker-source.ts), so that when run publishes the job it is already
+   * awake instead of starting a futex wake-up then. Nothing happens when
+   * that job would run on the calling thread alone, or before any worker
+   * started.
+   */
+  wakeAhead(nTasks: number, flops: number): void {
+    if (this.workersStarted === 0 || !this.parallel(nTasks, flops)) return;
+    const words = new Int32Array(this.memory.buffer, 0, CTRL.bytes / 4);
+    Atomics.add(words, CTRL.wake / 4, 1);
+    Atomics.notify(words, CTRL.wake / 4, this.threadLimit - 1);
+  }
+
   /**
    * Runs one job to completion: `kind` over `nTasks` tasks, with the
    * parameters its kernel reads; `flops` decides whether waking workers is
@@ -145,7 +168,7 @@ export class KernelRuntime {
     Atomics.store(words, CTRL.error / 4, 0);
     const claim = new BigInt64Array(buffer, CTRL.claim, 1);
     Atomics.store(claim, 0, (BigInt(this.generation) << 48n) | (BigInt(nTasks) << 24n));
-    const parallel = this.threadLimit > 1 && nTasks > 1 && flops >= PARALLEL_MIN_FLOPS && !this.workersFailed;
+    const parallel = this.parallel(nTasks, flops);
     // `feed` (decode) copies a task's inputs in while the workers already run the tasks fed before it.
     // A notify costs a system call even with no one asleep: only threads counted in readyWaiters need one (assembly/decode.ts waitForRows).
     const publish = (ready: number, wake = true) => {
@@ -187,13 +210,16 @@ export class KernelRuntime {
     // Even when no worker was woken for this job, one woken late for an earlier
     // job may have claimed a task of this one: wait until every task is done.
     if (this.workersStarted !== 0) {
+      // The last tasks in flight usually end within a task's time: polled for up to
+      // DONE_POLL_MS before blocking, the caller is not left to a futex wake-up after them.
       const block = canBlock();
+      const pollUntil = performance.now() + DONE_POLL_MS;
       for (let done = Atomics.load(words, CTRL.done / 4); done < nTasks; done = Atomics.load(words, CTRL.done / 4)) {
         if (Atomics.load(words, CTRL.error / 4) !== 0) {
           this.workersFailed = true;
           throw new Error('wasm attention: a worker thread failed during the job; later calls run on the calling thread only');
         }
-        if (block) Atomics.wait(words, CTRL.done / 4, done, 100);
+        if (block && performance.now() > pollUntil) Atomics.wait(words, CTRL.done / 4, done, 100);
       }
       this.workerTasks += nTasks - mine;
     }

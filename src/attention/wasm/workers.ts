@@ -3,7 +3,7 @@ import { WORKER_SOURCE } from './worker-source.js';
 
 /**
  * Worker start-up for the WebAssembly kernels: each worker instantiates the
- * module over the shared memory and waits in the kernel's workerLoop (see
+ * module over the shared memory and runs jobs' tasks as they come (see
  * worker-source.ts). A starter returns a function that starts worker `tid`
  * (the dispatcher calls it when a job first needs that many threads), or
  * null where workers cannot start. Workers are unref'd in Node: they never
