@@ -74,7 +74,7 @@ function headsToRows(x: Float32Array, heads: number, n: number, e: number): Floa
   return out;
 }
 
-async function ortCalls(sh: DecodeShape, q: Tensor, k: Tensor, v: Tensor, host: DecodeHost, expected: Float32Array): Promise<{ calls: Record<string, Call>; notes: Record<string, string>; close: () => Promise<void> }> {
+export async function ortCalls(sh: DecodeShape, q: Tensor, k: Tensor, v: Tensor, host: DecodeHost, expected: Float32Array): Promise<{ calls: Record<string, Call>; notes: Record<string, string>; close: () => Promise<void> }> {
   const loaded = host.ort();
   const threads = host.threads;
   if ('missing' in loaded) return { calls: {}, notes: { 'ort-web': loaded.missing }, close: async () => {} };
