@@ -3,20 +3,18 @@ import { randn, scaledDotProductAttention, wasm } from '../../src/index.js';
 import { ortCalls, parseDecodeShape } from '../../src/bench/decode.js';
 import { loadPeer, type Ort } from '../../src/bench/peers.js';
 import { quiet } from '../../src/bench/quiet.js';
-import { median } from '../../src/lab/index.js';
+import { alternating, quietBursts, type Call } from './protocols.js';
 
 /**
  * One decoding step on the default path (plain tensors, as a user calls it)
  * against onnxruntime-web's unfused decode graph and a Float32Array.set copy
- * of K and V, in one process under two protocols: alternating (one call of
- * each in turn, back to back, as a simple check would time them) and quiet
- * (the bench's: a burst of 3 per row once the process is quiet, 2 timed).
+ * of K and V, in one process, alternating and in quiet bursts (the hot
+ * calls: protocols.ts).
  *
  *   npx tsx tools/bench/decode-alt.ts [--shape decode-8x4096x128,decode-8x32768x128] [--rounds 21]
  */
 const { values } = parseArgs({ options: { shape: { type: 'string', default: 'decode-8x4096x128,decode-32/8x4096x128' }, rounds: { type: 'string', default: '21' } } });
 const rounds = Number(values.rounds);
-type Call = () => unknown;
 for (const name of values.shape.split(',')) {
   const sh = parseDecodeShape(name);
   const q = randn([1, sh.hq, sh.l, sh.e], { seed: 1 });
@@ -33,29 +31,10 @@ for (const name of values.shape.split(',')) {
     copy: () => { target.set(k.data, 0); target.set(v.data, k.size); },
   };
   for (const c of Object.values(calls)) for (let i = 0; i < 3; i++) await c();
-  const alt: Record<string, number[]> = Object.fromEntries(Object.keys(calls).map((c) => [c, []]));
-  const hot: Record<string, number[]> = Object.fromEntries(Object.keys(calls).map((c) => [c, []]));
-  for (let r = 0; r < rounds; r++) {
-    for (const [c, call] of Object.entries(calls)) {
-      const t0 = performance.now();
-      await call();
-      alt[c].push(performance.now() - t0);
-    }
-  }
-  for (let r = 0; r < Math.ceil(rounds / 2); r++) {
-    for (const [c, call] of Object.entries(calls)) {
-      await quiet();
-      for (let i = 0; i < 3; i++) {
-        const t0 = performance.now();
-        await call();
-        if (i > 0) hot[c].push(performance.now() - t0);
-      }
-    }
-  }
-  const fmt = (t: Record<string, number[]>) => {
-    const m = Object.fromEntries(Object.entries(t).map(([c, x]) => [c, median(x)]));
-    return `${Object.entries(m).map(([c, x]) => `${c} ${x.toFixed(2)}`).join(', ')}; ort ÷ scaledot ${(m['ort-web-unfused'] / m.scaledot).toFixed(2)}x, scaledot ÷ copy ${(m.scaledot / m.copy).toFixed(2)}`;
-  };
+  const alt = await alternating(calls, rounds);
+  const hot = Object.fromEntries(Object.entries(await quietBursts(calls, rounds)).map(([c, t]) => [c, t.hot]));
+  const fmt = (m: Record<string, number>) =>
+    `${Object.entries(m).map(([c, x]) => `${c} ${x.toFixed(2)}`).join(', ')}; ort ÷ scaledot ${(m['ort-web-unfused'] / m.scaledot).toFixed(2)}x, scaledot ÷ copy ${(m.scaledot / m.copy).toFixed(2)}`;
   console.log(`${name} (${wasm.info().path}):`);
   console.log(`  alternating ms: ${fmt(alt)}`);
   console.log(`  quiet, hot  ms: ${fmt(hot)}`);
