@@ -43,19 +43,25 @@ function claim(ctrl: usize, gen: u64): i32 {
   return -1;
 }
 
+/** Task `task` of the current job, whose kind is `kind`. */
+@inline
+function runTask(ctrl: usize, kind: i32, task: i32, tid: i32): void {
+  if (kind == KIND_FORWARD_PACK) packKBlock(ctrl, task);
+  else if (kind == KIND_FORWARD) forwardBlock(ctrl, task, tid);
+  else if (kind == KIND_BACKWARD_PREP) backwardPrep(ctrl, task);
+  else if (kind == KIND_BACKWARD_KV) backwardKeyChunk(ctrl, task, tid);
+  else if (kind == KIND_BACKWARD_DQ) backwardReduceDq(ctrl, task);
+  else if (kind == KIND_DECODE) decodeChunk(ctrl, task, tid);
+  else if (kind == KIND_DECODE_MERGE) decodeMerge(ctrl, task);
+}
+
 /** Runs tasks of the current job until none is left; returns how many this thread ran. */
 export function runJob(ctrl: usize, tid: i32): i32 {
   const gen = atomic.load<u64>(ctrl + CLAIM) >> 48;
   const kind = param(ctrl, P_KIND);
   let count = 0;
   for (let task = claim(ctrl, gen); task >= 0; task = claim(ctrl, gen)) {
-    if (kind == KIND_FORWARD_PACK) packKBlock(ctrl, task);
-    else if (kind == KIND_FORWARD) forwardBlock(ctrl, task, tid);
-    else if (kind == KIND_BACKWARD_PREP) backwardPrep(ctrl, task);
-    else if (kind == KIND_BACKWARD_KV) backwardKeyChunk(ctrl, task, tid);
-    else if (kind == KIND_BACKWARD_DQ) backwardReduceDq(ctrl, task);
-    else if (kind == KIND_DECODE) decodeChunk(ctrl, task, tid);
-    else if (kind == KIND_DECODE_MERGE) decodeMerge(ctrl, task);
+    runTask(ctrl, kind, task, tid);
     count++;
   }
   if (count > 0) {
@@ -68,8 +74,8 @@ export function runJob(ctrl: usize, tid: i32): i32 {
 /**
  * Claims the last unclaimed task of the current job (the claim word's count
  * steps down, so the front's claims stop short of it); -1 when none is left.
- * The calling thread's side of a decode job: it takes tasks from the far end
- * while the workers take them from the front (KernelRuntime.run).
+ * The calling thread's side of a job it runs from the far end while the
+ * workers take tasks from the front (KernelRuntime.run's fromEnd and feed).
  */
 export function claimLast(ctrl: usize): i32 {
   while (true) {
@@ -83,22 +89,21 @@ export function claimLast(ctrl: usize): i32 {
 }
 
 /**
- * Runs decode task `task`, which the calling thread claimed from the far end
- * of the job itself (claimLast) and whose keys and values are in memory
- * (src/attention/wasm/decode.ts, feedKeysAndValues, copies them first).
- * Counted done as runJob counts its tasks; no notify, as only the calling
- * thread waits on done.
+ * Runs task `task`, which the calling thread claimed from the far end of the
+ * job itself (claimLast) once its inputs are in memory (a decode job's feed,
+ * src/attention/wasm/decode.ts, copies them first). Counted done as runJob
+ * counts its tasks; no notify, as only the calling thread waits on done.
  */
-export function runClaimedDecodeTask(ctrl: usize, task: i32, tid: i32): void {
-  decodeChunk(ctrl, task, tid);
+export function runClaimedTask(ctrl: usize, task: i32, tid: i32): void {
+  runTask(ctrl, param(ctrl, P_KIND), task, tid);
   atomic.add<i32>(ctrl + DONE, 1);
 }
 
-/** A decode job over resident K and V, the calling thread's share: tasks from the far end until none is left; returns how many. */
-export function runDecodeFromEnd(ctrl: usize, tid: i32): i32 {
+/** The calling thread's share of a job run from the far end: tasks claimed from the end until none is left; returns how many. */
+export function runJobFromEnd(ctrl: usize, tid: i32): i32 {
   let count = 0;
   for (let task = claimLast(ctrl); task >= 0; task = claimLast(ctrl)) {
-    runClaimedDecodeTask(ctrl, task, tid);
+    runClaimedTask(ctrl, task, tid);
     count++;
   }
   return count;

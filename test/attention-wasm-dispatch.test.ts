@@ -47,7 +47,7 @@ describe('impl wasm: results allocated while the kernel runs', () => {
     const rt = kernelRuntime();
     assert.ok(rt !== null);
     let calls = 0;
-    rt.run('forwardPack', {} as JobParams['forwardPack'], 0, 0, undefined, () => calls++);
+    rt.run('forwardPack', {} as JobParams['forwardPack'], 0, 0, { meanwhile: () => calls++ });
     assert.equal(calls, 1);
   });
 
@@ -56,10 +56,10 @@ describe('impl wasm: results allocated while the kernel runs', () => {
     const [q, k, v] = [1, 2, 3].map((seed) => randn([2, 300, 24], { seed }));
     const want = scaledDotProductAttentionWithLse(q, k, v, { impl: 'wasm' }).output.data;
     const run = rt.run.bind(rt);
-    rt.run = ((kind, params, nTasks, flops, feed, meanwhile) => {
-      run(kind, params, nTasks, flops, feed, meanwhile && (() => {
+    rt.run = ((kind, params, nTasks, flops, options = {}) => {
+      run(kind, params, nTasks, flops, { ...options, meanwhile: options.meanwhile && (() => {
         throw new RangeError('out of memory, as a test');
-      }));
+      }) });
       // Every task of the job is done by the time run has thrown: none is left claimable or running.
     }) as typeof rt.run;
     try {
@@ -86,7 +86,8 @@ describe('impl wasm: results allocated while the kernel runs', () => {
     const made: Float32Array[] = [];
     const seen: { kind: string; published: boolean }[] = [];
     const run = rt.run.bind(rt);
-    rt.run = ((kind, params, nTasks, flops, feed, meanwhile) => {
+    rt.run = ((kind, params, nTasks, flops, options = {}) => {
+      const { meanwhile } = options;
       const spy = meanwhile && (() => {
         // The job's tasks are claimable (the claim word holds its count) before the caller's own JavaScript runs.
         const claim = new BigInt64Array(rt.memory.buffer, CTRL.claim, 1)[0];
@@ -99,7 +100,7 @@ describe('impl wasm: results allocated while the kernel runs', () => {
         }
       });
       const before = seen.length;
-      run(kind, params, nTasks, flops, feed, spy);
+      run(kind, params, nTasks, flops, { ...options, meanwhile: spy });
       if (meanwhile) assert.equal(seen.length, before + 1, `${kind}: meanwhile did not run once before run returned`);
     }) as typeof rt.run;
     let results: Float32Array[];

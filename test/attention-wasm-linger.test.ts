@@ -33,9 +33,9 @@ describe('impl wasm: the workers are woken ahead and linger', () => {
       events.push('reserve');
       reserve.call(rt, bytes);
     };
-    rt.run = ((kind, params, nTasks, flops, feed, meanwhile) => {
+    rt.run = ((kind, params, nTasks, flops, options) => {
       events.push(`${kind} ${nTasks} ${flops}`);
-      run.call(rt, kind, params, nTasks, flops, feed, meanwhile);
+      run.call(rt, kind, params, nTasks, flops, options);
     }) as typeof rt.run;
     try {
       scaledDotProductAttentionWithLse(q, k, v, { impl: 'wasm' });

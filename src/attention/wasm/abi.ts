@@ -8,7 +8,7 @@
 // bump ABI_VERSION; the kernels read it as param(ctrl, P_NAME) (the name in
 // UPPER_SNAKE case), and the type checker then asks the backend for its value.
 
-export const ABI_VERSION = 10;
+export const ABI_VERSION = 11;
 
 /** The control block sits at address 0; the module's static data starts here, and so does the heap the loader lays out. */
 export const HEAP_BASE = 4096;
@@ -144,7 +144,7 @@ export interface KernelExports {
   blockCols(): number;
   runJob(ctrl: number, tid: number): number;
   claimLast(ctrl: number): number;
-  runClaimedDecodeTask(ctrl: number, task: number, tid: number): void;
-  runDecodeFromEnd(ctrl: number, tid: number): number;
+  runClaimedTask(ctrl: number, task: number, tid: number): void;
+  runJobFromEnd(ctrl: number, tid: number): number;
   gemmF64Add(a: number, b: number, out: number, m: number, k: number, n: number): void;
 }

@@ -149,7 +149,7 @@ function forwardInFloat32(p: AttentionProblem, round: ((x: number) => number) | 
   rt.run('forwardPack', params, d.bhkv * d.nkb, 8 * d.bhkv * d.sp * d.ep);
   // The result's fresh pages are faulted in while the workers start the kernel.
   let fresh: Float32Array | undefined;
-  rt.run('forward', params, d.bh * d.nqb, forwardFlops(p, d), undefined, () => { fresh = touchedArray(d.bh * p.l * p.ev); });
+  rt.run('forward', params, d.bh * d.nqb, forwardFlops(p, d), { meanwhile: () => { fresh = touchedArray(d.bh * p.l * p.ev); } });
 
   const output = copyOut(heap, plan.o, d.bh, p.l, p.ev, d.lp, d.evp, round, fresh);
   return { output, lse: lseOf(p, d, buffer, plan.mrow, plan.lrow, output, round) };
@@ -202,7 +202,12 @@ function decodeInFloat32(p: AttentionProblem, round: ((x: number) => number) | n
     e: p.e, ev: p.ev, chunkKeys: d.chunkKeys, chunks: d.chunks, parts: plan.parts, partStride: plan.partStride,
     kBf16: plan.kBf16 ? 1 : 0, vBf16: plan.vBf16 ? 1 : 0,
   });
-  rt.run('decode', params, d.bhkv * d.chunks, decodeWork(p, d), plan.copyK || plan.copyV ? feedKeysAndValues(heap, p, d, plan) : undefined);
+  // Plain K and V are copied in as the job runs (the feed claims from the far end as it goes); over a
+  // resident cache the caller takes its tasks from the far end while the workers take theirs from the
+  // front, so each thread reads one run of adjacent key chunks, which the prefetchers follow better
+  // than every other chunk: 1.08-1.23x at 4,096 keys, measured in turns (docs/performance.md, fourth round).
+  const copies = plan.copyK || plan.copyV;
+  rt.run('decode', params, d.bhkv * d.chunks, decodeWork(p, d), copies ? { feed: feedKeysAndValues(heap, p, d, plan) } : { fromEnd: true });
   rt.run('decodeMerge', params, d.bhkv, d.bhkv * d.chunks * plan.partStride);
   const output = copyOut(heap, plan.o, d.bh, p.l, p.ev, p.l, d.evp, round);
   return { output, lse: lseOf(p, d, buffer, plan.mrow, plan.lrow, output, round) };
@@ -270,8 +275,8 @@ function wasmBackward(
   rt.run('backwardPrep', params, d.bh * d.nqb + d.bhkv * d.nkb, 8 * (d.bh * d.lp + d.bhkv * d.sp) * d.ep);
   // The gradients' fresh pages are faulted in while the workers start the longest job.
   let fresh: Float32Array[] = [];
-  rt.run('backwardKv', params, d.bhkv * d.dqParts, backwardKvFlops(p, d), undefined, () => {
-    fresh = [touchedArray(d.bh * p.l * p.e), touchedArray(d.bhkv * p.s * p.e), touchedArray(d.bhkv * p.s * p.ev)];
+  rt.run('backwardKv', params, d.bhkv * d.dqParts, backwardKvFlops(p, d), {
+    meanwhile: () => { fresh = [touchedArray(d.bh * p.l * p.e), touchedArray(d.bhkv * p.s * p.e), touchedArray(d.bhkv * p.s * p.ev)]; },
   });
   rt.run('backwardDq', params, d.bh * d.nqb, 8 * d.dqParts * d.bh * d.lp * d.ep);
 

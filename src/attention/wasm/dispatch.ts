@@ -51,8 +51,18 @@ export interface FeedControl {
   claimedFront(): number;
   /** The last unclaimed task, now the caller's (-1: none left); run it with runClaimed once its inputs are in. */
   claimLast(): number;
-  /** Runs a task claimLast gave (decode jobs: the module's runClaimedDecodeTask). */
+  /** Runs a task claimLast gave (the module's runClaimedTask). */
   runClaimed(task: number): void;
+}
+
+/** How run hands out a job's tasks besides claiming them from the front (see run). */
+export interface RunOptions {
+  /** Copies the tasks' inputs in while the other threads run the tasks fed before (decode with plain K and V). */
+  feed?: (control: FeedControl) => void;
+  /** JavaScript work for the calling thread once the workers are woken, before it claims tasks itself. */
+  meanwhile?: () => void;
+  /** The calling thread claims its tasks from the far end of the job, the workers from the front. */
+  fromEnd?: boolean;
 }
 
 export class KernelRuntime {
@@ -126,8 +136,11 @@ export class KernelRuntime {
    * started.
    */
   wakeAhead(nTasks: number, flops: number): void {
-    if (this.workersStarted === 0 || !this.parallel(nTasks, flops)) return;
-    const words = new Int32Array(this.memory.buffer, 0, CTRL.bytes / 4);
+    if (this.workersStarted !== 0 && this.parallel(nTasks, flops)) this.wake(new Int32Array(this.memory.buffer, 0, CTRL.bytes / 4));
+  }
+
+  /** Bumps the wake word, which the workers poll or wait on between jobs, and wakes those asleep. */
+  private wake(words: Int32Array): void {
     Atomics.add(words, CTRL.wake / 4, 1);
     Atomics.notify(words, CTRL.wake / 4, this.threadLimit - 1);
   }
@@ -138,11 +151,12 @@ export class KernelRuntime {
    * worth it. `meanwhile` is JavaScript work the calling thread does once the
    * workers are woken, before it claims tasks itself (allocating the call's
    * results, say): the workers take the tasks it would have run meanwhile.
+   * With `fromEnd` (or a `feed`, which claims from the far end as it goes) a
+   * shared job's tasks are claimed from both ends, so that each thread runs
+   * one stretch of adjacent tasks.
    */
-  run<K extends KernelKind>(
-    kind: K, params: JobParams[K], nTasks: number, flops: number,
-    feed?: (control: FeedControl) => void, meanwhile?: () => void,
-  ): void {
+  run<K extends KernelKind>(kind: K, params: JobParams[K], nTasks: number, flops: number, options: RunOptions = {}): void {
+    const { feed, meanwhile, fromEnd = false } = options;
     if (nTasks === 0) {
       meanwhile?.();
       return;
@@ -181,17 +195,15 @@ export class KernelRuntime {
       claimedFront: () => Number(Atomics.load(claim, 0) & 0xffffffn),
       claimLast: () => this.exports.claimLast(0),
       runClaimed: (task) => {
-        this.exports.runClaimedDecodeTask(0, task, 0);
+        this.exports.runClaimedTask(0, task, 0);
         claimedFromEnd++;
       },
     };
-    if (!parallel) feed?.(control!);
     if (parallel) {
       this.ensureWorkers(Math.min(this.threadLimit, nTasks) - 1);
-      Atomics.add(words, CTRL.wake / 4, 1);
-      Atomics.notify(words, CTRL.wake / 4, this.threadLimit - 1);
-      feed?.(control!);
+      this.wake(words);
     }
+    feed?.(control!);
     publish(nTasks);
     // If `meanwhile` throws (out of memory), the job is finished first and the
     // error thrown after: a job left running would overlap the next one's.
@@ -201,11 +213,7 @@ export class KernelRuntime {
     } catch (error) {
       failure = { error };
     }
-    // A decode job over resident K and V: the caller takes its tasks from the far end while
-    // the workers take theirs from the front, so each thread reads one run of consecutive
-    // key chunks (adjacent in memory), which the prefetchers follow better than every other
-    // chunk: 1.08-1.23x at 4,096 keys, measured in turns (docs/performance.md, fourth round).
-    if (kind === 'decode' && feed === undefined && parallel) claimedFromEnd += this.exports.runDecodeFromEnd(0, 0);
+    if (fromEnd && parallel) claimedFromEnd += this.exports.runJobFromEnd(0, 0);
     const mine = this.exports.runJob(0, 0) + claimedFromEnd;
     // Even when no worker was woken for this job, one woken late for an earlier
     // job may have claimed a task of this one: wait until every task is done.
