@@ -127,15 +127,16 @@ export function createKvCache(options: KvCacheOptions): KvCache {
   const storage = (n: number) => gpu?.allocate(n) ?? (dtype === 'float64' || bf16 ? null : allocateResident(n)) ?? allocate(dtype, n);
   const keys = new Tensor(storage(batch * heads * maxLength * e), [batch, heads, maxLength, e], dtype);
   const values = new Tensor(storage(batch * heads * maxLength * ev), [batch, heads, maxLength, ev], dtype);
-  const twins = new Map([keys, values].map((x) => [x, bf16 ? allocateResidentBf16(x.data as Float32Array) : null]));
+  const keyBits = bf16 ? allocateResidentBf16(keys.data as Float32Array) : null;
+  const valueBits = bf16 ? allocateResidentBf16(values.data as Float32Array) : null;
   const lengths = new Int32Array(batch);
 
-  /** Copies T rows of width w for element b from src (heads, T, w) at srcBase into dst at position lengths[b]. */
-  const write = (dst: Tensor, src: Tensor, srcBase: number, b: number, t: number, w: number) => {
+  /** Copies T rows of width w for element b from src (heads, T, w) at srcBase into dst (and its bfloat16 bits) at position lengths[b]. */
+  const write = (dst: Tensor, bits: Uint16Array | null, src: Tensor, srcBase: number, b: number, t: number, w: number) => {
     for (let h = 0; h < heads; h++) {
       const from = srcBase + h * t * w;
       const to = ((b * heads + h) * maxLength + lengths[b]) * w;
-      if (bf16) writeBf16Rows(src.data as Float32Array, from, t * w, dst.data as Float32Array, to, twins.get(dst) ?? null);
+      if (bf16) writeBf16Rows(src.data as Float32Array, from, t * w, dst.data as Float32Array, to, bits);
       else dst.data.set(src.data.subarray(from, from + t * w), to);
       gpu?.written(dst.data as Float32Array, to, t * w);
     }
@@ -173,8 +174,8 @@ export function createKvCache(options: KvCacheOptions): KvCache {
         }
       }
       for (const [n, b] of targets.entries()) {
-        write(keys, k, n * heads * t * e, b, t, e);
-        write(values, v, n * heads * t * ev, b, t, ev);
+        write(keys, keyBits, k, n * heads * t * e, b, t, e);
+        write(values, valueBits, v, n * heads * t * ev, b, t, ev);
         lengths[b] += t;
       }
     },
