@@ -14,7 +14,7 @@ import { median } from '../../src/lab/index.js';
  * the whole call. Back-to-back calls; prints the median and the --show
  * fastest calls, whose split is the least disturbed by other processes.
  *
- *   node --import tsx assembly/tools/short-split.ts --shape 8x256x64 --calls 300
+ *   node --import tsx tools/bench/short-split.ts --shape 8x256x64 --calls 300
  */
 const { values } = parseArgs({ options: {
   shape: { type: 'string', default: '8x256x64' }, calls: { type: 'string', default: '300' }, show: { type: 'string', default: '5' },
