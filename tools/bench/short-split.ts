@@ -8,10 +8,11 @@ import { median } from '../../src/lab/index.js';
 
 /**
  * How the forward job of a short call splits between the calling thread and
- * the worker: per call, the tasks the caller ran itself (of the job's total),
- * the wall time of its own runJob, and the wait after it for the worker's last
- * tasks (the job's time less the caller's runJob), beside the whole job and
- * the whole call. Back-to-back calls; prints the median and the --show
+ * the worker: per call, the time of the caller's `meanwhile` (the result's
+ * allocation and first touch), the tasks the caller ran itself (of the job's
+ * total) and the wall time of its own runJob, and the rest of the job (the
+ * wait for the worker's last tasks, and publishing), beside the whole job
+ * and the whole call. Back-to-back calls; prints the median and the --show
  * fastest calls, whose split is the least disturbed by other processes.
  *
  *   node --import tsx tools/bench/short-split.ts --shape 8x256x64 --calls 300
@@ -37,26 +38,33 @@ const exports = rt.exports;
     return tasks;
   },
 };
-let forward = { ms: 0, tasks: 0, own };
+let forward = { ms: 0, tasks: 0, own, meanwhileMs: 0 };
 const run = rt.run.bind(rt);
-rt.run = ((kind: string, params: unknown, nTasks: number, ...rest: unknown[]) => {
+rt.run = ((kind, params, nTasks, flops, options = {}) => {
+  let meanwhileMs = 0;
+  const meanwhile = options.meanwhile && (() => {
+    const t = performance.now();
+    options.meanwhile!();
+    meanwhileMs = performance.now() - t;
+  });
   const t0 = performance.now();
-  (run as (...a: unknown[]) => void)(kind, params, nTasks, ...rest);
-  if (kind === 'forward') forward = { ms: performance.now() - t0, tasks: nTasks, own };
+  run(kind, params, nTasks, flops, { ...options, meanwhile });
+  if (kind === 'forward') forward = { ms: performance.now() - t0, tasks: nTasks, own, meanwhileMs };
 }) as typeof rt.run;
 
 for (let i = 0; i < 20; i++) scaledDotProductAttentionWithLse(q, k, v, options);
-const rows: { call: number; job: number; tasks: number; ownTasks: number; ownMs: number; waitMs: number }[] = [];
+const rows: { call: number; job: number; tasks: number; meanwhileMs: number; ownTasks: number; ownMs: number; restMs: number }[] = [];
 for (let i = 0; i < Number(values.calls); i++) {
   const t0 = performance.now();
   scaledDotProductAttentionWithLse(q, k, v, options);
   const call = performance.now() - t0;
-  rows.push({ call, job: forward.ms, tasks: forward.tasks, ownTasks: forward.own.tasks, ownMs: forward.own.ms, waitMs: forward.ms - forward.own.ms });
+  const f = forward;
+  rows.push({ call, job: f.ms, tasks: f.tasks, meanwhileMs: f.meanwhileMs, ownTasks: f.own.tasks, ownMs: f.own.ms, restMs: f.ms - f.meanwhileMs - f.own.ms });
 }
 const fmt = (r: Omit<(typeof rows)[number], 'tasks'>) =>
-  `call ${r.call.toFixed(3)}, forward job ${r.job.toFixed(3)}: caller ran ${r.ownTasks} tasks in ${r.ownMs.toFixed(3)}, then waited ${r.waitMs.toFixed(3)}`;
+  `call ${r.call.toFixed(3)}, forward job ${r.job.toFixed(3)}: meanwhile ${r.meanwhileMs.toFixed(3)}, caller ran ${r.ownTasks} tasks in ${r.ownMs.toFixed(3)}, rest ${r.restMs.toFixed(3)}`;
 const tasks = rows[0].tasks;
 console.log(`${values.shape} forward (${wasm.info().path}, ${rt.threadLimit} threads, wall ms, ${tasks} tasks per job; load ${os.loadavg()[0].toFixed(1)})`);
 const pick = <K extends keyof (typeof rows)[number]>(key: K) => median(rows.map((r) => r[key]));
-console.log(`  median of ${rows.length}: ${fmt({ call: pick('call'), job: pick('job'), ownTasks: pick('ownTasks'), ownMs: pick('ownMs'), waitMs: pick('waitMs') })}`);
+console.log(`  median of ${rows.length}: ${fmt({ call: pick('call'), job: pick('job'), meanwhileMs: pick('meanwhileMs'), ownTasks: pick('ownTasks'), ownMs: pick('ownMs'), restMs: pick('restMs') })}`);
 for (const r of [...rows].sort((a, b) => a.call - b.call).slice(0, Number(values.show))) console.log(`  fastest: ${fmt(r)}`);
