@@ -5,12 +5,13 @@ import { randn, scaledDotProductAttention, wasm } from '../../src/index.js';
 import { median } from '../../src/lab/stats.js';
 
 /**
- * A diagnostic, not a benchmark: with docs/notes/2026-12-06-plain-decode-probe.patch
- * applied, where a decoding call with plain K and V spends its time (the copy
+ * A diagnostic, not a benchmark: with docs/notes/2026-12-07-plain-decode-probe.patch
+ * applied (to main from 9156bc0 on; 2026-12-06-plain-decode-probe.patch is the
+ * same probe for the code of that day, as docs/performance.md used it), where a decoding call with plain K and V spends its time (the copy
  * loop, what the caller runs after it, the wait for the workers) and how often
  * the workers sleep on the ready count and are notified. Medians over rounds.
  *
- *   git apply docs/notes/2026-12-06-plain-decode-probe.patch && npm run build:wasm
+ *   git apply docs/notes/2026-12-07-plain-decode-probe.patch && npm run build:wasm
  *   npx tsx tools/bench/decode-phases.ts [--hq 8] [--hkv 8] [--s 4096] [--threads 2] [--rounds 30]
  */
 const { values } = parseArgs({ options: {
@@ -37,7 +38,7 @@ for (let r = 0; r < Number(values.rounds); r++) {
     else probe.pop();
   }
 }
-if (probe.length === 0) throw new Error('no probe records: apply docs/notes/2026-12-06-plain-decode-probe.patch and npm run build:wasm');
+if (probe.length === 0) throw new Error('no probe records: apply docs/notes/2026-12-07-plain-decode-probe.patch and npm run build:wasm');
 const fields = Object.fromEntries(Object.keys(probe[0]).map((key) => [key, Number(median(probe.map((x) => x[key])).toFixed(3))]));
 console.log(JSON.stringify({ shape: `${hq}/${hkv}x${s}x${e}`, threads: Number(values.threads), load: os.loadavg().map((x) => Number(x.toFixed(2))), callMs: Number(median(callMs).toFixed(3)), ...fields }));
 process.exit(0);
