@@ -1,12 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXIT } from '../src/cli/main.js';
 import { checkBenchOptions } from '../src/cli/bench.js';
+import { checkWritable } from '../src/bench/harness.js';
+import { writeFileWhole } from '../src/node/output-file.js';
 import { QUICK_SHAPES, FULL_SHAPES } from '../src/bench/shapes.js';
 import { WRONG_ANSWERS, ceilingPercent, formatCeiling, formatRatios, formatTable, type BenchRow } from '../src/bench/table.js';
 import { ScaledotError } from '../src/tensor/index.js';
@@ -52,6 +54,15 @@ describe('scaledot bench: the command line is checked before any case runs', () 
       assert.equal(r.out, '', args.join(' '));
       assert.notEqual(r.err, '', args.join(' '));
     }
+  });
+
+  it('checks a --json under folders that do not exist yet without making them: a run stopped before its write leaves none behind', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scaledot-bench-'));
+    const json = join(dir, 'new', 'sub', 'out.json');
+    checkWritable(json);
+    assert.equal(existsSync(join(dir, 'new')), false, 'the check left the folders it probed with');
+    writeFileWhole(json, '{}\n', 'bench: --json', true); // the run's write makes them
+    assert.equal(readFileSync(json, 'utf8'), '{}\n');
   });
 
   it('refuses to replace a --json file it did not write, before any case runs, and leaves it as it was (with --decode too)', async () => {

@@ -55,7 +55,9 @@ const tempOf = (path: string): string => join(dirname(path), `.${basename(path)}
 /**
  * Why `path` cannot be written, or null when it can: 'is a folder', or the
  * error from creating (and removing) the temporary file beside it. With
- * `createParents`, missing folders on the way are made first, as mkdir -p.
+ * `createParents`, missing folders on the way are made for the probe, as
+ * mkdir -p, and removed again with it: a run stopped or failed before its
+ * write leaves nothing behind (writeFileWhole makes them when it writes).
  */
 export function outputFileProblem(path: string, createParents = false): string | null {
   let isFolder = false;
@@ -66,13 +68,16 @@ export function outputFileProblem(path: string, createParents = false): string |
   }
   if (isFolder) return 'is a folder';
   const tmp = tempOf(path);
+  let made: string[] = [];
   try {
-    if (createParents) makeDirectories(dirname(path));
+    if (createParents) made = makeDirectories(dirname(path));
     writeFileSync(tmp, '');
     rmSync(tmp);
     return null;
   } catch (err) {
     return (err as Error).message;
+  } finally {
+    for (const dir of made.reverse()) rmdirSync(dir);
   }
 }
 
