@@ -15,7 +15,11 @@ import { median } from '../../src/lab/index.js';
  * and the whole call. Back-to-back calls; prints the median and the --show
  * fastest calls, whose split is the least disturbed by other processes.
  *
- *   node --import tsx tools/bench/short-split.ts --shape 8x256x64 --calls 300
+ *   node --import tsx assembly/tools/short-split.ts --shape 8x256x64 --calls 300
+ *
+ * It lives beside the kernels rather than in tools/bench because it wraps the
+ * dispatcher's internals (kernelRuntime, the module's runJob), which tools/bench
+ * may not reach (test/import-graph.test.ts: only through src/attention's index).
  */
 const { values } = parseArgs({ options: {
   shape: { type: 'string', default: '8x256x64' }, calls: { type: 'string', default: '300' }, show: { type: 'string', default: '5' },
