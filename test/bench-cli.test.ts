@@ -30,6 +30,13 @@ describe('scaledot bench: the command line is checked before any case runs', () 
     refused(() => checkBenchOptions({ json: ' ', ceiling: true }), '--json');
   });
 
+  it('refuses --simd128 with --browser (Chromium\'s default path is relaxed) and with --decode (always the default path)', async () => {
+    refused(() => checkBenchOptions({ simd128: true, browser: true, ceiling: true }), '--simd128');
+    const r = await cli(['bench', '--decode', '--simd128']);
+    assert.equal(r.code, EXIT.usage, r.err);
+    assert.match(r.err, /--simd128 does not apply to --decode/);
+  });
+
   it('fills in the defaults: every implementation but reference, the full or quick shapes, both directions', () => {
     const full = checkBenchOptions({ ceiling: true });
     assert.ok(!full.impls.includes('reference'));
@@ -91,6 +98,23 @@ describe('scaledot bench as a command of its own', () => {
     assert.equal(record.results[0].result.status, 'ok');
     assert.match(record.results[0].result.note ?? '', /wasm-relaxed-simd/);
     assert.equal(record.ceiling.op, 'relaxed-madd');
+  });
+
+  // Node 22+ validates relaxed SIMD by default: its default path is the relaxed one, and --simd128 is refused there.
+  const relaxedByDefault = WebAssembly.validate(readFileSync(fileURLToPath(new URL('../wasm/ceiling-relaxed.wasm', import.meta.url))));
+  it('with --simd128 runs Node 20\'s default path: the SIMD128 kernels against the mul + add ceiling, and says so', { skip: relaxedByDefault && 'this Node has relaxed SIMD by default' }, () => {
+    const json = join(mkdtempSync(join(tmpdir(), 'scaledot-bench-')), 'out.json');
+    const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'bench', '--simd128', '--impl', 'wasm', '--shape', '1x64x8', '--direction', 'forward', '--json', json], {
+      encoding: 'utf8', timeout: 120_000, env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /--simd128/);
+    const record = JSON.parse(readFileSync(json, 'utf8')) as { simd128: boolean; results: { result: { status: string; note?: string } }[]; ceiling: { op: string } };
+    assert.equal(record.results[0].result.status, 'ok');
+    assert.match(record.results[0].result.note ?? '', /wasm-simd128/);
+    assert.equal(record.ceiling.op, 'mul+add');
+    assert.equal(record.simd128, true);
   });
 });
 

@@ -24,6 +24,11 @@ export interface CaseSpec {
   burst?: number;
   /** If set, one trial of the SIMD ceiling (ceiling.ts) of this many ms per round, between the timed runs. */
   ceilingMs?: number;
+  /**
+   * Node only: leave relaxed SIMD off (the kernels and ceiling a library user
+   * gets on Node 20 without flags, SIMD128 mul + add) instead of turning it on.
+   */
+  simd128?: boolean;
 }
 
 /** What a case process prints: one result per implementation, and the ceiling trials taken between its runs. */

@@ -26,6 +26,8 @@ export interface BenchOptions {
   ceiling: boolean;
   /** Run the cases in headless Chromium at this path (browser.ts) instead of Node child processes. */
   browser?: string;
+  /** Time the SIMD128 kernels against the mul + add ceiling: Node 20's default path (CaseSpec.simd128). */
+  simd128?: boolean;
 }
 
 // The child is this directory's case-main, as TypeScript under tsx in a
@@ -107,6 +109,7 @@ async function runGroups(groups: Group[], options: BenchOptions, run: (spec: Cas
       // case per process keeps single calls, so its peak RSS is one call's.
       burst: options.interleave ? 3 : 1,
       ...(options.ceiling && between ? { ceilingMs } : {}),
+      ...(options.simd128 ? { simd128: true } : {}),
     };
     const before = options.ceiling && !between ? await measureCeiling(3, ceilingMs) : null;
     const loadAvg1m = os.loadavg()[0];
@@ -153,13 +156,14 @@ export async function runBench(options: BenchOptions, progress: ((line: string) 
     environment,
     quick: options.quick,
     interleave: options.interleave,
+    simd128: options.simd128 === true,
     ceiling,
     peers: Object.fromEntries(PEER_PACKAGES.map((p) => [p, peerVersion(p)])),
     results,
   };
   const ours = new Set(benchImpls().filter((i) => i.group === 'scaledot').map((i) => i.name));
   const lines = [
-    `scaledot bench: ${cpu}, ${os.cpus().length} cores, ${browser ? `${environment} (headless, cross-origin isolated)` : `Node ${process.version}`}${options.quick ? ', --quick' : ''}${options.interleave ? ', --interleave' : ''}`,
+    `scaledot bench: ${cpu}, ${os.cpus().length} cores, ${browser ? `${environment} (headless, cross-origin isolated)` : `Node ${process.version}`}${options.quick ? ', --quick' : ''}${options.interleave ? ', --interleave' : ''}${options.simd128 ? ', --simd128' : ''}`,
     'GFLOP/s: 4·heads·pairs·d forward, 10·heads·pairs·d backward (pairs = N², or N(N+1)/2 causal); extra MiB: peak RSS minus RSS with the inputs allocated' +
       (browser ? ' (a page cannot read its RSS: -)' : ''),
     formatCeiling(ceiling),

@@ -24,6 +24,8 @@ export interface BenchRecord {
   environment: string;
   quick: boolean;
   interleave: boolean;
+  /** Whether relaxed SIMD was left off (--simd128): the SIMD128 kernels against the mul + add ceiling. */
+  simd128: boolean;
   /** Every trial of the run; gflops is the best of them. Null with --no-ceiling. */
   ceiling: (Ceiling & { placement: 'between the timed runs' | 'before each case' }) | null;
   peers: Record<string, string | null>;

@@ -3,6 +3,7 @@ import { browserImplNames, chromiumPath, DEFAULT_CHROMIUM } from '../bench/brows
 import { checkWritable, resultsPath, runBench, type BenchOptions } from '../bench/harness.js';
 import { runDecodeBench } from '../bench/decode-run.js';
 import { DECODE_SHAPES, parseDecodeShape } from '../bench/decode.js';
+import { relaxedSimdValidates } from '../bench/ceiling.js';
 import { benchImpls, defaultImplNames } from '../bench/impls.js';
 import { ORT_WEBGPU_ROWS } from '../bench/impls-onnx.js';
 import { FULL_SHAPES, QUICK_SHAPES, parseShape, type Direction } from '../bench/shapes.js';
@@ -22,6 +23,7 @@ export interface BenchCliOptions {
   chromium?: string;
   decode?: boolean;
   rounds?: string;
+  simd128?: boolean;
 }
 
 const list = (text: string): string[] => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -52,10 +54,16 @@ export function checkBenchOptions(options: BenchCliOptions): BenchOptions {
     if (d !== 'forward' && d !== 'backward') throw new ScaledotError('E_OPTION', `${fn}: --direction is ${JSON.stringify(options.direction)}; expected forward, backward or forward,backward`);
   }
   if (options.json !== undefined && options.json.trim() === '') throw new ScaledotError('E_OPTION', `${fn}: --json is empty; expected a file name`);
+  const simd128 = options.simd128 === true;
+  if (simd128 && browser) throw new ScaledotError('E_OPTION', `${fn}: --simd128 is for Node 20, whose default path is SIMD128; Chromium runs relaxed SIMD by default, so --browser already times its default path: drop one`);
+  if (simd128 && relaxedSimdValidates()) {
+    throw new ScaledotError('E_OPTION', `${fn}: --simd128 times Node 20's default path, but this Node (${process.version}) validates relaxed SIMD without being asked, so its default path is the relaxed one and the bench times it already: drop --simd128`);
+  }
   return {
     quick: options.quick === true, impls, shapes, directions: [...new Set(directions)], json: options.json,
     interleave: options.interleave === true, ceiling: options.ceiling,
     ...(browser ? { browser: chromiumPath(options.chromium) } : {}),
+    ...(simd128 ? { simd128 } : {}),
   };
 }
 
@@ -66,6 +74,7 @@ function checkDecodeOptions(options: BenchCliOptions): { shapes: string[]; round
   for (const flag of ['impl', 'direction', 'interleave'] as const) {
     if (options[flag] !== undefined) throw new ScaledotError('E_OPTION', `${fn}: --${flag} does not apply to --decode (it times every decode row of a shape in one process); drop it`);
   }
+  if (options.simd128 !== undefined) throw new ScaledotError('E_OPTION', `${fn}: --simd128 does not apply to --decode, which always times the default path (relaxed SIMD as the engine has it); drop it`);
   const shapes = options.shape === undefined ? (options.quick ? DECODE_SHAPES.slice(0, 2) : DECODE_SHAPES) : list(options.shape);
   if (shapes.length === 0) throw new ScaledotError('E_OPTION', `${fn}: --shape is empty; expected decode shapes such as ${DECODE_SHAPES.join(',')}`);
   for (const s of shapes) parseDecodeShape(s);
@@ -97,6 +106,7 @@ export function registerBench(program: Command): void {
     .option('--chromium <path>', `the Chromium --browser drives (default: $SCALEDOT_CHROMIUM, else ${DEFAULT_CHROMIUM})`)
     .option('--decode', `time one decoding step (L query rows over a cache of S keys) against onnxruntime-web, a memory copy and the measured memory-read ceiling, in one process (with --browser, in one page of Chromium); shapes decode-HQ[/HKV]xSxE[-lL] (default: ${DECODE_SHAPES.join(', ')})`)
     .option('--rounds <n>', 'with --decode: rounds of interleaved turns (default 15; --quick 5)')
+    .option('--simd128', 'time the SIMD128 kernels (mul + add) against the mul + add ceiling: the default path of a library user on Node 20, where relaxed SIMD is behind a flag; without it the bench turns relaxed SIMD on')
     .action(async (options: BenchCliOptions) => {
       if (options.decode) {
         const decode = checkDecodeOptions(options);
@@ -112,9 +122,10 @@ export function registerBench(program: Command): void {
       if (options.rounds !== undefined) throw new ScaledotError('E_OPTION', 'bench: --rounds is for --decode runs; add --decode or drop it');
       const plan = checkBenchOptions(options);
       // The one command that turns on relaxed SIMD where the engine has it behind a flag (Node 20):
-      // it times the fastest path, and its table names the path. lab, train and inspect run what
-      // \`import 'scaledot'\` runs, so they give the same bytes (docs/wasm.md, "Relaxed SIMD").
-      wasm.enableRelaxedSimd();
+      // it times the fastest path, and its table names the path; --simd128 times the default path
+      // instead. lab, train and inspect run what \`import 'scaledot'\` runs, so they give the same
+      // bytes (docs/wasm.md, "Relaxed SIMD").
+      if (plan.simd128 !== true) wasm.enableRelaxedSimd();
       plan.json = resultsPath(plan.json);
       checkWritable(plan.json);
       const tty = process.stderr.isTTY;
