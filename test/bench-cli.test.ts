@@ -167,7 +167,7 @@ describe('the bench table: % of ceiling and ratios from fixed figures', () => {
 
   it('names the ceiling it divides by, or says it was not measured', () => {
     const text = formatCeiling({ gflops: 33, trials: [31, 27, 33, 29, 30], threads: 2, op: 'mul+add', placement: 'between the timed runs' });
-    assert.match(text, /^ceiling: 33\.0 GFLOP\/s of f32x4 mul\+add on 2 threads \(the best of 5 trials between the timed runs, range 27\.0-33\.0;/);
+    assert.match(text, /^ceiling: 33\.0 GFLOP\/s of f32x4 mul\+add on 2 threads, in the best of its loop forms \(the best of 5 trials between the timed runs, range 27\.0-33\.0;/);
     assert.match(formatCeiling(null), /not measured/);
   });
 });

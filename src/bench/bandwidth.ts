@@ -66,8 +66,9 @@ export class BandwidthPool {
   }
 
   /** One trial: every thread for `ms` at once; their total GB/s. */
-  trial(ms: number): Promise<number> {
-    return trialTogether<{ bytes: number; seconds: number }>(this.workers, ms, (msg) => msg.bytes);
+  async trial(ms: number): Promise<number> {
+    const replies = await trialTogether<{ bytes: number; seconds: number }>(this.workers, ms);
+    return replies.reduce((total, r) => total + r.bytes / r.seconds / 1e9, 0);
   }
 
   async close(): Promise<void> {

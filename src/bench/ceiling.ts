@@ -3,15 +3,17 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ScaledotError } from '../tensor/index.js';
+import { bestFormGflops, MEASURE_FORMS_JS, type FormsReply } from './ceiling-forms.js';
 import { trialTogether } from './together.js';
 
 /**
  * The measured ceiling: how many GFLOP/s of f32x4 multiply-add this CPU and
- * engine retire with every thread busy and nothing else to do (no loads,
- * stores, exp or bounds checks; assembly/ceiling.ts). An attention kernel
- * made of multiply-adds cannot beat it, so GFLOP/s ÷ ceiling says how much is
- * left to gain. It is measured, not taken from a datasheet, so it moves with
- * the machine's load like every other figure of the run.
+ * engine retire with every thread busy and nothing else to do (no exp, no
+ * softmax; the best of assembly/ceiling.ts's loop forms, the kernels' own
+ * product on a block in L1 among them). An attention kernel made of
+ * multiply-adds cannot beat it, so GFLOP/s ÷ ceiling says how much is left
+ * to gain. It is measured, not taken from a datasheet, so it moves with the
+ * machine's load like every other figure of the run.
  */
 export interface Ceiling {
   /** The best trial: contention (this machine is shared) only ever lowers a trial, so the ceiling is the highest one seen. */
@@ -25,19 +27,16 @@ export interface Ceiling {
 
 // Plain JavaScript, so the worker needs no TypeScript loader under tsx or from dist/.
 // Each message { ms, flag } is one trial: report ready, wait for the flag
-// (every thread starts together), run for ms, report the flops done.
+// (every thread starts together), run each form for its share of ms, report
+// the flops done (ceiling-forms.ts).
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { exports } = new WebAssembly.Instance(new WebAssembly.Module(workerData.bytes), {});
-const perIter = exports.flopsPerIteration();
-exports.run(100000, 1);                       // compile tiers up before the clock starts
+${MEASURE_FORMS_JS}
+const forms = loadForms(new WebAssembly.Instance(new WebAssembly.Module(workerData.bytes), {}).exports);
 parentPort.on('message', ({ ms, flag }) => {
   parentPort.postMessage('ready');
   Atomics.wait(flag, 0, 0);
-  let iterations = 0, sink = 0, elapsed = 0;
-  const t0 = performance.now();
-  while ((elapsed = performance.now() - t0) < ms) { sink += exports.run(200000, 1); iterations += 200000; }
-  parentPort.postMessage({ flops: iterations * perIter, seconds: elapsed / 1000, sink });
+  parentPort.postMessage(measureForms(forms, ms));
 });
 `;
 
@@ -87,9 +86,9 @@ export class CeilingPool {
     this.workers = Array.from({ length: threads }, () => new Worker(WORKER, { eval: true, workerData: { bytes } }));
   }
 
-  /** One trial: every thread for `ms` at once; their total GFLOP/s. */
-  trial(ms: number): Promise<number> {
-    return trialTogether<{ flops: number; seconds: number }>(this.workers, ms, (msg) => msg.flops);
+  /** One trial: every thread for `ms` at once; their total GFLOP/s in the best loop form. */
+  async trial(ms: number): Promise<number> {
+    return bestFormGflops(await trialTogether<FormsReply>(this.workers, ms));
   }
 
   async close(): Promise<void> {

@@ -83,7 +83,7 @@ export function formatRatios(rows: BenchRow[], ours: ReadonlySet<string>): strin
 export function formatCeiling(ceiling: BenchRecord['ceiling'], why = '--no-ceiling'): string {
   if (ceiling === null) return `ceiling: not measured (${why})`;
   const sorted = [...ceiling.trials].sort((a, b) => a - b);
-  return `ceiling: ${fmt(ceiling.gflops, 1)} GFLOP/s of f32x4 ${ceiling.op} on ${ceiling.threads} threads ` +
+  return `ceiling: ${fmt(ceiling.gflops, 1)} GFLOP/s of f32x4 ${ceiling.op} on ${ceiling.threads} threads, in the best of its loop forms ` +
     `(the best of ${sorted.length} trials ${ceiling.placement}, range ${fmt(sorted[0], 1)}-${fmt(sorted[sorted.length - 1], 1)}; contention only lowers a trial); ` +
     '% of ceiling = GFLOP/s / the ceiling measured with that case';
 }
