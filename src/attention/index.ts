@@ -13,7 +13,7 @@ export { prepareAttentionBackward, type AttentionBackwardOptions, type SavedForw
 export type { ScoreOptions } from './score-options.js';
 export { attentionWeights } from './weights.js';
 export {
-  initWasmAttention, setWasmAttentionThreads, wasmAttentionInfo, enableRelaxedSimd, residentOffset, residentBf16Offset, wasmMatmulAddF64, type WasmAttentionInfo, type WasmPath,
+  initWasmAttention, setWasmAttentionThreads, wasmAttentionInfo, enableRelaxedSimd, relaxedSimdSupported, residentOffset, residentBf16Offset, wasmMatmulAddF64, type WasmAttentionInfo, type WasmPath,
 } from './wasm/index.js';
 export {
   scaledDotProductAttentionAsync, scaledDotProductAttentionWithLseAsync, scaledDotProductAttentionBackwardAsync,

@@ -40,37 +40,22 @@ parentPort.on('message', ({ ms, flag }) => {
 });
 `;
 
-const CEILING_MODULES = [['ceiling-relaxed', 'relaxed-madd'], ['ceiling', 'mul+add']] as const;
-
-function readCeilingModule(name: string): Uint8Array<ArrayBuffer> {
-  const path = fileURLToPath(new URL(`../../wasm/${name}.wasm`, import.meta.url));
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch {
-    throw new ScaledotError('E_IO', `bench: ${path} is missing; run npm run build:wasm`);
-  }
-}
-
 /**
  * The module to measure: relaxed SIMD wherever the engine validates it, the
  * same order in which src/attention/wasm/loader.ts picks the attention module.
  */
 function ceilingModule(): { bytes: Uint8Array<ArrayBuffer>; op: Ceiling['op'] } {
-  for (const [name, op] of CEILING_MODULES) {
-    const bytes = readCeilingModule(name);
+  for (const [name, op] of [['ceiling-relaxed', 'relaxed-madd'], ['ceiling', 'mul+add']] as const) {
+    const path = fileURLToPath(new URL(`../../wasm/${name}.wasm`, import.meta.url));
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = new Uint8Array(readFileSync(path));
+    } catch {
+      throw new ScaledotError('E_IO', `bench: ${path} is missing; run npm run build:wasm`);
+    }
     if (WebAssembly.validate(bytes)) return { bytes, op };
   }
   throw new ScaledotError('E_IO', 'bench: this engine does not validate WebAssembly SIMD128, so there is no SIMD ceiling to measure');
-}
-
-/**
- * Whether this process validates relaxed SIMD now, so that a case process
- * would load the relaxed kernels and ceiling whether or not it turned the
- * flag on (Node 22+, or Node 20 started with the flag): --simd128 cannot
- * time the SIMD128 path there, which is then not the default path either.
- */
-export function relaxedSimdValidates(): boolean {
-  return WebAssembly.validate(readCeilingModule(CEILING_MODULES[0][0]));
 }
 
 /** One worker per thread, kept between trials so a trial can sit between two timed runs of a benchmark. */

@@ -3,7 +3,7 @@
 export {
   initWasmAttention, setWasmAttentionThreads, wasmAttentionInfo, type WasmAttentionInfo, type WasmPath,
 } from './loader.js';
-export { enableRelaxedSimd } from './relaxed.js';
+export { enableRelaxedSimd, relaxedSimdSupported } from './relaxed.js';
 // Whether a KV cache's array lives in the kernels' memory (the bench names it per row).
 export { residentBf16Offset, residentOffset } from './resident.js';
 // The nn package's float64 linear product (src/nn/matmul.ts).
