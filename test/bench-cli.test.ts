@@ -12,6 +12,7 @@ import { writeFileWhole } from '../src/node/output-file.js';
 import { QUICK_SHAPES, FULL_SHAPES } from '../src/bench/shapes.js';
 import { WRONG_ANSWERS, ceilingPercent, formatCeiling, formatRatios, formatTable, type BenchRow } from '../src/bench/table.js';
 import { ScaledotError } from '../src/tensor/index.js';
+import { relaxedSimdSupported } from '../src/attention/index.js';
 import { runCli, type CliRun } from './helpers/cli.js';
 
 /** The CLI in this process, output captured: only for command lines refused before any work. */
@@ -85,32 +86,34 @@ describe('scaledot bench: the command line is checked before any case runs', () 
   });
 });
 
+interface ChildRecord { simd128: boolean; results: { result: { status: string; note?: string } }[]; ceiling: { op: string } }
+
+/** `bench` on one tiny wasm case in a child node given no engine flag; its stdout and the record it wrote. */
+function benchChild(extra: string[]): { stdout: string; record: ChildRecord } {
+  const json = join(mkdtempSync(join(tmpdir(), 'scaledot-bench-')), 'out.json');
+  const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'bench', ...extra, '--impl', 'wasm', '--shape', '1x64x8', '--direction', 'forward', '--json', json], {
+    encoding: 'utf8', timeout: 120_000, env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return { stdout: r.stdout, record: JSON.parse(readFileSync(json, 'utf8')) as ChildRecord };
+}
+
 describe('scaledot bench as a command of its own', () => {
   it('runs the relaxed-SIMD kernels and ceiling on every Node (a V8 flag on Node 20), and says so in the row', () => {
-    const json = join(mkdtempSync(join(tmpdir(), 'scaledot-bench-')), 'out.json');
-    const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
     // node itself gets no flag: the command must turn relaxed SIMD on from inside.
-    const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'bench', '--impl', 'wasm', '--shape', '1x64x8', '--direction', 'forward', '--json', json], {
-      encoding: 'utf8', timeout: 120_000, env: { ...process.env, NODE_OPTIONS: '' },
-    });
-    assert.equal(r.status, 0, r.stderr);
-    const record = JSON.parse(readFileSync(json, 'utf8')) as { results: { result: { status: string; note?: string } }[]; ceiling: { op: string } };
+    const { record } = benchChild([]);
     assert.equal(record.results[0].result.status, 'ok');
     assert.match(record.results[0].result.note ?? '', /wasm-relaxed-simd/);
     assert.equal(record.ceiling.op, 'relaxed-madd');
   });
 
   // Node 22+ validates relaxed SIMD by default: its default path is the relaxed one, and --simd128 is refused there.
-  const relaxedByDefault = WebAssembly.validate(readFileSync(fileURLToPath(new URL('../wasm/ceiling-relaxed.wasm', import.meta.url))));
+  // (Read as this file loads, before any test here turns the flag on.)
+  const relaxedByDefault = relaxedSimdSupported();
   it('with --simd128 runs Node 20\'s default path: the SIMD128 kernels against the mul + add ceiling, and says so', { skip: relaxedByDefault && 'this Node has relaxed SIMD by default' }, () => {
-    const json = join(mkdtempSync(join(tmpdir(), 'scaledot-bench-')), 'out.json');
-    const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'bench', '--simd128', '--impl', 'wasm', '--shape', '1x64x8', '--direction', 'forward', '--json', json], {
-      encoding: 'utf8', timeout: 120_000, env: { ...process.env, NODE_OPTIONS: '' },
-    });
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /--simd128/);
-    const record = JSON.parse(readFileSync(json, 'utf8')) as { simd128: boolean; results: { result: { status: string; note?: string } }[]; ceiling: { op: string } };
+    const { stdout, record } = benchChild(['--simd128']);
+    assert.match(stdout, /--simd128/);
     assert.equal(record.results[0].result.status, 'ok');
     assert.match(record.results[0].result.note ?? '', /wasm-simd128/);
     assert.equal(record.ceiling.op, 'mul+add');
